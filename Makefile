@@ -1,0 +1,53 @@
+# Profiling Labs: every target that needs the virtual environment creates it first.
+# Variables (the same in every target): LAB=<id>, FORCE=1, QUICK=1, METHOD=pid|launch.
+
+PYTHON ?= python3
+VENV   ?= .venv
+VPY    := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+LABKIT := $(VPY) -m labkit
+ID     ?=
+LAB    ?= $(ID)
+OPTS   := $(if $(LAB),--lab $(LAB)) $(if $(FORCE),--force) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
+
+.DEFAULT_GOAL := help
+.PHONY: help venv site serve assets check test lint clean
+
+help: ## Show the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  Variables: LAB=<id> FORCE=1 QUICK=1 METHOD=pid|launch"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP) ## Create the virtual environment (.venv) with every dependency
+
+site: $(STAMP) ## Build the site from the committed pages and assets into site/
+	$(VENV)/bin/mkdocs build --strict
+
+serve: $(STAMP) ## Serve the site on http://127.0.0.1:8000 with live reload
+	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
+
+lab-%: $(STAMP) ## Run a lab live (make lab-1); outputs go to out/lab-N/, never docs/
+	$(LABKIT) learn lab-$* $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
+
+assets: $(STAMP) ## Instructor: re-run stale labs and write their results into docs/
+	$(LABKIT) assets $(OPTS)
+
+check: $(STAMP) ## Check that pages agree with results and that assets are fresh
+	$(LABKIT) check $(if $(LAB),--lab $(LAB))
+
+test: $(STAMP) ## Run the test suite
+	$(VPY) -m pytest
+
+lint: $(STAMP) ## ruff and mypy
+	$(VENV)/bin/ruff check scripts labs tests
+	$(VENV)/bin/ruff format --check scripts labs tests
+	$(VENV)/bin/mypy
+
+clean: ## Remove out/, .labs/ and site/ (never docs/)
+	rm -rf out .labs site

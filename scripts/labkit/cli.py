@@ -1,0 +1,127 @@
+"""The command line behind the Makefile: assets, check and learn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from labkit import check, formats, manifest, publish
+from labkit.errors import LabError
+from labkit.manifest import Lab
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+
+def _labs(root: Path, only: str | None) -> list[Lab]:
+    paths = manifest.discover(root)
+    if only:
+        paths = [p for p in paths if p.stem == only]
+        if not paths:
+            known = ", ".join(p.stem for p in manifest.discover(root)) or "none"
+            raise LabError(f"no lab {only!r}: there is no labs/{only}.yml (labs: {known})")
+    return [manifest.load(p.relative_to(root), root=root) for p in paths]
+
+
+def cmd_assets(args: argparse.Namespace, root: Path) -> int:
+    failed = 0
+    for lab in _labs(root, args.lab):
+        started = time.perf_counter()
+        try:
+            outcome = publish.assets(lab, root=root, force=args.force, quick=args.quick, method=args.method,
+                                     say=lambda msg: console.print(f"  {msg}", markup=False))
+        except LabError as exc:
+            failed += 1
+            errors.print(f"[red]✗ {lab.id} failed:[/red] {exc}\n  docs/ still holds the previous results.")
+            continue
+        took = time.perf_counter() - started
+        console.print(f"[green]✓[/green] {lab.id}: {outcome.status} ({took:.1f} s)")
+    return 1 if failed else 0
+
+
+def cmd_check(args: argparse.Namespace, root: Path) -> int:
+    bad = 0
+    for lab in _labs(root, args.lab):
+        try:
+            problems, notes = check.check_lab(lab, root=root, allow_quick=args.allow_quick)
+        except LabError as exc:
+            problems, notes = [str(exc)], []
+        for note in notes:
+            console.print(f"  note: {note}", markup=False)
+        if problems:
+            bad += 1
+            errors.print(f"[red]✗ {lab.id}: {len(problems)} problem(s)[/red]")
+            for problem in problems:
+                errors.print(f"  {problem}", markup=False)
+        else:
+            console.print(f"[green]✓[/green] {lab.id}: page, results and raw data agree; inputs unchanged")
+    return 1 if bad else 0
+
+
+def cmd_learn(args: argparse.Namespace, root: Path) -> int:
+    (lab,) = _labs(root, args.lab_id)
+    console.rule(f"[bold]{lab.title}[/bold] ({lab.id})")
+    step_no = 0
+
+    def say(msg: str) -> None:
+        nonlocal step_no
+        step_no += 1
+        console.print(f"[cyan]{step_no:>2}.[/cyan] {msg}", markup=False, highlight=False)
+
+    with console.status("running the lab: real processes, real py-spy (Ctrl-C stops everything)"):
+        out, results = publish.learner_run(lab, root=root, quick=args.quick, method=args.method, say=say)
+    for step, profile in results["profiles"].items():
+        table = Table(title=f"{profile['title'] or step}: {profile['samples']:,} samples, "
+                            f"{'attached by PID' if profile['method'] == 'pid' else 'launched'}")
+        for column in ("function", "file", "self", "total"):
+            table.add_column(column, justify="right" if column in ("self", "total") else "left")
+        for f in profile["functions"][:6]:
+            table.add_row(f["name"], f["file"], formats.share(f["self_share"]), formats.share(f["total_share"]))
+        console.print(table)
+    bench = results["benchmark"]
+    if bench:
+        table = Table(title=f"benchmark, n = {bench['n']:,}, {bench['repeats']} repeats (per call)")
+        for column in ("version", "min", "median", "max"):
+            table.add_column(column)
+        for side in ("slow", "fast"):
+            table.add_row(side, *(formats.seconds(bench[f"{side}_s"][k]) for k in ("min", "median", "max")))
+        table.add_row("speedup", *(formats.speedup(bench["speedup"][k]) for k in ("min", "median", "max")))
+        console.print(table)
+    console.print("Open the flame graphs in a browser (click to zoom, / to search):")
+    for profile in results["profiles"].values():
+        console.print(f"  {out.relative_to(root) / profile['files']['svg']}", markup=False)
+    console.print(f"Everything else is in {out.relative_to(root)}/ (results.json, speedscope files).")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: here)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("assets", help="re-run stale labs and publish their results into docs/")
+    p.add_argument("--lab"), p.add_argument("--force", action="store_true")
+    p.add_argument("--quick", action="store_true"), p.add_argument("--method", choices=["pid", "launch"])
+    p = sub.add_parser("check", help="pages agree with results, results with raw data, nothing stale")
+    p.add_argument("--lab"), p.add_argument("--allow-quick", action="store_true")
+    p = sub.add_parser("learn", help="run one lab live; outputs go to out/<id>/")
+    p.add_argument("lab_id"), p.add_argument("--quick", action="store_true")
+    p.add_argument("--method", choices=["pid", "launch"])
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    os.chdir(root)
+    handlers = {"assets": cmd_assets, "check": cmd_check, "learn": cmd_learn}
+    try:
+        return handlers[args.command](args, root)
+    except LabError as exc:
+        errors.print(f"[red]error:[/red] {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        errors.print("interrupted: every process started here was stopped; docs/ is unchanged")
+        return 130

@@ -1,0 +1,271 @@
+"""Render py-spy style stacks as one standalone, interactive flame graph SVG.
+
+Everything (layout, colours, the small inline script) is produced here, so the
+output has no external references and is byte-identical for identical input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Mapping
+
+_PAD = 10  # horizontal margin, px
+_FRAME_H = 16  # row height; rects are one px shorter to leave a gap
+_TOP = 64  # room for title, subtitle and the controls
+_BOTTOM = 30  # room for the details / "Matched" line
+_CHAR_W = 7.3  # estimated advance of a 12px monospace glyph (0.6em, rounded up)
+_MIN_FRACTION = 0.001  # frames narrower than 0.1% of the plot are dropped
+_HIGHLIGHT = "rgb(170,80,230)"  # search matches: purple, outside the warm palette
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+_CSS = """
+text{font-family:monospace;font-size:12px;fill:#000}
+#title{font-size:17px;text-anchor:middle}
+#subtitle{text-anchor:middle;fill:#555}
+.f{cursor:pointer}
+.f text{pointer-events:none}
+.f:hover rect{stroke:#000;stroke-width:.6}
+.m rect{fill:HIGHLIGHT}
+.a{opacity:.5}
+.h{display:none}
+.btn{cursor:pointer;fill:#1a5fb4}
+.btn:hover{text-decoration:underline}
+""".replace("HIGHLIGHT", _HIGHLIGHT)
+
+# Frames carry data-s (first sample), data-n (samples) and data-d (depth); the
+# <title> holds "label \u2014 N samples (x%)", so the script needs no other data.
+_JS = """
+(function () {
+  'use strict';
+  var W = __W__, PAD = __PAD__, CW = __CW__, SEP = ' \\u2014 ';
+  var frames = Array.prototype.slice.call(document.querySelectorAll('g.f'));
+  var root = frames[0], total = num(root, 'n'), lastTerm = '';
+  var byId = function (id) { return document.getElementById(id); };
+  var details = byId('details'), matched = byId('matched');
+  var resetBtn = byId('reset'), clearBtn = byId('clear');
+
+  function num(g, k) { return +g.getAttribute('data-' + k); }
+  function info(g) { return g.firstElementChild.textContent; }
+  function label(g) { var t = info(g); return t.slice(0, t.lastIndexOf(SEP)); }
+  // Same truncation rule as the Python side, so a reset restores the original text.
+  function fit(s, w) {
+    var n = Math.floor((w - 6) / CW);
+    if (n >= s.length) { return s; }
+    return n < 3 ? '' : s.slice(0, n - 2) + '..';
+  }
+  function place(g, x, w) {
+    var r = g.querySelector('rect'), t = g.querySelector('text');
+    r.setAttribute('x', x.toFixed(2));
+    r.setAttribute('width', w.toFixed(2));
+    t.setAttribute('x', (x + 3).toFixed(2));
+    t.textContent = fit(label(g), w);
+  }
+  // Zoom: z's subtree fills the width, ancestors stay full width but dimmed, the rest is hidden.
+  // Within one depth the sample ranges are disjoint, which makes the range tests exact.
+  function zoom(z) {
+    var s0 = num(z, 's'), n0 = num(z, 'n'), d0 = num(z, 'd'), scale = (W - 2 * PAD) / n0;
+    frames.forEach(function (g) {
+      var s = num(g, 's'), n = num(g, 'n'), d = num(g, 'd');
+      g.classList.remove('h', 'a');
+      if (d >= d0 && s >= s0 && s < s0 + n0) {
+        place(g, PAD + (s - s0) * scale, n * scale);
+      } else if (d < d0 && s <= s0 && s + n >= s0 + n0) {
+        g.classList.add('a');
+        place(g, PAD, W - 2 * PAD);
+      } else {
+        g.classList.add('h');
+      }
+    });
+    resetBtn.classList.toggle('h', z === root);
+  }
+  function search(term) {
+    var re, spans = [], covered = 0, end = -1;
+    try { re = new RegExp(term); } catch (err) {
+      matched.textContent = 'Invalid regular expression';
+      return;
+    }
+    frames.forEach(function (g) {
+      var hit = re.test(label(g));
+      g.classList.toggle('m', hit);
+      if (hit) { spans.push([num(g, 's'), num(g, 's') + num(g, 'n')]); }
+    });
+    // Nested matches share samples: merge the ranges so each sample counts once.
+    spans.sort(function (a, b) { return a[0] - b[0]; });
+    spans.forEach(function (p) {
+      if (p[1] > end) { covered += p[1] - Math.max(p[0], end); end = p[1]; }
+    });
+    matched.textContent = 'Matched: ' + (100 * covered / total).toFixed(1) + '%';
+    clearBtn.classList.remove('h');
+  }
+  function askSearch() {
+    var t = window.prompt('Search frames (regular expression):', lastTerm);
+    if (t) { lastTerm = t; search(t); }
+  }
+  function clearSearch() {
+    frames.forEach(function (g) { g.classList.remove('m'); });
+    matched.textContent = '';
+    clearBtn.classList.add('h');
+  }
+  var box = byId('frames');
+  box.addEventListener('mouseover', function (e) {
+    var g = e.target.closest('g.f');
+    if (g) { details.textContent = info(g); }
+  });
+  box.addEventListener('mouseout', function () { details.textContent = ' '; });
+  box.addEventListener('click', function (e) {
+    var g = e.target.closest('g.f');
+    if (g) { zoom(g); }
+  });
+  resetBtn.addEventListener('click', function () { zoom(root); });
+  byId('search').addEventListener('click', askSearch);
+  clearBtn.addEventListener('click', clearSearch);
+  document.addEventListener('keydown', function (e) {
+    if (e.key === 'Escape') {
+      zoom(root);
+      clearSearch();
+    } else if (e.key === '/' || ((e.ctrlKey || e.metaKey) && (e.key === 'f' || e.key === 'F'))) {
+      e.preventDefault();  // replace the browser's find bar with our frame search
+      askSearch();
+    }
+  });
+})();
+"""
+
+
+class _Node:
+    __slots__ = ("children", "total")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.total = 0
+
+
+def _esc(text: str) -> str:
+    """XML-escape text for elements and attributes; ASCII output survives any file encoding."""
+    text = _XML_INVALID.sub("\ufffd", text)
+    for raw, ent in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;")):
+        text = text.replace(raw, ent)
+    return text.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def _function_name(label: str) -> str:
+    return label.split(" (", 1)[0]
+
+
+def _colour(label: str) -> str:
+    """Warm colour from a stable digest of the function name, so graphs share colours."""
+    d = hashlib.md5(_function_name(label).encode("utf-8"), usedforsecurity=False).digest()
+    return f"rgb({205 + d[0] % 51},{d[1] * 230 // 255},{d[2] * 55 // 255})"
+
+
+def _fit(label: str, width: float) -> str:
+    """Truncate with '..' to what fits in width px; mirrors fit() in the script."""
+    n = math.floor((width - 6) / _CHAR_W)
+    if n >= len(label):
+        return label
+    return "" if n < 3 else label[: n - 2] + ".."
+
+
+def _plural(n: int) -> str:
+    return f"{n} sample" if n == 1 else f"{n} samples"
+
+
+def _build_tree(stacks: Mapping[tuple[str, ...], int]) -> _Node:
+    root = _Node()
+    for stack, count in stacks.items():
+        if count < 0:
+            raise ValueError(f"negative sample count {count} for stack {stack!r}")
+        node = root
+        node.total += count
+        for label in stack:
+            node = node.children.setdefault(label, _Node())
+            node.total += count
+    return root
+
+
+def _subtree_size(node: _Node) -> int:
+    size, todo = 0, [node]
+    while todo:  # iterative: recursive programs produce stacks deeper than Python's recursion limit
+        n = todo.pop()
+        size += 1
+        todo.extend(n.children.values())
+    return size
+
+
+def _layout(root: _Node) -> tuple[list[tuple[int, int, int, str]], int]:
+    """Pre-order rows (start, samples, depth, label), root first, children alphabetical; + omitted count."""
+    min_samples = root.total * _MIN_FRACTION
+    rows: list[tuple[int, int, int, str]] = []
+    omitted = 0
+    todo: list[tuple[str, _Node, int, int]] = [("all", root, 0, 0)]
+    while todo:
+        label, node, start, depth = todo.pop()
+        if node.total == 0 or node.total < min_samples:
+            omitted += _subtree_size(node)
+            continue
+        rows.append((start, node.total, depth, label))
+        kids, offset = [], start
+        for child_label in sorted(node.children):
+            child = node.children[child_label]
+            kids.append((child_label, child, offset, depth + 1))
+            offset += child.total
+        todo.extend(reversed(kids))
+    return rows, omitted
+
+
+def render_svg(
+    *, stacks: Mapping[tuple[str, ...], int], title: str, subtitle: str = "", width: int = 1200
+) -> str:
+    """Return a standalone interactive flame graph SVG document.
+
+    stacks maps a root-first tuple of frame labels to its sample count. The result is
+    ASCII-only text. Raises ValueError for an empty profile or an unusably small width.
+    """
+    if width < 200:
+        raise ValueError(f"width must be at least 200 px, got {width}")
+    root = _build_tree(stacks)
+    total = root.total
+    if total <= 0:
+        raise ValueError("no samples: refusing to render an empty flame graph")
+    rows, omitted = _layout(root)
+    max_depth = max(depth for _, _, depth, _ in rows)
+    height = _TOP + (max_depth + 1) * _FRAME_H + _BOTTOM
+    scale = (width - 2 * _PAD) / total
+
+    desc = f"{subtitle} \u2014 {_plural(total)}" if subtitle else _plural(total)
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="fg-title fg-desc">',
+        f'<title id="fg-title">{_esc(title)}</title>',
+        f'<desc id="fg-desc">{_esc(desc)}</desc>',
+        f"<style><![CDATA[{_CSS}]]></style>",
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fdfaf3"/>',
+        f'<text id="title" x="{width / 2:.1f}" y="24">{_esc(title)}</text>',
+        f'<text id="subtitle" x="{width / 2:.1f}" y="42">{_esc(subtitle)}</text>',
+        f'<text id="reset" class="btn h" x="{_PAD}" y="24">Reset zoom</text>',
+        f'<text id="clear" class="btn h" x="{width - _PAD - 60}" y="24" text-anchor="end">Clear</text>',
+        f'<text id="search" class="btn" x="{width - _PAD}" y="24" text-anchor="end">Search</text>',
+        f'<text id="details" x="{_PAD}" y="{height - 10}"> </text>',
+        f'<text id="matched" x="{width - _PAD}" y="{height - 10}" text-anchor="end"></text>',
+    ]
+    if omitted:
+        out.append(f"<!-- {omitted} frames narrower than 0.1% of the width omitted -->")
+    out.append('<g id="frames">')
+    for start, count, depth, label in rows:
+        x, w = _PAD + start * scale, count * scale
+        y = _TOP + (max_depth - depth) * _FRAME_H
+        info = f"{label} \u2014 {_plural(count)} ({100 * count / total:.1f}%)"
+        out.append(
+            f'<g class="f" data-s="{start}" data-n="{count}" data-d="{depth}"><title>{_esc(info)}</title>'
+            f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{_FRAME_H - 1}" rx="2" '
+            f'fill="{_colour(label)}"/>'
+            f'<text x="{x + 3:.2f}" y="{y + 11.5}">{_esc(_fit(label, w))}</text></g>'
+        )
+    out.append("</g>")
+    js = _JS.replace("__W__", str(width)).replace("__PAD__", str(_PAD)).replace("__CW__", str(_CHAR_W))
+    out.append(f'<script type="text/javascript"><![CDATA[{js}]]></script>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,63 @@
+"""Every number's text is made here, in one place, so pages and checks agree to the character."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from typing import Any
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}#|!~])")
+
+
+def speedup(x: float) -> str:
+    return f"{x:,.1f}×" if x < 100 else f"{x:,.0f}×"
+
+
+def share(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def interval(low: float, high: float) -> str:
+    return f"95% CI {100 * low:.1f}–{100 * high:.1f}%"
+
+
+def seconds(x: float) -> str:
+    """Three significant figures with a unit: 5.08 s, 3.21 ms, 560 µs."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if abs(x) >= scale or unit == "ns":
+            value = x / scale
+            digits = max(0, 2 - math.floor(math.log10(abs(value)))) if value else 2
+            return f"{value:.{digits}f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def count(x: float) -> str:
+    return f"{round(x):,}"
+
+
+def rate(x: float) -> str:
+    return f"{x:,} Hz" if isinstance(x, int) else f"{x:,.1f} Hz"
+
+
+def text(x: Any) -> str:
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    return str(x)
+
+
+FORMATS = {"speedup": speedup, "share": share, "seconds": seconds, "count": count, "rate": rate, "text": text}
+
+
+def render(value: Any, kind: str) -> str:
+    """The page text of a value: formatted, then escaped for HTML and Markdown."""
+    try:
+        formatter = FORMATS[kind]
+    except KeyError:
+        raise ValueError(f"unknown format {kind!r}; expected one of {', '.join(sorted(FORMATS))}") from None
+    return escape(formatter(value))
+
+
+def escape(raw: str) -> str:
+    """Safe inside Markdown text and HTML: ``<module>``, ``__init__`` and ``a|b`` stay literal."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(raw, quote=False))

@@ -1,0 +1,175 @@
+"""Lab manifests (labs/<id>.yml): load, validate with locations, and expose typed steps."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from labkit.errors import LabError
+
+_STEP = {
+    "type": "object",
+    "required": ["id", "kind", "command"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+        "kind": {"enum": ["profile", "benchmark"]},
+        "title": {"type": "string"},
+        "command": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "quick_command": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "ready": {"type": "string"},
+        "method": {"enum": ["pid", "launch"]},
+        "rate": {"type": "integer", "minimum": 1, "maximum": 10000},
+        "duration": {"type": "integer", "minimum": 1, "maximum": 600},
+        "quick_duration": {"type": "integer", "minimum": 1, "maximum": 600},
+        "py_spy_args": {"type": "array", "items": {"type": "string"}},
+    },
+    "additionalProperties": False,
+}
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "title", "page", "programs", "steps"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^lab-[0-9]+$"},
+        "title": {"type": "string", "minLength": 1},
+        "page": {"type": "string"},
+        "programs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "seed": {"type": "integer"},
+        "steps": {"type": "array", "items": _STEP, "minItems": 1},
+        "values": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["path", "format"],
+                "properties": {"path": {"type": "string"}, "format": {"type": "string"}},
+                "additionalProperties": False,
+            },
+        },
+    },
+    "additionalProperties": False,
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    kind: str
+    command: list[str]
+    title: str = ""
+    quick_command: list[str] | None = None
+    ready: str = ""
+    method: str = "pid"
+    rate: int = 100
+    duration: int = 5
+    quick_duration: int | None = None
+    py_spy_args: list[str] = field(default_factory=list)
+
+    def argv(self, *, quick: bool, seed: int | None) -> list[str]:
+        chosen = self.quick_command if quick and self.quick_command else self.command
+        return [arg.replace("{seed}", str(seed)) for arg in chosen]
+
+    def seconds(self, *, quick: bool) -> int:
+        return self.quick_duration if quick and self.quick_duration else self.duration
+
+
+@dataclass(frozen=True)
+class Lab:
+    id: str
+    title: str
+    page: Path  # repository-relative
+    programs: list[Path]
+    steps: list[Step]
+    values: dict[str, dict[str, str]]
+    seed: int | None
+    source: Path
+    raw: dict[str, Any]
+
+    @property
+    def data_dir(self) -> Path:
+        return self.page.parent / "data"
+
+    def defines(self, function: str, *, root: Path) -> bool:
+        """Whether one of the lab's Python programs defines this function (by name)."""
+        pattern = re.compile(rf"^\s*(async\s+)?def\s+{re.escape(function)}\b", re.MULTILINE)
+        return any(
+            pattern.search(path.read_text(encoding="utf-8", errors="replace"))
+            for folder in self.programs
+            for path in (root / folder).rglob("*.py")
+        )
+
+
+def _locate(node: yaml.Node, path: Sequence[Any]) -> yaml.Node:
+    """Follow a jsonschema error path through PyYAML's node tree to get a line and column."""
+    for key in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == key), None)
+            if match is None:
+                break
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            break
+    return node
+
+
+def load(path: Path, *, root: Path) -> Lab:
+    """Read and validate one manifest; every problem names the file, the line and what was expected."""
+    rel = path.relative_to(root) if path.is_absolute() else path
+    try:
+        text = (root / rel).read_text(encoding="utf-8")
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except OSError as exc:
+        raise LabError(f"{rel}: cannot read the manifest ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{rel}:{mark.line + 1}:{mark.column + 1}" if mark else str(rel)
+        raise LabError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    if node is None or not isinstance(data, dict):
+        raise LabError(f"{rel}:1: expected a mapping with id, title, page, programs and steps")
+    errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        lines = []
+        for error in errors:
+            mark = _locate(node, list(error.path)).start_mark
+            at = "/".join(str(p) for p in error.path) or "(top level)"
+            lines.append(f"{rel}:{mark.line + 1}:{mark.column + 1}: {at}: {error.message}")
+        raise LabError("invalid manifest:\n" + "\n".join(lines))
+    steps = [Step(**step) for step in data["steps"]]
+    ids = [s.id for s in steps]
+    for index, step in enumerate(steps):
+        if ids.count(step.id) > 1:
+            mark = _locate(node, ["steps", index, "id"]).start_mark
+            raise LabError(f"{rel}:{mark.line + 1}: step id {step.id!r} is used twice; ids must be unique")
+        if step.kind == "profile" and step.method == "pid" and not step.ready:
+            mark = _locate(node, ["steps", index]).start_mark
+            raise LabError(f"{rel}:{mark.line + 1}: profile step {step.id!r} attaches by PID, so it needs "
+                           "'ready': a text the program prints once it is inside its work loop")
+    if sum(s.kind == "benchmark" for s in steps) > 1:
+        raise LabError(f"{rel}: at most one benchmark step per lab")
+    for index, folder in enumerate(data["programs"]):
+        if not (root / folder).is_dir():
+            mark = _locate(node, ["programs", index]).start_mark
+            raise LabError(f"{rel}:{mark.line + 1}: program folder {folder!r} does not exist")
+    if data["id"] != path.stem:
+        raise LabError(f"{rel}:1: id {data['id']!r} must match the file name ({path.stem!r})")
+    return Lab(
+        id=data["id"], title=data["title"], page=Path(data["page"]), programs=[Path(p) for p in data["programs"]],
+        steps=steps, values=data.get("values", {}), seed=data.get("seed"), source=rel, raw=data,
+    )
+
+
+def discover(root: Path) -> list[Path]:
+    return sorted((root / "labs").glob("lab-*.yml"), key=lambda p: int(p.stem.split("-")[1]))
+
+
+def steps_fingerprint(lab: Lab) -> str:
+    """The manifest's steps as canonical text: part of the cache key."""
+    return json.dumps([lab.raw["steps"], lab.raw.get("seed")], sort_keys=True)

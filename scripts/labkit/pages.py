@@ -1,0 +1,213 @@
+"""Write measured values into a page between marker comments, as cog does, and find disagreements.
+
+    The fix is <!-- value: speedup_median -->1,575×<!-- /value --> faster.
+
+    <!-- begin: frame-table slow -->
+    …generated…
+    <!-- end: frame-table slow -->
+
+HTML comments are hidden on the repository host and passed through by MkDocs
+and Zensical, so the committed Markdown reads correctly everywhere.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labkit import formats
+from labkit.errors import LabError
+
+VALUE = re.compile(r"<!-- value: (?P<name>[A-Za-z0-9_]+) -->(?P<text>.*?)<!-- /value -->")
+BEGIN = re.compile(r"^(?P<indent>[ \t]*)<!-- begin: (?P<kind>[a-z-]+)(?: (?P<arg>[A-Za-z0-9_]+))? -->[ \t]*$")
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+@dataclass(frozen=True)
+class Context:
+    results: dict[str, Any]
+    data_href: str  # the data folder as the page links to it, e.g. "data"
+    data_dir: Path  # where the data files are now (to read the flame graph's height)
+
+
+@dataclass(frozen=True)
+class Difference:
+    line: int
+    marker: str
+    expected: str
+    found: str
+
+
+def _table(head: list[str], rows: list[list[str]], *, caption: str = "") -> list[str]:
+    """An HTML table: its cells are escaped once and never re-read as Markdown."""
+    out = ["<table>"]
+    if caption:
+        out.append(f"<caption>{caption}</caption>")
+    out.append("<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead>")
+    out.append("<tbody>")
+    out += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows]
+    out += ["</tbody>", "</table>"]
+    return out
+
+
+def _profile(ctx: Context, arg: str | None) -> dict[str, Any]:
+    if not arg or arg not in ctx.results["profiles"]:
+        raise LabError(f"no profile step named {arg!r} (steps: {', '.join(ctx.results['profiles'])})")
+    profile: dict[str, Any] = ctx.results["profiles"][arg]
+    return profile
+
+
+def frame_table(ctx: Context, arg: str | None) -> list[str]:
+    profile = _profile(ctx, arg)
+    rows = [
+        [f"<code>{html.escape(f['name'])}</code>", f"<code>{html.escape(f['file'])}</code>",
+         formats.share(f["self_share"]), formats.share(f["total_share"])]
+        for f in profile["functions"][:10]
+    ]
+    caption = (f"Top functions of the {html.escape(arg or '')} profile by total share, over all "
+               f"{formats.count(profile['samples'])} samples of all threads (a function's lines merged)")
+    return _table(["Function", "File", "Self", "Total"], rows, caption=caption)
+
+
+def flamegraph(ctx: Context, arg: str | None) -> list[str]:
+    profile = _profile(ctx, arg)
+    files = profile["files"]
+    svg = f"{ctx.data_href}/{files['svg']}"
+    match = re.search(r'<svg[^>]*\bheight="(\d+)', (ctx.data_dir / files["svg"]).read_text(encoding="utf-8"))
+    height = int(match.group(1)) + 4 if match else 480
+    top = max(profile["functions"], key=lambda f: (f["self_share"], f["name"]))
+    finding = (f"Most samples end in <code>{html.escape(top['name'])}</code> "
+               f"({formats.share(top['self_share'])} self)")
+    title = html.escape(profile["title"] or arg or "")
+    return [
+        '<figure class="flamegraph">',
+        f'<iframe src="{svg}" title="Flame graph: {title}" loading="lazy" '
+        f'style="width:100%;height:{height}px;border:0"></iframe>',
+        f"<figcaption>{title}: {formats.count(profile['samples'])} samples in "
+        f"{formats.seconds(profile['wall_s'])}. {finding}. Click a frame to zoom, hover for counts, "
+        f'press <kbd>/</kbd> to search. <a href="{svg}">Open full screen</a> · '
+        f'<a href="{ctx.data_href}/{files["speedscope"]}" download>Download the speedscope file</a></figcaption>',
+        "</figure>",
+    ]
+
+
+def benchmark_table(ctx: Context, arg: str | None) -> list[str]:
+    bench = ctx.results.get("benchmark")
+    if not bench:
+        raise LabError("the page has a benchmark-table but the lab has no benchmark step")
+    rows = [
+        [name, formats.count(bench["number"][name])]
+        + [formats.seconds(bench[f"{name}_s"][k]) for k in ("min", "median", "max")]
+        for name in ("slow", "fast")
+    ]
+    sp = bench["speedup"]
+    rows.append(["speedup", "", formats.speedup(sp["min"]), formats.speedup(sp["median"]),
+                 formats.speedup(sp["max"])])
+    caption = (f"n = {formats.count(bench['n'])}, {bench['repeats']} timings each, per call; "
+               f"same result: {formats.text(bench['same_result'])}. Speedup min = slowest fast call "
+               "against fastest slow call")
+    return _table(["Version", "Calls per timing", "Min", "Median", "Max"], rows, caption=caption)
+
+
+def provenance(ctx: Context, arg: str | None) -> list[str]:
+    r = ctx.results
+    p = r["provenance"]
+    rows = [
+        ["Measured", html.escape(r["generated_at"])],
+        ["CPU", f"{html.escape(p['cpu_model'])}, {p['cpu_count']} logical cores"],
+        ["OS", html.escape(p["os"])],
+        ["Python", html.escape(p["python"])],
+        ["py-spy", html.escape(p["py_spy"] or "not used")],
+    ]
+    for step, prof in r["profiles"].items():
+        method = "attached by PID" if prof["method"] == "pid" else "launched under py-spy"
+        rows.append([f"Profile <code>{step}</code>",
+                     f"{method}, {prof['rate_hz']} Hz requested, {formats.rate(prof['effective_rate_hz'])} "
+                     f"effective, {formats.count(prof['samples'])} samples in {formats.seconds(prof['wall_s'])}"])
+    if r.get("benchmark"):
+        b = r["benchmark"]
+        rows.append(["Benchmark", f"n = {formats.count(b['n'])}, {b['repeats']} repeats, "
+                                  f"{b['number']['slow']} and {b['number']['fast']} calls per timing"])
+    rows += [
+        ["Seed", html.escape(str(p.get("seed")))],
+        ["Inputs (SHA-256)", f"<code>{r['inputs_sha256'][:16]}</code>"],
+        ["Toolkit commit", f"<code>{html.escape(p['toolkit_commit'])}</code>"],
+    ]
+    return _table(["", ""], rows)
+
+
+BLOCKS: dict[str, Callable[[Context, str | None], list[str]]] = {
+    "frame-table": frame_table,
+    "flamegraph": flamegraph,
+    "benchmark-table": benchmark_table,
+    "provenance": provenance,
+}
+
+
+def render(text: str, ctx: Context, *, page: str) -> tuple[str, list[Difference]]:
+    """The page with every marker regenerated, and where it differed from what was there."""
+    values = ctx.results["values"]
+    lines = text.split("\n")
+    out: list[str] = []
+    diffs: list[Difference] = []
+    in_fence = False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if FENCE.match(line):
+            in_fence = not in_fence
+        begin = BEGIN.match(line)
+        if begin and not in_fence:
+            kind, arg, indent = begin["kind"], begin["arg"], begin["indent"]
+            end_text = f"{indent}<!-- end: {kind}{' ' + arg if arg else ''} -->"
+            try:
+                end = lines.index(end_text, i + 1)
+            except ValueError:
+                raise LabError(f"{page}:{i + 1}: <!-- begin: {kind} --> has no matching line {end_text.strip()!r} "
+                               "at the same indentation") from None
+            if kind not in BLOCKS:
+                raise LabError(f"{page}:{i + 1}: unknown block {kind!r}; expected one of {', '.join(BLOCKS)}")
+            try:
+                # Blank lines around the body: inside an admonition or tab, HTML needs them to render.
+                body = ["", *(indent + row for row in BLOCKS[kind](ctx, arg)), ""]
+            except LabError as exc:
+                raise LabError(f"{page}:{i + 1}: {exc}") from exc
+            old = lines[i + 1:end]
+            if old != body:
+                diffs.append(Difference(i + 1, f"{kind} {arg or ''}".strip(), "\n".join(body), "\n".join(old)))
+            out += [line, *body, lines[end]]
+            i = end + 1
+            continue
+        if VALUE.search(line):
+            if in_fence:
+                raise LabError(f"{page}:{i + 1}: a value marker inside a code block is shown literally; "
+                               "generate the whole block instead")
+            if line.lstrip().startswith("<!-- value:"):
+                raise LabError(f"{page}:{i + 1}: a line that starts with a value marker is read as an HTML "
+                               "block and breaks its paragraph; put a word before it")
+            if line.lstrip().startswith("#"):
+                raise LabError(f"{page}:{i + 1}: a value marker in a heading changes its anchor; move it")
+            line = VALUE.sub(lambda m: _value(m, values, diffs, page=page, line=i + 1), line)
+        out.append(line)
+        i += 1
+    return "\n".join(out), diffs
+
+
+def _value(m: re.Match[str], values: dict[str, Any], diffs: list[Difference], *, page: str, line: int) -> str:
+    name = m["name"]
+    if name not in values:
+        raise LabError(f"{page}:{line}: the page shows value {name!r}, which the lab does not produce; "
+                       f"known values: {', '.join(sorted(values))}")
+    text = str(values[name]["text"])
+    if text != m["text"]:
+        diffs.append(Difference(line, f"value {name}", text, m["text"]))
+    return f"<!-- value: {name} -->{text}<!-- /value -->"
+
+
+def data_href(page: Path, data_dir: Path) -> str:
+    return Path(os.path.relpath(data_dir, page.parent)).as_posix()

@@ -1,0 +1,162 @@
+"""Run real py-spy: find it, record speedscope, and explain failures with the exact remedy."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from labkit import processes
+from labkit.errors import LabError
+
+INSTALL_HINT = "run `make venv` (it installs py-spy), or `python -m pip install 'py-spy>=0.4.2,<0.5'`"
+PERMISSION_MARKERS = ("Permission Denied", "Operation not permitted", "Failed to get process executable name")
+
+
+def find() -> str:
+    """py-spy from $LABKIT_PY_SPY, beside this interpreter (the venv), or on PATH."""
+    override = os.environ.get("LABKIT_PY_SPY")
+    candidates = [override] if override else [str(Path(sys.executable).with_name("py-spy")), shutil.which("py-spy")]
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    where = f"LABKIT_PY_SPY={override} is not an executable file" if override else "py-spy is not installed"
+    raise LabError(f"{where}: {INSTALL_HINT}")
+
+
+def version(exe: str) -> str:
+    done = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    match = re.search(r"(\d+\.\d+\.\d+)", done.stdout)
+    if done.returncode != 0 or not match:
+        raise LabError(f"`py-spy --version` failed: {done.stdout}{done.stderr}".strip())
+    return match.group(1)
+
+
+def check_platform() -> None:
+    """Refuse early, and clearly, where py-spy cannot work."""
+    if sys.platform == "win32":
+        raise LabError("the labs run on Linux or macOS; on Windows, use WSL (Windows Subsystem for Linux)")
+    gil_disabled = getattr(sys, "_is_gil_enabled", lambda: True)() is False
+    if gil_disabled:
+        raise LabError("py-spy does not support free-threaded Python builds: use a regular CPython 3.10-3.14")
+
+
+def ptrace_scope() -> int | None:
+    try:
+        return int(Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def attach_advice(*, scope: int | None, is_root: bool, platform: str = sys.platform) -> str:
+    """What to do when py-spy may not attach by PID, for this machine's settings."""
+    if platform == "darwin":
+        return (
+            "On macOS py-spy always needs root, in both forms: `sudo py-spy record ...` "
+            "(the system Python is protected by SIP: use another interpreter, e.g. from python.org or Homebrew)."
+        )
+    why = {
+        None: "there is no Yama module here, so only ptrace capabilities or container limits can refuse",
+        0: "Yama's ptrace_scope is 0: any process of yours may be attached",
+        1: "Yama's ptrace_scope is 1: only a process's ancestors may attach, so the launch form works "
+        "without privileges but --pid does not",
+        2: "Yama's ptrace_scope is 2: attaching needs CAP_SYS_PTRACE (root)",
+        3: "Yama's ptrace_scope is 3: attaching is forbidden until reboot, even for root",
+    }.get(scope, f"Yama's ptrace_scope is {scope}")
+    fixes = [
+        "use the launch form, which profiles its own child: `make lab-1 METHOD=launch` "
+        "(or `py-spy record -o out.svg -- python labs/slow_service/service.py`)",
+        "run py-spy with sudo: `sudo env \"PATH=$PATH\" py-spy record --pid PID ...`",
+        "give py-spy the capability once: `sudo setcap cap_sys_ptrace=eip \"$(command -v py-spy)\"`",
+        "in Docker, start the container with `--cap-add SYS_PTRACE` (not --privileged); in Kubernetes, "
+        "add SYS_PTRACE to the pod's securityContext capabilities",
+    ]
+    if scope in (0, 1):
+        fixes.append("or lower the scope until reboot: `echo 0 | sudo tee /proc/sys/kernel/yama/ptrace_scope`")
+    who = "root without the CAP_SYS_PTRACE capability (e.g. a container)" if is_root else "not root"
+    return f"{why}; you are {who}. Remedies:\n" + "\n".join(f"  - {fix}" for fix in fixes)
+
+
+class AttachRefused(LabError):
+    """py-spy was not allowed to read the target process."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    args: list[str]
+    returncode: int
+    wall_s: float  # from py-spy's "Sampling" line to its "Wrote" line, timed here
+    errors: int | None
+    output: str
+
+
+def record(
+    *,
+    exe: str,
+    out: Path,
+    log: Path,
+    cwd: Path,
+    rate: int,
+    duration: int,
+    pid: int | None = None,
+    launch: Sequence[str] | None = None,
+    extra: Sequence[str] = (),
+) -> Recording:
+    """One py-spy recording in speedscope format; its output is drained into ``log``."""
+    args = [exe, "record", "--rate", str(rate), "--duration", str(duration), "--format", "speedscope",
+            "--output", str(out), *extra]
+    if pid is not None:
+        args += ["--pid", str(pid)]
+    elif launch is not None:
+        args += ["--", *launch]
+    else:
+        raise ValueError("record() needs a pid or a command to launch")
+    proc = processes.start(args, log=log, cwd=cwd, stdout=subprocess.PIPE)
+    stamps: dict[str, float] = {}
+    lines: list[str] = []
+
+    def drain() -> None:
+        assert proc.stdout is not None
+        with open(log, "a", encoding="utf-8") as sink:
+            for raw in proc.stdout:
+                line = raw.decode("utf-8", errors="replace")
+                now = time.perf_counter()
+                if "Sampling process" in line:
+                    stamps.setdefault("start", now)
+                if "Wrote " in line or "Samples:" in line:
+                    stamps.setdefault("end", now)
+                lines.append(line)
+                sink.write(line)
+
+    started = time.perf_counter()
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        proc.wait(timeout=duration + 60)
+    except subprocess.TimeoutExpired as exc:
+        raise LabError(f"py-spy did not finish within {duration + 60} s") from exc
+    finally:
+        processes.stop(proc)
+        reader.join(timeout=5)
+    ended = time.perf_counter()
+    output = "".join(lines)
+    wall = stamps.get("end", ended) - stamps.get("start", started)
+    match = re.search(r"Errors:\s*(\d+)", output)
+    if proc.returncode != 0 and any(marker in output for marker in PERMISSION_MARKERS):
+        raise AttachRefused(f"py-spy was not permitted to read the process: {_first_error(output)}")
+    return Recording(args=args, returncode=proc.returncode or 0, wall_s=wall,
+                     errors=int(match.group(1)) if match else None, output=output)
+
+
+def _first_error(output: str) -> str:
+    for line in output.splitlines():
+        if "Error" in line or "Permission" in line or "permitted" in line:
+            return line.strip()
+    return output.strip().splitlines()[-1] if output.strip() else "(no output)"

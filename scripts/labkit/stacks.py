@@ -1,0 +1,156 @@
+"""Read a py-spy speedscope recording and derive everything else from it.
+
+py-spy writes one format per recording. We record speedscope (every sample in
+time order, per thread) and derive the collapsed stacks, the per-function
+shares and the flame graph from that one file, so every picture and number on a
+page comes from the same samples.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labkit.errors import LabError
+from labkit.sanitize import PathMap
+
+
+@dataclass(frozen=True)
+class Frame:
+    name: str
+    file: str
+    line: int
+
+    @property
+    def label(self) -> str:
+        """How py-spy labels a frame in its own flame graphs."""
+        return f"{self.name} ({self.file}:{self.line})"
+
+    @property
+    def function(self) -> tuple[str, str]:
+        """Lines of one function merged: claims are about functions, not lines."""
+        return (self.name, self.file)
+
+
+@dataclass(frozen=True)
+class Thread:
+    name: str
+    samples: tuple[tuple[int, ...], ...]  # root-first frame indices, in time order
+
+
+@dataclass(frozen=True)
+class Recording:
+    frames: tuple[Frame, ...]
+    threads: tuple[Thread, ...]
+
+    @property
+    def sample_count(self) -> int:
+        return sum(len(t.samples) for t in self.threads)
+
+    def stacks(self) -> Iterable[tuple[Frame, ...]]:
+        for thread in self.threads:
+            for sample in thread.samples:
+                yield tuple(self.frames[i] for i in sample)
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Parse a speedscope file, or explain why it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LabError(f"{path.name}: not a readable speedscope file ({exc})") from exc
+    if not isinstance(data, dict) or "shared" not in data or "profiles" not in data:
+        raise LabError(f"{path.name}: not a speedscope file (no 'shared' frames or 'profiles')")
+    return data
+
+
+def _drop_nulls(value: Any) -> Any:
+    """py-spy writes null for optional keys, which speedscope's own schema rejects."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def sanitize(data: Mapping[str, Any], *, paths: PathMap) -> dict[str, Any]:
+    """A publishable copy: relative file names, no nulls, threads renamed without their ids."""
+    clean: dict[str, Any] = _drop_nulls(dict(data))
+    for frame in clean["shared"]["frames"]:
+        if "file" in frame:
+            frame["file"] = paths.file(frame["file"])
+    for number, profile in enumerate(clean["profiles"], start=1):
+        # py-spy names a thread 'Thread <native id> "<name>"'; the id is a PID on Linux.
+        raw = str(profile.get("name", ""))
+        quoted = raw.split('"')[1] if raw.count('"') >= 2 else ""
+        profile["name"] = f"thread {number}" + (f" ({quoted})" if quoted else "")
+    return clean
+
+
+def parse(data: Mapping[str, Any]) -> Recording:
+    try:
+        frames = tuple(
+            Frame(name=str(f["name"]), file=str(f.get("file", "?")), line=int(f.get("line") or 0))
+            for f in data["shared"]["frames"]
+        )
+        threads = tuple(
+            Thread(name=str(p.get("name", "")), samples=tuple(tuple(int(i) for i in s) for s in p["samples"]))
+            for p in data["profiles"]
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LabError(f"speedscope data is malformed: {exc!r}") from exc
+    for thread in threads:
+        for sample in thread.samples:
+            if any(i < 0 or i >= len(frames) for i in sample):
+                raise LabError("speedscope data is malformed: a sample names a frame that does not exist")
+    return Recording(frames=frames, threads=threads)
+
+
+def collapsed(recording: Recording) -> dict[tuple[str, ...], int]:
+    """Stacks as flame graph tools count them: root-first labels → samples."""
+    return dict(Counter(tuple(f.label for f in stack) for stack in recording.stacks()))
+
+
+def collapsed_text(stacks: Mapping[tuple[str, ...], int]) -> str:
+    """The 'collapsed' text format, sorted so that a diff shows real changes only."""
+    return "".join(f"{';'.join(stack)} {count}\n" for stack, count in sorted(stacks.items()))
+
+
+def functions(recording: Recording) -> list[dict[str, Any]]:
+    """Per-function self and total share over all samples, lines of a function merged."""
+    total = recording.sample_count
+    if total == 0:
+        return []
+    self_counts: Counter[tuple[str, str]] = Counter()
+    total_counts: Counter[tuple[str, str]] = Counter()
+    lines: dict[tuple[str, str], set[int]] = {}
+    for stack in recording.stacks():
+        if not stack:
+            continue
+        self_counts[stack[-1].function] += 1
+        for key in {f.function for f in stack}:  # a recursive function counts once per sample
+            total_counts[key] += 1
+        for f in stack:
+            lines.setdefault(f.function, set()).add(f.line)
+    rows = [
+        {
+            "name": name,
+            "file": file,
+            "self_samples": self_counts[(name, file)],
+            "total_samples": count,
+            "self_share": round(self_counts[(name, file)] / total, 6),
+            "total_share": round(count / total, 6),
+            "line_frames": len(lines[(name, file)]),
+        }
+        for (name, file), count in total_counts.items()
+    ]
+    rows.sort(key=lambda r: (-r["total_samples"], -r["self_samples"], r["name"], r["file"]))
+    return rows
+
+
+def thread_samples(recording: Recording) -> list[dict[str, Any]]:
+    return [{"name": t.name, "samples": len(t.samples)} for t in recording.threads]

@@ -1,0 +1,95 @@
+"""The flat ``values`` map: every number a page shows, with its text made in formats.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from labkit import formats
+from labkit.errors import LabError
+
+# A function that was never sampled is absent from a profile: its counts are 0, not unknown.
+_ZERO_WHEN_UNSAMPLED = re.compile(r"^profiles\.[a-z0-9_]+\.functions\.(?P<name>[^.]+)\."
+                                  r"(self_share|total_share|self_samples|total_samples)$")
+
+
+class Missing(LabError):
+    """A path that names something the results do not hold."""
+
+
+def lookup(results: dict[str, Any], path: str) -> Any:
+    """Follow a dotted path; in a list of named items (functions, threads), a part picks by name."""
+    node: Any = results
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list):
+            named = [item for item in node if isinstance(item, dict) and item.get("name") == part]
+            if len(named) != 1:
+                found = "nothing" if not named else f"{len(named)} items"
+                raise (Missing if not named else LabError)(f"value path {path!r}: {part!r} matched {found}")
+            node = named[0]
+        else:
+            raise LabError(f"value path {path!r}: no {part!r} here")
+    return node
+
+
+def _entry(value: Any, kind: str) -> dict[str, Any]:
+    return {"value": value, "format": kind, "text": formats.render(value, kind)}
+
+
+def standard(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Values every lab gets from its steps, named after the step."""
+    out: dict[str, dict[str, Any]] = {}
+    prov = results["provenance"]
+    out["python_version"] = _entry(prov["python"], "text")
+    out["py_spy_version"] = _entry(prov["py_spy"] or "not used", "text")
+    out["os_name"] = _entry(prov["os"], "text")
+    out["cpu_model"] = _entry(prov["cpu_model"], "text")
+    out["cpu_count"] = _entry(prov["cpu_count"], "count")
+    out["measured_date"] = _entry(results["generated_at"][:10], "text")
+    for step, profile in results["profiles"].items():
+        out[f"{step}_samples"] = _entry(profile["samples"], "count")
+        out[f"{step}_wall"] = _entry(profile["wall_s"], "seconds")
+        out[f"{step}_rate"] = _entry(profile["rate_hz"], "rate")
+        out[f"{step}_effective_rate"] = _entry(profile["effective_rate_hz"], "rate")
+        method = "attached by PID" if profile["method"] == "pid" else "launched under py-spy"
+        out[f"{step}_method"] = _entry(method, "text")
+    bench = results.get("benchmark")
+    if bench:
+        out["bench_n"] = _entry(bench["n"], "count")
+        out["bench_repeats"] = _entry(bench["repeats"], "count")
+        out["same_result"] = _entry(bench["same_result"], "text")
+        for side in ("slow", "fast"):
+            out[f"{side}_number"] = _entry(bench["number"][side], "count")
+            for stat in ("min", "median", "max"):
+                out[f"{side}_{stat}"] = _entry(bench[f"{side}_s"][stat], "seconds")
+        for stat in ("median", "min", "max"):
+            out[f"speedup_{stat}"] = _entry(bench["speedup"][stat], "speedup")
+    return out
+
+
+def evaluate(results: dict[str, Any], declared: dict[str, dict[str, str]],
+             *, defined: Callable[[str], bool]) -> dict[str, dict[str, Any]]:
+    """Standard values plus the manifest's named ones.
+
+    ``defined(name)`` tells whether the lab's programs define a function: an
+    unsampled function that exists counts 0, a misspelt one is an error.
+    """
+    out = standard(results)
+    for name, spec in sorted(declared.items()):
+        if name in out:
+            raise LabError(f"value {name!r} is declared in the manifest but is also a standard value")
+        try:
+            found = lookup(results, spec["path"])
+        except Missing as exc:
+            unsampled = _ZERO_WHEN_UNSAMPLED.match(spec["path"])
+            if not unsampled or not defined(unsampled["name"]):
+                raise LabError(f"value {name!r}: {exc}; no such function in the lab's programs either") from exc
+            found = 0.0 if spec["path"].endswith("_share") else 0
+        try:
+            out[name] = _entry(found, spec["format"])
+        except ValueError as exc:
+            raise LabError(f"value {name!r}: {exc}") from exc
+    return dict(sorted(out.items()))
