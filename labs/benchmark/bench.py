@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slow_service"))
 
-from finders import find_duplicates_fast, find_duplicates_slow  # noqa: E402
+from finders import find_duplicates_fast, find_duplicates_slow
 
 
 def make_data(*, n: int, max_value: int, seed: int) -> list[int]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from finders import find_duplicates_fast, find_duplicates_slow  # noqa: E402
+from finders import find_duplicates_fast, find_duplicates_slow
 
 Finder = Callable[[Sequence[int]], Collection[int]]
 
@@ -67,8 +67,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        serve(fixed=args.fixed, seed=args.seed, size=args.size,
-              max_value=args.max_value, batches=args.batches)
+        serve(
+            fixed=args.fixed, seed=args.seed, size=args.size, max_value=args.max_value, batches=args.batches
+        )
     except KeyboardInterrupt:
         print("stopped", flush=True)
     return 0

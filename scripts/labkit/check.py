@@ -31,8 +31,9 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
     notes: list[str] = []
     for leftover in ("data.old", "data.new"):
         if data_dir.with_name(leftover).exists():
-            problems.append(f"{lab.data_dir.parent.as_posix()}/{leftover}: an interrupted run left this; {fix} "
-                            "repairs it")
+            problems.append(
+                f"{lab.data_dir.parent.as_posix()}/{leftover}: an interrupted run left this; {fix} repairs it"
+            )
     results = read_results(data_dir)
     if results is None:
         return [f"{where}: missing; {fix}"], notes
@@ -42,15 +43,25 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
     if results["lab"] != lab.id:
         problems.append(f"{where}: lab is {results['lab']!r}, expected {lab.id!r}")
     if store.inputs_sha256(lab, root=root, quick=results["quick"]) != results["inputs_sha256"]:
-        problems.append(f"{where}: stale: the lab's programs, steps or measuring code changed since it was "
-                        f"measured; {fix}")
+        problems.append(
+            f"{where}: stale: the lab's programs, steps or measuring code changed since it was "
+            f"measured; {fix}"
+        )
     here = environment(lab)
     if here != results["environment"]:
-        notes.append(f"{lab.id}: measured with {results['environment']}, this machine has {here} "
-                     "(reported only; `make assets` would re-measure)")
+        notes.append(
+            f"{lab.id}: measured with {results['environment']}, this machine has {here} "
+            "(reported only; `make assets` would re-measure)"
+        )
     for step, profile in results["profiles"].items():
-        _check_profile(problems, root=root, data_dir=data_dir, where=f"{where}: profiles.{step}",
-                       step=step, profile=profile)
+        _check_profile(
+            problems,
+            root=root,
+            data_dir=data_dir,
+            where=f"{where}: profiles.{step}",
+            step=step,
+            profile=profile,
+        )
     if results["benchmark"]:
         bench = results["benchmark"]
         raw = json.loads((data_dir / bench["raw"]).read_text(encoding="utf-8"))
@@ -67,15 +78,18 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
     page_file = root / lab.page
     _, diffs = pages.render(page_file.read_text(encoding="utf-8"), ctx, page=lab.page.as_posix())
     for d in diffs:
-        problems.append(f"{lab.page.as_posix()}:{d.line}: {d.marker} shows {d.found[:60]!r} but "
-                        f"{where} says {d.expected[:60]!r}; {fix} rewrites the page")
+        problems.append(
+            f"{lab.page.as_posix()}:{d.line}: {d.marker} shows {d.found[:60]!r} but "
+            f"{where} says {d.expected[:60]!r}; {fix} rewrites the page"
+        )
     leaks = privacy.scan([page_file, *privacy.tree(data_dir)], root=root)
     problems += [f"{leak} (must not be published)" for leak in leaks]
     return problems, notes
 
 
-def _check_profile(problems: list[str], *, root: Path, data_dir: Path, where: str, step: str,
-                   profile: dict[str, Any]) -> None:
+def _check_profile(
+    problems: list[str], *, root: Path, data_dir: Path, where: str, step: str, profile: dict[str, Any]
+) -> None:
     files = profile["files"]
     try:
         speedscope = json.loads((data_dir / files["speedscope"]).read_text(encoding="utf-8"))
@@ -86,8 +100,13 @@ def _check_profile(problems: list[str], *, root: Path, data_dir: Path, where: st
     for field in ("samples", "threads", "functions"):
         _compare(problems, where, field, profile[field], derived[field])
     busiest = max(t["samples"] for t in derived["threads"])
-    _compare(problems, where, "effective_rate_hz", profile["effective_rate_hz"],
-             round(busiest / profile["wall_s"], 3))
+    _compare(
+        problems,
+        where,
+        "effective_rate_hz",
+        profile["effective_rate_hz"],
+        round(busiest / profile["wall_s"], 3),
+    )
     for kind in ("collapsed", "svg"):
         path = data_dir / files[kind]
         if not path.exists() or path.read_text(encoding="utf-8") != derived[kind]:

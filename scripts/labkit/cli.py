@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,8 +34,14 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
     for lab in _labs(root, args.lab):
         started = time.perf_counter()
         try:
-            outcome = publish.assets(lab, root=root, force=args.force, quick=args.quick, method=args.method,
-                                     say=lambda msg: console.print(f"  {msg}", markup=False))
+            outcome = publish.assets(
+                lab,
+                root=root,
+                force=args.force,
+                quick=args.quick,
+                method=args.method,
+                say=lambda msg: console.print(f"  {msg}", markup=False),
+            )
         except LabError as exc:
             failed += 1
             errors.print(f"[red]✗ {lab.id} failed:[/red] {exc}\n  docs/ still holds the previous results.")
@@ -78,12 +83,16 @@ def cmd_learn(args: argparse.Namespace, root: Path) -> int:
     with console.status("running the lab: real processes, real py-spy (Ctrl-C stops everything)"):
         out, results = publish.learner_run(lab, root=root, quick=args.quick, method=args.method, say=say)
     for step, profile in results["profiles"].items():
-        table = Table(title=f"{profile['title'] or step}: {profile['samples']:,} samples, "
-                            f"{'attached by PID' if profile['method'] == 'pid' else 'launched'}")
+        table = Table(
+            title=f"{profile['title'] or step}: {profile['samples']:,} samples, "
+            f"{'attached by PID' if profile['method'] == 'pid' else 'launched'}"
+        )
         for column in ("function", "file", "self", "total"):
             table.add_column(column, justify="right" if column in ("self", "total") else "left")
         for f in profile["functions"][:6]:
-            table.add_row(f["name"], f["file"], formats.share(f["self_share"]), formats.share(f["total_share"]))
+            table.add_row(
+                f["name"], f["file"], formats.share(f["self_share"]), formats.share(f["total_share"])
+            )
         console.print(table)
     bench = results["benchmark"]
     if bench:

@@ -237,7 +237,7 @@ def render_svg(
     desc = f"{subtitle} \u2014 {_plural(total)}" if subtitle else _plural(total)
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{width}" height="{height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="100%" '
         f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="fg-title fg-desc">',
         f'<title id="fg-title">{_esc(title)}</title>',
         f'<desc id="fg-desc">{_esc(desc)}</desc>',

@@ -24,9 +24,10 @@ def interval(low: float, high: float) -> str:
 
 def seconds(x: float) -> str:
     """Three significant figures with a unit: 5.08 s, 3.21 ms, 560 µs."""
+    x = float(f"{x:.3g}")  # round first: 0.99999 s is "1.00 s", not "1000 ms"
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
         if abs(x) >= scale or unit == "ns":
-            value = x / scale
+            value = float(f"{x / scale:.3g}")
             digits = max(0, 2 - math.floor(math.log10(abs(value)))) if value else 2
             return f"{value:.{digits}f} {unit}"
     raise AssertionError("unreachable")

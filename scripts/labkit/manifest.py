@@ -150,8 +150,10 @@ def load(path: Path, *, root: Path) -> Lab:
             raise LabError(f"{rel}:{mark.line + 1}: step id {step.id!r} is used twice; ids must be unique")
         if step.kind == "profile" and step.method == "pid" and not step.ready:
             mark = _locate(node, ["steps", index]).start_mark
-            raise LabError(f"{rel}:{mark.line + 1}: profile step {step.id!r} attaches by PID, so it needs "
-                           "'ready': a text the program prints once it is inside its work loop")
+            raise LabError(
+                f"{rel}:{mark.line + 1}: profile step {step.id!r} attaches by PID, so it needs "
+                "'ready': a text the program prints once it is inside its work loop"
+            )
     if sum(s.kind == "benchmark" for s in steps) > 1:
         raise LabError(f"{rel}: at most one benchmark step per lab")
     for index, folder in enumerate(data["programs"]):
@@ -161,8 +163,15 @@ def load(path: Path, *, root: Path) -> Lab:
     if data["id"] != path.stem:
         raise LabError(f"{rel}:1: id {data['id']!r} must match the file name ({path.stem!r})")
     return Lab(
-        id=data["id"], title=data["title"], page=Path(data["page"]), programs=[Path(p) for p in data["programs"]],
-        steps=steps, values=data.get("values", {}), seed=data.get("seed"), source=rel, raw=data,
+        id=data["id"],
+        title=data["title"],
+        page=Path(data["page"]),
+        programs=[Path(p) for p in data["programs"]],
+        steps=steps,
+        values=data.get("values", {}),
+        seed=data.get("seed"),
+        source=rel,
+        raw=data,
     )
 
 

@@ -12,6 +12,7 @@ and Zensical, so the committed Markdown reads correctly everywhere.
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import re
@@ -65,12 +66,18 @@ def _profile(ctx: Context, arg: str | None) -> dict[str, Any]:
 def frame_table(ctx: Context, arg: str | None) -> list[str]:
     profile = _profile(ctx, arg)
     rows = [
-        [f"<code>{html.escape(f['name'])}</code>", f"<code>{html.escape(f['file'])}</code>",
-         formats.share(f["self_share"]), formats.share(f["total_share"])]
+        [
+            f"<code>{html.escape(f['name'])}</code>",
+            f"<code>{html.escape(f['file'])}</code>",
+            formats.share(f["self_share"]),
+            formats.share(f["total_share"]),
+        ]
         for f in profile["functions"][:10]
     ]
-    caption = (f"Top functions of the {html.escape(arg or '')} profile by total share, over all "
-               f"{formats.count(profile['samples'])} samples of all threads (a function's lines merged)")
+    caption = (
+        f"Top functions of the {html.escape(arg or '')} profile by total share, over all "
+        f"{formats.count(profile['samples'])} samples of all threads (a function's lines merged)"
+    )
     return _table(["Function", "File", "Self", "Total"], rows, caption=caption)
 
 
@@ -78,20 +85,26 @@ def flamegraph(ctx: Context, arg: str | None) -> list[str]:
     profile = _profile(ctx, arg)
     files = profile["files"]
     svg = f"{ctx.data_href}/{files['svg']}"
-    match = re.search(r'<svg[^>]*\bheight="(\d+)', (ctx.data_dir / files["svg"]).read_text(encoding="utf-8"))
-    height = int(match.group(1)) + 4 if match else 480
+    # The SVG scales to the frame's width (viewBox); the frame keeps the graph's proportions.
+    match = re.search(
+        r'<svg[^>]*\bviewBox="0 0 (\d+) (\d+)"', (ctx.data_dir / files["svg"]).read_text(encoding="utf-8")
+    )
+    ratio = f"{match.group(1)}/{match.group(2)}" if match else "1200/480"
     top = max(profile["functions"], key=lambda f: (f["self_share"], f["name"]))
-    finding = (f"Most samples end in <code>{html.escape(top['name'])}</code> "
-               f"({formats.share(top['self_share'])} self)")
+    finding = (
+        f"Most samples end in <code>{html.escape(top['name'])}</code> "
+        f"({formats.share(top['self_share'])} self)"
+    )
     title = html.escape(profile["title"] or arg or "")
     return [
         '<figure class="flamegraph">',
         f'<iframe src="{svg}" title="Flame graph: {title}" loading="lazy" '
-        f'style="width:100%;height:{height}px;border:0"></iframe>',
+        f'style="width:100%;aspect-ratio:{ratio};border:0"></iframe>',
         f"<figcaption>{title}: {formats.count(profile['samples'])} samples in "
         f"{formats.seconds(profile['wall_s'])}. {finding}. Click a frame to zoom, hover for counts, "
         f'press <kbd>/</kbd> to search. <a href="{svg}">Open full screen</a> · '
-        f'<a href="{ctx.data_href}/{files["speedscope"]}" download>Download the speedscope file</a></figcaption>',
+        f'<a href="{ctx.data_href}/{files["speedscope"]}" download>Download the speedscope file</a>'
+        "</figcaption>",
         "</figure>",
     ]
 
@@ -106,11 +119,14 @@ def benchmark_table(ctx: Context, arg: str | None) -> list[str]:
         for name in ("slow", "fast")
     ]
     sp = bench["speedup"]
-    rows.append(["speedup", "", formats.speedup(sp["min"]), formats.speedup(sp["median"]),
-                 formats.speedup(sp["max"])])
-    caption = (f"n = {formats.count(bench['n'])}, {bench['repeats']} timings each, per call; "
-               f"same result: {formats.text(bench['same_result'])}. Speedup min = slowest fast call "
-               "against fastest slow call")
+    rows.append(
+        ["speedup", "", formats.speedup(sp["min"]), formats.speedup(sp["median"]), formats.speedup(sp["max"])]
+    )
+    caption = (
+        f"n = {formats.count(bench['n'])}, {bench['repeats']} timings each, per call; "
+        f"same result: {formats.text(bench['same_result'])}. Speedup min = slowest fast call "
+        "against fastest slow call"
+    )
     return _table(["Version", "Calls per timing", "Min", "Median", "Max"], rows, caption=caption)
 
 
@@ -126,13 +142,22 @@ def provenance(ctx: Context, arg: str | None) -> list[str]:
     ]
     for step, prof in r["profiles"].items():
         method = "attached by PID" if prof["method"] == "pid" else "launched under py-spy"
-        rows.append([f"Profile <code>{step}</code>",
-                     f"{method}, {prof['rate_hz']} Hz requested, {formats.rate(prof['effective_rate_hz'])} "
-                     f"effective, {formats.count(prof['samples'])} samples in {formats.seconds(prof['wall_s'])}"])
+        rows.append(
+            [
+                f"Profile <code>{step}</code>",
+                f"{method}, {prof['rate_hz']} Hz requested, {formats.rate(prof['effective_rate_hz'])} "
+                f"effective, {formats.count(prof['samples'])} samples in {formats.seconds(prof['wall_s'])}",
+            ]
+        )
     if r.get("benchmark"):
         b = r["benchmark"]
-        rows.append(["Benchmark", f"n = {formats.count(b['n'])}, {b['repeats']} repeats, "
-                                  f"{b['number']['slow']} and {b['number']['fast']} calls per timing"])
+        rows.append(
+            [
+                "Benchmark",
+                f"n = {formats.count(b['n'])}, {b['repeats']} repeats, "
+                f"{b['number']['slow']} and {b['number']['fast']} calls per timing",
+            ]
+        )
     rows += [
         ["Seed", html.escape(str(p.get("seed")))],
         ["Inputs (SHA-256)", f"<code>{r['inputs_sha256'][:16]}</code>"],
@@ -168,8 +193,10 @@ def render(text: str, ctx: Context, *, page: str) -> tuple[str, list[Difference]
             try:
                 end = lines.index(end_text, i + 1)
             except ValueError:
-                raise LabError(f"{page}:{i + 1}: <!-- begin: {kind} --> has no matching line {end_text.strip()!r} "
-                               "at the same indentation") from None
+                raise LabError(
+                    f"{page}:{i + 1}: <!-- begin: {kind} --> has no matching line {end_text.strip()!r} "
+                    "at the same indentation"
+                ) from None
             if kind not in BLOCKS:
                 raise LabError(f"{page}:{i + 1}: unknown block {kind!r}; expected one of {', '.join(BLOCKS)}")
             try:
@@ -177,32 +204,42 @@ def render(text: str, ctx: Context, *, page: str) -> tuple[str, list[Difference]
                 body = ["", *(indent + row for row in BLOCKS[kind](ctx, arg)), ""]
             except LabError as exc:
                 raise LabError(f"{page}:{i + 1}: {exc}") from exc
-            old = lines[i + 1:end]
+            old = lines[i + 1 : end]
             if old != body:
-                diffs.append(Difference(i + 1, f"{kind} {arg or ''}".strip(), "\n".join(body), "\n".join(old)))
+                diffs.append(
+                    Difference(i + 1, f"{kind} {arg or ''}".strip(), "\n".join(body), "\n".join(old))
+                )
             out += [line, *body, lines[end]]
             i = end + 1
             continue
         if VALUE.search(line):
             if in_fence:
-                raise LabError(f"{page}:{i + 1}: a value marker inside a code block is shown literally; "
-                               "generate the whole block instead")
+                raise LabError(
+                    f"{page}:{i + 1}: a value marker inside a code block is shown literally; "
+                    "generate the whole block instead"
+                )
             if line.lstrip().startswith("<!-- value:"):
-                raise LabError(f"{page}:{i + 1}: a line that starts with a value marker is read as an HTML "
-                               "block and breaks its paragraph; put a word before it")
+                raise LabError(
+                    f"{page}:{i + 1}: a line that starts with a value marker is read as an HTML "
+                    "block and breaks its paragraph; put a word before it"
+                )
             if line.lstrip().startswith("#"):
                 raise LabError(f"{page}:{i + 1}: a value marker in a heading changes its anchor; move it")
-            line = VALUE.sub(lambda m: _value(m, values, diffs, page=page, line=i + 1), line)
+            line = VALUE.sub(
+                functools.partial(_value, values=values, diffs=diffs, page=page, line=i + 1), line
+            )
         out.append(line)
         i += 1
     return "\n".join(out), diffs
 
 
-def _value(m: re.Match[str], values: dict[str, Any], diffs: list[Difference], *, page: str, line: int) -> str:
+def _value(m: re.Match[str], *, values: dict[str, Any], diffs: list[Difference], page: str, line: int) -> str:
     name = m["name"]
     if name not in values:
-        raise LabError(f"{page}:{line}: the page shows value {name!r}, which the lab does not produce; "
-                       f"known values: {', '.join(sorted(values))}")
+        raise LabError(
+            f"{page}:{line}: the page shows value {name!r}, which the lab does not produce; "
+            f"known values: {', '.join(sorted(values))}"
+        )
     text = str(values[name]["text"])
     if text != m["text"]:
         diffs.append(Difference(line, f"value {name}", text, m["text"]))

@@ -64,7 +64,9 @@ def wait_ready(proc: subprocess.Popen[bytes], *, log: Path, pattern: str, timeou
                 f"its last output:\n{tail(log)}"
             )
         time.sleep(0.02)
-    raise LabError(f"the program did not print {pattern!r} within {timeout:.0f} s; its last output:\n{tail(log)}")
+    raise LabError(
+        f"the program did not print {pattern!r} within {timeout:.0f} s; its last output:\n{tail(log)}"
+    )
 
 
 def stop(proc: subprocess.Popen[bytes], *, grace: float = 3.0) -> int | None:

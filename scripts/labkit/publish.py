@@ -32,7 +32,9 @@ def schema() -> dict[str, Any]:
 
 
 def validate(results: Any, *, where: str) -> None:
-    errors = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(results), key=lambda e: list(e.path))
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema()).iter_errors(results), key=lambda e: list(e.path)
+    )
     if errors:
         lines = [f"{where}: {'/'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors[:10]]
         raise LabError("results do not match the schema:\n" + "\n".join(lines))
@@ -59,8 +61,16 @@ def dump(results: dict[str, Any]) -> str:
     return json.dumps(results, indent=2, ensure_ascii=False) + "\n"
 
 
-def assemble(lab: Lab, measured: dict[str, Any], *, root: Path, inputs: str, quick: bool,
-             env: dict[str, str | None], generated_at: str) -> dict[str, Any]:
+def assemble(
+    lab: Lab,
+    measured: dict[str, Any],
+    *,
+    root: Path,
+    inputs: str,
+    quick: bool,
+    env: dict[str, str | None],
+    generated_at: str,
+) -> dict[str, Any]:
     prov = provenance.collect(root=root, py_spy=measured["py_spy"])
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -91,8 +101,9 @@ def page_text(lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path) 
     return current, new
 
 
-def assets(lab: Lab, *, root: Path, force: bool, quick: bool, method: str | None,
-           say: Callable[[str], None]) -> Outcome:
+def assets(
+    lab: Lab, *, root: Path, force: bool, quick: bool, method: str | None, say: Callable[[str], None]
+) -> Outcome:
     """Re-measure a lab when its inputs or environment changed; always re-derive values and page."""
     data_dir = root / lab.data_dir
     repaired = store.repair(data_dir)
@@ -102,12 +113,18 @@ def assets(lab: Lab, *, root: Path, force: bool, quick: bool, method: str | None
     inputs = store.inputs_sha256(lab, root=root, quick=quick)
     env = environment(lab)
     existing = read_results(data_dir)
-    fresh = (not force and existing is not None and existing.get("inputs_sha256") == inputs
-             and existing.get("environment") == env)
+    fresh = (
+        not force
+        and existing is not None
+        and existing.get("inputs_sha256") == inputs
+        and existing.get("environment") == env
+    )
     try:
         if fresh and existing is not None:
             results = dict(existing)
-            results["values"] = values.evaluate(results, lab.values, defined=lambda f: lab.defines(f, root=root))
+            results["values"] = values.evaluate(
+                results, lab.values, defined=lambda f: lab.defines(f, root=root)
+            )
             validate(results, where=f"{lab.data_dir}/results.json")
             current, new_page = page_text(lab, results, root=root, data_dir=data_dir)
             if results == existing and new_page == current:
@@ -118,11 +135,18 @@ def assets(lab: Lab, *, root: Path, force: bool, quick: bool, method: str | None
         else:
             if staged.exists():
                 shutil.rmtree(staged)
-            opts = runner.Options(root=root, work=root / ".labs" / "work" / lab.id, out=staged, quick=quick,
-                                  method=method, say=say)
+            opts = runner.Options(
+                root=root,
+                work=root / ".labs" / "work" / lab.id,
+                out=staged,
+                quick=quick,
+                method=method,
+                say=say,
+            )
             measured = runner.run(lab, opts=opts)
-            results = assemble(lab, measured, root=root, inputs=inputs, quick=quick, env=env,
-                               generated_at=provenance.now())
+            results = assemble(
+                lab, measured, root=root, inputs=inputs, quick=quick, env=env, generated_at=provenance.now()
+            )
             validate(results, where="new results.json")
             (staged / "results.json").write_text(dump(results), encoding="utf-8")
             current, new_page = page_text(lab, results, root=root, data_dir=staged)
@@ -134,20 +158,29 @@ def assets(lab: Lab, *, root: Path, force: bool, quick: bool, method: str | None
     return Outcome(lab.id, status, results)
 
 
-def learner_run(lab: Lab, *, root: Path, quick: bool, method: str | None,
-                say: Callable[[str], None]) -> tuple[Path, dict[str, Any]]:
+def learner_run(
+    lab: Lab, *, root: Path, quick: bool, method: str | None, say: Callable[[str], None]
+) -> tuple[Path, dict[str, Any]]:
     """The same measurements into out/<id>/ (replaced whole), never into docs/."""
     out = root / "out" / lab.id
     staged = out.with_name(out.name + ".new")
     if staged.exists():
         shutil.rmtree(staged)
     try:
-        opts = runner.Options(root=root, work=root / ".labs" / "learn" / lab.id, out=staged, quick=quick,
-                              method=method, say=say)
+        opts = runner.Options(
+            root=root, work=root / ".labs" / "learn" / lab.id, out=staged, quick=quick, method=method, say=say
+        )
         measured = runner.run(lab, opts=opts)
         env = {"python": platform.python_version(), "py_spy": measured["py_spy"]}
-        results = assemble(lab, measured, root=root, inputs=store.inputs_sha256(lab, root=root, quick=quick),
-                           quick=quick, env=env, generated_at=provenance.now())
+        results = assemble(
+            lab,
+            measured,
+            root=root,
+            inputs=store.inputs_sha256(lab, root=root, quick=quick),
+            quick=quick,
+            env=env,
+            generated_at=provenance.now(),
+        )
         (staged / "results.json").write_text(dump(results), encoding="utf-8")
         old = out.with_name(out.name + ".old")
         if out.exists():

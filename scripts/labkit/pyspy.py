@@ -17,13 +17,17 @@ from labkit import processes
 from labkit.errors import LabError
 
 INSTALL_HINT = "run `make venv` (it installs py-spy), or `python -m pip install 'py-spy>=0.4.2,<0.5'`"
-PERMISSION_MARKERS = ("Permission Denied", "Operation not permitted", "Failed to get process executable name")
+# Only a permission error counts as a refusal: "Failed to get process executable name" alone also
+# means the process is gone (its cause is then "No such file or directory"), which no privilege fixes.
+PERMISSION_MARKERS = ("Permission Denied", "Permission denied", "Operation not permitted")
 
 
 def find() -> str:
     """py-spy from $LABKIT_PY_SPY, beside this interpreter (the venv), or on PATH."""
     override = os.environ.get("LABKIT_PY_SPY")
-    candidates = [override] if override else [str(Path(sys.executable).with_name("py-spy")), shutil.which("py-spy")]
+    candidates = (
+        [override] if override else [str(Path(sys.executable).with_name("py-spy")), shutil.which("py-spy")]
+    )
     for candidate in candidates:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
@@ -60,7 +64,8 @@ def attach_advice(*, scope: int | None, is_root: bool, platform: str = sys.platf
     if platform == "darwin":
         return (
             "On macOS py-spy always needs root, in both forms: `sudo py-spy record ...` "
-            "(the system Python is protected by SIP: use another interpreter, e.g. from python.org or Homebrew)."
+            "(the system Python is protected by SIP: use another interpreter, "
+            "e.g. from python.org or Homebrew)."
         )
     why = {
         None: "there is no Yama module here, so only ptrace capabilities or container limits can refuse",
@@ -73,13 +78,15 @@ def attach_advice(*, scope: int | None, is_root: bool, platform: str = sys.platf
     fixes = [
         "use the launch form, which profiles its own child: `make lab-1 METHOD=launch` "
         "(or `py-spy record -o out.svg -- python labs/slow_service/service.py`)",
-        "run py-spy with sudo: `sudo env \"PATH=$PATH\" py-spy record --pid PID ...`",
-        "give py-spy the capability once: `sudo setcap cap_sys_ptrace=eip \"$(command -v py-spy)\"`",
+        'run py-spy with sudo: `sudo env "PATH=$PATH" py-spy record --pid PID ...`',
+        'give py-spy the capability once: `sudo setcap cap_sys_ptrace=eip "$(command -v py-spy)"`',
         "in Docker, start the container with `--cap-add SYS_PTRACE` (not --privileged); in Kubernetes, "
         "add SYS_PTRACE to the pod's securityContext capabilities",
     ]
     if scope in (0, 1):
-        fixes.append("or lower the scope until reboot: `echo 0 | sudo tee /proc/sys/kernel/yama/ptrace_scope`")
+        fixes.append(
+            "or lower the scope until reboot: `echo 0 | sudo tee /proc/sys/kernel/yama/ptrace_scope`"
+        )
     who = "root without the CAP_SYS_PTRACE capability (e.g. a container)" if is_root else "not root"
     return f"{why}; you are {who}. Remedies:\n" + "\n".join(f"  - {fix}" for fix in fixes)
 
@@ -92,7 +99,7 @@ class AttachRefused(LabError):
 class Recording:
     args: list[str]
     returncode: int
-    wall_s: float  # from py-spy's "Sampling" line to its "Wrote" line, timed here
+    wall_s: float  # py-spy's run from start to exit, timed here
     errors: int | None
     output: str
 
@@ -110,16 +117,29 @@ def record(
     extra: Sequence[str] = (),
 ) -> Recording:
     """One py-spy recording in speedscope format; its output is drained into ``log``."""
-    args = [exe, "record", "--rate", str(rate), "--duration", str(duration), "--format", "speedscope",
-            "--output", str(out), *extra]
+    args = [
+        exe,
+        "record",
+        "--rate",
+        str(rate),
+        "--duration",
+        str(duration),
+        "--format",
+        "speedscope",
+        "--output",
+        str(out),
+        *extra,
+    ]
     if pid is not None:
         args += ["--pid", str(pid)]
     elif launch is not None:
         args += ["--", *launch]
     else:
         raise ValueError("record() needs a pid or a command to launch")
+    # Wall time is py-spy's whole run, start-up included: an upper bound of the sampling window, so
+    # the effective rate derived from it is a lower bound (never an impossible 103 Hz under load).
+    started = time.perf_counter()
     proc = processes.start(args, log=log, cwd=cwd, stdout=subprocess.PIPE)
-    stamps: dict[str, float] = {}
     lines: list[str] = []
 
     def drain() -> None:
@@ -127,15 +147,9 @@ def record(
         with open(log, "a", encoding="utf-8") as sink:
             for raw in proc.stdout:
                 line = raw.decode("utf-8", errors="replace")
-                now = time.perf_counter()
-                if "Sampling process" in line:
-                    stamps.setdefault("start", now)
-                if "Wrote " in line or "Samples:" in line:
-                    stamps.setdefault("end", now)
                 lines.append(line)
                 sink.write(line)
 
-    started = time.perf_counter()
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     try:
@@ -143,16 +157,21 @@ def record(
     except subprocess.TimeoutExpired as exc:
         raise LabError(f"py-spy did not finish within {duration + 60} s") from exc
     finally:
+        ended = time.perf_counter()
         processes.stop(proc)
         reader.join(timeout=5)
-    ended = time.perf_counter()
     output = "".join(lines)
-    wall = stamps.get("end", ended) - stamps.get("start", started)
+    wall = ended - started
     match = re.search(r"Errors:\s*(\d+)", output)
     if proc.returncode != 0 and any(marker in output for marker in PERMISSION_MARKERS):
         raise AttachRefused(f"py-spy was not permitted to read the process: {_first_error(output)}")
-    return Recording(args=args, returncode=proc.returncode or 0, wall_s=wall,
-                     errors=int(match.group(1)) if match else None, output=output)
+    return Recording(
+        args=args,
+        returncode=proc.returncode or 0,
+        wall_s=wall,
+        errors=int(match.group(1)) if match else None,
+        output=output,
+    )
 
 
 def _first_error(output: str) -> str:

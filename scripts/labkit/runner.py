@@ -54,8 +54,16 @@ def profile(lab: Lab, step: Step, *, exe: str, opts: Options) -> dict[str, Any]:
             processes.wait_ready(service, log=log, pattern=step.ready, timeout=30)
             opts.say(f"{step.id}: attaching py-spy to PID {service.pid} for {seconds} s at {step.rate} Hz")
             try:
-                rec = pyspy.record(exe=exe, out=raw, log=spy_log, cwd=opts.root, rate=step.rate,
-                                   duration=seconds, pid=service.pid, extra=step.py_spy_args)
+                rec = pyspy.record(
+                    exe=exe,
+                    out=raw,
+                    log=spy_log,
+                    cwd=opts.root,
+                    rate=step.rate,
+                    duration=seconds,
+                    pid=service.pid,
+                    extra=step.py_spy_args,
+                )
             except pyspy.AttachRefused as refused:
                 advice = pyspy.attach_advice(scope=pyspy.ptrace_scope(), is_root=os.geteuid() == 0)
                 if opts.method == "pid":
@@ -67,36 +75,73 @@ def profile(lab: Lab, step: Step, *, exe: str, opts: Options) -> dict[str, Any]:
         finally:
             processes.stop(service)
         if method == "pid" and exited is not None:
-            raise LabError(f"{step.id}: the program exited (code {exited}) while it was being profiled; "
-                           f"its last output:\n{processes.tail(log)}")
+            raise LabError(
+                f"{step.id}: the program exited (code {exited}) while it was being profiled; "
+                f"its last output:\n{processes.tail(log)}"
+            )
     if method == "launch":
         opts.say(f"{step.id}: launching the program under py-spy for {seconds} s at {step.rate} Hz")
-        rec = pyspy.record(exe=exe, out=raw, log=spy_log, cwd=opts.root, rate=step.rate,
-                           duration=seconds, launch=argv, extra=step.py_spy_args)
+        rec = pyspy.record(
+            exe=exe,
+            out=raw,
+            log=spy_log,
+            cwd=opts.root,
+            rate=step.rate,
+            duration=seconds,
+            launch=argv,
+            extra=step.py_spy_args,
+        )
     if not raw.exists():
-        raise LabError(f"{step.id}: py-spy wrote no recording (exit code {rec.returncode}); it said:\n"
-                       f"{rec.output.strip() or '(nothing)'}\nThe program's last output:\n{processes.tail(log)}")
+        raise LabError(
+            f"{step.id}: py-spy wrote no recording (exit code {rec.returncode}); it said:\n"
+            f"{rec.output.strip() or '(nothing)'}\nThe program's last output:\n{processes.tail(log)}"
+        )
     data = stacks.load(raw)
     recording = stacks.parse(data)
     if recording.sample_count == 0:
-        raise LabError(f"{step.id}: py-spy took no samples: the program ended, or sat idle, before it "
-                       f"was sampled (py-spy exit code {rec.returncode}). Not publishing an empty profile.")
+        raise LabError(
+            f"{step.id}: py-spy took no samples: the program ended, or sat idle, before it "
+            f"was sampled (py-spy exit code {rec.returncode}). Not publishing an empty profile."
+        )
     paths = PathMap.here(opts.root)
     clean = stacks.sanitize(data, paths=paths)
-    return _publish_profile(step, clean=clean, opts=opts, method=method, note=note, seconds=seconds,
-                            wall=rec.wall_s, errors=rec.errors, args=paths.command(rec.args),
-                            command=paths.command(argv))
+    return _publish_profile(
+        step,
+        clean=clean,
+        opts=opts,
+        method=method,
+        note=note,
+        seconds=seconds,
+        wall=rec.wall_s,
+        errors=rec.errors,
+        args=paths.command(rec.args),
+        command=paths.command(argv),
+    )
 
 
-def _publish_profile(step: Step, *, clean: dict[str, Any], opts: Options, method: str, note: str,
-                     seconds: int, wall: float, errors: int | None, args: list[str],
-                     command: list[str]) -> dict[str, Any]:
+def _publish_profile(
+    step: Step,
+    *,
+    clean: dict[str, Any],
+    opts: Options,
+    method: str,
+    note: str,
+    seconds: int,
+    wall: float,
+    errors: int | None,
+    args: list[str],
+    command: list[str],
+) -> dict[str, Any]:
     """Write the sanitised recording and everything derived from it; return the results entry."""
-    names = {"speedscope": f"{step.id}.speedscope.json", "collapsed": f"{step.id}.collapsed.txt",
-             "svg": f"{step.id}.svg"}
+    names = {
+        "speedscope": f"{step.id}.speedscope.json",
+        "collapsed": f"{step.id}.collapsed.txt",
+        "svg": f"{step.id}.svg",
+    }
     opts.out.mkdir(parents=True, exist_ok=True)
-    (opts.out / names["speedscope"]).write_text(json.dumps(clean, separators=(",", ":")) + "\n",
-                                                encoding="utf-8")
+    (opts.out / names["speedscope"]).write_text(
+        json.dumps(clean, separators=(",", ":")) + "\n", encoding="utf-8"
+    )
     derived = derive(step_id=step.id, title=step.title, speedscope=clean)
     (opts.out / names["collapsed"]).write_text(derived["collapsed"], encoding="utf-8")
     (opts.out / names["svg"]).write_text(derived["svg"], encoding="utf-8")
@@ -129,8 +174,12 @@ def derive(*, step_id: str, title: str, speedscope: dict[str, Any]) -> dict[str,
         "threads": stacks.thread_samples(recording),
         "functions": stacks.functions(recording),
         "collapsed": stacks.collapsed_text(counted),
-        "svg": render_svg(stacks=counted, title=title or step_id,
-                          subtitle=f"{step_id}: {recording.sample_count:,} samples"),
+        "svg": render_svg(
+            stacks=counted,
+            title=title or step_id,
+            width=900,
+            subtitle="width = share of samples · click a frame to zoom · press / to search",
+        ),
     }
 
 
@@ -149,8 +198,9 @@ def bench(lab: Lab, step: Step, *, opts: Options) -> dict[str, Any]:
     finally:
         processes.stop(proc)
     if code != 0 or not raw.exists():
-        raise LabError(f"{step.id}: the benchmark failed (exit code {code}); its last output:\n"
-                       f"{processes.tail(log)}")
+        raise LabError(
+            f"{step.id}: the benchmark failed (exit code {code}); its last output:\n{processes.tail(log)}"
+        )
     result = json.loads(raw.read_text(encoding="utf-8"))
     summary = benchmark.summarise(result)  # validates before anything is published
     if not summary["same_result"]:
@@ -167,8 +217,11 @@ def run(lab: Lab, *, opts: Options) -> dict[str, Any]:
     needs_spy = any(s.kind == "profile" for s in lab.steps)
     exe = pyspy.find() if needs_spy else ""
     opts.work.mkdir(parents=True, exist_ok=True)
-    measured: dict[str, Any] = {"profiles": {}, "benchmark": None,
-                                "py_spy": pyspy.version(exe) if needs_spy else None}
+    measured: dict[str, Any] = {
+        "profiles": {},
+        "benchmark": None,
+        "py_spy": pyspy.version(exe) if needs_spy else None,
+    }
     with processes.supervised():
         for step in lab.steps:
             if step.kind == "profile":

@@ -34,8 +34,10 @@ class PathMap:
             return name  # e.g. "<frozen importlib._bootstrap>"
         real = os.path.realpath(name)
         # site-packages first: a virtual environment inside the repository is not "ours".
-        for prefix, label in [*((p, "<site-packages>") for p in self.site),
-                              *((p, "<stdlib>") for p in self.stdlib)]:
+        for prefix, label in [
+            *((p, "<site-packages>") for p in self.site),
+            *((p, "<stdlib>") for p in self.stdlib),
+        ]:
             if real == prefix or real.startswith(prefix + os.sep):
                 return str(PurePosixPath(label, *Path(os.path.relpath(real, prefix)).parts))
         root = str(self.root)

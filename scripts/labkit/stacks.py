@@ -136,7 +136,7 @@ def functions(recording: Recording) -> list[dict[str, Any]]:
             total_counts[key] += 1
         for f in stack:
             lines.setdefault(f.function, set()).add(f.line)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": name,
             "file": file,
@@ -148,7 +148,7 @@ def functions(recording: Recording) -> list[dict[str, Any]]:
         }
         for (name, file), count in total_counts.items()
     ]
-    rows.sort(key=lambda r: (-r["total_samples"], -r["self_samples"], r["name"], r["file"]))
+    rows.sort(key=lambda r: (-int(r["total_samples"]), -int(r["self_samples"]), str(r["name"]), r["file"]))
     return rows
 
 

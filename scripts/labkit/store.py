@@ -18,8 +18,13 @@ MEASURING_CODE = ("runner.py", "pyspy.py", "processes.py", "stacks.py", "benchma
 def _program_files(root: Path, folder: Path) -> list[Path]:
     """Git-tracked files of a program folder; every file when there is no git (a plain copy)."""
     try:
-        listed = subprocess.run(["git", "ls-files", "-z", "--", str(folder)], cwd=root, capture_output=True,
-                                check=True).stdout.decode().split("\0")
+        listed = (
+            subprocess.run(
+                ["git", "ls-files", "-z", "--", str(folder)], cwd=root, capture_output=True, check=True
+            )
+            .stdout.decode()
+            .split("\0")
+        )
         files = [Path(f) for f in listed if f]
     except (OSError, subprocess.CalledProcessError):
         files = []

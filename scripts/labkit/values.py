@@ -10,8 +10,10 @@ from labkit import formats
 from labkit.errors import LabError
 
 # A function that was never sampled is absent from a profile: its counts are 0, not unknown.
-_ZERO_WHEN_UNSAMPLED = re.compile(r"^profiles\.[a-z0-9_]+\.functions\.(?P<name>[^.]+)\."
-                                  r"(self_share|total_share|self_samples|total_samples)$")
+_ZERO_WHEN_UNSAMPLED = re.compile(
+    r"^profiles\.[a-z0-9_]+\.functions\.(?P<name>[^.]+)\."
+    r"(self_share|total_share|self_samples|total_samples)$"
+)
 
 
 class Missing(LabError):
@@ -70,8 +72,9 @@ def standard(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def evaluate(results: dict[str, Any], declared: dict[str, dict[str, str]],
-             *, defined: Callable[[str], bool]) -> dict[str, dict[str, Any]]:
+def evaluate(
+    results: dict[str, Any], declared: dict[str, dict[str, str]], *, defined: Callable[[str], bool]
+) -> dict[str, dict[str, Any]]:
     """Standard values plus the manifest's named ones.
 
     ``defined(name)`` tells whether the lab's programs define a function: an
@@ -86,7 +89,9 @@ def evaluate(results: dict[str, Any], declared: dict[str, dict[str, str]],
         except Missing as exc:
             unsampled = _ZERO_WHEN_UNSAMPLED.match(spec["path"])
             if not unsampled or not defined(unsampled["name"]):
-                raise LabError(f"value {name!r}: {exc}; no such function in the lab's programs either") from exc
+                raise LabError(
+                    f"value {name!r}: {exc}; no such function in the lab's programs either"
+                ) from exc
             found = 0.0 if spec["path"].endswith("_share") else 0
         try:
             out[name] = _entry(found, spec["format"])

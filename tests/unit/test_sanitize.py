@@ -1,0 +1,57 @@
+"""labkit.sanitize.PathMap: file names and command lines made publishable."""
+
+from __future__ import annotations
+
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from labkit.sanitize import PathMap
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> PathMap:
+    base = tmp_path.resolve()
+    stdlib = base / "py" / "lib" / "python3.11"
+    return PathMap(root=base / "repo", stdlib=(str(stdlib),), site=(str(stdlib / "site-packages"),))
+
+
+def test_file(paths: PathMap) -> None:
+    root = paths.root
+    stdlib = paths.stdlib[0]
+    assert paths.file(f"{root}/labs/slow_service/service.py") == "labs/slow_service/service.py"
+    assert paths.file(f"{stdlib}/random.py") == "<stdlib>/random.py"
+    assert paths.file(f"{stdlib}/json/decoder.py") == "<stdlib>/json/decoder.py"
+    assert paths.file(f"{stdlib}/site-packages/yaml/nodes.py") == "<site-packages>/yaml/nodes.py"
+    assert paths.file("<frozen importlib._bootstrap>") == "<frozen importlib._bootstrap>"
+    assert paths.file("labs/x.py") == "labs/x.py"
+    assert paths.file("/opt/elsewhere/thing.py") == "<other>/thing.py"
+    # A sibling folder whose name merely starts with the repository's is not inside it.
+    assert paths.file(f"{root}2/x.py") == "<other>/x.py"
+
+
+def test_virtualenv_inside_repository_counts_as_site_packages(tmp_path: Path) -> None:
+    root = tmp_path.resolve() / "repo"
+    site = root / ".venv" / "lib" / "python3.11" / "site-packages"
+    paths = PathMap(root=root, stdlib=(), site=(str(site),))
+    assert paths.file(f"{site}/jsonschema/validators.py") == "<site-packages>/jsonschema/validators.py"
+
+
+def test_command(paths: PathMap) -> None:
+    root = paths.root
+    args = [f"{root}/.venv/bin/py-spy", "record", "--output", f"{root}/.labs/work/lab-1/slow.json",
+            "--", "/usr/local/bin/python3.11", f"{root}/labs/slow_service/service.py", "--seed", "1"]
+    assert paths.command(args) == ["py-spy", "record", "--output", ".labs/work/lab-1/slow.json", "--",
+                                   "python", "labs/slow_service/service.py", "--seed", "1"]
+    assert paths.argument(sys.executable) == "python"
+    assert paths.argument("--rate") == "--rate"
+
+
+def test_here_knows_this_interpreter(tmp_path: Path) -> None:
+    here = PathMap.here(tmp_path)
+    random_py = str(Path(sysconfig.get_paths()["stdlib"]) / "random.py")
+    assert here.file(random_py) == "<stdlib>/random.py"
+    assert here.root == tmp_path.resolve()
+    # longest prefix first, so the most specific folder wins
+    assert list(here.stdlib) == sorted(here.stdlib, key=len, reverse=True)
