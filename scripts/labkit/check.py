@@ -16,10 +16,26 @@ from labkit.manifest import Lab
 from labkit.publish import environment, read_results, validate
 
 
+def _first_difference(stored: Any, recomputed: Any, path: str = "") -> tuple[str, Any, Any]:
+    """Where two JSON values first differ, down to the leaf: `[find_duplicates_slow].total_share`."""
+    if isinstance(stored, dict) and isinstance(recomputed, dict):
+        for key in sorted(set(stored) | set(recomputed), key=str):
+            if key not in stored or key not in recomputed or stored[key] != recomputed[key]:
+                return _first_difference(stored.get(key), recomputed.get(key), f"{path}.{key}")
+    elif isinstance(stored, list) and isinstance(recomputed, list) and len(stored) == len(recomputed):
+        for index, (a, b) in enumerate(zip(stored, recomputed, strict=True)):
+            if a != b:
+                named = isinstance(a, dict) and isinstance(b, dict) and a.get("name") == b.get("name")
+                label = a["name"] if named and isinstance(a.get("name"), str) else index
+                return _first_difference(a, b, f"{path}[{label}]")
+    return path, stored, recomputed
+
+
 def _compare(problems: list[str], where: str, field: str, stored: Any, recomputed: Any) -> None:
     if stored != recomputed:
+        path, stored, recomputed = _first_difference(stored, recomputed)
         shown = json.dumps(stored)[:80], json.dumps(recomputed)[:80]
-        problems.append(f"{where}: {field} is {shown[0]} but the raw data give {shown[1]}")
+        problems.append(f"{where}: {field}{path} is {shown[0]} but the raw data give {shown[1]}")
 
 
 def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[str], list[str]]:

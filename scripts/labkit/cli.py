@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from labkit import check, formats, manifest, publish
 from labkit.errors import LabError
@@ -78,7 +79,7 @@ def cmd_learn(args: argparse.Namespace, root: Path) -> int:
     def say(msg: str) -> None:
         nonlocal step_no
         step_no += 1
-        console.print(f"[cyan]{step_no:>2}.[/cyan] {msg}", markup=False, highlight=False)
+        console.print(Text.assemble((f"{step_no:>2}. ", "cyan"), msg))
 
     with console.status("running the lab: real processes, real py-spy (Ctrl-C stops everything)"):
         out, results = publish.learner_run(lab, root=root, quick=args.quick, method=args.method, say=say)

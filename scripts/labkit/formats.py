@@ -59,6 +59,18 @@ def render(value: Any, kind: str) -> str:
     return escape(formatter(value))
 
 
+_MARKDOWN_ENTITIES = {c: f"&#{ord(c)};" for c in "\\`*_[]{}#|!~"}
+
+
+def html_text(raw: str) -> str:
+    """Text inside generated HTML: entities for Markdown's specials too.
+
+    Inside an admonition or tab, Python-Markdown reads indented HTML as a
+    paragraph and would turn ``__init__`` into bold; entities survive both ways.
+    """
+    return "".join(_MARKDOWN_ENTITIES.get(c, c) for c in html.escape(raw, quote=True))
+
+
 def escape(raw: str) -> str:
     """Safe inside Markdown text and HTML: ``<module>``, ``__init__`` and ``a|b`` stay literal."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(raw, quote=False))

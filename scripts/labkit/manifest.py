@@ -138,14 +138,19 @@ def load(path: Path, *, root: Path) -> Lab:
     if errors:
         lines = []
         for error in errors:
-            mark = _locate(node, list(error.path)).start_mark
+            at_node = _locate(node, list(error.path))
+            if error.validator == "additionalProperties" and isinstance(at_node, yaml.MappingNode):
+                # point at the unexpected key itself, not at the mapping that holds it
+                allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+                at_node = next((k for k, _ in at_node.value if k.value not in allowed), at_node)
+            mark = at_node.start_mark
             at = "/".join(str(p) for p in error.path) or "(top level)"
             lines.append(f"{rel}:{mark.line + 1}:{mark.column + 1}: {at}: {error.message}")
         raise LabError("invalid manifest:\n" + "\n".join(lines))
     steps = [Step(**step) for step in data["steps"]]
     ids = [s.id for s in steps]
     for index, step in enumerate(steps):
-        if ids.count(step.id) > 1:
+        if step.id in ids[:index]:  # point at the second use
             mark = _locate(node, ["steps", index, "id"]).start_mark
             raise LabError(f"{rel}:{mark.line + 1}: step id {step.id!r} is used twice; ids must be unique")
         if step.kind == "profile" and step.method == "pid" and not step.ready:
@@ -161,7 +166,8 @@ def load(path: Path, *, root: Path) -> Lab:
             mark = _locate(node, ["programs", index]).start_mark
             raise LabError(f"{rel}:{mark.line + 1}: program folder {folder!r} does not exist")
     if data["id"] != path.stem:
-        raise LabError(f"{rel}:1: id {data['id']!r} must match the file name ({path.stem!r})")
+        mark = _locate(node, ["id"]).start_mark
+        raise LabError(f"{rel}:{mark.line + 1}: id {data['id']!r} must match the file name ({path.stem!r})")
     return Lab(
         id=data["id"],
         title=data["title"],

@@ -13,7 +13,6 @@ and Zensical, so the committed Markdown reads correctly everywhere.
 from __future__ import annotations
 
 import functools
-import html
 import os
 import re
 from collections.abc import Callable
@@ -67,15 +66,15 @@ def frame_table(ctx: Context, arg: str | None) -> list[str]:
     profile = _profile(ctx, arg)
     rows = [
         [
-            f"<code>{html.escape(f['name'])}</code>",
-            f"<code>{html.escape(f['file'])}</code>",
+            f"<code>{formats.html_text(f['name'])}</code>",
+            f"<code>{formats.html_text(f['file'])}</code>",
             formats.share(f["self_share"]),
             formats.share(f["total_share"]),
         ]
         for f in profile["functions"][:10]
     ]
     caption = (
-        f"Top functions of the {html.escape(arg or '')} profile by total share, over all "
+        f"Top functions of the {formats.html_text(arg or '')} profile by total share, over all "
         f"{formats.count(profile['samples'])} samples of all threads (a function's lines merged)"
     )
     return _table(["Function", "File", "Self", "Total"], rows, caption=caption)
@@ -92,10 +91,10 @@ def flamegraph(ctx: Context, arg: str | None) -> list[str]:
     ratio = f"{match.group(1)}/{match.group(2)}" if match else "1200/480"
     top = max(profile["functions"], key=lambda f: (f["self_share"], f["name"]))
     finding = (
-        f"Most samples end in <code>{html.escape(top['name'])}</code> "
+        f"Most samples end in <code>{formats.html_text(top['name'])}</code> "
         f"({formats.share(top['self_share'])} self)"
     )
-    title = html.escape(profile["title"] or arg or "")
+    title = formats.html_text(profile["title"] or arg or "")
     return [
         '<figure class="flamegraph">',
         f'<iframe src="{svg}" title="Flame graph: {title}" loading="lazy" '
@@ -134,11 +133,11 @@ def provenance(ctx: Context, arg: str | None) -> list[str]:
     r = ctx.results
     p = r["provenance"]
     rows = [
-        ["Measured", html.escape(r["generated_at"])],
-        ["CPU", f"{html.escape(p['cpu_model'])}, {p['cpu_count']} logical cores"],
-        ["OS", html.escape(p["os"])],
-        ["Python", html.escape(p["python"])],
-        ["py-spy", html.escape(p["py_spy"] or "not used")],
+        ["Measured", formats.html_text(r["generated_at"])],
+        ["CPU", f"{formats.html_text(p['cpu_model'])}, {p['cpu_count']} logical cores"],
+        ["OS", formats.html_text(p["os"])],
+        ["Python", formats.html_text(p["python"])],
+        ["py-spy", formats.html_text(p["py_spy"] or "not used")],
     ]
     for step, prof in r["profiles"].items():
         method = "attached by PID" if prof["method"] == "pid" else "launched under py-spy"
@@ -159,9 +158,9 @@ def provenance(ctx: Context, arg: str | None) -> list[str]:
             ]
         )
     rows += [
-        ["Seed", html.escape(str(p.get("seed")))],
+        ["Seed", formats.html_text(str(p.get("seed")))],
         ["Inputs (SHA-256)", f"<code>{r['inputs_sha256'][:16]}</code>"],
-        ["Toolkit commit", f"<code>{html.escape(p['toolkit_commit'])}</code>"],
+        ["Toolkit commit", f"<code>{formats.html_text(p['toolkit_commit'])}</code>"],
     ]
     return _table(["", ""], rows)
 

@@ -23,8 +23,8 @@ def patterns(root: Path) -> list[tuple[str, re.Pattern[str]]]:
     names = {getpass.getuser(), socket.gethostname().split(".")[0]}
     for name in sorted(n for n in names if n and len(n) > 1):
         word = re.escape(name)
-        # `root` must not match CSS's `:root`, only a path part or user@host.
-        found.append((f"the name {name!r} as a path part", re.compile(rf"(?<![\w:])/{word}/")))
+        # `root` must not match CSS's `:root`, only a path part (`/srv/root/`) or user@host.
+        found.append((f"the name {name!r} as a path part", re.compile(rf"/{word}/")))
         found.append((f"the name {name!r} in user@host", re.compile(rf"\b{word}@[\w-]+|[\w-]+@{word}\b")))
     return found
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from jsonschema.exceptions import best_match
 
 from labkit import SCHEMA_VERSION, pages, provenance, pyspy, runner, store, values
 from labkit.errors import LabError
@@ -32,11 +33,14 @@ def schema() -> dict[str, Any]:
 
 
 def validate(results: Any, *, where: str) -> None:
-    errors = sorted(
-        jsonschema.Draft202012Validator(schema()).iter_errors(results), key=lambda e: list(e.path)
-    )
+    # best_match descends into oneOf/anyOf, so a message names the deepest field, not just "benchmark"
+    found = (best_match([e]) for e in jsonschema.Draft202012Validator(schema()).iter_errors(results))
+    errors = sorted(found, key=lambda e: list(map(str, e.absolute_path)))
     if errors:
-        lines = [f"{where}: {'/'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors[:10]]
+        lines = [
+            f"{where}: {'/'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}"
+            for e in errors[:10]
+        ]
         raise LabError("results do not match the schema:\n" + "\n".join(lines))
 
 

@@ -40,10 +40,28 @@ def test_virtualenv_inside_repository_counts_as_site_packages(tmp_path: Path) ->
 
 def test_command(paths: PathMap) -> None:
     root = paths.root
-    args = [f"{root}/.venv/bin/py-spy", "record", "--output", f"{root}/.labs/work/lab-1/slow.json",
-            "--", "/usr/local/bin/python3.11", f"{root}/labs/slow_service/service.py", "--seed", "1"]
-    assert paths.command(args) == ["py-spy", "record", "--output", ".labs/work/lab-1/slow.json", "--",
-                                   "python", "labs/slow_service/service.py", "--seed", "1"]
+    args = [
+        f"{root}/.venv/bin/py-spy",
+        "record",
+        "--output",
+        f"{root}/.labs/work/lab-1/slow.json",
+        "--",
+        "/usr/local/bin/python3.11",
+        f"{root}/labs/slow_service/service.py",
+        "--seed",
+        "1",
+    ]
+    assert paths.command(args) == [
+        "py-spy",
+        "record",
+        "--output",
+        ".labs/work/lab-1/slow.json",
+        "--",
+        "python",
+        "labs/slow_service/service.py",
+        "--seed",
+        "1",
+    ]
     assert paths.argument(sys.executable) == "python"
     assert paths.argument("--rate") == "--rate"
 

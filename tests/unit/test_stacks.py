@@ -39,7 +39,12 @@ def raw_recording(repo: Path, stdlib: Path, site: Path) -> dict[str, Any]:
                 {"name": "work", "file": f"{repo}/labs/app/main.py", "line": 6, "col": None},  # 2
                 {"name": "Random.randint", "file": f"{stdlib}/random.py", "line": 362, "col": None},  # 3
                 {"name": "helper", "file": f"{site}/pkg/mod.py", "line": 1, "col": None},  # 4
-                {"name": "_find_and_load", "file": "<frozen importlib._bootstrap>", "line": 1, "col": None},  # 5
+                {
+                    "name": "_find_and_load",
+                    "file": "<frozen importlib._bootstrap>",
+                    "line": 1,
+                    "col": None,
+                },  # 5
             ]
         },
         "profiles": [
@@ -54,7 +59,7 @@ def raw_recording(repo: Path, stdlib: Path, site: Path) -> dict[str, Any]:
             },
             {
                 "type": "sampled",
-                "name": "Thread 7299 \"worker\"",
+                "name": 'Thread 7299 "worker"',
                 "unit": "seconds",
                 "startValue": 0.0,
                 "endValue": 0.01,
@@ -122,10 +127,12 @@ def test_sanitize_thread_without_quoted_name(fake: tuple[PathMap, Path, Path, Pa
 
 
 def synthetic(frames: list[tuple[str, str, int]], samples: list[list[int]]) -> stacks.Recording:
-    return stacks.parse({
-        "shared": {"frames": [{"name": n, "file": f, "line": ln} for n, f, ln in frames]},
-        "profiles": [{"name": "thread 1", "samples": samples}],
-    })
+    return stacks.parse(
+        {
+            "shared": {"frames": [{"name": n, "file": f, "line": ln} for n, f, ln in frames]},
+            "profiles": [{"name": "thread 1", "samples": samples}],
+        }
+    )
 
 
 def by_name(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -176,11 +183,16 @@ def test_recursive_function_counts_once_per_sample() -> None:
 def test_same_name_in_two_files_is_two_functions() -> None:
     rec = synthetic([("run", "a.py", 1), ("run", "b.py", 1)], [[0], [1], [1]])
     rows = stacks.functions(rec)
-    assert [(r["name"], r["file"], r["self_samples"]) for r in rows] == [("run", "b.py", 2), ("run", "a.py", 1)]
+    assert [(r["name"], r["file"], r["self_samples"]) for r in rows] == [
+        ("run", "b.py", 2),
+        ("run", "a.py", 1),
+    ]
 
 
 def test_collapsed_text_is_sorted_and_counted() -> None:
-    rec = synthetic([("a", "x.py", 1), ("b", "x.py", 2), ("c", "y.py", 3)], [[0, 2], [0, 1], [0, 1], [0, 1], [0]])
+    rec = synthetic(
+        [("a", "x.py", 1), ("b", "x.py", 2), ("c", "y.py", 3)], [[0, 2], [0, 1], [0, 1], [0, 1], [0]]
+    )
     counts = stacks.collapsed(rec)
     assert counts == {
         ("a (x.py:1)", "b (x.py:2)"): 3,
@@ -195,8 +207,12 @@ def test_collapsed_text_is_sorted_and_counted() -> None:
 
 
 def test_frames_without_line_or_file() -> None:
-    rec = stacks.parse({"shared": {"frames": [{"name": "f"}, {"name": "g", "file": "g.py", "line": None}]},
-                        "profiles": [{"samples": [[0, 1]]}]})
+    rec = stacks.parse(
+        {
+            "shared": {"frames": [{"name": "f"}, {"name": "g", "file": "g.py", "line": None}]},
+            "profiles": [{"samples": [[0, 1]]}],
+        }
+    )
     assert rec.frames[0] == stacks.Frame("f", "?", 0)
     assert rec.frames[1] == stacks.Frame("g", "g.py", 0)
 
@@ -204,15 +220,24 @@ def test_frames_without_line_or_file() -> None:
 @pytest.mark.parametrize(
     "data",
     [
-        {"shared": {"frames": [{"name": "a", "file": "a.py", "line": 1}]}, "profiles": [{"samples": [[0, 1]]}]},
+        {
+            "shared": {"frames": [{"name": "a", "file": "a.py", "line": 1}]},
+            "profiles": [{"samples": [[0, 1]]}],
+        },
         {"shared": {"frames": [{"name": "a", "file": "a.py", "line": 1}]}, "profiles": [{"samples": [[-1]]}]},
         {"shared": {"frames": [{"file": "a.py", "line": 1}]}, "profiles": [{"samples": [[0]]}]},
         {"shared": {"frames": []}, "profiles": [{"name": "no samples key"}]},
         {"shared": {"frames": [{"name": "a", "line": "x"}]}, "profiles": [{"samples": [[0]]}]},
         {"profiles": []},
     ],
-    ids=["missing-frame", "negative-index", "frame-without-name", "profile-without-samples", "bad-line",
-         "no-shared"],
+    ids=[
+        "missing-frame",
+        "negative-index",
+        "frame-without-name",
+        "profile-without-samples",
+        "bad-line",
+        "no-shared",
+    ],
 )
 def test_malformed_data_raises_laberror(data: dict[str, Any]) -> None:
     with pytest.raises(LabError, match="malformed"):
@@ -249,7 +274,11 @@ def test_recorded_excerpt() -> None:
     for name, (file, self_n, total_n, lines) in expected.items():
         row = rows[name]
         assert (row["file"], row["self_samples"], row["total_samples"], row["line_frames"]) == (
-            file, self_n, total_n, lines), name
+            file,
+            self_n,
+            total_n,
+            lines,
+        ), name
         assert row["self_share"] == round(self_n / 12, 6)
         assert row["total_share"] == round(total_n / 12, 6)
     assert stacks.thread_samples(rec) == [{"name": "thread 1", "samples": 12}]
@@ -268,17 +297,21 @@ def test_committed_lab1_functions_match_their_recording(_committed_results: dict
 
 
 frame_lists = st.lists(
-    st.tuples(st.sampled_from(["f", "g", "h", "<module>"]), st.sampled_from(["a.py", "b.py"]),
-              st.integers(1, 4)),
-    min_size=1, max_size=8, unique=True,
+    st.tuples(
+        st.sampled_from(["f", "g", "h", "<module>"]), st.sampled_from(["a.py", "b.py"]), st.integers(1, 4)
+    ),
+    min_size=1,
+    max_size=8,
+    unique=True,
 )
 
 
 @settings(deadline=None, max_examples=60)
 @given(data=st.data(), frames=frame_lists)
 def test_function_share_invariants(data: st.DataObject, frames: list[tuple[str, str, int]]) -> None:
-    samples = data.draw(st.lists(st.lists(st.integers(0, len(frames) - 1), min_size=1, max_size=6),
-                                 min_size=1, max_size=30))
+    samples = data.draw(
+        st.lists(st.lists(st.integers(0, len(frames) - 1), min_size=1, max_size=6), min_size=1, max_size=30)
+    )
     rec = synthetic(frames, samples)
     rows = stacks.functions(rec)
     n = len(samples)

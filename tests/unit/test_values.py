@@ -18,10 +18,14 @@ def test_lookup_follows_dotted_paths(results: dict[str, Any]) -> None:
 def test_lookup_picks_named_list_items(results: dict[str, Any]) -> None:
     finder = values.lookup(results, "profiles.slow.functions.find_duplicates_slow")
     assert finder["file"] == "labs/slow_service/finders.py"
-    assert values.lookup(results, "profiles.slow.functions.find_duplicates_slow.total_share") == finder[
-        "total_share"]
-    assert values.lookup(results, "profiles.slow.threads.thread 1.samples") == results["profiles"]["slow"][
-        "samples"]
+    assert (
+        values.lookup(results, "profiles.slow.functions.find_duplicates_slow.total_share")
+        == finder["total_share"]
+    )
+    assert (
+        values.lookup(results, "profiles.slow.threads.thread 1.samples")
+        == results["profiles"]["slow"]["samples"]
+    )
 
 
 def test_lookup_missing_and_ambiguous(results: dict[str, Any]) -> None:
@@ -38,11 +42,32 @@ def test_lookup_missing_and_ambiguous(results: dict[str, Any]) -> None:
 
 
 STANDARD = [
-    "python_version", "py_spy_version", "os_name", "cpu_model", "cpu_count", "measured_date",
-    "slow_samples", "slow_wall", "slow_rate", "slow_effective_rate", "slow_method",
-    "fixed_samples", "bench_n", "bench_repeats", "same_result", "slow_number", "fast_number",
-    "slow_min", "slow_median", "slow_max", "fast_min", "fast_median", "fast_max",
-    "speedup_median", "speedup_min", "speedup_max",
+    "python_version",
+    "py_spy_version",
+    "os_name",
+    "cpu_model",
+    "cpu_count",
+    "measured_date",
+    "slow_samples",
+    "slow_wall",
+    "slow_rate",
+    "slow_effective_rate",
+    "slow_method",
+    "fixed_samples",
+    "bench_n",
+    "bench_repeats",
+    "same_result",
+    "slow_number",
+    "fast_number",
+    "slow_min",
+    "slow_median",
+    "slow_max",
+    "fast_min",
+    "fast_median",
+    "fast_max",
+    "speedup_median",
+    "speedup_min",
+    "speedup_max",
 ]
 
 
@@ -70,8 +95,10 @@ def test_standard_values_without_benchmark(results: dict[str, Any]) -> None:
 
 def test_evaluate_reproduces_committed_values(results: dict[str, Any]) -> None:
     declared = {
-        "slow_finder_total": {"path": "profiles.slow.functions.find_duplicates_slow.total_share",
-                              "format": "share"},
+        "slow_finder_total": {
+            "path": "profiles.slow.functions.find_duplicates_slow.total_share",
+            "format": "share",
+        },
     }
     out = values.evaluate(results, declared, defined=lambda f: True)
     assert out["slow_finder_total"] == results["values"]["slow_finder_total"]
@@ -97,7 +124,9 @@ def test_unsampled_function_that_exists_counts_zero(results: dict[str, Any]) -> 
 
 
 def test_misspelt_function_is_an_error(results: dict[str, Any]) -> None:
-    declared = {"oops": {"path": "profiles.slow.functions.find_duplicats_slow.total_share", "format": "share"}}
+    declared = {
+        "oops": {"path": "profiles.slow.functions.find_duplicats_slow.total_share", "format": "share"}
+    }
     with pytest.raises(LabError, match=r"value 'oops'.*find_duplicats_slow.*no such function"):
         values.evaluate(results, declared, defined=lambda f: False)
 

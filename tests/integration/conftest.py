@@ -1,0 +1,207 @@
+"""Integration fixtures: real processes and real py-spy, always in a temporary copy of the repository.
+
+Nothing here writes into this repository's docs/: every run of the toolkit gets
+``--root COPY`` and ``PYTHONPATH=COPY/scripts``, so the copy's own toolkit runs on
+the copy's own files. A session fixture fails the suite if docs/ changed anyway.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = "lab-1"
+PAGE = Path("docs/labs/lab-1/index.md")
+LAB_DIR = Path("docs/labs/lab-1")
+DATA = LAB_DIR / "data"
+FIX = f"make assets LAB={LAB}"
+# Never copied: the venv, git, build outputs, toolkit state, caches, and a swap in progress in this tree.
+IGNORED = (
+    ".venv",
+    ".git",
+    "site",
+    "out",
+    ".labs",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "data.new",
+    "data.old",
+    "*.md.new",
+)
+ON_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when the machine lacks something; on CI (CI=true) the same gap is a failure."""
+    if condition:
+        return
+    if ON_CI:
+        pytest.fail(f"CI=true, so this may not be skipped: {reason}")
+    pytest.skip(reason)
+
+
+def copy_repo(dest: Path, source: Path = ROOT) -> Path:
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(*IGNORED), symlinks=True)
+    return dest
+
+
+def hash_tree(folder: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every file under ``folder`` by relative path → SHA-256 (parts named in ``skip`` left out)."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_file() and not any(part in skip for part in rel.parts):
+            out[rel.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def mtimes(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in sorted(folder.rglob("*"))}
+
+
+def processes_mentioning(text: str) -> list[tuple[int, str]]:
+    """Live (non-zombie) processes whose command line contains ``text``, this one excluded."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in cmdline and state != "Z":
+            found.append((int(entry.name), cmdline.strip()))
+    return found
+
+
+def wait_for(predicate, *, timeout: float, what: str, proc: subprocess.Popen[str] | None = None):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = predicate()
+        if got:
+            return got
+        if proc is not None and proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            pytest.fail(f"the toolkit exited (code {proc.returncode}) before {what}:\n{out}")
+        time.sleep(0.02)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def labkit_env(copy: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("LABKIT_PY_SPY", "PYTHONPATH")}
+    # Wide lines: rich wraps at 80 columns when not on a terminal, which would split messages.
+    env.update({"PYTHONPATH": str(copy / "scripts"), "COLUMNS": "400", "PYTHONDONTWRITEBYTECODE": "1"})
+    env.update(extra or {})
+    return env
+
+
+def labkit_argv(copy: Path, *args: str, python: str = sys.executable) -> list[str]:
+    return [python, "-m", "labkit", "--root", str(copy), *args]
+
+
+@dataclass
+class Run:
+    args: tuple[str, ...]
+    returncode: int
+    output: str  # stdout and stderr, interleaved
+
+    @property
+    def flat(self) -> str:
+        """The output with line breaks and runs of spaces collapsed (for phrases a terminal may wrap)."""
+        return " ".join(self.output.split())
+
+    def __str__(self) -> str:
+        return f"labkit {' '.join(self.args)} → exit {self.returncode}\n{self.output}"
+
+
+def labkit(copy: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 300) -> Run:
+    """Run the copy's toolkit on the copy; always returns (assert on the result)."""
+    done = subprocess.run(
+        labkit_argv(copy, *args),
+        cwd=copy,
+        env=labkit_env(copy, env),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=timeout,
+        check=False,
+    )
+    return Run(args, done.returncode, done.stdout)
+
+
+def assert_no_process_left(copy: Path) -> None:
+    """Nothing started from the copy may outlive the toolkit (a second's grace for the reaper)."""
+    deadline = time.monotonic() + 5
+    left = processes_mentioning(str(copy))
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = processes_mentioning(str(copy))
+    for pid, _ in left:  # do not leave them running for the rest of the suite
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left behind: {left}"
+
+
+def _docs_state() -> tuple[str, dict[str, str]]:
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--", "docs/"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    return status, hash_tree(ROOT / "docs")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def docs_untouched() -> Iterator[None]:
+    """This repository's docs/ is the same after the whole session as before it."""
+    if not (ROOT / ".git").exists():
+        yield
+        return
+    before = _docs_state()
+    yield
+    after = _docs_state()
+    assert after[0] == before[0], (
+        f"`git status --porcelain docs/` changed during the tests:\nbefore:\n{before[0]}\nafter:\n{after[0]}"
+    )
+    changed = sorted(k for k in set(before[1]) | set(after[1]) if before[1].get(k) != after[1].get(k))
+    assert not changed, f"files under docs/ changed during the tests: {changed}"
+
+
+@pytest.fixture(scope="session")
+def measured_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the repository with a fresh QUICK run of Lab 1 in it. Read it; never modify it."""
+    copy = copy_repo(tmp_path_factory.mktemp("measured") / "repo")
+    probe = subprocess.run(
+        [sys.executable, "-c", "import labkit; print(labkit.__file__)"],
+        cwd=copy,
+        env=labkit_env(copy),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(probe.stdout.strip()).is_relative_to(copy), f"the copy would run another toolkit: {probe}"
+    run = labkit(copy, "assets", "--lab", LAB, "--quick", "--force")
+    assert run.returncode == 0, str(run)
+    assert_no_process_left(copy)
+    return copy
+
+
+@pytest.fixture
+def work_copy(measured_copy: Path, tmp_path: Path) -> Iterator[Path]:
+    """A private copy of the measured copy (results already in docs/), for tests that change things."""
+    copy = copy_repo(tmp_path / "repo", source=measured_copy)
+    yield copy
+    assert_no_process_left(copy)

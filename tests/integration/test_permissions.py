@@ -1,0 +1,222 @@
+"""Attaching by PID refused for real: a py-spy without CAP_SYS_PTRACE, and an unprivileged user.
+
+What this machine shows (checked by hand, and asserted below): running the
+*whole* toolkit under `capsh --drop=cap_sys_ptrace` does not make attaching
+fail, because the service it starts inherits the same reduced capabilities and
+the kernel lets a process trace a same-user process whose capabilities are a
+subset of its own. Attaching is refused when py-spy has fewer capabilities than
+its target: here py-spy alone runs under capsh (through LABKIT_PY_SPY) while the
+service keeps root's full set, which is what a container without SYS_PTRACE
+attaching to a more privileged process meets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import DATA, LAB, assert_no_process_left, hash_tree, labkit, labkit_argv, labkit_env, need
+
+CAP_SYS_PTRACE = 19
+REMEDIES = ("sudo", "setcap cap_sys_ptrace=eip", "--cap-add SYS_PTRACE", "METHOD=launch")
+
+
+def _capsh() -> str:
+    exe = shutil.which("capsh") or next(
+        (p for p in ("/usr/sbin/capsh", "/sbin/capsh") if os.path.exists(p)), None
+    )
+    need(exe is not None, "capsh is not installed (Debian: apt-get install libcap2-bin)")
+    need(os.geteuid() == 0, "dropping CAP_SYS_PTRACE from a root process needs root")
+    assert exe
+    return exe
+
+
+def _has_cap(status: str, cap: int) -> bool:
+    eff = next(line for line in status.splitlines() if line.startswith("CapEff:"))
+    return bool(int(eff.split()[1], 16) >> cap & 1)
+
+
+@pytest.fixture
+def capsh() -> str:
+    exe = _capsh()
+    inside = subprocess.run(
+        [exe, "--drop=cap_sys_ptrace", "--", "-c", "cat /proc/self/status"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert not _has_cap(inside, CAP_SYS_PTRACE), "capsh did not drop CAP_SYS_PTRACE"
+    need(
+        _has_cap(Path("/proc/self/status").read_text(), CAP_SYS_PTRACE),
+        "the tests themselves run without CAP_SYS_PTRACE, so a refusal cannot be told from the default",
+    )
+    return exe
+
+
+@pytest.fixture
+def spy_without_ptrace(capsh: str, tmp_path: Path) -> str:
+    """An executable that runs the venv's py-spy with CAP_SYS_PTRACE dropped (for LABKIT_PY_SPY)."""
+    real = Path(sys.executable).with_name("py-spy")
+    assert real.is_file(), "py-spy is not installed in the venv"
+    wrapper = tmp_path / "py-spy-without-ptrace"
+    wrapper.write_text(
+        f'#!/bin/sh\nexec {shlex.quote(capsh)} --drop=cap_sys_ptrace -- -c \'exec "$0" "$@"\' '
+        f'{shlex.quote(str(real))} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def test_whole_toolkit_without_ptrace_still_attaches_to_its_own_service(capsh: str, work_copy: Path) -> None:
+    """Same user, same capabilities: the kernel allows it (see the module's docstring)."""
+    command = shlex.join(
+        labkit_argv(work_copy, "assets", "--lab", LAB, "--quick", "--force", "--method", "pid")
+    )
+    done = subprocess.run(
+        [capsh, "--drop=cap_sys_ptrace", "--", "-c", command],
+        cwd=work_copy,
+        env=labkit_env(work_copy),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+    results = json.loads((work_copy / DATA / "results.json").read_text(encoding="utf-8"))
+    assert {p["method"] for p in results["profiles"].values()} == {"pid"}
+
+
+def test_refused_attach_with_forced_pid_fails_with_remedies(spy_without_ptrace: str, work_copy: Path) -> None:
+    before = hash_tree(work_copy / "docs")
+    run = labkit(
+        work_copy,
+        "assets",
+        "--lab",
+        LAB,
+        "--quick",
+        "--force",
+        "--method",
+        "pid",
+        env={"LABKIT_PY_SPY": spy_without_ptrace},
+    )
+    assert run.returncode != 0, str(run)
+    assert "not permitted" in run.output, str(run)
+    for remedy in REMEDIES:
+        assert remedy in run.flat, f"remedy {remedy!r} missing:\n{run}"
+    assert "Traceback" not in run.output, str(run)
+    assert hash_tree(work_copy / "docs") == before
+
+
+def test_refused_attach_falls_back_to_the_launch_form(spy_without_ptrace: str, work_copy: Path) -> None:
+    run = labkit(
+        work_copy, "assets", "--lab", LAB, "--quick", "--force", env={"LABKIT_PY_SPY": spy_without_ptrace}
+    )
+    assert run.returncode == 0, str(run)
+    assert "launch form" in run.output, str(run)
+    results = json.loads((work_copy / DATA / "results.json").read_text(encoding="utf-8"))
+    for step, profile in results["profiles"].items():
+        assert profile["method"] == "launch", step
+        assert profile["method_note"], step
+        assert profile["samples"] > 0, step
+    check = labkit(work_copy, "check", "--lab", LAB, "--allow-quick")
+    assert check.returncode == 0, str(check)
+
+
+# --- an unprivileged user attaching by PID to a root-owned process -----------------------------------
+
+USER = "labtest"
+PROBE = textwrap.dedent("""
+    import sys
+import tempfile
+    from pathlib import Path
+    from labkit import pyspy
+    work = Path(sys.argv[2])
+    try:
+        pyspy.record(exe=sys.argv[3], out=work / "out.json", log=work / "py-spy.log", cwd=work,
+                     rate=100, duration=1, pid=int(sys.argv[1]))
+    except pyspy.AttachRefused as refused:
+        print(refused)
+        print(pyspy.attach_advice(scope=pyspy.ptrace_scope(), is_root=False))
+        sys.exit(3)
+    print("attached")
+""")
+
+
+@pytest.fixture
+def unprivileged_user() -> str:
+    need(os.geteuid() == 0, "creating a second user needs root")
+    need(shutil.which("runuser") is not None, "runuser is not installed (util-linux)")
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        need(shutil.which("useradd") is not None, "useradd is not installed")
+        subprocess.run(["useradd", "--create-home", USER], check=True, capture_output=True)
+    return USER
+
+
+@pytest.fixture
+def root_sleeper() -> Iterator[int]:
+    """A root-owned Python process that stays alive (and busy enough to be a real target)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time\nwhile True: sum(range(10000))"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture
+def user_home(unprivileged_user: str) -> Iterator[Path]:
+    """A folder the user owns, outside root's private temporary folders (/tmp itself is open to all)."""
+    base = Path(tempfile.mkdtemp(prefix="labkit-unprivileged-"))
+    user = pwd.getpwnam(unprivileged_user)
+    os.chown(base, user.pw_uid, user.pw_gid)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_unprivileged_user_is_refused_with_clear_message(
+    unprivileged_user: str, user_home: Path, root_sleeper: int
+) -> None:
+    python = "/usr/bin/python3"
+    need(os.access(python, os.X_OK), f"{python} is missing (the venv's interpreter lives under /root)")
+    home = user_home / "repo"
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "scripts", home / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(Path(sys.executable).with_name("py-spy"), home / "py-spy")
+    (home / "work").mkdir()
+    user = pwd.getpwnam(unprivileged_user)
+    for path in [home, *home.rglob("*")]:
+        os.chown(path, user.pw_uid, user.pw_gid)
+
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(home / "scripts"), "PYTHONDONTWRITEBYTECODE": "1"}
+    as_user = ["runuser", "-u", unprivileged_user, "--", "env", *(f"{k}={v}" for k, v in env.items()), python]
+    importable = subprocess.run([*as_user, "-c", "import labkit.pyspy"], capture_output=True, text=True)
+    need(
+        importable.returncode == 0,
+        f"labkit.pyspy does not import under {python} as {unprivileged_user}: {importable.stderr.strip()}",
+    )
+
+    probe = [*as_user, "-c", PROBE, str(root_sleeper), str(home / "work"), str(home / "py-spy")]
+    done = subprocess.run(probe, capture_output=True, text=True, timeout=120, check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode == 3, f"expected a refusal (exit 3), got {done.returncode}:\n{output}"
+    assert "not permitted" in output and "Permission Denied" in output, output
+    assert "you are not root" in output, output
+    for remedy in REMEDIES:
+        assert remedy in output, f"remedy {remedy!r} missing:\n{output}"
+    assert_no_process_left(home)

@@ -1,0 +1,74 @@
+"""labkit.privacy.scan: this machine's paths, user and host names never reach a published file."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import pytest
+from labkit import privacy
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    repo = tmp_path.resolve() / "repo"
+    (repo / "docs").mkdir(parents=True)
+    return repo
+
+
+def put(root: Path, name: str, text: str) -> Path:
+    path = root / "docs" / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_finds_each_kind_of_leak(root: Path) -> None:
+    user = getpass.getuser()
+    files = [
+        put(root, "a.md", f"line one\nline two\nsee {root}/labs/x.py here\n"),
+        put(root, "b.json", '{\n  "out": "/tmp/pyspy-123/out.json"\n}\n'),
+        put(root, "c.txt", "ok\nok\nok\nok\n/home/alice/project/x.py\n"),
+        put(root, "d.svg", f"<svg>\n<title>{user}@buildhost</title>\n</svg>\n"),
+    ]
+    leaks = privacy.scan(files, root=root)
+    assert any(x.startswith("docs/a.md:3: the repository's absolute path") for x in leaks), leaks
+    assert "docs/b.json:2: a /tmp/ path" in leaks
+    assert "docs/c.txt:5: a home folder path" in leaks
+    assert f"docs/d.svg:2: the name {user!r} in user@host" in leaks
+
+
+def test_user_as_a_path_part(root: Path) -> None:
+    user = getpass.getuser()
+    path = put(root, "e.md", f"text\nfrom /srv/{user}/thing\n")
+    assert f"docs/e.md:2: the name {user!r} as a path part" in privacy.scan([path], root=root)
+
+
+def test_clean_files_and_css_root(root: Path) -> None:
+    files = [
+        put(root, "style.css", ":root {\n  --md-primary: #333;\n}\nhtml:root { color: red }\n"),
+        put(
+            root,
+            "page.md",
+            "Files like labs/slow_service/service.py and <stdlib>/random.py are fine.\n"
+            "A ratio of 3/tmp is not a path, nor is my.tmp/ here.\n",
+        ),
+        put(root, "results.json", '{"file": "labs/app/main.py", "email": "example.org"}\n'),
+    ]
+    assert privacy.scan(files, root=root) == []
+
+
+def test_skips_binary_and_unknown_suffixes(root: Path) -> None:
+    path = put(root, "picture.png", "/tmp/x\n")
+    assert privacy.scan([path], root=root) == []
+
+
+def test_file_outside_root_is_named_by_its_name(root: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.md"
+    outside.write_text("x /tmp/y\n", encoding="utf-8")
+    assert privacy.scan([outside], root=root) == ["elsewhere.md:1: a /tmp/ path"]
+
+
+def test_committed_lab1_data_is_clean() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    folder = repo / "docs" / "labs" / "lab-1"
+    assert privacy.scan(privacy.tree(folder), root=repo) == []

@@ -1,0 +1,59 @@
+"""labkit.publish.validate: results.json against its JSON Schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from labkit import publish
+from labkit.errors import LabError
+
+
+def test_committed_results_validate(results: dict[str, Any]) -> None:
+    publish.validate(results, where="results.json")
+
+
+def test_absolute_function_file_fails(results: dict[str, Any]) -> None:
+    results["profiles"]["slow"]["functions"][0]["file"] = "/home/alice/labs/slow_service/finders.py"
+    with pytest.raises(LabError) as caught:
+        publish.validate(results, where="docs/labs/lab-1/data/results.json")
+    text = str(caught.value)
+    assert "docs/labs/lab-1/data/results.json: profiles/slow/functions/0/file:" in text
+
+
+@pytest.mark.parametrize("key", ["inputs_sha256", "values", "benchmark", "schema_version"])
+def test_missing_top_level_key_fails(results: dict[str, Any], key: str) -> None:
+    del results[key]
+    with pytest.raises(LabError, match=rf"results.json: \(top level\): '{key}' is a required property"):
+        publish.validate(results, where="results.json")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("profiles", "slow", "functions", 0, "self_share"), 1.5, "profiles/slow/functions/0/self_share"),
+        (("profiles", "slow", "method"), "ssh", "profiles/slow/method"),
+        (("profiles", "slow", "files", "svg"), "../slow.svg", "profiles/slow/files/svg"),
+        (("benchmark", "speedup", "median"), "fast", "benchmark/speedup/median"),
+        (("values", "speedup_median", "format"), "percent", "values/speedup_median/format"),
+        (("inputs_sha256",), "abc", "inputs_sha256"),
+        (("schema_version",), 2, "schema_version"),
+    ],
+)
+def test_wrong_field_is_named(results: dict[str, Any], path: tuple[Any, ...], value: Any, field: str) -> None:
+    node: Any = results
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    with pytest.raises(LabError, match=rf"results.json: {field}:"):
+        publish.validate(results, where="results.json")
+
+
+def test_missing_function_key_and_extra_key(results: dict[str, Any]) -> None:
+    del results["profiles"]["fixed"]["functions"][2]["line_frames"]
+    results["provenance"]["hostname"] = "box"
+    with pytest.raises(LabError) as caught:
+        publish.validate(results, where="r.json")
+    text = str(caught.value)
+    assert "r.json: profiles/fixed/functions/2: 'line_frames' is a required property" in text
+    assert "r.json: provenance: Additional properties are not allowed ('hostname' was unexpected)" in text

@@ -1,0 +1,94 @@
+"""labkit.pyspy without running py-spy: attach advice, finding the executable, the platform check."""
+
+from __future__ import annotations
+
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+from labkit import pyspy
+from labkit.errors import LabError
+
+LAUNCH = "make lab-1 METHOD=launch"
+SUDO = "sudo env"
+SETCAP = "setcap cap_sys_ptrace=eip"
+DOCKER = "--cap-add SYS_PTRACE"
+LOWER = "echo 0 | sudo tee /proc/sys/kernel/yama/ptrace_scope"
+
+
+@pytest.mark.parametrize(
+    ("scope", "why", "lower"),
+    [
+        (None, "no Yama module", False),
+        (0, "ptrace_scope is 0", True),
+        (1, "ptrace_scope is 1: only a process's ancestors may attach", True),
+        (2, "ptrace_scope is 2: attaching needs CAP_SYS_PTRACE", False),
+        (3, "ptrace_scope is 3: attaching is forbidden until reboot", False),
+        (7, "ptrace_scope is 7", False),
+    ],
+)
+@pytest.mark.parametrize("is_root", [False, True])
+def test_attach_advice_on_linux(scope: int | None, why: str, lower: bool, is_root: bool) -> None:
+    text = pyspy.attach_advice(scope=scope, is_root=is_root, platform="linux")
+    assert why in text
+    for remedy in (LAUNCH, SUDO, SETCAP, DOCKER):
+        assert remedy in text
+    assert (LOWER in text) is lower
+    assert ("CAP_SYS_PTRACE capability" in text) is is_root
+    assert ("you are not root" in text) is (not is_root)
+
+
+def test_attach_advice_on_macos() -> None:
+    text = pyspy.attach_advice(scope=None, is_root=False, platform="darwin")
+    assert "macOS" in text and "sudo py-spy record" in text and "SIP" in text
+    assert "setcap" not in text and "SYS_PTRACE" not in text
+
+
+def test_find_with_missing_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-py-spy"
+    monkeypatch.setenv("LABKIT_PY_SPY", str(missing))
+    with pytest.raises(LabError) as caught:
+        pyspy.find()
+    text = str(caught.value)
+    assert f"LABKIT_PY_SPY={missing} is not an executable file" in text
+    assert "make venv" in text and "pip install" in text
+
+
+def test_find_with_non_executable_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    plain = tmp_path / "py-spy"
+    plain.write_text("#!/bin/sh\n", encoding="utf-8")
+    plain.chmod(0o644)
+    monkeypatch.setenv("LABKIT_PY_SPY", str(plain))
+    with pytest.raises(LabError, match="not an executable file"):
+        pyspy.find()
+    plain.chmod(plain.stat().st_mode | stat.S_IXUSR)
+    assert pyspy.find() == str(plain)
+
+
+def test_find_when_nothing_is_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("LABKIT_PY_SPY", raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.setattr(pyspy.shutil, "which", lambda name: None)
+    with pytest.raises(LabError, match=r"py-spy is not installed: run `make venv`"):
+        pyspy.find()
+
+
+def test_check_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+    pyspy.check_platform()  # this machine is supported
+    monkeypatch.setattr(sys, "platform", "win32")
+    with pytest.raises(LabError, match="WSL"):
+        pyspy.check_platform()
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: False, raising=False)
+    with pytest.raises(LabError, match="free-threaded"):
+        pyspy.check_platform()
+    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: True, raising=False)
+    pyspy.check_platform()
+
+
+def test_first_error_line() -> None:
+    out = "Sampling process...\nError: Permission Denied\nmore\n"
+    assert pyspy._first_error(out) == "Error: Permission Denied"
+    assert pyspy._first_error("just text\nlast line\n") == "last line"
+    assert pyspy._first_error("") == "(no output)"
