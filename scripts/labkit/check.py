@@ -13,7 +13,7 @@ from typing import Any
 from labkit import benchmark, pages, privacy, runner, store, values
 from labkit.errors import LabError
 from labkit.manifest import Lab
-from labkit.publish import environment, read_results, validate
+from labkit.publish import environment_here, read_results, validate
 
 
 def _first_difference(stored: Any, recomputed: Any, path: str = "") -> tuple[str, Any, Any]:
@@ -63,7 +63,7 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
             f"{where}: stale: the lab's programs, steps or measuring code changed since it was "
             f"measured; {fix}"
         )
-    here = environment(lab)
+    here = environment_here(lab)
     if here != results["environment"]:
         notes.append(
             f"{lab.id}: measured with {results['environment']}, this machine has {here} "
@@ -93,7 +93,8 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
     ctx = pages.Context(results=results, data_href=pages.data_href(lab.page, lab.data_dir), data_dir=data_dir)
     page_file = root / lab.page
     _, diffs = pages.render(page_file.read_text(encoding="utf-8"), ctx, page=lab.page.as_posix())
-    for d in diffs:
+    for diff in diffs:
+        d = _first_changed_line(diff)
         problems.append(
             f"{lab.page.as_posix()}:{d.line}: {d.marker} shows {d.found[:60]!r} but "
             f"{where} says {d.expected[:60]!r}; {fix} rewrites the page"
@@ -127,3 +128,12 @@ def _check_profile(
         path = data_dir / files[kind]
         if not path.exists() or path.read_text(encoding="utf-8") != derived[kind]:
             problems.append(f"{where}: {files[kind]} differs from what its recording gives")
+
+
+def _first_changed_line(d: pages.Difference) -> pages.Difference:
+    """For a generated block, show the first line that differs, not the shared opening."""
+    expected, found = d.expected.split("\n"), d.found.split("\n")
+    for offset, (a, b) in enumerate(zip(expected, found, strict=False)):
+        if a != b:
+            return pages.Difference(d.line + offset, d.marker, a.strip(), b.strip())
+    return pages.Difference(d.line, d.marker, f"{len(expected)} lines", f"{len(found)} lines")

@@ -16,8 +16,9 @@ from labkit import check, formats, manifest, publish
 from labkit.errors import LabError
 from labkit.manifest import Lab
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+# soft_wrap: piped output keeps whole lines, so a fix command is never split across two.
+console = Console(highlight=False, soft_wrap=True)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _labs(root: Path, only: str | None) -> list[Lab]:

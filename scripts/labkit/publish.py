@@ -50,6 +50,14 @@ def environment(lab: Lab) -> dict[str, str | None]:
     return {"python": platform.python_version(), "py_spy": pyspy.version(pyspy.find()) if needs_spy else None}
 
 
+def environment_here(lab: Lab) -> dict[str, str | None]:
+    """The same, for reports only: a machine without py-spy can still check the pages."""
+    try:
+        return environment(lab)
+    except LabError:
+        return {"python": platform.python_version(), "py_spy": "not installed"}
+
+
 def read_results(data_dir: Path) -> dict[str, Any] | None:
     path = data_dir / "results.json"
     if not path.exists():

@@ -88,7 +88,9 @@ def evaluate(
             found = lookup(results, spec["path"])
         except Missing as exc:
             unsampled = _ZERO_WHEN_UNSAMPLED.match(spec["path"])
-            if not unsampled or not defined(unsampled["name"]):
+            if not unsampled:
+                raise LabError(f"value {name!r}: {exc}") from exc
+            if not defined(unsampled["name"]):
                 raise LabError(
                     f"value {name!r}: {exc}; no such function in the lab's programs either"
                 ) from exc

@@ -15,9 +15,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -42,6 +43,7 @@ IGNORED = (
     "data.old",
     "*.md.new",
 )
+T = TypeVar("T")
 ON_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -89,7 +91,10 @@ def processes_mentioning(text: str) -> list[tuple[int, str]]:
     return found
 
 
-def wait_for(predicate, *, timeout: float, what: str, proc: subprocess.Popen[str] | None = None):  # type: ignore[no-untyped-def]
+def wait_for(
+    predicate: Callable[[], T], *, timeout: float, what: str, proc: subprocess.Popen[str] | None = None
+) -> T:
+    """Poll until ``predicate()`` is truthy; fail early if the toolkit ``proc`` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = predicate()

@@ -1,4 +1,4 @@
-"""A service that is gone before py-spy samples it: a clear failure, nothing published, nothing left running."""
+"""A service gone before py-spy samples it: a clear failure, nothing published, nothing left running."""
 
 from __future__ import annotations
 
@@ -33,8 +33,11 @@ def test_service_that_exits_before_it_is_sampled(work_copy: Path, method: str | 
     assert "slow:" in run.output, str(run)
     if method is None:  # attached by PID: the toolkit sees the program exit
         assert "exited" in run.output, str(run)
-    else:  # launched: py-spy never got to read it
-        assert "wrote no recording" in run.output or "no samples" in run.output, str(run)
+    else:
+        # Launched: py-spy usually never gets to read it; on a busy machine it may catch a sample of the
+        # interpreter starting, and then the lab's own values (the finder's share) cannot be found.
+        reasons = ("wrote no recording", "no samples", "find_duplicates_slow")
+        assert any(reason in run.output for reason in reasons), str(run)
     # A process that is gone is not a permission problem: no privilege advice, no silent fallback.
     assert "not permitted" not in run.output and "Remedies" not in run.output, str(run)
     assert "launching the program" not in run.output or method == "launch", str(run)

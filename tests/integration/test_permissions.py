@@ -7,7 +7,8 @@ the kernel lets a process trace a same-user process whose capabilities are a
 subset of its own. Attaching is refused when py-spy has fewer capabilities than
 its target: here py-spy alone runs under capsh (through LABKIT_PY_SPY) while the
 service keeps root's full set, which is what a container without SYS_PTRACE
-attaching to a more privileged process meets.
+attaching to a more privileged process meets. (Where the tests already lack
+CAP_SYS_PTRACE, py-spy also loses one more capability that the service keeps.)
 """
 
 from __future__ import annotations
@@ -57,21 +58,28 @@ def capsh() -> str:
         check=True,
     ).stdout
     assert not _has_cap(inside, CAP_SYS_PTRACE), "capsh did not drop CAP_SYS_PTRACE"
-    need(
-        _has_cap(Path("/proc/self/status").read_text(), CAP_SYS_PTRACE),
-        "the tests themselves run without CAP_SYS_PTRACE, so a refusal cannot be told from the default",
-    )
     return exe
+
+
+def _drop_for_py_spy() -> str:
+    """Capabilities py-spy loses so that the service (which keeps ours) has one that py-spy lacks."""
+    ours = Path("/proc/self/status").read_text()
+    if _has_cap(ours, CAP_SYS_PTRACE):
+        return "cap_sys_ptrace"
+    # Already without CAP_SYS_PTRACE (a container): py-spy must also lose a capability the service keeps.
+    extra = next((name for cap, name in ((0, "cap_chown"), (5, "cap_kill")) if _has_cap(ours, cap)), None)
+    need(extra is not None, "this root process has neither CAP_SYS_PTRACE nor CAP_CHOWN nor CAP_KILL")
+    return f"cap_sys_ptrace,{extra}"
 
 
 @pytest.fixture
 def spy_without_ptrace(capsh: str, tmp_path: Path) -> str:
-    """An executable that runs the venv's py-spy with CAP_SYS_PTRACE dropped (for LABKIT_PY_SPY)."""
+    """An executable that runs the venv's py-spy without CAP_SYS_PTRACE (for LABKIT_PY_SPY)."""
     real = Path(sys.executable).with_name("py-spy")
     assert real.is_file(), "py-spy is not installed in the venv"
     wrapper = tmp_path / "py-spy-without-ptrace"
     wrapper.write_text(
-        f'#!/bin/sh\nexec {shlex.quote(capsh)} --drop=cap_sys_ptrace -- -c \'exec "$0" "$@"\' '
+        f'#!/bin/sh\nexec {shlex.quote(capsh)} --drop={_drop_for_py_spy()} -- -c \'exec "$0" "$@"\' '
         f'{shlex.quote(str(real))} "$@"\n'
     )
     wrapper.chmod(0o755)
@@ -139,7 +147,6 @@ def test_refused_attach_falls_back_to_the_launch_form(spy_without_ptrace: str, w
 USER = "labtest"
 PROBE = textwrap.dedent("""
     import sys
-import tempfile
     from pathlib import Path
     from labkit import pyspy
     work = Path(sys.argv[2])
