@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labkit import benchmark, pages, privacy, runner, store, values
+from labkit import claims, pages, privacy, runner, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
-from labkit.publish import environment_here, read_results, validate
+from labkit.publish import environment_here, read_results, refresh, validate
 
 
 def _first_difference(stored: Any, recomputed: Any, path: str = "") -> tuple[str, Any, Any]:
@@ -69,65 +69,50 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
             f"{lab.id}: measured with {results['environment']}, this machine has {here} "
             "(reported only; `make assets` would re-measure)"
         )
-    for step, profile in results["profiles"].items():
-        _check_profile(
-            problems,
-            root=root,
-            data_dir=data_dir,
-            where=f"{where}: profiles.{step}",
-            step=step,
-            profile=profile,
-        )
-    if results["benchmark"]:
-        bench = results["benchmark"]
-        raw = json.loads((data_dir / bench["raw"]).read_text(encoding="utf-8"))
-        for field, value in benchmark.summarise(raw).items():
-            _compare(problems, f"{where}: benchmark", field, bench.get(field), value)
     try:
-        expected_values = values.evaluate(results, lab.values, defined=lambda f: lab.defines(f, root=root))
-    except LabError as exc:
-        problems.append(f"{lab.source}: {exc}")
-        expected_values = results["values"]
-    for name in sorted(set(expected_values) | set(results["values"])):
-        _compare(problems, f"{where}: values", name, results["values"].get(name), expected_values.get(name))
-    ctx = pages.Context(results=results, data_href=pages.data_href(lab.page, lab.data_dir), data_dir=data_dir)
-    page_file = root / lab.page
-    _, diffs = pages.render(page_file.read_text(encoding="utf-8"), ctx, page=lab.page.as_posix())
-    for diff in diffs:
-        d = _first_changed_line(diff)
-        problems.append(
-            f"{lab.page.as_posix()}:{d.line}: {d.marker} shows {d.found[:60]!r} but "
-            f"{where} says {d.expected[:60]!r}; {fix} rewrites the page"
+        fresh = refresh(lab, results, root=root, data_dir=data_dir)
+    except (OSError, json.JSONDecodeError, LabError) as exc:
+        return [*problems, f"{where}: cannot recompute from the raw data: {exc}"], notes
+    for section in ("profiles", "benchmark", "overhead", "commands", "values", "claims"):
+        _compare(problems, where, section, results.get(section), fresh.get(section))
+    for step, profile in fresh["profiles"].items():
+        speedscope = json.loads((data_dir / profile["files"]["speedscope"]).read_text(encoding="utf-8"))
+        derived = runner.derive(
+            step_id=step, title=profile["title"], speedscope=speedscope, level=profile["ci_level"]
         )
-    leaks = privacy.scan([page_file, *privacy.tree(data_dir)], root=root)
+        for kind in ("collapsed", "svg"):
+            path = data_dir / profile["files"][kind]
+            if not path.exists() or path.read_text(encoding="utf-8") != derived[kind]:
+                problems.append(
+                    f"{where}: profiles.{step}: {profile['files'][kind]} differs from what its "
+                    f"recording gives; {fix}"
+                )
+    wrong = [claims.describe(c) for c in claims.mismatches(fresh["claims"])]
+    if results["quick"]:
+        notes += [f"QUICK result, not judged: {w}" for w in wrong]
+    else:
+        problems += wrong
+    texts = {}
+    for page in lab.pages:
+        text = (root / page).read_text(encoding="utf-8")
+        texts[page.as_posix()] = text
+        ctx = pages.Context(
+            results=results,
+            data_href=pages.data_href(page, lab.data_dir),
+            data_dir=data_dir,
+            page=page.as_posix(),
+        )
+        _, diffs = pages.render(text, ctx, page=page.as_posix())
+        for diff in diffs:
+            d = _first_changed_line(diff)
+            problems.append(
+                f"{page.as_posix()}:{d.line}: {d.marker} shows {d.found[:60]!r} but {where} says "
+                f"{d.expected[:60]!r}; {fix} rewrites the page"
+            )
+    problems += claims.unstated(results["claims"], texts)
+    leaks = privacy.scan([*(root / p for p in lab.pages), *privacy.tree(data_dir)], root=root)
     problems += [f"{leak} (must not be published)" for leak in leaks]
     return problems, notes
-
-
-def _check_profile(
-    problems: list[str], *, root: Path, data_dir: Path, where: str, step: str, profile: dict[str, Any]
-) -> None:
-    files = profile["files"]
-    try:
-        speedscope = json.loads((data_dir / files["speedscope"]).read_text(encoding="utf-8"))
-        derived = runner.derive(step_id=step, title=profile["title"], speedscope=speedscope)
-    except (OSError, json.JSONDecodeError, LabError) as exc:
-        problems.append(f"{where}: cannot read {files['speedscope']}: {exc}")
-        return
-    for field in ("samples", "threads", "functions"):
-        _compare(problems, where, field, profile[field], derived[field])
-    busiest = max(t["samples"] for t in derived["threads"])
-    _compare(
-        problems,
-        where,
-        "effective_rate_hz",
-        profile["effective_rate_hz"],
-        round(busiest / profile["wall_s"], 3),
-    )
-    for kind in ("collapsed", "svg"):
-        path = data_dir / files[kind]
-        if not path.exists() or path.read_text(encoding="utf-8") != derived[kind]:
-            problems.append(f"{where}: {files[kind]} differs from what its recording gives")
 
 
 def _first_changed_line(d: pages.Difference) -> pages.Difference:

@@ -18,8 +18,8 @@ def share(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def interval(low: float, high: float) -> str:
-    return f"95% CI {100 * low:.1f}–{100 * high:.1f}%"
+def interval(low: float, high: float, *, level: float = 0.95) -> str:
+    return f"{round(100 * level, 1):g}% CI {100 * low:.1f}–{100 * high:.1f}%"
 
 
 def seconds(x: float) -> str:

@@ -19,7 +19,9 @@ _STEP = {
     "required": ["id", "kind", "command"],
     "properties": {
         "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
-        "kind": {"enum": ["profile", "benchmark"]},
+        "kind": {"enum": ["profile", "benchmark", "command", "overhead"]},
+        "window": {"type": "integer", "minimum": 1, "maximum": 60},
+        "rounds": {"type": "integer", "minimum": 1, "maximum": 20},
         "title": {"type": "string"},
         "command": {"type": "array", "items": {"type": "string"}, "minItems": 1},
         "quick_command": {"type": "array", "items": {"type": "string"}, "minItems": 1},
@@ -29,8 +31,42 @@ _STEP = {
         "duration": {"type": "integer", "minimum": 1, "maximum": 600},
         "quick_duration": {"type": "integer", "minimum": 1, "maximum": 600},
         "py_spy_args": {"type": "array", "items": {"type": "string"}},
+        "extract": {"type": "object", "additionalProperties": {"type": "string", "format": "regex"}},
+        "json": {"type": "boolean"},
+        "adaptive": {
+            "type": "object",
+            "required": ["pilot", "max"],
+            "properties": {
+                "pilot": {"type": "integer", "minimum": 1},
+                "max": {"type": "integer", "minimum": 2},
+            },
+            "additionalProperties": False,
+        },
     },
     "additionalProperties": False,
+}
+_CLAIM = {
+    "type": "object",
+    "required": ["id", "text", "expect", "evidence"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+        "text": {"type": "string", "minLength": 1},
+        "page": {"type": "string"},
+        "expect": {"enum": ["holds", "fails"]},
+        "evidence": {"enum": ["measured", "command", "cited"]},
+        "value": {"type": "string"},
+        "op": {"enum": [">=", ">", "<=", "<", "==", "!=", "within"]},
+        "than": {"type": ["number", "string", "boolean"]},
+        "tolerance": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "format": {"enum": ["speedup", "share", "seconds", "count", "rate", "text"]},
+        "reason": {"type": "string"},
+        "source": {"type": "string"},
+        "link": {"type": "string"},
+    },
+    "additionalProperties": False,
+    "if": {"properties": {"evidence": {"const": "cited"}}},
+    "then": {"required": ["source"]},
+    "else": {"required": ["value", "op", "than"]},
 }
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -42,6 +78,7 @@ SCHEMA: dict[str, Any] = {
         "programs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
         "seed": {"type": "integer"},
         "steps": {"type": "array", "items": _STEP, "minItems": 1},
+        "claims": {"type": "array", "items": _CLAIM},
         "values": {
             "type": "object",
             "additionalProperties": {
@@ -69,6 +106,11 @@ class Step:
     duration: int = 5
     quick_duration: int | None = None
     py_spy_args: list[str] = field(default_factory=list)
+    adaptive: dict[str, int] | None = None
+    window: int = 1
+    rounds: int = 3
+    extract: dict[str, str] = field(default_factory=dict)
+    json: bool = False
 
     def argv(self, *, quick: bool, seed: int | None) -> list[str]:
         chosen = self.quick_command if quick and self.quick_command else self.command
@@ -76,6 +118,11 @@ class Step:
 
     def seconds(self, *, quick: bool) -> int:
         return self.quick_duration if quick and self.quick_duration else self.duration
+
+    @property
+    def ci_level(self) -> float:
+        """Adaptive sampling looks twice, so each look gets half the error (Bonferroni)."""
+        return 0.975 if self.adaptive else 0.95
 
 
 @dataclass(frozen=True)
@@ -86,6 +133,7 @@ class Lab:
     programs: list[Path]
     steps: list[Step]
     values: dict[str, dict[str, str]]
+    claims: list[dict[str, Any]]
     seed: int | None
     source: Path
     raw: dict[str, Any]
@@ -93,6 +141,12 @@ class Lab:
     @property
     def data_dir(self) -> Path:
         return self.page.parent / "data"
+
+    @property
+    def pages(self) -> list[Path]:
+        """The lab's page and every other page that one of its claims is written on."""
+        extra = sorted({Path(c["page"]) for c in self.claims if "page" in c} - {self.page})
+        return [self.page, *extra]
 
     def defines(self, function: str, *, root: Path) -> bool:
         """Whether one of the lab's Python programs defines this function (by name)."""
@@ -159,8 +213,22 @@ def load(path: Path, *, root: Path) -> Lab:
                 f"{rel}:{mark.line + 1}: profile step {step.id!r} attaches by PID, so it needs "
                 "'ready': a text the program prints once it is inside its work loop"
             )
-    if sum(s.kind == "benchmark" for s in steps) > 1:
-        raise LabError(f"{rel}: at most one benchmark step per lab")
+    claim_ids = [c["id"] for c in data.get("claims", [])]
+    for index, claim in enumerate(data.get("claims", [])):
+        if claim["id"] in claim_ids[:index]:
+            mark = _locate(node, ["claims", index, "id"]).start_mark
+            raise LabError(
+                f"{rel}:{mark.line + 1}: claim id {claim['id']!r} is used twice; ids must be unique"
+            )
+        if "page" in claim and not (root / claim["page"]).is_file():
+            mark = _locate(node, ["claims", index, "page"]).start_mark
+            raise LabError(
+                f"{rel}:{mark.line + 1}: claim {claim['id']!r} names page {claim['page']!r}, "
+                "which does not exist"
+            )
+    for kind in ("benchmark", "overhead"):
+        if sum(s.kind == kind for s in steps) > 1:
+            raise LabError(f"{rel}: at most one {kind} step per lab")
     for index, folder in enumerate(data["programs"]):
         if not (root / folder).is_dir():
             mark = _locate(node, ["programs", index]).start_mark
@@ -175,6 +243,7 @@ def load(path: Path, *, root: Path) -> Lab:
         programs=[Path(p) for p in data["programs"]],
         steps=steps,
         values=data.get("values", {}),
+        claims=data.get("claims", []),
         seed=data.get("seed"),
         source=rel,
         raw=data,

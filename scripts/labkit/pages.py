@@ -32,7 +32,8 @@ FENCE = re.compile(r"^\s*(```|~~~)")
 class Context:
     results: dict[str, Any]
     data_href: str  # the data folder as the page links to it, e.g. "data"
-    data_dir: Path  # where the data files are now (to read the flame graph's height)
+    data_dir: Path  # where the data files are now (to read the flame graph's proportions)
+    page: str = ""  # the page being written (a claims block lists the claims made on it)
 
 
 @dataclass(frozen=True)
@@ -165,11 +166,88 @@ def provenance(ctx: Context, arg: str | None) -> list[str]:
     return _table(["", ""], rows)
 
 
+VERDICT = {"holds": "✓ holds", "fails": "✗ does not hold", "undecided": "? undecided", "cited": "cited"}
+EVIDENCE = {"measured": "measured", "command": "command output", "cited": "cited"}
+
+
+def claims_table(ctx: Context, arg: str | None) -> list[str]:
+    """Every claim made on this page: the sentence, what was measured, the rule, the verdict."""
+    mine = [c for c in ctx.results.get("claims", []) if c["page"] == ctx.page]
+    if not mine:
+        raise LabError(f"the page has a claims block but no claim names page {ctx.page!r}")
+    rows = []
+    for c in mine:
+        measured = (
+            formats.html_text(c["shown"]) if c["verdict"] != "cited" else formats.html_text(c["source"])
+        )
+        if c.get("link"):
+            measured += f' (<a href="{formats.html_text(c["link"])}">evidence</a>)'
+        expected = (
+            ""
+            if c["verdict"] == "cited"
+            else (" as expected" if c["verdict"] == c["expect"] else f" (expected: {c['expect']})")
+        )
+        rows.append(
+            [
+                formats.html_text(c["text"]),
+                EVIDENCE[c["evidence"]],
+                measured,
+                formats.html_text(c["rule"]),
+                VERDICT[c["verdict"]] + expected,
+            ]
+        )
+    caption = (
+        "Each sentence is checked against this build's measurements; a share holds only when its "
+        "whole confidence interval is on the right side of the threshold"
+    )
+    return _table(["Claim", "Evidence", "Measured", "Rule", "Verdict"], rows, caption=caption)
+
+
+def overhead_table(ctx: Context, arg: str | None) -> list[str]:
+    """Throughput of the target per mode, and the ratios per round with their spread."""
+    data = ctx.results.get("overhead")
+    if not data:
+        raise LabError("the page has an overhead-table but the lab has no overhead step")
+    ratios = data["ratios"]
+    names = {
+        "default": "py-spy default ÷ no profiler",
+        "nonblocking": "py-spy --nonblocking ÷ no profiler",
+        "default_vs_nonblocking": "py-spy default ÷ --nonblocking",
+    }
+    rows = [
+        [
+            names[key],
+            f"{r['median']:.3f}",
+            f"{r['min']:.3f}–{r['max']:.3f}",
+            ", ".join(f"{v:.3f}" for v in r["values"]),
+        ]
+        for key, r in ratios.items()
+    ]
+    stops = data.get("stops_per_sample") or {}
+    rows += [
+        [
+            f"stops of the target per sample, py-spy {'default' if k == 'default' else '--' + k}",
+            f"{r['median']:.3f}",
+            f"{r['min']:.3f}–{r['max']:.3f}",
+            ", ".join(f"{v:.3f}" for v in r["values"]),
+        ]
+        for k, r in stops.items()
+    ]
+    caption = (
+        f"Throughput ratios of the target (batches per second), {data['rounds']} interleaved rounds of "
+        f"{data['window_s']} s windows, py-spy at {data['rate_hz']} Hz; 1.000 means no slowdown. "
+        "Stops are the target's voluntary context switches, counted by the kernel"
+    )
+    return _table(["Ratio", "Median", "Min–max", "Per round"], rows, caption=caption)
+
+
 BLOCKS: dict[str, Callable[[Context, str | None], list[str]]] = {
     "frame-table": frame_table,
     "flamegraph": flamegraph,
     "benchmark-table": benchmark_table,
     "provenance": provenance,
+    "claims": claims_table,
+    "overhead-table": overhead_table,
 }
 
 
@@ -247,3 +325,22 @@ def _value(m: re.Match[str], *, values: dict[str, Any], diffs: list[Difference],
 
 def data_href(page: Path, data_dir: Path) -> str:
     return Path(os.path.relpath(data_dir, page.parent)).as_posix()
+
+
+def states(text: str, sentence: str) -> bool:
+    """Whether the page's prose (generated blocks and marker comments removed) contains the sentence."""
+    prose, skipping = [], False
+    for line in text.split("\n"):
+        if BEGIN.match(line):
+            skipping = True
+        elif skipping and "<!-- end:" in line:
+            skipping = False
+        elif not skipping:
+            prose.append(line)
+    plain = re.sub(r"<!-- /?value(: [A-Za-z0-9_]+)? -->", "", " ".join(prose))
+    plain = re.sub(r"^\s*(>|!!!|\?\?\?|===)?", " ", plain)
+
+    def squash(t: str) -> str:
+        return " ".join(t.replace("*", "").replace("`", "").split())
+
+    return squash(sentence) in squash(plain)

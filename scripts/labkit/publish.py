@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import shutil
@@ -13,7 +14,18 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import best_match
 
-from labkit import SCHEMA_VERSION, pages, provenance, pyspy, runner, store, values
+from labkit import (
+    SCHEMA_VERSION,
+    benchmark,
+    claims,
+    overhead,
+    pages,
+    provenance,
+    pyspy,
+    runner,
+    store,
+    values,
+)
 from labkit.errors import LabError
 from labkit.manifest import Lab
 
@@ -46,7 +58,7 @@ def validate(results: Any, *, where: str) -> None:
 
 def environment(lab: Lab) -> dict[str, str | None]:
     """What, besides the inputs, can change a measurement; a change re-measures."""
-    needs_spy = any(s.kind == "profile" for s in lab.steps)
+    needs_spy = any(s.kind in ("profile", "overhead") or "{py-spy}" in s.command for s in lab.steps)
     return {"python": platform.python_version(), "py_spy": pyspy.version(pyspy.find()) if needs_spy else None}
 
 
@@ -95,22 +107,91 @@ def assemble(
         "provenance": {**prov, "seed": lab.seed, "quick": quick},
         "profiles": measured["profiles"],
         "benchmark": measured["benchmark"],
+        "commands": measured["commands"],
+        "overhead": measured["overhead"],
         "values": {},
+        "claims": [],
     }
-    results["values"] = values.evaluate(results, lab.values, defined=lambda f: lab.defines(f, root=root))
+    return finish(lab, results, root=root)
+
+
+def finish(lab: Lab, results: dict[str, Any], *, root: Path) -> dict[str, Any]:
+    """Values and claims, re-evaluated from the results on every run (measured or cached)."""
+    defined = functools.partial(lab.defines, root=root)
+    results = {**results, "values": values.evaluate(results, lab.values, defined=defined)}
+    results["claims"] = claims.evaluate(
+        results, lab.claims, default_page=lab.page.as_posix(), defined=defined
+    )
     return results
 
 
-def page_text(lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path) -> tuple[str, str]:
-    """(current page, page with every marker regenerated from ``results``)."""
-    page = root / lab.page
-    try:
-        current = page.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LabError(f"{lab.page}: the lab's page cannot be read ({exc.strerror})") from exc
-    ctx = pages.Context(results=results, data_href=pages.data_href(lab.page, lab.data_dir), data_dir=data_dir)
-    new, _ = pages.render(current, ctx, page=str(lab.page))
-    return current, new
+def refresh(lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path) -> dict[str, Any]:
+    """Recompute everything derived from the raw files in ``data_dir`` (what `check` compares against)."""
+    fresh: dict[str, Any] = json.loads(json.dumps(results))
+    for step, profile in fresh["profiles"].items():
+        speedscope = json.loads((data_dir / profile["files"]["speedscope"]).read_text(encoding="utf-8"))
+        derived = runner.derive(
+            step_id=step, title=profile["title"], speedscope=speedscope, level=profile["ci_level"], svg=False
+        )
+        profile.update({k: derived[k] for k in ("samples", "threads", "functions")})
+        profile.update(runner.measured_rates(derived, wall=profile["wall_s"], level=profile["ci_level"]))
+    for step, entry in fresh.get("commands", {}).items():
+        text = (data_dir / entry["file"]).read_text(encoding="utf-8")
+        entry.update(runner.read_command(entry, text, step_id=step))
+    if fresh.get("overhead"):
+        raw = json.loads((data_dir / fresh["overhead"]["raw"]).read_text(encoding="utf-8"))
+        fresh["overhead"]["ratios"] = overhead.summarise(raw["windows"])
+        rate = fresh["overhead"]["rate_hz"]
+        fresh["overhead"]["stops_per_sample"] = overhead.stops_per_sample(raw["windows"], rate=rate)
+    if fresh.get("benchmark"):
+        raw = json.loads((data_dir / fresh["benchmark"]["raw"]).read_text(encoding="utf-8"))
+        fresh["benchmark"].update(benchmark.summarise(raw))
+    return finish(lab, fresh, root=root)
+
+
+def planner(lab: Lab, *, root: Path) -> runner.Planner:
+    defined = functools.partial(lab.defines, root=root)
+    return lambda step, pilot: claims.plan_second_look(step, pilot, lab.claims, defined=defined)
+
+
+def refuse_unstated(results: dict[str, Any], texts: dict[Path, tuple[str, str]]) -> None:
+    missing = claims.unstated(results["claims"], {p.as_posix(): new for p, (_, new) in texts.items()})
+    if missing:
+        raise LabError("\n".join(missing))
+
+
+def refuse_mismatches(results: dict[str, Any]) -> None:
+    """A run whose claims do not come out as the pages say is never swapped in.
+
+    QUICK results (tests only, never published) are exempt: their small n cannot bear the lab's claims.
+    """
+    wrong = claims.mismatches(results["claims"])
+    if wrong and not results["quick"]:
+        raise LabError(
+            "claims that do not come out as the page says:\n"
+            + "\n".join(f"  - {claims.describe(c)}" for c in wrong)
+        )
+
+
+def page_texts(
+    lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path
+) -> dict[Path, tuple[str, str]]:
+    """For each of the lab's pages: (current text, text with every marker regenerated from ``results``)."""
+    out = {}
+    for page in lab.pages:
+        try:
+            current = (root / page).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise LabError(f"{page}: the lab's page cannot be read ({exc.strerror})") from exc
+        ctx = pages.Context(
+            results=results,
+            data_href=pages.data_href(page, lab.data_dir),
+            data_dir=data_dir,
+            page=page.as_posix(),
+        )
+        new, _ = pages.render(current, ctx, page=page.as_posix())
+        out[page] = (current, new)
+    return out
 
 
 def assets(
@@ -133,16 +214,14 @@ def assets(
     )
     try:
         if fresh and existing is not None:
-            results = dict(existing)
-            results["values"] = values.evaluate(
-                results, lab.values, defined=lambda f: lab.defines(f, root=root)
-            )
+            results = refresh(lab, existing, root=root, data_dir=data_dir)
             validate(results, where=f"{lab.data_dir}/results.json")
-            current, new_page = page_text(lab, results, root=root, data_dir=data_dir)
-            if results == existing and new_page == current:
+            refuse_mismatches(results)
+            texts = page_texts(lab, results, root=root, data_dir=data_dir)
+            refuse_unstated(results, texts)
+            if results == existing and all(new == current for current, new in texts.values()):
                 return Outcome(lab.id, "unchanged", results)
             shutil.copytree(data_dir, staged)
-            (staged / "results.json").write_text(dump(results), encoding="utf-8")
             status = "updated"
         else:
             if staged.exists():
@@ -155,15 +234,19 @@ def assets(
                 method=method,
                 say=say,
             )
-            measured = runner.run(lab, opts=opts)
+            measured = runner.run(lab, opts=opts, plan=planner(lab, root=root))
             results = assemble(
                 lab, measured, root=root, inputs=inputs, quick=quick, env=env, generated_at=provenance.now()
             )
             validate(results, where="new results.json")
-            (staged / "results.json").write_text(dump(results), encoding="utf-8")
-            current, new_page = page_text(lab, results, root=root, data_dir=staged)
+            refuse_mismatches(results)
+            texts = page_texts(lab, results, root=root, data_dir=staged)
+            refuse_unstated(results, texts)
             status = "measured"
-        store.swap_in(data_dir=data_dir, staged=staged, page=root / lab.page, page_text=new_page)
+        (staged / "results.json").write_text(dump(results), encoding="utf-8")
+        store.swap_in(
+            data_dir=data_dir, staged=staged, pages={root / page: new for page, (_, new) in texts.items()}
+        )
     finally:
         if staged.exists():
             shutil.rmtree(staged)  # a failed or interrupted run leaves docs/ as it was
@@ -182,7 +265,7 @@ def learner_run(
         opts = runner.Options(
             root=root, work=root / ".labs" / "learn" / lab.id, out=staged, quick=quick, method=method, say=say
         )
-        measured = runner.run(lab, opts=opts)
+        measured = runner.run(lab, opts=opts, plan=planner(lab, root=root))
         env = {"python": platform.python_version(), "py_spy": measured["py_spy"]}
         results = assemble(
             lab,

@@ -6,7 +6,9 @@ Everything a step produces lands in a work folder; nothing here touches docs/.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labkit import benchmark, processes, pyspy, stacks
+from labkit import benchmark, overhead, processes, pyspy, stacks, stats
 from labkit.errors import LabError
 from labkit.flamegraph import render_svg
 from labkit.manifest import Lab, Step
@@ -39,148 +41,218 @@ def _python(command: list[str], root: Path) -> list[str]:
     return [sys.executable, str(root / first), *command[1:]] if first.endswith(".py") else command
 
 
-def profile(lab: Lab, step: Step, *, exe: str, opts: Options) -> dict[str, Any]:
-    argv = _python(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
-    seconds = step.seconds(quick=opts.quick)
-    raw = opts.work / f"{step.id}.raw.speedscope.json"
-    log, spy_log = opts.work / f"{step.id}.service.log", opts.work / f"{step.id}.py-spy.log"
-    for stale in (raw, log, spy_log):
-        stale.unlink(missing_ok=True)
-    method = opts.method or step.method
-    note = ""
-    if method == "pid":
-        service = processes.start(argv, log=log, cwd=opts.root)
-        try:
-            processes.wait_ready(service, log=log, pattern=step.ready, timeout=30)
-            opts.say(f"{step.id}: attaching py-spy to PID {service.pid} for {seconds} s at {step.rate} Hz")
-            try:
-                rec = pyspy.record(
-                    exe=exe,
-                    out=raw,
-                    log=spy_log,
-                    cwd=opts.root,
-                    rate=step.rate,
-                    duration=seconds,
-                    pid=service.pid,
-                    extra=step.py_spy_args,
-                )
-            except pyspy.AttachRefused as refused:
-                advice = pyspy.attach_advice(scope=pyspy.ptrace_scope(), is_root=os.geteuid() == 0)
-                if opts.method == "pid":
-                    raise LabError(f"{refused}\n{advice}") from refused
-                opts.say(f"{step.id}: {refused}; using the launch form instead.\n{advice}")
-                note = "attaching by PID was refused here, so py-spy launched the program"
-                method = "launch"
-            exited = service.poll()
-        finally:
-            processes.stop(service)
-        if method == "pid" and exited is not None:
-            raise LabError(
-                f"{step.id}: the program exited (code {exited}) while it was being profiled; "
-                f"its last output:\n{processes.tail(log)}"
-            )
-    if method == "launch":
-        opts.say(f"{step.id}: launching the program under py-spy for {seconds} s at {step.rate} Hz")
-        rec = pyspy.record(
-            exe=exe,
-            out=raw,
-            log=spy_log,
-            cwd=opts.root,
-            rate=step.rate,
-            duration=seconds,
-            launch=argv,
-            extra=step.py_spy_args,
-        )
+Planner = Callable[[str, dict[str, Any]], tuple[int, str]]
+
+
+@dataclass
+class _Look:
+    seconds: int
+    rec: pyspy.Recording
+    data: dict[str, Any]
+
+
+def _record(
+    step: Step,
+    *,
+    exe: str,
+    opts: Options,
+    seconds: int,
+    look: int,
+    argv: list[str],
+    pid: int | None,
+    log: Path,
+) -> _Look:
+    raw = opts.work / f"{step.id}.look{look}.raw.speedscope.json"
+    raw.unlink(missing_ok=True)
+    how = f"attaching py-spy to PID {pid}" if pid else "launching the program under py-spy"
+    opts.say(f"{step.id}: {how} for {seconds} s at {step.rate} Hz" + (f" (look {look})" if look > 1 else ""))
+    rec = pyspy.record(
+        exe=exe,
+        out=raw,
+        log=opts.work / f"{step.id}.py-spy.log",
+        cwd=opts.root,
+        rate=step.rate,
+        duration=seconds,
+        pid=pid,
+        launch=None if pid else argv,
+        extra=step.py_spy_args,
+    )
     if not raw.exists():
         raise LabError(
             f"{step.id}: py-spy wrote no recording (exit code {rec.returncode}); it said:\n"
             f"{rec.output.strip() or '(nothing)'}\nThe program's last output:\n{processes.tail(log)}"
         )
     data = stacks.load(raw)
-    recording = stacks.parse(data)
-    if recording.sample_count == 0:
+    if stacks.parse(data).sample_count == 0:
         raise LabError(
             f"{step.id}: py-spy took no samples: the program ended, or sat idle, before it "
             f"was sampled (py-spy exit code {rec.returncode}). Not publishing an empty profile."
         )
+    return _Look(seconds, rec, data)
+
+
+def profile(lab: Lab, step: Step, *, exe: str, opts: Options, plan: Planner | None = None) -> dict[str, Any]:
+    """Profile one program; an adaptive step takes a pilot look, then one more if its claims need it."""
+    argv = _python(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
+    first = step.adaptive["pilot"] if step.adaptive else step.seconds(quick=opts.quick)
+    log = opts.work / f"{step.id}.service.log"
+    log.unlink(missing_ok=True)
+    (opts.work / f"{step.id}.py-spy.log").unlink(missing_ok=True)
+    method = opts.method or step.method
+    note, reason = "", ""
+    looks: list[_Look] = []
     paths = PathMap.here(opts.root)
-    clean = stacks.sanitize(data, paths=paths)
-    return _publish_profile(
-        step,
-        clean=clean,
-        opts=opts,
-        method=method,
-        note=note,
-        seconds=seconds,
-        wall=rec.wall_s,
-        errors=rec.errors,
-        args=paths.command(rec.args),
-        command=paths.command(argv),
-    )
 
+    def next_seconds() -> int:
+        nonlocal reason
+        if not step.adaptive or plan is None or opts.quick:
+            return 0  # the QUICK configuration never takes a second look
+        pilot = _entry(step, looks, paths=paths, method=method, note="", argv=argv, reason="")
+        extra, reason = plan(step.id, pilot)
+        return min(extra, step.adaptive["max"] - first)
 
-def _publish_profile(
-    step: Step,
-    *,
-    clean: dict[str, Any],
-    opts: Options,
-    method: str,
-    note: str,
-    seconds: int,
-    wall: float,
-    errors: int | None,
-    args: list[str],
-    command: list[str],
-) -> dict[str, Any]:
-    """Write the sanitised recording and everything derived from it; return the results entry."""
-    names = {
-        "speedscope": f"{step.id}.speedscope.json",
-        "collapsed": f"{step.id}.collapsed.txt",
-        "svg": f"{step.id}.svg",
-    }
+    if method == "pid":
+        service = processes.start(argv, log=log, cwd=opts.root)
+        try:
+            processes.wait_ready(service, log=log, pattern=step.ready, timeout=30)
+            try:
+                looks.append(
+                    _record(
+                        step, exe=exe, opts=opts, seconds=first, look=1, argv=argv, pid=service.pid, log=log
+                    )
+                )
+                extra = next_seconds()
+                if extra > 0:
+                    looks.append(
+                        _record(
+                            step,
+                            exe=exe,
+                            opts=opts,
+                            seconds=extra,
+                            look=2,
+                            argv=argv,
+                            pid=service.pid,
+                            log=log,
+                        )
+                    )
+            except pyspy.AttachRefused as refused:
+                advice = pyspy.attach_advice(scope=pyspy.ptrace_scope(), is_root=os.geteuid() == 0)
+                if opts.method == "pid":
+                    raise LabError(f"{refused}\n{advice}") from refused
+                opts.say(f"{step.id}: {refused}; using the launch form instead.\n{advice}")
+                note = "attaching by PID was refused here, so py-spy launched the program"
+                method, looks = "launch", []
+            except LabError as failed:
+                if service.poll() is None:
+                    raise
+                raise _exited(step, service.returncode, log) from failed
+            exited = service.poll()
+        finally:
+            processes.stop(service)
+        if method == "pid" and exited is not None:
+            raise _exited(step, exited, log)
+    if method == "launch":
+        looks.append(_record(step, exe=exe, opts=opts, seconds=first, look=1, argv=argv, pid=None, log=log))
+        extra = next_seconds()
+        if extra > 0:
+            looks.append(
+                _record(step, exe=exe, opts=opts, seconds=extra, look=2, argv=argv, pid=None, log=log)
+            )
+    entry = _entry(step, looks, paths=paths, method=method, note=note, argv=argv, reason=reason)
     opts.out.mkdir(parents=True, exist_ok=True)
-    (opts.out / names["speedscope"]).write_text(
+    clean = stacks.sanitize(stacks.pool([look.data for look in looks]), paths=paths)
+    (opts.out / entry["files"]["speedscope"]).write_text(
         json.dumps(clean, separators=(",", ":")) + "\n", encoding="utf-8"
     )
-    derived = derive(step_id=step.id, title=step.title, speedscope=clean)
-    (opts.out / names["collapsed"]).write_text(derived["collapsed"], encoding="utf-8")
-    (opts.out / names["svg"]).write_text(derived["svg"], encoding="utf-8")
-    busiest = max(t["samples"] for t in derived["threads"])
-    wall = round(wall, 4)  # stored rounded; the rate is computed from the stored figure so checks can redo it
-    return {
+    derived = derive(step_id=step.id, title=step.title, speedscope=clean, level=step.ci_level)
+    (opts.out / entry["files"]["collapsed"]).write_text(derived.pop("collapsed"), encoding="utf-8")
+    (opts.out / entry["files"]["svg"]).write_text(derived.pop("svg"), encoding="utf-8")
+    return entry
+
+
+def _exited(step: Step, code: int | None, log: Path) -> LabError:
+    return LabError(
+        f"{step.id}: the program exited (code {code}) while it was being profiled; "
+        f"its last output:\n{processes.tail(log)}"
+    )
+
+
+def _entry(
+    step: Step, looks: list[_Look], *, paths: PathMap, method: str, note: str, argv: list[str], reason: str
+) -> dict[str, Any]:
+    """The results entry of the looks so far (also what the adaptive planner judges after the pilot)."""
+    clean = stacks.sanitize(stacks.pool([look.data for look in looks]), paths=paths)
+    wall = round(sum(look.rec.wall_s for look in looks), 4)
+    errors = [look.rec.errors for look in looks]
+    entry: dict[str, Any] = {
         "title": step.title,
         "method": method,
         "method_note": note,
         "rate_hz": step.rate,
-        "duration_s": seconds,
+        "duration_s": sum(look.seconds for look in looks),
         "wall_s": wall,
-        "samples": derived["samples"],
-        "errors": errors,
-        "effective_rate_hz": round(busiest / wall, 3) if wall > 0 else 0.0,
-        "threads": derived["threads"],
-        "command": command,
-        "py_spy_args": args,
-        "files": names,
-        "functions": derived["functions"],
+        "errors": None if None in errors else sum(e or 0 for e in errors),
+        "ci_level": step.ci_level,
+        "looks": [
+            {
+                "duration_s": look.seconds,
+                "wall_s": round(look.rec.wall_s, 4),
+                "samples": stacks.parse(look.data).sample_count,
+            }
+            for look in looks
+        ],
+        "adaptive": {**step.adaptive, "reason": reason} if step.adaptive else None,
+        "command": paths.command(argv),
+        "py_spy_args": paths.command(looks[0].rec.args),
+        "files": {
+            "speedscope": f"{step.id}.speedscope.json",
+            "collapsed": f"{step.id}.collapsed.txt",
+            "svg": f"{step.id}.svg",
+        },
+    }
+    derived = derive(step_id=step.id, title=step.title, speedscope=clean, level=step.ci_level, svg=False)
+    return {
+        **entry,
+        **measured_rates(derived, wall=wall, level=step.ci_level),
+        **{k: derived[k] for k in ("samples", "threads", "functions")},
     }
 
 
-def derive(*, step_id: str, title: str, speedscope: dict[str, Any]) -> dict[str, Any]:
+def measured_rates(derived: dict[str, Any], *, wall: float, level: float) -> dict[str, Any]:
+    """Samples of the busiest thread over the wall time we measured, with a Poisson interval.
+
+    py-spy draws exponential gaps between samples, so n samples over T seconds
+    estimate the rate with a relative error of about 1/sqrt(n).
+    """
+    busiest = max(t["samples"] for t in derived["threads"])
+    rate = busiest / wall if wall > 0 else 0.0
+    half = stats.z_value(level) / math.sqrt(busiest) if busiest else 1.0
+    return {
+        "effective_rate_hz": round(rate, 3),
+        "effective_rate_ci": [round(rate * (1 - half), 3), round(rate * (1 + half), 3)],
+    }
+
+
+def derive(
+    *, step_id: str, title: str, speedscope: dict[str, Any], level: float, svg: bool = True
+) -> dict[str, Any]:
     """Everything computed from one sanitised recording (also what `check` recomputes)."""
     recording = stacks.parse(speedscope)
     counted = stacks.collapsed(recording)
-    return {
+    out: dict[str, Any] = {
         "samples": recording.sample_count,
         "threads": stacks.thread_samples(recording),
-        "functions": stacks.functions(recording),
+        "functions": stacks.functions(recording, confidence=level),
         "collapsed": stacks.collapsed_text(counted),
-        "svg": render_svg(
+    }
+    if svg:
+        out["svg"] = render_svg(
             stacks=counted,
             title=title or step_id,
             width=900,
             subtitle="width = share of samples · click a frame to zoom · press / to search",
-        ),
-    }
+        )
+    return out
 
 
 def bench(lab: Lab, step: Step, *, opts: Options) -> dict[str, Any]:
@@ -211,21 +283,117 @@ def bench(lab: Lab, step: Step, *, opts: Options) -> dict[str, Any]:
     return {**summary, "raw": f"{step.id}.json", "command": paths.command(argv)}
 
 
-def run(lab: Lab, *, opts: Options) -> dict[str, Any]:
+def command(lab: Lab, step: Step, *, exe: str, opts: Options) -> dict[str, Any]:
+    """Capture a command's output as evidence (e.g. `py-spy record --help`), sanitised, into the data."""
+    argv = [
+        exe if a == "{py-spy}" else a for a in _python(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
+    ]
+    log = opts.work / f"{step.id}.log"
+    log.unlink(missing_ok=True)
+    opts.say(f"{step.id}: capturing the output of `{' '.join(PathMap.here(opts.root).command(argv))}`")
+    proc = processes.start(argv, log=log, cwd=opts.root)
+    try:
+        code = proc.wait(timeout=120)
+    except subprocess.TimeoutExpired as exc:
+        raise LabError(f"{step.id}: the command ran for more than 2 minutes") from exc
+    finally:
+        processes.stop(proc)
+    text = sanitize_text(log.read_text(encoding="utf-8", errors="replace"), root=opts.root)
+    opts.out.mkdir(parents=True, exist_ok=True)
+    (opts.out / f"{step.id}.txt").write_text(text, encoding="utf-8")
+    entry: dict[str, Any] = {
+        "title": step.title,
+        "command": PathMap.here(opts.root).command(argv),
+        "exit_code": code,
+        "file": f"{step.id}.txt",
+        "extract": step.extract,
+        "json": step.json,
+    }
+    return {**entry, **read_command(entry, text, step_id=step.id)}
+
+
+def read_command(entry: dict[str, Any], text: str, *, step_id: str) -> dict[str, Any]:
+    """What a claim can test in a command's output: regex captures, and its last line as JSON."""
+    extracted: dict[str, Any] = {}
+    for name, pattern in sorted(entry["extract"].items()):
+        match = re.search(pattern, text, re.MULTILINE)
+        if not match:
+            raise LabError(f"{step_id}: the output has nothing that matches {name}: {pattern!r}")
+        value = match.group(1) if match.groups() else match.group(0)
+        extracted[name] = int(value) if value.isdigit() else value.strip()
+    result = None
+    if entry["json"]:
+        lines = [line for line in text.splitlines() if line.strip()]
+        try:
+            result = json.loads(lines[-1])
+        except (IndexError, json.JSONDecodeError) as exc:
+            raise LabError(f"{step_id}: the command's last line is not JSON: {exc}") from exc
+    return {"extracted": extracted, "result": result}
+
+
+def sanitize_text(text: str, *, root: Path) -> str:
+    """Command output as it may be published: no repository path, home folder or /tmp paths."""
+    text = text.replace(str(root.resolve()) + "/", "").replace(str(Path.home()), "~")
+    return re.sub(r"/tmp/[^\s'\"]*", "<tmp>", text)
+
+
+def overhead_step(lab: Lab, step: Step, *, exe: str, opts: Options) -> dict[str, Any]:
+    """The target's throughput with no profiler, py-spy's default mode and --nonblocking, interleaved."""
+    argv = _python(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
+    opts.say(
+        f"{step.id}: {step.rounds} rounds of {step.window} s windows: no profiler, default, --nonblocking"
+    )
+    raw = overhead.measure(
+        argv=argv,
+        ready=step.ready,
+        exe=exe,
+        cwd=opts.root,
+        work=opts.work,
+        rate=step.rate,
+        window_s=step.window,
+        rounds=step.rounds,
+        say=opts.say,
+    )
+    opts.out.mkdir(parents=True, exist_ok=True)
+    (opts.out / f"{step.id}.json").write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
+    return {
+        "step": step.id,
+        "title": step.title,
+        "raw": f"{step.id}.json",
+        "command": PathMap.here(opts.root).command(argv),
+        "rate_hz": step.rate,
+        "window_s": step.window,
+        "rounds": step.rounds,
+        "ratios": raw["ratios"],
+        "stops_per_sample": overhead.stops_per_sample(raw["windows"], rate=step.rate),
+    }
+
+
+def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> dict[str, Any]:
     """All steps of a lab, in order; returns the measured sections of results.json."""
     pyspy.check_platform()
-    needs_spy = any(s.kind == "profile" for s in lab.steps)
+    needs_spy = any(s.kind in ("profile", "overhead") or "{py-spy}" in s.command for s in lab.steps)
     exe = pyspy.find() if needs_spy else ""
     opts.work.mkdir(parents=True, exist_ok=True)
     measured: dict[str, Any] = {
         "profiles": {},
         "benchmark": None,
+        "commands": {},
+        "overhead": None,
         "py_spy": pyspy.version(exe) if needs_spy else None,
     }
     with processes.supervised():
         for step in lab.steps:
             if step.kind == "profile":
-                measured["profiles"][step.id] = profile(lab, step, exe=exe, opts=opts)
+                measured["profiles"][step.id] = profile(lab, step, exe=exe, opts=opts, plan=plan)
             elif step.kind == "benchmark":
                 measured["benchmark"] = {"step": step.id, **bench(lab, step, opts=opts)}
+            elif step.kind == "overhead":
+                try:
+                    measured["overhead"] = overhead_step(lab, step, exe=exe, opts=opts)
+                except pyspy.AttachRefused as refused:
+                    # Nothing to measure without attaching; claims on it stay undecided (never "holds").
+                    opts.say(f"{step.id}: skipped, {refused}")
+            elif step.kind == "command":
+                measured["commands"][step.id] = command(lab, step, exe=exe, opts=opts)
     return measured

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labkit import stats
 from labkit.errors import LabError
 from labkit.sanitize import PathMap
 
@@ -120,22 +121,38 @@ def collapsed_text(stacks: Mapping[tuple[str, ...], int]) -> str:
     return "".join(f"{';'.join(stack)} {count}\n" for stack, count in sorted(stacks.items()))
 
 
-def functions(recording: Recording) -> list[dict[str, Any]]:
-    """Per-function self and total share over all samples, lines of a function merged."""
+def functions(recording: Recording, *, confidence: float = 0.95) -> list[dict[str, Any]]:
+    """Per-function self and total share over all samples, lines of a function merged.
+
+    Each share comes with an interval at ``confidence`` that allows for the
+    samples' autocorrelation (see stats.py); samples are in time order per thread.
+    """
     total = recording.sample_count
     if total == 0:
         return []
     self_counts: Counter[tuple[str, str]] = Counter()
     total_counts: Counter[tuple[str, str]] = Counter()
+    self_at: dict[tuple[str, str], list[int]] = {}
+    total_at: dict[tuple[str, str], list[int]] = {}
     lines: dict[tuple[str, str], set[int]] = {}
-    for stack in recording.stacks():
+    for index, stack in enumerate(recording.stacks()):
         if not stack:
             continue
         self_counts[stack[-1].function] += 1
+        self_at.setdefault(stack[-1].function, []).append(index)
         for key in {f.function for f in stack}:  # a recursive function counts once per sample
             total_counts[key] += 1
+            total_at.setdefault(key, []).append(index)
         for f in stack:
             lines.setdefault(f.function, set()).add(f.line)
+
+    def interval(at: list[int]) -> list[float]:
+        series = [0] * total
+        for i in at:
+            series[i] = 1
+        low, high, _ = stats.share_interval(series, confidence=confidence)
+        return [round(low, 6), round(high, 6)]
+
     rows: list[dict[str, Any]] = [
         {
             "name": name,
@@ -144,6 +161,8 @@ def functions(recording: Recording) -> list[dict[str, Any]]:
             "total_samples": count,
             "self_share": round(self_counts[(name, file)] / total, 6),
             "total_share": round(count / total, 6),
+            "self_ci": interval(self_at.get((name, file), [])),
+            "total_ci": interval(total_at[(name, file)]),
             "line_frames": len(lines[(name, file)]),
         }
         for (name, file), count in total_counts.items()
@@ -154,3 +173,31 @@ def functions(recording: Recording) -> list[dict[str, Any]]:
 
 def thread_samples(recording: Recording) -> list[dict[str, Any]]:
     return [{"name": t.name, "samples": len(t.samples)} for t in recording.threads]
+
+
+def pool(recordings: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several looks at one program as one recording: frames merged, each thread's samples in order."""
+    if len(recordings) == 1:
+        return recordings[0]
+    frames: list[dict[str, Any]] = []
+    index: dict[tuple[Any, ...], int] = {}
+    threads: dict[str, dict[str, Any]] = {}
+    for data in recordings:
+        remap = []
+        for frame in data["shared"]["frames"]:
+            key = (frame.get("name"), frame.get("file"), frame.get("line"))
+            if key not in index:
+                index[key] = len(frames)
+                frames.append(frame)
+            remap.append(index[key])
+        for profile in data["profiles"]:
+            name = str(profile.get("name", ""))
+            merged = threads.setdefault(name, {**profile, "samples": [], "weights": [], "endValue": 0.0})
+            merged["samples"] += [[remap[i] for i in sample] for sample in profile["samples"]]
+            merged["weights"] += list(profile.get("weights", []))
+            merged["endValue"] = float(merged["endValue"]) + float(profile.get("endValue") or 0)
+    return {
+        **recordings[0],
+        "shared": {**recordings[0]["shared"], "frames": frames},
+        "profiles": list(threads.values()),
+    }

@@ -12,7 +12,15 @@ from labkit.manifest import Lab, steps_fingerprint
 from labkit.processes import signals_deferred
 
 # The toolkit's code that can change a measurement (not the page writer, not the checks).
-MEASURING_CODE = ("runner.py", "pyspy.py", "processes.py", "stacks.py", "benchmark.py", "sanitize.py")
+MEASURING_CODE = (
+    "runner.py",
+    "pyspy.py",
+    "processes.py",
+    "stacks.py",
+    "benchmark.py",
+    "sanitize.py",
+    "overhead.py",
+)
 
 
 def _program_files(root: Path, folder: Path) -> list[Path]:
@@ -69,19 +77,21 @@ def repair(data_dir: Path) -> str | None:
     return said
 
 
-def swap_in(*, data_dir: Path, staged: Path, page: Path | None = None, page_text: str | None = None) -> None:
-    """data.new → data, then the page: a reader (and `make check`) sees the old lab or the new one, whole."""
+def swap_in(*, data_dir: Path, staged: Path, pages: dict[Path, str] | None = None) -> None:
+    """data.new → data, then the pages: a reader (and `make check`) sees the old lab or the new one, whole."""
     if staged != data_dir.with_name("data.new"):
         raise ValueError("stage the new data in data.new/ beside data/")
     old = data_dir.with_name("data.old")
-    page_tmp = page.with_name(page.name + ".new") if page is not None else None
-    if page_tmp is not None and page_text is not None:
-        page_tmp.write_text(page_text, encoding="utf-8")
+    pending = {}
+    for page, text in (pages or {}).items():
+        tmp = page.with_name(page.name + ".new")
+        tmp.write_text(text, encoding="utf-8")
+        pending[page] = tmp
     with signals_deferred():
         if data_dir.exists():
             os.rename(data_dir, old)
         os.rename(staged, data_dir)
-        if page is not None and page_tmp is not None and page_text is not None:
-            os.replace(page_tmp, page)
+        for page, tmp in pending.items():
+            os.replace(tmp, page)
         if old.exists():
             shutil.rmtree(old)

@@ -32,6 +32,8 @@ def lookup(results: dict[str, Any], path: str) -> Any:
                 found = "nothing" if not named else f"{len(named)} items"
                 raise (Missing if not named else LabError)(f"value path {path!r}: {part!r} matched {found}")
             node = named[0]
+        elif node is None:
+            raise Missing(f"value path {path!r}: nothing was measured at {part!r}")
         else:
             raise LabError(f"value path {path!r}: no {part!r} here")
     return node

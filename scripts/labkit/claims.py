@@ -1,0 +1,266 @@
+"""Claims are code: a sentence on a page, bound to a check over the measured results.
+
+A check is declarative (a path into results.json, a comparison, a threshold)
+and is decided on the *interval*, not the point estimate: a share claim holds
+only when its whole interval is on the right side of the threshold, a speedup
+"at least" claim uses the conservative end. When the interval straddles the
+threshold the verdict is ``undecided``, which never counts as holding.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from labkit import formats, stats
+from labkit.errors import LabError
+from labkit.pages import states
+from labkit.values import Missing, lookup
+
+OPS = (">=", ">", "<=", "<", "==", "!=", "within")
+SYMBOL = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠", "within": "within"}
+_SHARE = re.compile(
+    r"^profiles\.(?P<step>[a-z0-9_]+)\.functions\.(?P<name>[^.]+)\.(?P<kind>self|total)_share$"
+)
+
+
+@dataclass(frozen=True)
+class Measured:
+    value: Any
+    low: float | None = None
+    high: float | None = None
+    level: float | None = None  # the interval's confidence; None for min..max spreads and exact values
+
+
+def measure(results: dict[str, Any], path: str, *, defined: Callable[[str], bool]) -> Measured:
+    """A value with its interval: a share's CI, a timing's min..max spread, or an exact number."""
+    share = _SHARE.match(path)
+    if share:
+        profile = results["profiles"].get(share["step"])
+        if profile is None:
+            raise LabError(f"claim path {path!r}: no profile step {share['step']!r}")
+        level = float(profile["ci_level"])
+        try:
+            fn = lookup(results, path.rsplit(".", 1)[0])
+        except Missing:
+            if not defined(share["name"]):
+                raise LabError(
+                    f"claim path {path!r}: no function {share['name']!r} sampled or defined"
+                ) from None
+            # Never sampled: the share is 0, with the interval that n samples allow.
+            low, high = stats.wilson(0.0, profile["samples"], confidence=level)
+            return Measured(0.0, low, high, level)
+        low, high = fn[f"{share['kind']}_ci"]
+        return Measured(fn[f"{share['kind']}_share"], low, high, level)
+    found = lookup(results, path)
+    if isinstance(found, dict) and {"min", "median", "max"} <= found.keys():
+        return Measured(found["median"], found["min"], found["max"], None)
+    if path.endswith("effective_rate_hz"):
+        profile = lookup(results, path.rsplit(".", 1)[0])
+        low, high = profile["effective_rate_ci"]
+        return Measured(found, low, high, profile["ci_level"])
+    if isinstance(found, (dict, list)):
+        raise LabError(f"claim path {path!r} names a {type(found).__name__}, not a value")
+    return Measured(found)
+
+
+def verdict(
+    m: Measured, op: str, than: Any, *, tolerance: float | None = None, other: Measured | None = None
+) -> str:
+    """'holds', 'fails' or 'undecided', from the whole interval (or spread) of the measurement."""
+    low = m.value if m.low is None else m.low
+    high = m.value if m.high is None else m.high
+    if other is not None:  # comparing two measurements: their intervals must not overlap
+        olow = other.value if other.low is None else other.low
+        ohigh = other.value if other.high is None else other.high
+        return _order(low, high, olow, ohigh, op)
+    if op in ("==", "!="):
+        equal = m.value == than
+        return "holds" if equal == (op == "==") else "fails"
+    if op == "within":
+        if tolerance is None:
+            raise LabError("op 'within' needs a tolerance")
+        lo, hi = than * (1 - tolerance), than * (1 + tolerance)
+        if lo <= low and high <= hi:
+            return "holds"
+        return "fails" if high < lo or low > hi else "undecided"
+    return _order(low, high, than, than, op)
+
+
+def _order(low: float, high: float, olow: float, ohigh: float, op: str) -> str:
+    if op in (">=", ">"):
+        above = low >= ohigh if op == ">=" else low > ohigh
+        below = high < olow if op == ">=" else high <= olow
+    elif op in ("<=", "<"):
+        above = high <= olow if op == "<=" else high < olow
+        below = low > ohigh if op == "<=" else low >= ohigh
+    else:
+        raise LabError(f"op {op!r} cannot compare two measurements; use one of >=, >, <=, <")
+    return "holds" if above else "fails" if below else "undecided"
+
+
+def _format_for(path: str, spec: dict[str, Any]) -> str:
+    if "format" in spec:
+        return str(spec["format"])
+    if path.endswith("_share"):
+        return "share"
+    if ".speedup" in path or path.endswith("_ratio") or ".ratios." in path:
+        return "speedup" if ".speedup" in path else "text"
+    if path.endswith("_hz"):
+        return "rate"
+    return "count"
+
+
+def _show(value: Any, kind: str) -> str:
+    if kind == "text" and isinstance(value, float):
+        return f"{value:.3f}"
+    return formats.FORMATS[kind](value)
+
+
+def shown(m: Measured, kind: str) -> str:
+    """'97.8% (95% CI 96.9–98.5%)', '3,431× (min–max 2,655–4,752×)' or just the value."""
+    text = _show(m.value, kind)
+    if m.low is None or m.high is None:
+        return text
+    if m.level is not None and kind == "share":
+        return f"{text} ({formats.interval(m.low, m.high, level=m.level)})"
+    label = f"{round(100 * m.level, 1):g}% CI" if m.level is not None else "min–max"
+    return f"{text} ({label} {_show(m.low, kind)}–{_show(m.high, kind)})"
+
+
+def evaluate(
+    results: dict[str, Any],
+    claims: list[dict[str, Any]],
+    *,
+    default_page: str,
+    defined: Callable[[str], bool],
+) -> list[dict[str, Any]]:
+    """Every claim's verdict with the evidence shown next to it on the page."""
+    out = []
+    for spec in claims:
+        entry: dict[str, Any] = {
+            "id": spec["id"],
+            "text": spec["text"],
+            "page": spec.get("page", default_page),
+            "evidence": spec["evidence"],
+            "expect": spec["expect"],
+            "reason": spec.get("reason", ""),
+            "source": spec.get("source", ""),
+            "link": spec.get("link", ""),
+        }
+        if spec["evidence"] == "cited":
+            entry.update(verdict="cited", rule="", shown="")
+            out.append(entry)
+            continue
+        try:
+            path, op, than = spec["value"], spec["op"], spec["than"]
+            try:
+                m = measure(results, path, defined=defined)
+            except Missing as absent:  # e.g. a step that could not run here: nothing is decided
+                entry.update(
+                    verdict="undecided", rule=f"{SYMBOL[op]} {than}", shown=f"not measured ({absent})"
+                )
+                out.append(entry)
+                continue
+            other = measure(results, than, defined=defined) if isinstance(than, str) and "." in than else None
+            kind = _format_for(path, spec)
+            result = verdict(m, op, than, tolerance=spec.get("tolerance"), other=other)
+        except (LabError, KeyError, TypeError) as exc:
+            raise LabError(f"claim {spec['id']!r}: {exc}") from exc
+        if other is not None:
+            rule = f"{SYMBOL[op]} {shown(other, kind)}"
+        elif op == "within":
+            rule = f"within {100 * spec['tolerance']:g}% of {_show(than, kind)}"
+        else:
+            rule = f"{SYMBOL[op]} {_show(than, kind)}"
+        entry.update(
+            verdict=result,
+            value=_json_number(m.value),
+            interval=None if m.low is None else [m.low, m.high],
+            level=m.level,
+            rule=rule,
+            shown=shown(m, kind),
+        )
+        out.append(entry)
+    return out
+
+
+def _json_number(value: Any) -> Any:
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def mismatches(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Claims whose verdict is not what the page expects (cited claims are not decided by a run)."""
+    return [c for c in claims if c["verdict"] != "cited" and c["verdict"] != c["expect"]]
+
+
+def describe(c: dict[str, Any]) -> str:
+    return (
+        f"{c['page']}: claim {c['id']!r} ({c['text']!r}) was expected to {c['expect'].rstrip('s')} "
+        f"but is {c['verdict']}: measured {c['shown']}, rule {c['rule']}. Rewrite the sentence to say "
+        "what was measured; never loosen the check silently."
+    )
+
+
+def plan_second_look(
+    step_id: str, pilot: dict[str, Any], claims: list[dict[str, Any]], *, defined: Callable[[str], bool]
+) -> tuple[int, str]:
+    """Seconds of a second look so that the pilot's undecided claims can be decided, and why.
+
+    An interval's half-width shrinks as 1/sqrt(samples), so the pilot's own
+    interval tells how many samples would put the threshold outside it.
+    """
+    prefix = f"profiles.{step_id}."
+    results = {"profiles": {step_id: pilot}}
+    mine = [
+        c
+        for c in claims
+        if c.get("evidence") != "cited"
+        and str(c.get("value", "")).startswith(prefix)
+        and (not isinstance(c["than"], str) or c["than"].startswith(prefix))
+    ]
+    n = pilot["samples"]
+    rate = n / pilot["wall_s"] if pilot["wall_s"] > 0 else 1.0
+    needed, waiting = 0.0, []
+    for spec in mine:
+        m = measure(results, spec["value"], defined=defined)
+        other = measure(results, spec["than"], defined=defined) if isinstance(spec["than"], str) else None
+        if verdict(m, spec["op"], spec["than"], tolerance=spec.get("tolerance"), other=other) != "undecided":
+            continue
+        waiting.append(spec["id"])
+        if m.low is None or m.high is None:
+            return (
+                10**6,
+                f"pilot of {n} samples left {spec['id']!r} undecided with no interval to extrapolate",
+            )
+        half = (m.high - m.low) / 2 + (
+            0 if other is None or other.high is None or other.low is None else (other.high - other.low) / 2
+        )
+        target = other.value if other is not None else spec["than"]
+        if spec["op"] == "within":
+            bounds = (target * (1 - spec["tolerance"]), target * (1 + spec["tolerance"]))
+            gap = min(abs(m.value - b) for b in bounds)
+        else:
+            gap = abs(m.value - target)
+        needed = max(needed, math.inf if gap == 0 else n * (half / gap) ** 2 * 1.2)
+    if not waiting:
+        return (0, f"the pilot's {n:,} samples decided every claim on this profile")
+    seconds = max(1, math.ceil((needed - n) / rate)) if math.isfinite(needed) else 10**6
+    return (
+        seconds,
+        f"the pilot's {n:,} samples left {', '.join(waiting)} undecided; about "
+        f"{needed:,.0f} samples in all should decide {'it' if len(waiting) == 1 else 'them'}",
+    )
+
+
+def unstated(claims: list[dict[str, Any]], texts: dict[str, str]) -> list[str]:
+    """Claims whose sentence is missing from the prose of their page: a claim binds a sentence."""
+    return [
+        f"{c['page']}: claim {c['id']!r} is not stated on the page: the sentence {c['text']!r} must appear "
+        "in its prose (outside generated blocks)"
+        for c in claims
+        if not states(texts.get(c["page"], ""), c["text"])
+    ]
