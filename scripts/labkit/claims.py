@@ -182,7 +182,7 @@ def evaluate(
             interval=None if m.low is None else [m.low, m.high],
             level=m.level,
             rule=rule,
-            shown=shown(m, kind),
+            shown=shown(m, kind) + (f" {spec['unit']}" if spec.get("unit") else ""),
         )
         out.append(entry)
     return out

@@ -60,6 +60,7 @@ _CLAIM = {
         "tolerance": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
         "format": {"enum": ["speedup", "share", "seconds", "count", "rate", "text"]},
         "reason": {"type": "string"},
+        "unit": {"type": "string"},
         "source": {"type": "string"},
         "link": {"type": "string"},
     },

@@ -130,6 +130,17 @@ def benchmark_table(ctx: Context, arg: str | None) -> list[str]:
     return _table(["Version", "Calls per timing", "Min", "Median", "Max"], rows, caption=caption)
 
 
+def _looks(prof: dict[str, Any]) -> str:
+    """How adaptive sampling chose the samples: the looks taken and why they sufficed."""
+    adaptive = prof.get("adaptive")
+    if not adaptive:
+        return ""
+    looks = " + ".join(f"{look['duration_s']} s" for look in prof["looks"])
+    return (
+        f"; adaptive: looks of {looks} (at most {adaptive['max']} s): {formats.html_text(adaptive['reason'])}"
+    )
+
+
 def provenance(ctx: Context, arg: str | None) -> list[str]:
     r = ctx.results
     p = r["provenance"]
@@ -146,7 +157,8 @@ def provenance(ctx: Context, arg: str | None) -> list[str]:
             [
                 f"Profile <code>{step}</code>",
                 f"{method}, {prof['rate_hz']} Hz requested, {formats.rate(prof['effective_rate_hz'])} "
-                f"effective, {formats.count(prof['samples'])} samples in {formats.seconds(prof['wall_s'])}",
+                f"effective, {formats.count(prof['samples'])} samples in {formats.seconds(prof['wall_s'])}"
+                + _looks(prof),
             ]
         )
     if r.get("benchmark"):
@@ -182,11 +194,11 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
         )
         if c.get("link"):
             measured += f' (<a href="{formats.html_text(c["link"])}">evidence</a>)'
-        expected = (
-            ""
-            if c["verdict"] == "cited"
-            else (" as expected" if c["verdict"] == c["expect"] else f" (expected: {c['expect']})")
-        )
+        if c["verdict"] == "cited":  # a documented fact: the verdict is the source's, not a run's
+            expected = " (per the source)"
+            c = {**c, "verdict": c["expect"]}
+        else:
+            expected = " as expected" if c["verdict"] == c["expect"] else f" (expected: {c['expect']})"
         rows.append(
             [
                 formats.html_text(c["text"]),

@@ -92,7 +92,13 @@ def test_committed_lab1_manifest_loads() -> None:
     repo = Path(__file__).resolve().parents[2]
     lab = manifest.load(repo / "labs" / "lab-1.yml", root=repo)
     assert lab.id == "lab-1"
-    assert {s.kind for s in lab.steps} == {"profile", "benchmark"}
+    assert {s.kind for s in lab.steps} == {"profile", "benchmark", "overhead", "command"}
+    assert all(s.adaptive is None or s.adaptive["pilot"] < s.adaptive["max"] for s in lab.steps)
+    ids = [c["id"] for c in lab.claims]
+    assert len(ids) == len(set(ids)) and ids
+    assert {c["expect"] for c in lab.claims} == {"holds", "fails"}  # the fact-check page refutes some
+    for page in lab.pages:
+        assert (repo / page).is_file(), page
 
 
 def edit(old: str, new: str) -> str:
@@ -142,7 +148,7 @@ CASES = [
         edit("kind: benchmark", "kind: benchmarks"),
         "lab-7.yml",
         "labs/lab-7.yml:16:11",
-        r"steps/1/kind: 'benchmarks' is not one of \['profile', 'benchmark'\]",
+        r"steps/1/kind: 'benchmarks' is not one of \['profile', 'benchmark', 'command', 'overhead'\]",
     ),
     (
         "bad-method",

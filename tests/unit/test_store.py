@@ -88,10 +88,13 @@ def test_swap_in_replaces_data_and_page(tmp_path: Path) -> None:
     staged = make_dir(lab / "data.new", {"results.json": "new"})
     page = lab / "index.md"
     page.write_text("old page", encoding="utf-8")
-    store.swap_in(data_dir=data, staged=staged, page=page, page_text="new page")
+    other = lab / "fact-check.md"
+    other.write_text("old fact-check", encoding="utf-8")
+    store.swap_in(data_dir=data, staged=staged, pages={page: "new page", other: "new fact-check"})
     assert contents(data) == {"results.json": "new"}
     assert page.read_text(encoding="utf-8") == "new page"
-    assert sorted(p.name for p in lab.iterdir()) == ["data", "index.md"]
+    assert other.read_text(encoding="utf-8") == "new fact-check"
+    assert sorted(p.name for p in lab.iterdir()) == ["data", "fact-check.md", "index.md"]
 
 
 def test_swap_in_first_run_and_without_page(tmp_path: Path) -> None:
