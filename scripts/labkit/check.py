@@ -17,7 +17,7 @@ from labkit.publish import environment_here, read_results, refresh, validate
 
 
 def _first_difference(stored: Any, recomputed: Any, path: str = "") -> tuple[str, Any, Any]:
-    """Where two JSON values first differ, down to the leaf: `[find_duplicates_slow].total_share`."""
+    """Where two JSON values first differ, down to the leaf: `functions[main].total_share`."""
     if isinstance(stored, dict) and isinstance(recomputed, dict):
         for key in sorted(set(stored) | set(recomputed), key=str):
             if key not in stored or key not in recomputed or stored[key] != recomputed[key]:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from labkit import check, formats, manifest, publish
+from labkit import check, formats, lock, manifest, publish, report
 from labkit.errors import LabError
 from labkit.manifest import Lab
 
@@ -31,26 +31,62 @@ def _labs(root: Path, only: str | None) -> list[Lab]:
     return [manifest.load(p.relative_to(root), root=root) for p in paths]
 
 
-def cmd_assets(args: argparse.Namespace, root: Path) -> int:
-    failed = 0
-    for lab in _labs(root, args.lab):
-        started = time.perf_counter()
+def _say(msg: str) -> None:
+    console.print(f"  {msg}", markup=False)
+
+
+def _all_labs(root: Path) -> list[Lab]:
+    """Every lab whose manifest loads (the report lists them all, even when one lab is broken)."""
+    out = []
+    for path in manifest.discover(root):
         try:
-            outcome = publish.assets(
-                lab,
-                root=root,
-                force=args.force,
-                quick=args.quick,
-                method=args.method,
-                say=lambda msg: console.print(f"  {msg}", markup=False),
-            )
-        except LabError as exc:
-            failed += 1
-            errors.print(f"[red]✗ {lab.id} failed:[/red] {exc}\n  docs/ still holds the previous results.")
+            out.append(manifest.load(path.relative_to(root), root=root))
+        except LabError:
             continue
-        took = time.perf_counter() - started
-        console.print(f"[green]✓[/green] {lab.id}: {outcome.status} ({took:.1f} s)")
-    return 1 if failed else 0
+    return out
+
+
+def cmd_assets(args: argparse.Namespace, root: Path) -> int:
+    """Run every (or one) lab; one failing lab does not stop the others; a report table at the end."""
+    wait = float(os.environ.get("LABKIT_LOCK_WAIT", "300"))
+    rows: list[tuple[str, str, float, str, str, str]] = []
+    with lock.held(root / ".labs" / "lock", wait_s=wait, say=_say):
+        paths = [p for p in manifest.discover(root) if not args.lab or p.stem == args.lab]
+        if args.lab and not paths:
+            raise LabError(f"no lab {args.lab!r}: there is no labs/{args.lab}.yml")
+        for path in paths:
+            started = time.perf_counter()
+            try:
+                lab = manifest.load(path.relative_to(root), root=root)
+                outcome = publish.assets(
+                    lab, root=root, force=args.force, quick=args.quick, method=args.method, say=_say
+                )
+            except LabError as exc:
+                took = time.perf_counter() - started
+                rows.append((path.stem, "failed", took, "", "", str(exc)))
+                errors.print(
+                    f"[red]✗ {path.stem} failed:[/red] {exc}\n  docs/ still holds its previous results."
+                )
+                continue
+            took = time.perf_counter() - started
+            res = outcome.results
+            decided = [c for c in res["claims"] if c["verdict"] != "cited"]
+            kept = sum(c["verdict"] == c["expect"] for c in decided)
+            samples = ", ".join(f"{k} {p['samples']:,}" for k, p in res["profiles"].items())
+            status = {"unchanged": "cached", "updated": "cached, page updated"}.get(
+                outcome.status, outcome.status
+            )
+            rows.append((lab.id, status, took, samples, f"{kept}/{len(decided)}", ""))
+            console.print(f"[green]✓[/green] {lab.id}: {outcome.status} ({took:.1f} s)")
+        if any(r[1] == "measured" for r in rows) and report.write(_all_labs(root), root=root):
+            console.print(f"  run report written to {report.PAGE}")
+    table = Table(title="make assets: run report")
+    for column in ("lab", "result", "wall time", "samples per profile", "claims as expected", "failure"):
+        table.add_column(column)
+    for lab_id, status, took, samples, kept, why in rows:
+        table.add_row(lab_id, status, f"{took:.1f} s", samples, kept, why.splitlines()[0] if why else "")
+    console.print(table)
+    return 1 if any(r[1] == "failed" for r in rows) else 0
 
 
 def cmd_check(args: argparse.Namespace, root: Path) -> int:
@@ -69,6 +105,10 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
                 errors.print(f"  {problem}", markup=False)
         else:
             console.print(f"[green]✓[/green] {lab.id}: page, results and raw data agree; inputs unchanged")
+    if not args.lab:
+        for problem in report.check(_all_labs(root), root=root):
+            bad += 1
+            errors.print(f"  {problem}", markup=False)
     return 1 if bad else 0
 
 

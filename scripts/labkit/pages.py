@@ -44,7 +44,7 @@ class Difference:
     found: str
 
 
-def _table(head: list[str], rows: list[list[str]], *, caption: str = "") -> list[str]:
+def table(head: list[str], rows: list[list[str]], *, caption: str = "") -> list[str]:
     """An HTML table: its cells are escaped once and never re-read as Markdown."""
     out = ["<table>"]
     if caption:
@@ -78,7 +78,7 @@ def frame_table(ctx: Context, arg: str | None) -> list[str]:
         f"Top functions of the {formats.html_text(arg or '')} profile by total share, over all "
         f"{formats.count(profile['samples'])} samples of all threads (a function's lines merged)"
     )
-    return _table(["Function", "File", "Self", "Total"], rows, caption=caption)
+    return table(["Function", "File", "Self", "Total"], rows, caption=caption)
 
 
 def flamegraph(ctx: Context, arg: str | None) -> list[str]:
@@ -127,7 +127,7 @@ def benchmark_table(ctx: Context, arg: str | None) -> list[str]:
         f"same result: {formats.text(bench['same_result'])}. Speedup min = slowest fast call "
         "against fastest slow call"
     )
-    return _table(["Version", "Calls per timing", "Min", "Median", "Max"], rows, caption=caption)
+    return table(["Version", "Calls per timing", "Min", "Median", "Max"], rows, caption=caption)
 
 
 def _looks(prof: dict[str, Any]) -> str:
@@ -175,7 +175,7 @@ def provenance(ctx: Context, arg: str | None) -> list[str]:
         ["Inputs (SHA-256)", f"<code>{r['inputs_sha256'][:16]}</code>"],
         ["Toolkit commit", f"<code>{formats.html_text(p['toolkit_commit'])}</code>"],
     ]
-    return _table(["", ""], rows)
+    return table(["", ""], rows)
 
 
 VERDICT = {"holds": "✓ holds", "fails": "✗ does not hold", "undecided": "? undecided", "cited": "cited"}
@@ -212,7 +212,7 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
         "Each sentence is checked against this build's measurements; a share holds only when its "
         "whole confidence interval is on the right side of the threshold"
     )
-    return _table(["Claim", "Evidence", "Measured", "Rule", "Verdict"], rows, caption=caption)
+    return table(["Claim", "Evidence", "Measured", "Rule", "Verdict"], rows, caption=caption)
 
 
 def overhead_table(ctx: Context, arg: str | None) -> list[str]:
@@ -250,7 +250,7 @@ def overhead_table(ctx: Context, arg: str | None) -> list[str]:
         f"{data['window_s']} s windows, py-spy at {data['rate_hz']} Hz; 1.000 means no slowdown. "
         "Stops are the target's voluntary context switches, counted by the kernel"
     )
-    return _table(["Ratio", "Median", "Min–max", "Per round"], rows, caption=caption)
+    return table(["Ratio", "Median", "Min–max", "Per round"], rows, caption=caption)
 
 
 BLOCKS: dict[str, Callable[[Context, str | None], list[str]]] = {

@@ -95,7 +95,7 @@ def assemble(
     env: dict[str, str | None],
     generated_at: str,
 ) -> dict[str, Any]:
-    prov = provenance.collect(root=root, py_spy=measured["py_spy"])
+    prov = {**provenance.collect(root=root, py_spy=measured["py_spy"]), "run_s": measured["run_s"]}
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "lab": lab.id,

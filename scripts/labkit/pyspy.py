@@ -76,8 +76,8 @@ def attach_advice(*, scope: int | None, is_root: bool, platform: str = sys.platf
         3: "Yama's ptrace_scope is 3: attaching is forbidden until reboot, even for root",
     }.get(scope, f"Yama's ptrace_scope is {scope}")
     fixes = [
-        "use the launch form, which profiles its own child: `make lab-1 METHOD=launch` "
-        "(or `py-spy record -o out.svg -- python labs/slow_service/service.py`)",
+        "use the launch form, which profiles its own child: `make lab-N METHOD=launch` "
+        "(or `py-spy record -o out.svg -- python your_program.py`)",
         'run py-spy with sudo: `sudo env "PATH=$PATH" py-spy record --pid PID ...`',
         'give py-spy the capability once: `sudo setcap cap_sys_ptrace=eip "$(command -v py-spy)"`',
         "in Docker, start the container with `--cap-add SYS_PTRACE` (not --privileged); in Kubernetes, "

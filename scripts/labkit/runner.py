@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -382,6 +383,7 @@ def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> dict[str, An
         "overhead": None,
         "py_spy": pyspy.version(exe) if needs_spy else None,
     }
+    started = time.perf_counter()
     with processes.supervised():
         for step in lab.steps:
             if step.kind == "profile":
@@ -396,4 +398,5 @@ def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> dict[str, An
                     opts.say(f"{step.id}: skipped, {refused}")
             elif step.kind == "command":
                 measured["commands"][step.id] = command(lab, step, exe=exe, opts=opts)
+    measured["run_s"] = round(time.perf_counter() - started, 1)
     return measured

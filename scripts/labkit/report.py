@@ -1,0 +1,85 @@
+"""The run report: every lab's last measurement on one page, like Sphinx-Gallery's execution times.
+
+It is rebuilt from the labs' results.json files, so it changes only when a lab
+was measured (a no-change run writes nothing) and `make check` can verify it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from labkit import formats, pages
+from labkit.errors import LabError
+from labkit.manifest import Lab
+from labkit.publish import read_results
+
+PAGE = Path("docs/reports.md")
+MARK = "run-report"
+
+
+def rows(labs: Sequence[Lab], *, root: Path) -> list[list[str]]:
+    out = []
+    for lab in labs:
+        results = read_results(root / lab.data_dir)
+        if results is None:
+            out.append([lab.id, formats.html_text(lab.title), "not measured yet", "", "", ""])
+            continue
+        claims = [c for c in results.get("claims", []) if c["verdict"] != "cited"]
+        kept = sum(c["verdict"] == c["expect"] for c in claims)
+        samples = ", ".join(
+            f"{step} {formats.count(p['samples'])}" for step, p in results["profiles"].items()
+        )
+        out.append(
+            [
+                lab.id,
+                formats.html_text(results["title"]),
+                formats.html_text(results["generated_at"]),
+                formats.seconds(results["provenance"].get("run_s", 0.0)),
+                samples or "none",
+                f"{kept}/{len(claims)} as expected",
+            ]
+        )
+    return out
+
+
+def block(labs: Sequence[Lab], *, root: Path) -> list[str]:
+    return pages.table(
+        ["Lab", "Title", "Measured (UTC)", "Run time", "Samples per profile", "Claims"],
+        rows(labs, root=root),
+        caption="The last measurement of each lab, as written by <code>make assets</code>",
+    )
+
+
+def render(labs: Sequence[Lab], *, root: Path) -> tuple[str, str] | None:
+    """(current page, regenerated page); None when the site has no report page."""
+    path = root / PAGE
+    if not path.exists():
+        return None
+    current = path.read_text(encoding="utf-8")
+    begin, end = f"<!-- begin: {MARK} -->", f"<!-- end: {MARK} -->"
+    if begin not in current or end not in current:
+        raise LabError(f"{PAGE}: expected the lines {begin!r} and {end!r}")
+    head, rest = current.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    new = head + begin + "\n\n" + "\n".join(block(labs, root=root)) + "\n\n" + end + tail
+    return current, new
+
+
+def write(labs: Sequence[Lab], *, root: Path) -> bool:
+    """Rewrite the report page if it changed; True when it was written."""
+    rendered = render(labs, root=root)
+    if rendered is None or rendered[0] == rendered[1]:
+        return False
+    tmp = (root / PAGE).with_name(PAGE.name + ".new")
+    tmp.write_text(rendered[1], encoding="utf-8")
+    os.replace(tmp, root / PAGE)
+    return True
+
+
+def check(labs: Sequence[Lab], *, root: Path) -> list[str]:
+    rendered = render(labs, root=root)
+    if rendered is not None and rendered[0] != rendered[1]:
+        return [f"{PAGE}: the run report does not match the labs' results; run `make assets` to rewrite it"]
+    return []

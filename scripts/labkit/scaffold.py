@@ -1,0 +1,344 @@
+"""Create a new, minimal lab that already works: `python -m labkit.scaffold --lab lab-3 --title "…"`.
+
+It writes a manifest, a small CPU-bound program, a page with one value marker,
+one claim and the generated blocks, and a mirrored test, and adds the page to
+mkdocs.yml's nav. It never overwrites anything: an existing lab is an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from labkit.errors import LabError
+
+LAB_ID = re.compile(r"^lab-([1-9][0-9]*)$")
+
+MANIFEST = """\
+# {id}: {title_comment}
+# Created by `make new-lab`; the format is described on the "For instructors" page (docs/instructors.md).
+id: {id}
+title: {title_yaml}
+page: docs/labs/{id}/index.md
+seed: 1
+programs:
+  - labs/{pkg}
+
+steps:
+  - id: service
+    kind: profile
+    title: Profile the service
+    command: [labs/{pkg}/service.py, --seed, "{{seed}}"]
+    ready: "running as PID"        # printed once the work loop starts
+    method: pid                    # attach to the running process
+    rate: 100
+    adaptive: {{pilot: 1, max: 3}}   # a second look only if the pilot leaves a claim undecided
+
+# Named numbers that the page shows; each is a path into results.json.
+values:
+  crunch_total: {{path: profiles.service.functions.crunch.total_share, format: share}}
+
+# Every measured sentence of the page, bound to a check over the results.
+claims:
+  - id: crunch_dominates
+    text: crunch is on the stack in at least half of the samples
+    value: profiles.service.functions.crunch.total_share
+    op: ">="
+    than: 0.5
+    expect: holds
+    evidence: measured
+"""
+
+PROGRAM = '''\
+"""The program of {id}: a small CPU-bound service that works until it is stopped.
+
+Each round counts the primes below a limit drawn at random, by trial division
+(`crunch`), and prints one line.
+
+    python labs/{pkg}/service.py --seed 1              # runs until Ctrl-C
+    python labs/{pkg}/service.py --seed 1 --rounds 3   # stops after three rounds
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from collections.abc import Sequence
+
+
+def crunch(limit: int) -> int:
+    """The number of primes below ``limit``, by trial division: pure Python, deliberately slow."""
+    count = 0
+    for candidate in range(2, limit):
+        divisor = 2
+        while divisor * divisor <= candidate:
+            if candidate % divisor == 0:
+                break
+            divisor += 1
+        else:
+            count += 1
+    return count
+
+
+def serve(*, seed: int | None, limit: int, rounds: int) -> None:
+    """Run rounds of work until ``rounds`` are done (0 means run until stopped)."""
+    rng = random.Random(seed)
+    print(f"{id} service running as PID {{os.getpid()}}", flush=True)
+    number = 0
+    while rounds == 0 or number < rounds:
+        number += 1
+        size = rng.randint(limit // 2, limit)
+        started = time.perf_counter()
+        primes = crunch(size)
+        took = time.perf_counter() - started
+        print(f"round {{number}}: {{primes:,}} primes below {{size:,}} in {{took:.3f}} s", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="A small CPU-bound service.")
+    parser.add_argument("--seed", type=int, default=None, help="seed for reproducible rounds")
+    parser.add_argument("--limit", type=int, default=30000, help="largest limit of a round (default 30000)")
+    parser.add_argument("--rounds", type=int, default=0, help="stop after N rounds (default: never)")
+    args = parser.parse_args(argv)
+    if args.limit < 2 or args.rounds < 0:
+        parser.error("--limit must be at least 2 and --rounds must not be negative")
+    try:
+        serve(seed=args.seed, limit=args.limit, rounds=args.rounds)
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+TEST = '''\
+"""Mirrors labs/{pkg}/service.py: the core function is correct and the program prints its ready line."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SERVICE = Path(__file__).resolve().parents[2] / "labs" / "{pkg}" / "service.py"
+
+
+def load() -> ModuleType:
+    # Loaded under a name of its own: other labs have a service.py too.
+    spec = importlib.util.spec_from_file_location("{pkg}_service", SERVICE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sieve(limit: int) -> int:
+    flags = [True] * max(limit, 2)
+    flags[0] = flags[1] = False
+    for n in range(2, int(limit**0.5) + 1):
+        if flags[n]:
+            flags[n * n :: n] = [False] * len(flags[n * n :: n])
+    return sum(flags[:limit])
+
+
+@pytest.mark.parametrize(("limit", "expected"), [(0, 0), (2, 0), (3, 1), (10, 4), (100, 25), (1000, 168)])
+def test_crunch_counts_primes(limit: int, expected: int) -> None:
+    assert load().crunch(limit) == expected
+
+
+def test_crunch_agrees_with_a_sieve() -> None:
+    crunch = load().crunch
+    for limit in range(0, 600, 7):
+        assert crunch(limit) == sieve(limit), limit
+
+
+def test_prints_ready_line_then_one_line_per_round() -> None:
+    done = subprocess.run(
+        [sys.executable, str(SERVICE), "--seed", "1", "--limit", "500", "--rounds", "3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(r"{id} service running as PID \\d+", lines[0])
+    assert len(lines) == 4 and all(line.startswith("round ") for line in lines[1:])
+'''
+
+PAGE = """\
+# {heading}
+
+This lab profiles a small service that keeps one CPU core busy. It was created
+by `make new-lab`: replace this text with the lab's story, and keep every
+sentence that states a measurement bound to a claim in `labs/{id}.yml`.
+
+## Step 1: Run the service
+
+The service lives in `labs/{pkg}/service.py`. Each round it counts the primes
+below a limit, by trial division, in the function `crunch`, and prints one
+line. It runs until you stop it with Ctrl+C:
+
+```bash
+python labs/{pkg}/service.py --seed 1
+```
+
+## Step 2: Profile it
+
+In a second terminal, attach py-spy to the service by its PID (the first line
+the service prints):
+
+```bash
+py-spy record --pid PID --duration 10 -o service.svg
+```
+
+This is the flame graph of our recording:
+
+<!-- begin: flamegraph service -->
+
+<!-- end: flamegraph service -->
+
+The function `crunch` was on the stack
+in <!-- value: crunch_total -->…<!-- /value --> of the samples. In other words,
+`crunch` is on the stack in at least half of the samples: it is where the
+service spends its time.
+
+## What this page claims
+
+Every sentence on this page that states a measured fact is bound to a check
+over this build's data; a share holds only when its whole confidence interval
+is on the right side of the threshold.
+
+<!-- begin: claims -->
+
+<!-- end: claims -->
+
+## How these numbers were made
+
+`make assets LAB={id}` ran the service, attached py-spy to it and wrote the
+results into `data/` next to this page; `make check` recomputes every number
+from that data.
+
+!!! info "Measured on"
+
+    <!-- begin: provenance -->
+
+    <!-- end: provenance -->
+"""
+
+
+def _add_to_nav(text: str, entry: str, page: str) -> str:
+    """mkdocs.yml with ``entry`` appended after the last entry of the nav's "Labs" section."""
+    lines = text.split("\n")
+    if any(re.search(rf":\s*{re.escape(page)}\s*$", line) for line in lines):
+        return text  # already listed
+    in_nav, labs_at, indent = False, -1, 0
+    for index, line in enumerate(lines):
+        if re.match(r"^nav:\s*(#.*)?$", line):
+            in_nav = True
+        elif in_nav and re.match(r"^\S", line):
+            in_nav = False
+        elif in_nav and (found := re.match(r"^(\s*)- Labs:\s*(#.*)?$", line)):
+            labs_at, indent = index, len(found[1])
+            break
+    if labs_at < 0:
+        raise LabError('mkdocs.yml: the nav has no "- Labs:" section to add the page to')
+    last, child = labs_at, " " * (indent + 4)
+    for index in range(labs_at + 1, len(lines)):
+        line = lines[index]
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if len(line) - len(line.lstrip()) <= indent:
+            break
+        if last == labs_at:
+            child = line[: len(line) - len(line.lstrip())]
+        last = index
+    lines.insert(last + 1, f"{child}- {entry}: {page}")
+    return "\n".join(lines)
+
+
+def create(lab: str, title: str, *, root: Path) -> list[Path]:
+    """Write the new lab's files; return them (repository-relative). Nothing is overwritten."""
+    match = LAB_ID.match(lab)
+    if not match:
+        raise LabError(f"lab id {lab!r} is not valid: expected lab-N with N a number, e.g. lab-3")
+    title = " ".join(title.split())
+    if not title:
+        raise LabError('a title is needed: TITLE="…" (make) or --title "…"')
+    number, pkg = match[1], lab.replace("-", "_")
+    files = {
+        Path("labs") / f"{lab}.yml": MANIFEST,
+        Path("labs") / pkg / "service.py": PROGRAM,
+        Path("docs/labs") / lab / "index.md": PAGE,
+        Path("tests/test_tutorial") / f"test_{pkg}.py": TEST,
+    }
+    mine = [Path("labs") / f"{lab}.yml", Path("labs") / pkg, Path("docs/labs") / lab, *list(files)[3:]]
+    taken = [p.as_posix() for p in mine if (root / p).exists()]
+    if taken:
+        raise LabError(
+            f"{lab} exists already ({', '.join(taken)} found); nothing was written: "
+            "pick another id, or remove these first"
+        )
+    if not (root / "mkdocs.yml").is_file():
+        raise LabError(f"{root}/mkdocs.yml not found: run this at the repository's root, or pass --root")
+    heading = f"Lab {number}: {title}"
+    nav = _add_to_nav(
+        (root / "mkdocs.yml").read_text(encoding="utf-8"), json.dumps(heading), f"labs/{lab}/index.md"
+    )
+    fields = {
+        "id": lab,
+        "pkg": pkg,
+        "title_yaml": json.dumps(title, ensure_ascii=False),  # a JSON string is a YAML scalar
+        "title_comment": title,
+        "heading": html.escape(heading, quote=False),
+    }
+    for path, template in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(template.format(**fields), encoding="utf-8")
+    (root / "mkdocs.yml").write_text(nav, encoding="utf-8")
+    return [*files, Path("mkdocs.yml")]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="labkit.scaffold", description=__doc__.splitlines()[0])
+    parser.add_argument("--lab", required=True, help="the new lab's id, lab-N")
+    parser.add_argument("--title", required=True, help="the lab's title, shown on its page and in the nav")
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: here)")
+    args = parser.parse_args(argv)
+    try:
+        made = create(args.lab, args.title, root=args.root.resolve())
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Created {args.lab}:")
+    for path in made:
+        print(f"  {path.as_posix()}" + ("  (nav entry added)" if path.name == "mkdocs.yml" else ""))
+    print("Next:")
+    steps = {
+        f"make assets LAB={args.lab}": "run the lab and write its results into its page",
+        "make check": "page, results and raw data agree",
+        "make site": "build the site (strict)",
+    }
+    width = max(map(len, steps))
+    for command, what in steps.items():
+        print(f"  {command:<{width}}   # {what}")
+    print("Then commit the manifest, program, test, page and its data/ together.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
