@@ -11,7 +11,7 @@ LAB    ?= $(ID)
 OPTS   := $(if $(LAB),--lab $(LAB)) $(if $(FORCE),--force) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv site serve assets check test lint clean
+.PHONY: help venv site serve assets check new-lab test lint clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,9 @@ assets: $(STAMP) ## Instructor: re-run stale labs and write their results into d
 
 check: $(STAMP) ## Check that pages agree with results and that assets are fresh
 	$(LABKIT) check $(if $(LAB),--lab $(LAB))
+
+new-lab: $(STAMP) ## Instructor: start a new lab (make new-lab LAB=lab-3 TITLE="...")
+	$(VPY) -m labkit.scaffold --lab "$(LAB)" --title "$(TITLE)"
 
 test: $(STAMP) ## Run the test suite
 	$(VPY) -m pytest

@@ -52,7 +52,7 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
             )
     results = read_results(data_dir)
     if results is None:
-        return [f"{where}: missing; {fix}"], notes
+        return [*problems, f"{where}: missing; {fix}"], notes
     validate(results, where=where)
     if results["quick"] and not allow_quick:
         problems.append(f"{where}: measured in the QUICK configuration; publish a full run: {fix}")

@@ -58,6 +58,8 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
             started = time.perf_counter()
             try:
                 lab = manifest.load(path.relative_to(root), root=root)
+                for warning in lab.warnings:
+                    errors.print(f"  warning: {warning}", markup=False)
                 outcome = publish.assets(
                     lab, root=root, force=args.force, quick=args.quick, method=args.method, say=_say
                 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,6 +139,7 @@ class Lab:
     seed: int | None
     source: Path
     raw: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def data_dir(self) -> Path:
@@ -157,6 +159,31 @@ class Lab:
             for folder in self.programs
             for path in (root / folder).rglob("*.py")
         )
+
+
+# py-spy options that cannot work together (py-spy refuses them, or they contradict each other).
+_CONFLICTS = [
+    ({"--native", "-n"}, {"--nonblocking"}, "--native cannot be combined with --nonblocking"),
+    ({"--function", "-F"}, {"--nolineno"}, "--function cannot be combined with --nolineno"),
+]
+
+
+def spy_options_problem(args: Sequence[str], *, platform: str = sys.platform) -> str | None:
+    """Why these py-spy options cannot work here, or None."""
+    given = set(args)
+    for first, second, why in _CONFLICTS:
+        if given & first and given & second:
+            return why
+    if platform == "darwin" and given & {"--native", "-n"}:
+        return "--native is not supported on macOS (py-spy supports it on Linux and Windows only)"
+    return None
+
+
+def spy_options_warning(args: Sequence[str]) -> str | None:
+    given = set(args)
+    if "--gil" in given and "--idle" in given:
+        return "--gil with --idle: --gil keeps only the thread holding the GIL, so --idle adds little"
+    return None
 
 
 def _locate(node: yaml.Node, path: Sequence[Any]) -> yaml.Node:
@@ -204,7 +231,16 @@ def load(path: Path, *, root: Path) -> Lab:
         raise LabError("invalid manifest:\n" + "\n".join(lines))
     steps = [Step(**step) for step in data["steps"]]
     ids = [s.id for s in steps]
+    warnings = []
     for index, step in enumerate(steps):
+        warning = spy_options_warning(step.py_spy_args)
+        if warning:
+            mark = _locate(node, ["steps", index, "py_spy_args"]).start_mark
+            warnings.append(f"{rel}:{mark.line + 1}: step {step.id!r}: {warning}")
+        problem = spy_options_problem(step.py_spy_args)
+        if problem:
+            mark = _locate(node, ["steps", index, "py_spy_args"]).start_mark
+            raise LabError(f"{rel}:{mark.line + 1}:{mark.column + 1}: step {step.id!r}: {problem}")
         if step.id in ids[:index]:  # point at the second use
             mark = _locate(node, ["steps", index, "id"]).start_mark
             raise LabError(f"{rel}:{mark.line + 1}: step id {step.id!r} is used twice; ids must be unique")
@@ -248,6 +284,7 @@ def load(path: Path, *, root: Path) -> Lab:
         seed=data.get("seed"),
         source=rel,
         raw=data,
+        warnings=warnings,
     )
 
 

@@ -280,14 +280,10 @@ def create(lab: str, title: str, *, root: Path) -> list[Path]:
     if not title:
         raise LabError('a title is needed: TITLE="…" (make) or --title "…"')
     number, pkg = match[1], lab.replace("-", "_")
-    files = {
-        Path("labs") / f"{lab}.yml": MANIFEST,
-        Path("labs") / pkg / "service.py": PROGRAM,
-        Path("docs/labs") / lab / "index.md": PAGE,
-        Path("tests/test_tutorial") / f"test_{pkg}.py": TEST,
-    }
-    mine = [Path("labs") / f"{lab}.yml", Path("labs") / pkg, Path("docs/labs") / lab, *list(files)[3:]]
-    taken = [p.as_posix() for p in mine if (root / p).exists()]
+    manifest, program, page = Path("labs") / f"{lab}.yml", Path("labs") / pkg, Path("docs/labs") / lab
+    test = Path("tests/test_tutorial") / f"test_{pkg}.py"
+    files = {manifest: MANIFEST, program / "service.py": PROGRAM, page / "index.md": PAGE, test: TEST}
+    taken = [p.as_posix() for p in (manifest, program, page, test) if (root / p).exists()]
     if taken:
         raise LabError(
             f"{lab} exists already ({', '.join(taken)} found); nothing was written: "

@@ -1,0 +1,215 @@
+"""Look at a running program: `py-spy dump` (text or JSON) and `py-spy top`, sanitised for publishing.
+
+`py-spy top` refuses to run without a terminal ("Not a tty"; it checks stdin), so it runs here
+inside a pseudo-terminal of a fixed size (120 x 40, TERM=xterm). It redraws its whole screen about
+once a second, each redraw starting with "cursor home" (`ESC [ H`); so instead of a terminal
+emulator the captured stream is split on the home/clear sequences, the last *complete* screen (one
+followed by another redraw, or ending with py-spy's "Press Control-C to quit" footer) is kept, and
+the remaining escape sequences (colours, erase-line) are stripped. What is left is the plain table.
+
+Sanitising: the target's PID becomes `<pid>` (`<pid 2>`, ... for others, in order of appearance),
+thread ids become 1, 2, ... in order of appearance, and every absolute path goes through
+:class:`PathMap` (the interpreter becomes `python`), in the JSON's strings too.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import select
+import struct
+import subprocess
+import termios
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from labkit import processes
+from labkit.errors import LabError
+from labkit.pyspy import PERMISSION_MARKERS, AttachRefused
+from labkit.sanitize import PathMap
+
+DUMP_TIMEOUT_S = 60.0
+COLUMNS, ROWS = 120, 40
+_ABS_PATH = re.compile(r"(?<![\w.~<>/-])/[^\s'\"()\[\]{}<>,;:]+")
+_PROCESS = re.compile(r"\b(Process|pid|PID)(:?\s+)(\d+)\b")
+_THREAD = re.compile(r"^(\s*Thread )(0x[0-9A-Fa-f]+|\d+)\b", re.MULTILINE)
+_HOME = re.compile(r"\x1b\[(?:2J|H|1;1H)")
+_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_FOOTER = "to quit"
+_HEADER = "%Own"
+
+
+class _Numbering:
+    """Stable placeholders: each distinct original value gets the next number, in order of appearance."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, value: object) -> int:
+        return self.seen.setdefault(str(value), len(self.seen) + 1)
+
+
+def _pid_label(number: int) -> str:
+    return "<pid>" if number == 1 else f"<pid {number}>"
+
+
+def sanitise_text(text: str, paths: PathMap) -> str:
+    """PIDs, thread ids and absolute paths replaced in py-spy's text output (dump or top)."""
+    pids, threads = _Numbering(), _Numbering()
+    text = _THREAD.sub(lambda m: f"{m.group(1)}{threads(m.group(2))}", text)
+    text = _PROCESS.sub(lambda m: f"{m.group(1)}{m.group(2)}{_pid_label(pids(m.group(3)))}", text)
+    return _ABS_PATH.sub(lambda m: paths.argument(m.group(0)), text)
+
+
+def sanitise_json(data: Any, paths: PathMap) -> Any:
+    """The same for `py-spy dump --json`: ids replaced, absolute paths mapped in every string."""
+    pids, threads = _Numbering(), _Numbering()
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            is_thread = "thread_id" in node or "os_thread_id" in node
+            number = threads((node.get("os_thread_id"), node.get("thread_id"))) if is_thread else None
+            for key, value in node.items():
+                if key in ("thread_id", "os_thread_id") and value is not None:
+                    out[key] = number
+                elif key in ("pid", "ppid") and isinstance(value, int):
+                    out[key] = _pid_label(pids(value))
+                else:
+                    out[key] = walk(value)
+            return out
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if isinstance(node, str):
+            return paths.file(node) if os.path.isabs(node) else _ABS_PATH.sub(
+                lambda m: paths.argument(m.group(0)), node
+            )
+        return node
+
+    return walk(data)
+
+
+def summarise_dump_json(text: str) -> list[dict[str, Any]]:
+    """Per thread of a (sanitised) `py-spy dump --json`: name, flags, frame count, innermost frame."""
+    summary = []
+    for thread in json.loads(text):
+        frames = thread.get("frames") or []
+        top = None
+        if frames:
+            first = frames[0]  # py-spy lists the innermost frame first
+            top = f"{first.get('name')} ({first.get('filename') or first.get('short_filename')}:{first.get('line')})"
+        summary.append(
+            {
+                "thread_name": thread.get("thread_name"),
+                "active": bool(thread.get("active")),
+                "owns_gil": bool(thread.get("owns_gil")),
+                "frames": len(frames),
+                "top": top,
+            }
+        )
+    return summary
+
+
+def _refused_or_failed(what: str, code: int | None, output: str) -> LabError:
+    last = "\n".join(output.strip().splitlines()[-8:]) or "(no output)"
+    if any(marker in output for marker in PERMISSION_MARKERS):
+        return AttachRefused(f"py-spy was not permitted to read the process ({what}):\n{last}")
+    return LabError(f"`py-spy {what}` failed (exit code {code}):\n{last}")
+
+
+def dump(*, exe: str, pid: int, cwd: Path, log: Path, paths: PathMap, as_json: bool) -> str:
+    """`py-spy dump --pid PID [--json]`, its output in ``log``; returns the sanitised output."""
+    args = [exe, "dump", "--pid", str(pid), *(["--json"] if as_json else [])]
+    proc = processes.start(args, log=log, cwd=cwd, stdout=subprocess.PIPE)
+    try:
+        raw, _ = proc.communicate(timeout=DUMP_TIMEOUT_S)  # drains the pipe (stderr is merged into it)
+    except subprocess.TimeoutExpired as exc:
+        raise LabError(f"`py-spy dump` did not finish within {DUMP_TIMEOUT_S:.0f} s") from exc
+    finally:
+        processes.stop(proc)
+    output = raw.decode("utf-8", errors="replace")
+    with open(log, "a", encoding="utf-8") as sink:
+        sink.write(output)
+    if proc.returncode != 0:
+        raise _refused_or_failed("dump", proc.returncode, output)
+    if not as_json:
+        return sanitise_text(output, paths)
+    start = re.search(r"^[\[{]", output, re.MULTILINE)  # skip any warning printed before the JSON
+    try:
+        data, _ = json.JSONDecoder().raw_decode(output[start.start() if start else 0 :])
+    except json.JSONDecodeError as exc:
+        raise LabError(f"`py-spy dump --json` printed no JSON: {exc}; see {log}") from exc
+    return json.dumps(sanitise_json(data, paths), indent=2) + "\n"
+
+
+def plain_screen(stream: str) -> str | None:
+    """The last complete screen of a captured `py-spy top` stream, as plain text (None if none)."""
+    parts = _HOME.split(stream)[1:]  # before the first "home": py-spy's initial blank lines
+    for index in range(len(parts) - 1, -1, -1):
+        text = _ESCAPE.sub("", parts[index]).replace("\r", "")
+        complete = index < len(parts) - 1 or _FOOTER in text
+        if complete and _HEADER in text:
+            lines = [line.rstrip() for line in text.split("\n")]
+            while lines and not lines[-1]:
+                lines.pop()
+            return "\n".join(lines) + "\n"
+    return None
+
+
+def top(
+    *, exe: str, pid: int, seconds: float, cwd: Path, log: Path, paths: PathMap, rate: int = 100
+) -> str:
+    """`py-spy top` for ``seconds`` inside a pseudo-terminal; returns its last screen, sanitised."""
+    args = [exe, "top", "--pid", str(pid), "--rate", str(rate)]
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": str(COLUMNS), "LINES": str(ROWS)}
+    log.parent.mkdir(parents=True, exist_ok=True)
+    master, slave = os.openpty()
+    chunks: list[bytes] = []
+    try:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+        proc = subprocess.Popen(
+            args, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, start_new_session=True, env=env
+        )
+        os.close(slave)
+        slave = -1
+        try:
+            with open(log, "ab") as sink:
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline and _read(master, sink, chunks, 0.1) is not None:
+                    pass
+                exited = proc.poll()
+                processes.stop(proc)
+                while _read(master, sink, chunks, 0.2):  # what py-spy wrote before it stopped
+                    pass
+        finally:
+            processes.stop(proc)
+    finally:
+        for fd in (master, slave):
+            if fd >= 0:
+                os.close(fd)
+    stream = b"".join(chunks).decode("utf-8", errors="replace")
+    if exited is not None:
+        raise _refused_or_failed("top", exited, _ESCAPE.sub("", stream).replace("\r", ""))
+    screen = plain_screen(stream)
+    if screen is None:
+        raise LabError(f"`py-spy top` showed no complete screen within {seconds:g} s; see {log}")
+    return sanitise_text(screen, paths)
+
+
+def _read(fd: int, sink: IO[bytes], chunks: list[bytes], wait: float) -> int | None:
+    """Bytes read from the terminal within ``wait`` (0 if none came); None once it is closed."""
+    ready, _, _ = select.select([fd], [], [], wait)
+    if not ready:
+        return 0
+    try:
+        data = os.read(fd, 65536)
+    except OSError:  # EIO: every writer of the terminal has gone
+        return None
+    if not data:
+        return None
+    chunks.append(data)
+    sink.write(data)
+    return len(data)
