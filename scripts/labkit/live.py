@@ -5,7 +5,8 @@ inside a pseudo-terminal of a fixed size (120 x 40, TERM=xterm). It redraws its 
 once a second, each redraw starting with "cursor home" (`ESC [ H`); so instead of a terminal
 emulator the captured stream is split on the home/clear sequences, the last *complete* screen (one
 followed by another redraw, or ending with py-spy's "Press Control-C to quit" footer) is kept, and
-the remaining escape sequences (colours, erase-line) are stripped. What is left is the plain table.
+the remaining escape sequences (colours, erase-line) are stripped, and the screen's empty rows are
+collapsed into one blank line. What is left is the plain table.
 
 Sanitising: the target's PID becomes `<pid>` (`<pid 2>`, ... for others, in order of appearance),
 thread ids become 1, 2, ... in order of appearance, and every absolute path goes through
@@ -61,7 +62,17 @@ def sanitise_text(text: str, paths: PathMap) -> str:
     pids, threads = _Numbering(), _Numbering()
     text = _THREAD.sub(lambda m: f"{m.group(1)}{threads(m.group(2))}", text)
     text = _PROCESS.sub(lambda m: f"{m.group(1)}{m.group(2)}{_pid_label(pids(m.group(3)))}", text)
-    return _ABS_PATH.sub(lambda m: paths.argument(m.group(0)), text)
+    return _paths_in(text, paths)
+
+
+def _paths_in(text: str, paths: PathMap) -> str:
+    """Absolute paths inside free text: source files mapped as files, anything else as an argument."""
+
+    def public(match: re.Match[str]) -> str:
+        path = match.group(0)
+        return paths.file(path) if path.endswith((".py", ".pyx", ".pyi")) else paths.argument(path)
+
+    return _ABS_PATH.sub(public, text)
 
 
 def sanitise_json(data: Any, paths: PathMap) -> Any:
@@ -70,7 +81,7 @@ def sanitise_json(data: Any, paths: PathMap) -> Any:
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            out = {}
+            out: dict[str, Any] = {}
             is_thread = "thread_id" in node or "os_thread_id" in node
             number = threads((node.get("os_thread_id"), node.get("thread_id"))) if is_thread else None
             for key, value in node.items():
@@ -84,9 +95,8 @@ def sanitise_json(data: Any, paths: PathMap) -> Any:
         if isinstance(node, list):
             return [walk(item) for item in node]
         if isinstance(node, str):
-            return paths.file(node) if os.path.isabs(node) else _ABS_PATH.sub(
-                lambda m: paths.argument(m.group(0)), node
-            )
+            whole = os.path.isabs(node) and not any(c.isspace() for c in node)
+            return paths.file(node) if whole else _paths_in(node, paths)
         return node
 
     return walk(data)
@@ -100,7 +110,8 @@ def summarise_dump_json(text: str) -> list[dict[str, Any]]:
         top = None
         if frames:
             first = frames[0]  # py-spy lists the innermost frame first
-            top = f"{first.get('name')} ({first.get('filename') or first.get('short_filename')}:{first.get('line')})"
+            where = first.get("filename") or first.get("short_filename")
+            top = f"{first.get('name')} ({where}:{first.get('line')})"
         summary.append(
             {
                 "thread_name": thread.get("thread_name"),
@@ -114,7 +125,8 @@ def summarise_dump_json(text: str) -> list[dict[str, Any]]:
 
 
 def _refused_or_failed(what: str, code: int | None, output: str) -> LabError:
-    last = "\n".join(output.strip().splitlines()[-8:]) or "(no output)"
+    lines = output.split("Stack backtrace:")[0].strip().splitlines()  # RUST_BACKTRACE=1 adds one
+    last = "\n".join(lines[-8:]) or "(no output)"
     if any(marker in output for marker in PERMISSION_MARKERS):
         return AttachRefused(f"py-spy was not permitted to read the process ({what}):\n{last}")
     return LabError(f"`py-spy {what}` failed (exit code {code}):\n{last}")
@@ -152,16 +164,14 @@ def plain_screen(stream: str) -> str | None:
         text = _ESCAPE.sub("", parts[index]).replace("\r", "")
         complete = index < len(parts) - 1 or _FOOTER in text
         if complete and _HEADER in text:
-            lines = [line.rstrip() for line in text.split("\n")]
-            while lines and not lines[-1]:
-                lines.pop()
-            return "\n".join(lines) + "\n"
+            lines = [line.rstrip() for line in text.strip("\r\n").split("\n")]
+            # the screen's empty rows below the table collapse into one blank line
+            kept = [line for i, line in enumerate(lines) if line or (i > 0 and lines[i - 1])]
+            return "\n".join(kept).strip("\n") + "\n"
     return None
 
 
-def top(
-    *, exe: str, pid: int, seconds: float, cwd: Path, log: Path, paths: PathMap, rate: int = 100
-) -> str:
+def top(*, exe: str, pid: int, seconds: float, cwd: Path, log: Path, paths: PathMap, rate: int = 100) -> str:
     """`py-spy top` for ``seconds`` inside a pseudo-terminal; returns its last screen, sanitised."""
     args = [exe, "top", "--pid", str(pid), "--rate", str(rate)]
     env = {**os.environ, "TERM": "xterm", "COLUMNS": str(COLUMNS), "LINES": str(ROWS)}

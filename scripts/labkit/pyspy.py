@@ -59,7 +59,14 @@ def ptrace_scope() -> int | None:
         return None
 
 
-def attach_advice(*, scope: int | None, is_root: bool, platform: str = sys.platform) -> str:
+def attach_advice(
+    *,
+    scope: int | None,
+    is_root: bool,
+    platform: str = sys.platform,
+    lab: str = "lab-N",
+    program: str = "your_program.py",
+) -> str:
     """What to do when py-spy may not attach by PID, for this machine's settings."""
     if platform == "darwin":
         return (
@@ -76,8 +83,8 @@ def attach_advice(*, scope: int | None, is_root: bool, platform: str = sys.platf
         3: "Yama's ptrace_scope is 3: attaching is forbidden until reboot, even for root",
     }.get(scope, f"Yama's ptrace_scope is {scope}")
     fixes = [
-        "use the launch form, which profiles its own child: `make lab-N METHOD=launch` "
-        "(or `py-spy record -o out.svg -- python your_program.py`)",
+        f"use the launch form, which profiles its own child: `make {lab} METHOD=launch` "
+        f"(or `py-spy record -o out.svg -- python {program}`)",
         'run py-spy with sudo: `sudo env "PATH=$PATH" py-spy record --pid PID ...`',
         'give py-spy the capability once: `sudo setcap cap_sys_ptrace=eip "$(command -v py-spy)"`',
         "in Docker, start the container with `--cap-add SYS_PTRACE` (not --privileged); in Kubernetes, "

@@ -137,7 +137,12 @@ def profile(lab: Lab, step: Step, *, exe: str, opts: Options, plan: Planner | No
                         )
                     )
             except pyspy.AttachRefused as refused:
-                advice = pyspy.attach_advice(scope=pyspy.ptrace_scope(), is_root=os.geteuid() == 0)
+                advice = pyspy.attach_advice(
+                    scope=pyspy.ptrace_scope(),
+                    is_root=os.geteuid() == 0,
+                    lab=lab.id,
+                    program=" ".join(paths.command(argv)[1:]),
+                )
                 if opts.method == "pid":
                     raise LabError(f"{refused}\n{advice}") from refused
                 opts.say(f"{step.id}: {refused}; using the launch form instead.\n{advice}")

@@ -274,6 +274,8 @@ def _add_to_nav(text: str, entry: str, page: str) -> str:
 def create(lab: str, title: str, *, root: Path) -> list[Path]:
     """Write the new lab's files; return them (repository-relative). Nothing is overwritten."""
     match = LAB_ID.match(lab)
+    if not lab:
+        raise LabError('no lab id given: make new-lab LAB=lab-N TITLE="…"')
     if not match:
         raise LabError(f"lab id {lab!r} is not valid: expected lab-N with N a number, e.g. lab-3")
     title = " ".join(title.split())

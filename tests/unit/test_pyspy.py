@@ -10,7 +10,7 @@ import pytest
 from labkit import pyspy
 from labkit.errors import LabError
 
-LAUNCH = "make lab-1 METHOD=launch"
+LAUNCH = "make lab-N METHOD=launch"
 SUDO = "sudo env"
 SETCAP = "setcap cap_sys_ptrace=eip"
 DOCKER = "--cap-add SYS_PTRACE"
