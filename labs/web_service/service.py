@@ -136,6 +136,7 @@ class WorkerPoolServer(HTTPServer):
     def __init__(self, port: int, *, workers: int = DEFAULT_WORKERS, fixed: bool = False) -> None:
         if workers < 1:
             raise ValueError("at least one worker is needed")
+        self.workers: list[threading.Thread] = []  # a failed bind calls server_close() before any start
         super().__init__((HOST, port), Handler)
         self.fixed = fixed
         self.state = SharedState()
@@ -143,7 +144,7 @@ class WorkerPoolServer(HTTPServer):
             update_shared_state_fixed if fixed else update_shared_state
         )
         self.requests: queue.Queue[Request | None] = queue.Queue()
-        self.workers = [
+        self.workers += [
             threading.Thread(target=self.work, name=f"worker-{number}", daemon=True)
             for number in range(1, workers + 1)
         ]

@@ -73,12 +73,16 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
         fresh = refresh(lab, results, root=root, data_dir=data_dir)
     except (OSError, json.JSONDecodeError, LabError) as exc:
         return [*problems, f"{where}: cannot recompute from the raw data: {exc}"], notes
-    for section in ("profiles", "benchmark", "overhead", "commands", "values", "claims"):
+    for section in ("profiles", "benchmark", "overhead", "commands", "dumps", "values", "claims"):
         _compare(problems, where, section, results.get(section), fresh.get(section))
     for step, profile in fresh["profiles"].items():
         speedscope = json.loads((data_dir / profile["files"]["speedscope"]).read_text(encoding="utf-8"))
         derived = runner.derive(
-            step_id=step, title=profile["title"], speedscope=speedscope, level=profile["ci_level"]
+            step_id=step,
+            title=profile["title"],
+            speedscope=speedscope,
+            level=profile["ci_level"],
+            threads=profile["threads_filter"],
         )
         for kind in ("collapsed", "svg"):
             path = data_dir / profile["files"][kind]

@@ -17,10 +17,16 @@ from labkit.errors import LabError
 
 _STEP = {
     "type": "object",
-    "required": ["id", "kind", "command"],
+    "required": ["id", "kind"],
     "properties": {
         "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
-        "kind": {"enum": ["profile", "benchmark", "command", "overhead"]},
+        "kind": {
+            "enum": ["profile", "benchmark", "command", "overhead", "service", "load", "dump", "top", "stop"]
+        },
+        "target": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+        "background": {"type": "boolean"},
+        "stop": {"type": "array", "items": {"type": "string"}},
+        "threads": {"type": "string", "format": "regex"},
         "window": {"type": "integer", "minimum": 1, "maximum": 60},
         "rounds": {"type": "integer", "minimum": 1, "maximum": 20},
         "title": {"type": "string"},
@@ -99,8 +105,12 @@ SCHEMA: dict[str, Any] = {
 class Step:
     id: str
     kind: str
-    command: list[str]
+    command: list[str] = field(default_factory=list)
     title: str = ""
+    target: str = ""
+    background: bool = False
+    stop: list[str] = field(default_factory=list)
+    threads: str = ""
     quick_command: list[str] | None = None
     ready: str = ""
     method: str = "pid"
@@ -186,6 +196,36 @@ def spy_options_warning(args: Sequence[str]) -> str | None:
     return None
 
 
+_NEEDS_TARGET_OR_COMMAND = ("profile", "dump", "top", "overhead")
+
+
+def _step_problem(step: Step, *, earlier: list[str], kinds: dict[str, str]) -> str | None:
+    """What a step of this kind needs and cannot have, beyond the schema's types."""
+    if step.kind in _NEEDS_TARGET_OR_COMMAND:
+        if bool(step.target) == bool(step.command):
+            return (
+                f"a {step.kind} step needs either 'command' (a program to start) or 'target' (a service step)"
+            )
+        if step.target and kinds.get(step.target) != "service":
+            return f"'target: {step.target}' names no earlier service step"
+        if step.command and step.method == "pid" and not step.ready:
+            return (
+                "it attaches by PID, so it needs 'ready': a text the program prints once it is inside its "
+                "work loop"
+            )
+    elif step.kind == "stop":
+        missing = [s for s in step.stop if s not in earlier]
+        if not step.stop or missing:
+            return f"'stop' must list earlier service or background load steps (unknown: {missing})"
+    elif not step.command:
+        return f"a {step.kind} step needs 'command'"
+    if step.kind == "service" and not step.ready:
+        return "a service step needs 'ready': a pattern its ready line matches (named groups become values)"
+    if step.target and step.kind not in _NEEDS_TARGET_OR_COMMAND:
+        return f"'target' applies to {', '.join(_NEEDS_TARGET_OR_COMMAND)} steps only"
+    return None
+
+
 def _locate(node: yaml.Node, path: Sequence[Any]) -> yaml.Node:
     """Follow a jsonschema error path through PyYAML's node tree to get a line and column."""
     for key in path:
@@ -244,12 +284,10 @@ def load(path: Path, *, root: Path) -> Lab:
         if step.id in ids[:index]:  # point at the second use
             mark = _locate(node, ["steps", index, "id"]).start_mark
             raise LabError(f"{rel}:{mark.line + 1}: step id {step.id!r} is used twice; ids must be unique")
-        if step.kind == "profile" and step.method == "pid" and not step.ready:
+        problem = _step_problem(step, earlier=ids[:index], kinds={s.id: s.kind for s in steps[:index]})
+        if problem:
             mark = _locate(node, ["steps", index]).start_mark
-            raise LabError(
-                f"{rel}:{mark.line + 1}: profile step {step.id!r} attaches by PID, so it needs "
-                "'ready': a text the program prints once it is inside its work loop"
-            )
+            raise LabError(f"{rel}:{mark.line + 1}: step {step.id!r}: {problem}")
     claim_ids = [c["id"] for c in data.get("claims", [])]
     for index, claim in enumerate(data.get("claims", [])):
         if claim["id"] in claim_ids[:index]:

@@ -18,6 +18,7 @@ from labkit import (
     SCHEMA_VERSION,
     benchmark,
     claims,
+    live,
     overhead,
     pages,
     provenance,
@@ -58,7 +59,7 @@ def validate(results: Any, *, where: str) -> None:
 
 def environment(lab: Lab) -> dict[str, str | None]:
     """What, besides the inputs, can change a measurement; a change re-measures."""
-    needs_spy = any(s.kind in ("profile", "overhead") or "{py-spy}" in s.command for s in lab.steps)
+    needs_spy = any(s.kind in runner.SPY_KINDS or "{py-spy}" in s.command for s in lab.steps)
     return {"python": platform.python_version(), "py_spy": pyspy.version(pyspy.find()) if needs_spy else None}
 
 
@@ -109,6 +110,9 @@ def assemble(
         "benchmark": measured["benchmark"],
         "commands": measured["commands"],
         "overhead": measured["overhead"],
+        "loads": measured["loads"],
+        "dumps": measured["dumps"],
+        "tops": measured["tops"],
         "values": {},
         "claims": [],
     }
@@ -131,13 +135,22 @@ def refresh(lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path) ->
     for step, profile in fresh["profiles"].items():
         speedscope = json.loads((data_dir / profile["files"]["speedscope"]).read_text(encoding="utf-8"))
         derived = runner.derive(
-            step_id=step, title=profile["title"], speedscope=speedscope, level=profile["ci_level"], svg=False
+            step_id=step,
+            title=profile["title"],
+            speedscope=speedscope,
+            level=profile["ci_level"],
+            svg=False,
+            threads=profile["threads_filter"],
         )
-        profile.update({k: derived[k] for k in ("samples", "threads", "functions")})
+        profile.update({k: derived[k] for k in ("samples", "share_samples", "threads", "functions")})
         profile.update(runner.measured_rates(derived, wall=profile["wall_s"], level=profile["ci_level"]))
     for step, entry in fresh.get("commands", {}).items():
         text = (data_dir / entry["file"]).read_text(encoding="utf-8")
         entry.update(runner.read_command(entry, text, step_id=step))
+    for entry in fresh.get("dumps", {}).values():
+        entry["threads"] = live.summarise_dump_json(
+            (data_dir / entry["files"]["json"]).read_text(encoding="utf-8")
+        )
     if fresh.get("overhead"):
         raw = json.loads((data_dir / fresh["overhead"]["raw"]).read_text(encoding="utf-8"))
         fresh["overhead"]["ratios"] = overhead.summarise(raw["windows"])

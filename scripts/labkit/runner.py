@@ -5,6 +5,7 @@ Everything a step produces lands in a work folder; nothing here touches docs/.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -13,11 +14,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labkit import benchmark, overhead, processes, pyspy, stacks, stats
+from rich.console import Console
+
+from labkit import benchmark, live, overhead, processes, pyspy, services, stacks, stats
 from labkit.errors import LabError
 from labkit.flamegraph import render_svg
 from labkit.manifest import Lab, Step
@@ -26,7 +29,7 @@ from labkit.sanitize import PathMap
 Say = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Options:
     root: Path
     work: Path  # raw outputs and logs (git-ignored)
@@ -34,12 +37,23 @@ class Options:
     quick: bool
     method: str | None  # forced attach method, or None for the manifest's
     say: Say
+    running: dict[str, services.Running] = field(default_factory=dict)  # services started by earlier steps
 
 
 def _python(command: list[str], root: Path) -> list[str]:
     """Lab programs are Python files, run with the toolkit's own interpreter."""
     first = command[0]
     return [sys.executable, str(root / first), *command[1:]] if first.endswith(".py") else command
+
+
+SPY_KINDS = ("profile", "overhead", "dump", "top")
+
+
+def argv_of(lab: Lab, step: Step, *, opts: Options, exe: str = "") -> list[str]:
+    """The step's command: Python files run with this interpreter, placeholders filled in."""
+    argv = _python(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
+    argv = [exe if a == "{py-spy}" else a for a in argv]
+    return services.substitute(argv, opts.running)
 
 
 Planner = Callable[[str, dict[str, Any]], tuple[int, str]]
@@ -94,7 +108,8 @@ def _record(
 
 def profile(lab: Lab, step: Step, *, exe: str, opts: Options, plan: Planner | None = None) -> dict[str, Any]:
     """Profile one program; an adaptive step takes a pilot look, then one more if its claims need it."""
-    argv = _python(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
+    target = opts.running.get(step.target) if step.target else None
+    argv = target.argv if target is not None else argv_of(lab, step, opts=opts)
     first = step.adaptive["pilot"] if step.adaptive else step.seconds(quick=opts.quick)
     log = opts.work / f"{step.id}.service.log"
     log.unlink(missing_ok=True)
@@ -112,7 +127,44 @@ def profile(lab: Lab, step: Step, *, exe: str, opts: Options, plan: Planner | No
         extra, reason = plan(step.id, pilot)
         return min(extra, step.adaptive["max"] - first)
 
-    if method == "pid":
+    if target is not None:  # a service started by an earlier step: attach to it, it keeps running
+        if opts.method == "launch":
+            raise LabError(
+                f"{step.id}: profiles the running service {step.target!r}, which only --pid can reach"
+            )
+        try:
+            looks.append(
+                _record(
+                    step,
+                    exe=exe,
+                    opts=opts,
+                    seconds=first,
+                    look=1,
+                    argv=argv,
+                    pid=target.proc.pid,
+                    log=target.log,
+                )
+            )
+            extra = next_seconds()
+            if extra > 0:
+                looks.append(
+                    _record(
+                        step,
+                        exe=exe,
+                        opts=opts,
+                        seconds=extra,
+                        look=2,
+                        argv=argv,
+                        pid=target.proc.pid,
+                        log=target.log,
+                    )
+                )
+        except pyspy.AttachRefused as refused:
+            advice = pyspy.attach_advice(scope=pyspy.ptrace_scope(), is_root=os.geteuid() == 0, lab=lab.id)
+            raise LabError(f"{refused}\n{advice}") from refused
+        services.alive(target)
+        method = "pid"
+    elif method == "pid":
         service = processes.start(argv, log=log, cwd=opts.root)
         try:
             processes.wait_ready(service, log=log, pattern=step.ready, timeout=30)
@@ -170,7 +222,9 @@ def profile(lab: Lab, step: Step, *, exe: str, opts: Options, plan: Planner | No
     (opts.out / entry["files"]["speedscope"]).write_text(
         json.dumps(clean, separators=(",", ":")) + "\n", encoding="utf-8"
     )
-    derived = derive(step_id=step.id, title=step.title, speedscope=clean, level=step.ci_level)
+    derived = derive(
+        step_id=step.id, title=step.title, speedscope=clean, level=step.ci_level, threads=step.threads
+    )
     (opts.out / entry["files"]["collapsed"]).write_text(derived.pop("collapsed"), encoding="utf-8")
     (opts.out / entry["files"]["svg"]).write_text(derived.pop("svg"), encoding="utf-8")
     return entry
@@ -199,6 +253,7 @@ def _entry(
         "wall_s": wall,
         "errors": None if None in errors else sum(e or 0 for e in errors),
         "ci_level": step.ci_level,
+        "threads_filter": step.threads,
         "looks": [
             {
                 "duration_s": look.seconds,
@@ -216,11 +271,18 @@ def _entry(
             "svg": f"{step.id}.svg",
         },
     }
-    derived = derive(step_id=step.id, title=step.title, speedscope=clean, level=step.ci_level, svg=False)
+    derived = derive(
+        step_id=step.id,
+        title=step.title,
+        speedscope=clean,
+        level=step.ci_level,
+        svg=False,
+        threads=step.threads,
+    )
     return {
         **entry,
         **measured_rates(derived, wall=wall, level=step.ci_level),
-        **{k: derived[k] for k in ("samples", "threads", "functions")},
+        **{k: derived[k] for k in ("samples", "share_samples", "threads", "functions")},
     }
 
 
@@ -240,15 +302,20 @@ def measured_rates(derived: dict[str, Any], *, wall: float, level: float) -> dic
 
 
 def derive(
-    *, step_id: str, title: str, speedscope: dict[str, Any], level: float, svg: bool = True
+    *, step_id: str, title: str, speedscope: dict[str, Any], level: float, svg: bool = True, threads: str = ""
 ) -> dict[str, Any]:
-    """Everything computed from one sanitised recording (also what `check` recomputes)."""
+    """Everything computed from one sanitised recording (also what `check` recomputes).
+
+    The picture shows every thread; the shares are over the threads ``threads`` matches (all by default).
+    """
     recording = stacks.parse(speedscope)
     counted = stacks.collapsed(recording)
+    chosen = recording.only(threads) if threads else recording
     out: dict[str, Any] = {
         "samples": recording.sample_count,
+        "share_samples": chosen.sample_count,
         "threads": stacks.thread_samples(recording),
-        "functions": stacks.functions(recording, confidence=level),
+        "functions": stacks.functions(chosen, confidence=level),
         "collapsed": stacks.collapsed_text(counted),
     }
     if svg:
@@ -375,10 +442,126 @@ def overhead_step(lab: Lab, step: Step, *, exe: str, opts: Options) -> dict[str,
     }
 
 
+def _pid_of(lab: Lab, step: Step, *, opts: Options) -> tuple[int, services.Running | None]:
+    """The process a dump/top step looks at: a running service, or a program it starts itself."""
+    if step.target:
+        return opts.running[step.target].proc.pid, None
+    item = services.start(
+        step.id,
+        argv_of(lab, step, opts=opts),
+        ready=step.ready,
+        cwd=opts.root,
+        log=opts.work / f"{step.id}.service.log",
+    )
+    return item.proc.pid, item
+
+
+def dump_step(lab: Lab, step: Step, *, exe: str, opts: Options) -> dict[str, Any]:
+    """What every thread is doing right now: `py-spy dump`, as text and as JSON."""
+    paths = PathMap.here(opts.root)
+    pid, own = _pid_of(lab, step, opts=opts)
+    try:
+        opts.say(f"{step.id}: py-spy dump of every thread, as text and as JSON")
+        text = live.dump(
+            exe=exe, pid=pid, cwd=opts.root, log=opts.work / f"{step.id}.log", paths=paths, as_json=False
+        )
+        data = live.dump(
+            exe=exe, pid=pid, cwd=opts.root, log=opts.work / f"{step.id}.log", paths=paths, as_json=True
+        )
+    finally:
+        if own is not None:
+            services.stop(own)
+    opts.out.mkdir(parents=True, exist_ok=True)
+    (opts.out / f"{step.id}.txt").write_text(text, encoding="utf-8")
+    (opts.out / f"{step.id}.json").write_text(data, encoding="utf-8")
+    return {
+        "title": step.title,
+        "files": {"text": f"{step.id}.txt", "json": f"{step.id}.json"},
+        "threads": live.summarise_dump_json(data),
+    }
+
+
+def top_step(lab: Lab, step: Step, *, exe: str, opts: Options) -> dict[str, Any]:
+    """`py-spy top` through a pseudo-terminal; its last screen as text and as a terminal picture."""
+    paths = PathMap.here(opts.root)
+    pid, own = _pid_of(lab, step, opts=opts)
+    seconds = step.seconds(quick=opts.quick)
+    try:
+        opts.say(f"{step.id}: py-spy top for {seconds} s (through a pseudo-terminal)")
+        screen = live.top(
+            exe=exe,
+            pid=pid,
+            seconds=seconds,
+            cwd=opts.root,
+            log=opts.work / f"{step.id}.log",
+            paths=paths,
+            rate=step.rate,
+        )
+    finally:
+        if own is not None:
+            services.stop(own)
+    opts.out.mkdir(parents=True, exist_ok=True)
+    (opts.out / f"{step.id}.txt").write_text(screen, encoding="utf-8")
+    (opts.out / f"{step.id}.svg").write_text(
+        terminal_svg(screen, title=step.title or "py-spy top"), encoding="utf-8"
+    )
+    return {
+        "title": step.title,
+        "seconds": seconds,
+        "files": {"text": f"{step.id}.txt", "svg": f"{step.id}.svg"},
+    }
+
+
+def terminal_svg(text: str, *, title: str) -> str:
+    """A picture of a terminal screen (rich's SVG export), deterministic for the same text."""
+    console = Console(
+        record=True,
+        width=max(80, max((len(line) for line in text.splitlines()), default=80)),
+        file=io.StringIO(),
+        color_system=None,
+        force_terminal=False,
+    )
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    svg = console.export_svg(title=title, unique_id="terminal")
+    return svg
+
+
+def load_step(lab: Lab, step: Step, *, opts: Options) -> dict[str, Any]:
+    """Run a load generator to its end and keep what it reports (its own JSON, per repeat)."""
+    argv = argv_of(lab, step, opts=opts)
+    raw = opts.work / f"{step.id}.json"
+    log = opts.work / f"{step.id}.log"
+    raw.unlink(missing_ok=True)
+    log.unlink(missing_ok=True)
+    opts.say(f"{step.id}: load: {' '.join(PathMap.here(opts.root).command(argv)[1:])}")
+    proc = processes.start([*argv, "--json", str(raw)], log=log, cwd=opts.root)
+    try:
+        code = proc.wait(timeout=1800)
+    except subprocess.TimeoutExpired as exc:
+        raise LabError(f"{step.id}: the load ran for more than 30 minutes") from exc
+    finally:
+        processes.stop(proc)
+    for item in opts.running.values():
+        services.alive(item)
+    if code != 0 or not raw.exists():
+        raise LabError(
+            f"{step.id}: the load failed (exit code {code}); its last output:\n{processes.tail(log)}"
+        )
+    result = json.loads(raw.read_text(encoding="utf-8"))
+    opts.out.mkdir(parents=True, exist_ok=True)
+    (opts.out / f"{step.id}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return {
+        "title": step.title,
+        "raw": f"{step.id}.json",
+        "command": PathMap.here(opts.root).command(argv),
+        "result": result,
+    }
+
+
 def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> dict[str, Any]:
     """All steps of a lab, in order; returns the measured sections of results.json."""
     pyspy.check_platform()
-    needs_spy = any(s.kind in ("profile", "overhead") or "{py-spy}" in s.command for s in lab.steps)
+    needs_spy = any(s.kind in SPY_KINDS or "{py-spy}" in s.command for s in lab.steps)
     exe = pyspy.find() if needs_spy else ""
     opts.work.mkdir(parents=True, exist_ok=True)
     measured: dict[str, Any] = {
@@ -386,22 +569,53 @@ def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> dict[str, An
         "benchmark": None,
         "commands": {},
         "overhead": None,
+        "loads": {},
+        "dumps": {},
+        "tops": {},
         "py_spy": pyspy.version(exe) if needs_spy else None,
     }
     started = time.perf_counter()
     with processes.supervised():
-        for step in lab.steps:
-            if step.kind == "profile":
-                measured["profiles"][step.id] = profile(lab, step, exe=exe, opts=opts, plan=plan)
-            elif step.kind == "benchmark":
-                measured["benchmark"] = {"step": step.id, **bench(lab, step, opts=opts)}
-            elif step.kind == "overhead":
-                try:
-                    measured["overhead"] = overhead_step(lab, step, exe=exe, opts=opts)
-                except pyspy.AttachRefused as refused:
-                    # Nothing to measure without attaching; claims on it stay undecided (never "holds").
-                    opts.say(f"{step.id}: skipped, {refused}")
-            elif step.kind == "command":
-                measured["commands"][step.id] = command(lab, step, exe=exe, opts=opts)
+        try:
+            for step in lab.steps:
+                _step(lab, step, exe=exe, opts=opts, plan=plan, measured=measured)
+        finally:
+            for item in reversed(list(opts.running.values())):
+                services.stop(item)
+            opts.running.clear()
     measured["run_s"] = round(time.perf_counter() - started, 1)
     return measured
+
+
+def _step(
+    lab: Lab, step: Step, *, exe: str, opts: Options, plan: Planner | None, measured: dict[str, Any]
+) -> None:
+    """One step of a lab, by kind; what it measures goes into ``measured``."""
+    kind = step.kind
+    if kind == "service" or (kind == "load" and step.background):
+        argv = argv_of(lab, step, opts=opts)
+        opts.say(f"{step.id}: starting {' '.join(PathMap.here(opts.root).command(argv)[1:])}")
+        opts.running[step.id] = services.start(
+            step.id, argv, ready=step.ready or ".", cwd=opts.root, log=opts.work / f"{step.id}.log"
+        )
+    elif kind == "stop":
+        for name in step.stop:
+            services.stop(opts.running.pop(name))
+    elif kind == "load":
+        measured["loads"][step.id] = load_step(lab, step, opts=opts)
+    elif kind == "dump":
+        measured["dumps"][step.id] = dump_step(lab, step, exe=exe, opts=opts)
+    elif kind == "top":
+        measured["tops"][step.id] = top_step(lab, step, exe=exe, opts=opts)
+    elif kind == "profile":
+        measured["profiles"][step.id] = profile(lab, step, exe=exe, opts=opts, plan=plan)
+    elif kind == "benchmark":
+        measured["benchmark"] = {"step": step.id, **bench(lab, step, opts=opts)}
+    elif kind == "overhead":
+        try:
+            measured["overhead"] = overhead_step(lab, step, exe=exe, opts=opts)
+        except pyspy.AttachRefused as refused:
+            # Nothing to measure without attaching; claims on it stay undecided (never "holds").
+            opts.say(f"{step.id}: skipped, {refused}")
+    elif kind == "command":
+        measured["commands"][step.id] = command(lab, step, exe=exe, opts=opts)

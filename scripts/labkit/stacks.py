@@ -9,6 +9,7 @@ page comes from the same samples.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -51,6 +52,16 @@ class Recording:
     @property
     def sample_count(self) -> int:
         return sum(len(t.samples) for t in self.threads)
+
+    def only(self, pattern: str) -> Recording:
+        """The threads whose name (the part in parentheses, as py-spy reports it) matches ``pattern``."""
+        regex = re.compile(pattern)
+
+        def name(thread: Thread) -> str:
+            inside = re.search(r"\((.*)\)\s*$", thread.name)
+            return inside.group(1) if inside else thread.name
+
+        return Recording(frames=self.frames, threads=tuple(t for t in self.threads if regex.search(name(t))))
 
     def stacks(self) -> Iterable[tuple[Frame, ...]]:
         for thread in self.threads:
