@@ -20,6 +20,12 @@ from labkit.errors import LabError
 from labkit.pages import states
 from labkit.values import Missing, lookup
 
+SAID = {
+    "holds": "it holds",
+    "fails": "it does not hold",
+    "undecided": "it is undecided",
+    "cited": "it is cited",
+}
 OPS = (">=", ">", "<=", "<", "==", "!=", "within")
 SYMBOL = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠", "within": "within"}
 _SHARE = re.compile(
@@ -58,9 +64,11 @@ def measure(results: dict[str, Any], path: str, *, defined: Callable[[str], bool
     found = lookup(results, path)
     if isinstance(found, dict) and {"min", "median", "max"} <= found.keys():
         return Measured(found["median"], found["min"], found["max"], None)
-    if path.endswith("effective_rate_hz"):
+    interval_of = {"effective_rate_hz": "effective_rate_ci", "samples_per_tick": "samples_per_tick_ci"}
+    last = path.rsplit(".", 1)[-1]
+    if path.startswith("profiles.") and last in interval_of:
         profile = lookup(results, path.rsplit(".", 1)[0])
-        low, high = profile["effective_rate_ci"]
+        low, high = profile[interval_of[last]]
         return Measured(found, low, high, profile["ci_level"])
     if isinstance(found, (dict, list)):
         raise LabError(f"claim path {path!r} names a {type(found).__name__}, not a value")
@@ -78,6 +86,10 @@ def verdict(
         ohigh = other.value if other.high is None else other.high
         return _order(low, high, olow, ohigh, op)
     if op in ("==", "!="):
+        if m.low is not None and m.low != m.high:
+            raise LabError(
+                f"op {op!r} on a value with an interval cannot be decided; use >= or <= (or within)"
+            )
         equal = m.value == than
         return "holds" if equal == (op == "==") else "fails"
     if op == "within":
@@ -166,12 +178,22 @@ def evaluate(
                 out.append(entry)
                 continue
             other = measure(results, than, defined=defined) if isinstance(than, str) and "." in than else None
+            if other is not None and spec.get("factor"):
+                f = float(spec["factor"])
+                other = Measured(
+                    other.value * f,
+                    None if other.low is None else other.low * f,
+                    None if other.high is None else other.high * f,
+                    other.level,
+                )
             kind = _format_for(path, spec)
             result = verdict(m, op, than, tolerance=spec.get("tolerance"), other=other)
         except (LabError, KeyError, TypeError) as exc:
             raise LabError(f"claim {spec['id']!r}: {exc}") from exc
         if other is not None:
             rule = f"{SYMBOL[op]} {shown(other, kind)}"
+            if spec.get("factor"):
+                rule = f"{SYMBOL[op]} {spec['factor']:g} × the other: {shown(other, kind)}"
         elif op == "within":
             rule = f"within {100 * spec['tolerance']:g}% of {_show(than, kind)}"
         else:
@@ -200,7 +222,7 @@ def mismatches(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def describe(c: dict[str, Any]) -> str:
     return (
         f"{c['page']}: claim {c['id']!r} ({c['text']!r}) was expected to {c['expect'].rstrip('s')} "
-        f"but is {c['verdict']}: measured {c['shown']}, rule {c['rule']}. Rewrite the sentence to say "
+        f"but {SAID[c['verdict']]}: measured {c['shown']}, rule {c['rule']}. Rewrite the sentence to say "
         "what was measured; never loosen the check silently."
     )
 

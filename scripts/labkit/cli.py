@@ -66,9 +66,9 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
             except LabError as exc:
                 took = time.perf_counter() - started
                 rows.append((path.stem, "failed", took, "", "", str(exc)))
-                errors.print(
-                    f"[red]✗ {path.stem} failed:[/red] {exc}\n  docs/ still holds its previous results."
-                )
+                # Text, not markup: a claim's sentence may hold [brackets].
+                message = f"{exc}\n  docs/ still holds its previous results."
+                errors.print(Text.assemble((f"✗ {path.stem} failed: ", "red"), message))
                 continue
             took = time.perf_counter() - started
             res = outcome.results
@@ -86,7 +86,9 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
     for column in ("lab", "result", "wall time", "samples per profile", "claims as expected", "failure"):
         table.add_column(column)
     for lab_id, status, took, samples, kept, why in rows:
-        table.add_row(lab_id, status, f"{took:.1f} s", samples, kept, why.splitlines()[0] if why else "")
+        table.add_row(
+            lab_id, status, f"{took:.1f} s", samples, kept, Text(why.splitlines()[0] if why else "")
+        )
     console.print(table)
     return 1 if any(r[1] == "failed" for r in rows) else 0
 
@@ -173,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](args, root)
     except LabError as exc:
-        errors.print(f"[red]error:[/red] {exc}", highlight=False)
+        errors.print(Text.assemble(("error: ", "red"), str(exc)))
         return 2
     except KeyboardInterrupt:
         errors.print("interrupted: every process started here was stopped; docs/ is unchanged")

@@ -65,6 +65,7 @@ _CLAIM = {
         "op": {"enum": [">=", ">", "<=", "<", "==", "!=", "within"]},
         "than": {"type": ["number", "string", "boolean"]},
         "tolerance": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "factor": {"type": "number", "exclusiveMinimum": 0},
         "format": {"enum": ["speedup", "share", "seconds", "count", "rate", "text"]},
         "reason": {"type": "string"},
         "unit": {"type": "string"},

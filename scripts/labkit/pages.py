@@ -218,8 +218,12 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
 def overhead_table(ctx: Context, arg: str | None) -> list[str]:
     """Throughput of the target per mode, and the ratios per round with their spread."""
     data = ctx.results.get("overhead")
-    if not data:
-        raise LabError("the page has an overhead-table but the lab has no overhead step")
+    if not data:  # the step could not attach here (see the run's messages): say so instead of failing
+        return table(
+            ["Ratio", "Median", "Min–max", "Per round"],
+            [["not measured in this run", "", "", ""]],
+            caption="py-spy could not attach to the target in this run, so there is no overhead data",
+        )
     ratios = data["ratios"]
     names = {
         "default": "py-spy default ÷ no profiler",
@@ -253,6 +257,73 @@ def overhead_table(ctx: Context, arg: str | None) -> list[str]:
     return table(["Ratio", "Median", "Min–max", "Per round"], rows, caption=caption)
 
 
+def _named(ctx: Context, section: str, arg: str | None, kind: str) -> dict[str, Any]:
+    entries = ctx.results.get(section) or {}
+    if not arg or arg not in entries:
+        raise LabError(f"no {kind} step named {arg!r} (steps: {', '.join(entries) or 'none'})")
+    entry: dict[str, Any] = entries[arg]
+    return entry
+
+
+def dump_table(ctx: Context, arg: str | None) -> list[str]:
+    """`py-spy dump` as a table: one row per thread, what it was doing at that instant."""
+    dump = _named(ctx, "dumps", arg, "dump")
+    rows = [
+        [
+            f"<code>{formats.html_text(t['thread_name'] or '?')}</code>",
+            "yes" if t["active"] else "no",
+            "yes" if t["owns_gil"] else "no",
+            str(t["frames"]),
+            f"<code>{formats.html_text(t['top'] or '')}</code>",
+        ]
+        for t in dump["threads"]
+    ]
+    files = dump["files"]
+    caption = (
+        f"{formats.html_text(dump['title'] or 'py-spy dump')}: every thread at one instant "
+        f'(<a href="{ctx.data_href}/{files["text"]}">text</a>, '
+        f'<a href="{ctx.data_href}/{files["json"]}">JSON</a>)'
+    )
+    return table(["Thread", "Active", "Holds the GIL", "Frames", "Innermost frame"], rows, caption=caption)
+
+
+def terminal(ctx: Context, arg: str | None) -> list[str]:
+    """A captured terminal screen: the picture, and the same text for screen readers and search."""
+    top = _named(ctx, "tops", arg, "top")
+    files = top["files"]
+    title = formats.html_text(top["title"] or "py-spy top")
+    text = (ctx.data_dir / files["text"]).read_text(encoding="utf-8")
+    return [
+        '<figure class="terminal">',
+        f'<img src="{ctx.data_href}/{files["svg"]}" alt="{title}: the screen as text follows">',
+        f"<figcaption>{title}, after {top['seconds']} s</figcaption>",
+        "</figure>",
+        "<details><summary>The same screen as text</summary>",
+        f"<pre><code>{formats.html_text(text)}</code></pre>",
+        "</details>",
+    ]
+
+
+def load_table(ctx: Context, arg: str | None) -> list[str]:
+    """What a load run measured, per repeat summarised as min, median and max."""
+    load = _named(ctx, "loads", arg, "load")
+    summary = load["result"]["summary"]["all"]
+    names = {
+        "throughput_rps": ("Throughput", "req/s"),
+        "p50_ms": ("p50 latency", "ms"),
+        "p95_ms": ("p95 latency", "ms"),
+        "p99_ms": ("p99 latency", "ms"),
+    }
+    rows = [
+        [label, *(f"{summary[key][k]:,.1f} {unit}" for k in ("min", "median", "max"))]
+        for key, (label, unit) in names.items()
+        if key in summary
+    ]
+    repeats = len(load["result"].get("repeats", []))
+    caption = f"{formats.html_text(load['title'] or arg or '')}: {repeats} repeats"
+    return table(["", "Min", "Median", "Max"], rows, caption=caption)
+
+
 BLOCKS: dict[str, Callable[[Context, str | None], list[str]]] = {
     "frame-table": frame_table,
     "flamegraph": flamegraph,
@@ -260,6 +331,9 @@ BLOCKS: dict[str, Callable[[Context, str | None], list[str]]] = {
     "provenance": provenance,
     "claims": claims_table,
     "overhead-table": overhead_table,
+    "dump-table": dump_table,
+    "terminal": terminal,
+    "load-table": load_table,
 }
 
 

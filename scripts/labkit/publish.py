@@ -143,7 +143,11 @@ def refresh(lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path) ->
             threads=profile["threads_filter"],
         )
         profile.update({k: derived[k] for k in ("samples", "share_samples", "threads", "functions")})
-        profile.update(runner.measured_rates(derived, wall=profile["wall_s"], level=profile["ci_level"]))
+        profile.update(
+            runner.measured_rates(
+                derived, wall=profile["wall_s"], level=profile["ci_level"], rate_hz=profile["rate_hz"]
+            )
+        )
     for step, entry in fresh.get("commands", {}).items():
         text = (data_dir / entry["file"]).read_text(encoding="utf-8")
         entry.update(runner.read_command(entry, text, step_id=step))

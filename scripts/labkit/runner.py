@@ -281,12 +281,12 @@ def _entry(
     )
     return {
         **entry,
-        **measured_rates(derived, wall=wall, level=step.ci_level),
+        **measured_rates(derived, wall=wall, level=step.ci_level, rate_hz=step.rate),
         **{k: derived[k] for k in ("samples", "share_samples", "threads", "functions")},
     }
 
 
-def measured_rates(derived: dict[str, Any], *, wall: float, level: float) -> dict[str, Any]:
+def measured_rates(derived: dict[str, Any], *, wall: float, level: float, rate_hz: int) -> dict[str, Any]:
     """Samples of the busiest thread over the wall time we measured, with a Poisson interval.
 
     py-spy draws exponential gaps between samples, so n samples over T seconds
@@ -295,9 +295,15 @@ def measured_rates(derived: dict[str, Any], *, wall: float, level: float) -> dic
     busiest = max(t["samples"] for t in derived["threads"])
     rate = busiest / wall if wall > 0 else 0.0
     half = stats.z_value(level) / math.sqrt(busiest) if busiest else 1.0
+    # All threads' samples per sampling instant: 1 when one thread is sampled each time (--gil),
+    # the number of threads with --idle.
+    ticks = derived["samples"] / (wall * rate_hz) if wall > 0 else 0.0
+    tick_half = stats.z_value(level) / math.sqrt(derived["samples"]) if derived["samples"] else 1.0
     return {
         "effective_rate_hz": round(rate, 3),
         "effective_rate_ci": [round(rate * (1 - half), 3), round(rate * (1 + half), 3)],
+        "samples_per_tick": round(ticks, 4),
+        "samples_per_tick_ci": [round(ticks * (1 - tick_half), 4), round(ticks * (1 + tick_half), 4)],
     }
 
 
@@ -596,7 +602,7 @@ def _step(
         argv = argv_of(lab, step, opts=opts)
         opts.say(f"{step.id}: starting {' '.join(PathMap.here(opts.root).command(argv)[1:])}")
         opts.running[step.id] = services.start(
-            step.id, argv, ready=step.ready or ".", cwd=opts.root, log=opts.work / f"{step.id}.log"
+            step.id, argv, ready=step.ready, cwd=opts.root, log=opts.work / f"{step.id}.log"
         )
     elif kind == "stop":
         for name in step.stop:

@@ -46,8 +46,11 @@ class PathMap:
         return str(PurePosixPath("<other>", Path(name).name))
 
     def argument(self, arg: str) -> str:
-        """One command-line argument: paths are mapped, the interpreter becomes ``python``."""
-        if os.path.isabs(arg):
+        """One command-line argument: paths are mapped, the interpreter becomes ``python``.
+
+        Only what exists on disk is a path: ``/locked=6`` is an argument that merely looks like one.
+        """
+        if os.path.isabs(arg) and os.path.exists(arg):
             if Path(arg).name.startswith("python"):
                 return "python"
             if Path(arg).name == "py-spy":

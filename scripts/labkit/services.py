@@ -9,6 +9,7 @@ ends, whatever happens (see processes.supervised).
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import Popen
@@ -33,7 +34,12 @@ def start(step_id: str, argv: list[str], *, ready: str, cwd: Path, log: Path, ti
     log.unlink(missing_ok=True)
     proc = processes.start(argv, log=log, cwd=cwd)
     try:
-        processes.wait_ready(proc, log=log, pattern=ready, timeout=timeout)
+        if ready:
+            processes.wait_ready(proc, log=log, pattern=ready, timeout=timeout)
+        else:  # a program that announces nothing (a load generator): give it a moment, then check it runs
+            time.sleep(0.5)
+            if proc.poll() is not None:
+                raise LabError(f"{step_id}: exited at once (code {proc.returncode}):\n{processes.tail(log)}")
     except BaseException:
         processes.stop(proc)
         raise

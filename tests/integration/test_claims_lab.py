@@ -140,12 +140,6 @@ def test_a_claim_within_noise_is_undecided_and_not_published_as_holding(lab9: Pa
     assert_nothing_published(lab9, page_before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in scripts/labkit/cli.py cmd_assets: the LabError text is printed as rich markup, so "
-    "square brackets in a claim's sentence vanish (or '[/…]' raises MarkupError); drop this marker "
-    "once the message is printed with markup=False or escaped",
-)
 def test_a_failing_claim_with_square_brackets_is_named_word_for_word(lab9: Path) -> None:
     bracketed = "helper_a [not helper_b] is on the stack in at least 80% of the samples"
     edit(lab9 / "labs" / "lab-9.yml", f"text: {SENTENCE}", f"text: {bracketed}")

@@ -35,7 +35,8 @@ def test_lookup_missing_and_ambiguous(results: dict[str, Any]) -> None:
         values.lookup(results, "profiles.slow.nope")
     assert not isinstance(caught.value, values.Missing)
     functions = results["profiles"]["slow"]["functions"]
-    functions.append(dict(functions[0], file="elsewhere.py"))
+    (finder,) = [f for f in functions if f["name"] == "find_duplicates_slow"]
+    functions.append(dict(finder, file="elsewhere.py"))
     with pytest.raises(LabError, match="matched 2 items") as caught:
         values.lookup(results, "profiles.slow.functions.find_duplicates_slow.self_share")
     assert not isinstance(caught.value, values.Missing)
