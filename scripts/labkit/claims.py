@@ -178,22 +178,23 @@ def evaluate(
                 out.append(entry)
                 continue
             other = measure(results, than, defined=defined) if isinstance(than, str) and "." in than else None
+            scaled = other
             if other is not None and spec.get("factor"):
                 f = float(spec["factor"])
-                other = Measured(
+                scaled = Measured(
                     other.value * f,
                     None if other.low is None else other.low * f,
                     None if other.high is None else other.high * f,
                     other.level,
                 )
             kind = _format_for(path, spec)
-            result = verdict(m, op, than, tolerance=spec.get("tolerance"), other=other)
+            result = verdict(m, op, than, tolerance=spec.get("tolerance"), other=scaled)
         except (LabError, KeyError, TypeError) as exc:
             raise LabError(f"claim {spec['id']!r}: {exc}") from exc
         if other is not None:
-            rule = f"{SYMBOL[op]} {shown(other, kind)}"
-            if spec.get("factor"):
-                rule = f"{SYMBOL[op]} {spec['factor']:g} × the other: {shown(other, kind)}"
+            unit = f" {spec['unit']}" if spec.get("unit") else ""
+            factor = f"{spec['factor']:g} × " if spec.get("factor") else ""
+            rule = f"{SYMBOL[op]} {factor}{shown(other, kind)}{unit}"
         elif op == "within":
             rule = f"within {100 * spec['tolerance']:g}% of {_show(than, kind)}"
         else:
