@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labkit import claims, pages, privacy, runner, store
+from labkit import claims, pages, privacy, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
-from labkit.publish import environment_here, read_results, refresh, validate
+from labkit.publish import derive_stored, environment_here, read_results, refresh, validate
 
 
 def _first_difference(stored: Any, recomputed: Any, path: str = "") -> tuple[str, Any, Any]:
@@ -76,14 +76,7 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
     for section in ("profiles", "benchmark", "overhead", "commands", "dumps", "values", "claims"):
         _compare(problems, where, section, results.get(section), fresh.get(section))
     for step, profile in fresh["profiles"].items():
-        speedscope = json.loads((data_dir / profile["files"]["speedscope"]).read_text(encoding="utf-8"))
-        derived = runner.derive(
-            step_id=step,
-            title=profile["title"],
-            speedscope=speedscope,
-            level=profile["ci_level"],
-            threads=profile["threads_filter"],
-        )
+        derived = derive_stored(step, profile, data_dir=data_dir)
         for kind in ("collapsed", "svg"):
             path = data_dir / profile["files"][kind]
             if not path.exists() or path.read_text(encoding="utf-8") != derived[kind]:

@@ -299,7 +299,10 @@ def terminal(ctx: Context, arg: str | None) -> list[str]:
         f"<figcaption>{title}, after {top['seconds']} s</figcaption>",
         "</figure>",
         "<details><summary>The same screen as text</summary>",
-        f"<pre><code>{formats.html_text(text)}</code></pre>",
+        # A blank line would end the HTML block in Markdown: keep the screen's empty rows non-empty.
+        "<pre><code>"
+        + "\n".join(formats.html_text(line) or "&#32;" for line in text.splitlines())
+        + "</code></pre>",
         "</details>",
     ]
 
@@ -364,7 +367,8 @@ def render(text: str, ctx: Context, *, page: str) -> tuple[str, list[Difference]
                 raise LabError(f"{page}:{i + 1}: unknown block {kind!r}; expected one of {', '.join(BLOCKS)}")
             try:
                 # Blank lines around the body: inside an admonition or tab, HTML needs them to render.
-                body = ["", *(indent + row for row in BLOCKS[kind](ctx, arg)), ""]
+                rows = [line for row in BLOCKS[kind](ctx, arg) for line in row.split("\n")]
+                body = ["", *(indent + line if line else line for line in rows), ""]
             except LabError as exc:
                 raise LabError(f"{page}:{i + 1}: {exc}") from exc
             old = lines[i + 1 : end]

@@ -129,19 +129,24 @@ def finish(lab: Lab, results: dict[str, Any], *, root: Path) -> dict[str, Any]:
     return results
 
 
+def derive_stored(step: str, profile: dict[str, Any], *, data_dir: Path, svg: bool = True) -> dict[str, Any]:
+    """What a published recording gives, recomputed from its sanitised speedscope file."""
+    speedscope = json.loads((data_dir / profile["files"]["speedscope"]).read_text(encoding="utf-8"))
+    return runner.derive(
+        step_id=step,
+        title=profile["title"],
+        speedscope=speedscope,
+        level=profile["ci_level"],
+        svg=svg,
+        threads=profile["threads_filter"],
+    )
+
+
 def refresh(lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path) -> dict[str, Any]:
     """Recompute everything derived from the raw files in ``data_dir`` (what `check` compares against)."""
     fresh: dict[str, Any] = json.loads(json.dumps(results))
     for step, profile in fresh["profiles"].items():
-        speedscope = json.loads((data_dir / profile["files"]["speedscope"]).read_text(encoding="utf-8"))
-        derived = runner.derive(
-            step_id=step,
-            title=profile["title"],
-            speedscope=speedscope,
-            level=profile["ci_level"],
-            svg=False,
-            threads=profile["threads_filter"],
-        )
+        derived = derive_stored(step, profile, data_dir=data_dir, svg=False)
         profile.update({k: derived[k] for k in ("samples", "share_samples", "threads", "functions")})
         profile.update(
             runner.measured_rates(

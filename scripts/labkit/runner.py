@@ -334,25 +334,36 @@ def derive(
     return out
 
 
-def bench(lab: Lab, step: Step, *, opts: Options) -> dict[str, Any]:
-    argv = _python(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
+def _run_json(step: Step, argv: list[str], *, opts: Options, what: str) -> dict[str, Any]:
+    """Run a program to its end with ``--json PATH`` appended; return what it wrote there."""
     raw = opts.work / f"{step.id}.json"
     log = opts.work / f"{step.id}.log"
     raw.unlink(missing_ok=True)
     log.unlink(missing_ok=True)
-    opts.say(f"{step.id}: timing both versions ({' '.join(argv[2:])})")
     proc = processes.start([*argv, "--json", str(raw)], log=log, cwd=opts.root)
     try:
         code = proc.wait(timeout=1800)
     except subprocess.TimeoutExpired as exc:
-        raise LabError(f"{step.id}: the benchmark ran for more than 30 minutes") from exc
+        raise LabError(f"{step.id}: the {what} ran for more than 30 minutes") from exc
     finally:
         processes.stop(proc)
+    for item in opts.running.values():
+        services.alive(item)  # a load that killed its service measured nothing worth publishing
     if code != 0 or not raw.exists():
         raise LabError(
-            f"{step.id}: the benchmark failed (exit code {code}); its last output:\n{processes.tail(log)}"
+            f"{step.id}: the {what} failed (exit code {code}); its last output:\n{processes.tail(log)}"
         )
-    result = json.loads(raw.read_text(encoding="utf-8"))
+    try:
+        loaded: dict[str, Any] = json.loads(raw.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise LabError(f"{step.id}: the {what} wrote malformed JSON: {exc}") from exc
+    return loaded
+
+
+def bench(lab: Lab, step: Step, *, opts: Options) -> dict[str, Any]:
+    argv = _python(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
+    opts.say(f"{step.id}: timing both versions ({' '.join(argv[2:])})")
+    result = _run_json(step, argv, opts=opts, what="benchmark")
     summary = benchmark.summarise(result)  # validates before anything is published
     if not summary["same_result"]:
         raise LabError(f"{step.id}: the two versions disagree; not publishing timings of a wrong answer")
@@ -535,25 +546,8 @@ def terminal_svg(text: str, *, title: str) -> str:
 def load_step(lab: Lab, step: Step, *, opts: Options) -> dict[str, Any]:
     """Run a load generator to its end and keep what it reports (its own JSON, per repeat)."""
     argv = argv_of(lab, step, opts=opts)
-    raw = opts.work / f"{step.id}.json"
-    log = opts.work / f"{step.id}.log"
-    raw.unlink(missing_ok=True)
-    log.unlink(missing_ok=True)
     opts.say(f"{step.id}: load: {' '.join(PathMap.here(opts.root).command(argv)[1:])}")
-    proc = processes.start([*argv, "--json", str(raw)], log=log, cwd=opts.root)
-    try:
-        code = proc.wait(timeout=1800)
-    except subprocess.TimeoutExpired as exc:
-        raise LabError(f"{step.id}: the load ran for more than 30 minutes") from exc
-    finally:
-        processes.stop(proc)
-    for item in opts.running.values():
-        services.alive(item)
-    if code != 0 or not raw.exists():
-        raise LabError(
-            f"{step.id}: the load failed (exit code {code}); its last output:\n{processes.tail(log)}"
-        )
-    result = json.loads(raw.read_text(encoding="utf-8"))
+    result = _run_json(step, argv, opts=opts, what="load")
     opts.out.mkdir(parents=True, exist_ok=True)
     (opts.out / f"{step.id}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return {
