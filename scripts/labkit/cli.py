@@ -87,7 +87,12 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
         table.add_column(column)
     for lab_id, status, took, samples, kept, why in rows:
         table.add_row(
-            lab_id, status, f"{took:.1f} s", samples, kept, Text(why.splitlines()[0] if why else "")
+            lab_id,
+            status,
+            f"{took:.1f} s",
+            samples,
+            kept,
+            Text(" ".join(why.split("\n")[:2]).strip() if why else ""),
         )
     console.print(table)
     return 1 if any(r[1] == "failed" for r in rows) else 0

@@ -44,6 +44,8 @@ def rate(x: float) -> str:
 def text(x: Any) -> str:
     if isinstance(x, bool):
         return "yes" if x else "no"
+    if isinstance(x, float):
+        return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
     return str(x)
 
 

@@ -63,8 +63,21 @@ def _profile(ctx: Context, arg: str | None) -> dict[str, Any]:
     return profile
 
 
+def _over(profile: dict[str, Any]) -> str:
+    """Which samples the shares are over: the page must say which threads."""
+    pattern = profile.get("threads_filter") or ""
+    if pattern:
+        return (
+            f"the {formats.count(profile['share_samples'])} samples of the threads whose name matches "
+            f"<code>{formats.html_text(pattern)}</code>"
+        )
+    return f"all {formats.count(profile['samples'])} samples of all threads"
+
+
 def frame_table(ctx: Context, arg: str | None) -> list[str]:
     profile = _profile(ctx, arg)
+    # Where the time is spent first (self), so the hot functions are not crowded out by the base frames.
+    chosen = sorted(profile["functions"], key=lambda f: (-f["self_share"], -f["total_share"], f["name"]))[:10]
     rows = [
         [
             f"<code>{formats.html_text(f['name'])}</code>",
@@ -72,11 +85,11 @@ def frame_table(ctx: Context, arg: str | None) -> list[str]:
             formats.share(f["self_share"]),
             formats.share(f["total_share"]),
         ]
-        for f in profile["functions"][:10]
+        for f in chosen
     ]
     caption = (
-        f"Top functions of the {formats.html_text(arg or '')} profile by total share, over all "
-        f"{formats.count(profile['samples'])} samples of all threads (a function's lines merged)"
+        f"The functions of the {formats.html_text(arg or '')} profile that ran most (by self share), over "
+        f"{_over(profile)} (a function's lines merged)"
     )
     return table(["Function", "File", "Self", "Total"], rows, caption=caption)
 
@@ -92,7 +105,7 @@ def flamegraph(ctx: Context, arg: str | None) -> list[str]:
     ratio = f"{match.group(1)}/{match.group(2)}" if match else "1200/480"
     top = max(profile["functions"], key=lambda f: (f["self_share"], f["name"]))
     finding = (
-        f"Most samples end in <code>{formats.html_text(top['name'])}</code> "
+        f"Of {_over(profile)}, most end in <code>{formats.html_text(top['name'])}</code> "
         f"({formats.share(top['self_share'])} self)"
     )
     title = formats.html_text(profile["title"] or arg or "")
@@ -280,9 +293,9 @@ def dump_table(ctx: Context, arg: str | None) -> list[str]:
     ]
     files = dump["files"]
     caption = (
-        f"{formats.html_text(dump['title'] or 'py-spy dump')}: every thread at one instant "
-        f'(<a href="{ctx.data_href}/{files["text"]}">text</a>, '
-        f'<a href="{ctx.data_href}/{files["json"]}">JSON</a>)'
+        f"{formats.html_text(dump['title'] or 'py-spy dump')}: every thread at one instant, from the "
+        f'<a href="{ctx.data_href}/{files["json"]}">JSON dump</a> (the '
+        f'<a href="{ctx.data_href}/{files["text"]}">text dump</a> is a second look, a moment later)'
     )
     return table(["Thread", "Active", "Holds the GIL", "Frames", "Innermost frame"], rows, caption=caption)
 

@@ -476,6 +476,7 @@ def _pid_of(lab: Lab, step: Step, *, opts: Options) -> tuple[int, services.Runni
 def dump_step(lab: Lab, step: Step, *, exe: str, opts: Options) -> dict[str, Any]:
     """What every thread is doing right now: `py-spy dump`, as text and as JSON."""
     paths = PathMap.here(opts.root)
+    (opts.work / f"{step.id}.log").unlink(missing_ok=True)
     pid, own = _pid_of(lab, step, opts=opts)
     try:
         opts.say(f"{step.id}: py-spy dump of every thread, as text and as JSON")
@@ -501,6 +502,7 @@ def dump_step(lab: Lab, step: Step, *, exe: str, opts: Options) -> dict[str, Any
 def top_step(lab: Lab, step: Step, *, exe: str, opts: Options) -> dict[str, Any]:
     """`py-spy top` through a pseudo-terminal; its last screen as text and as a terminal picture."""
     paths = PathMap.here(opts.root)
+    (opts.work / f"{step.id}.log").unlink(missing_ok=True)
     pid, own = _pid_of(lab, step, opts=opts)
     seconds = step.seconds(quick=opts.quick)
     try:
@@ -540,7 +542,8 @@ def terminal_svg(text: str, *, title: str) -> str:
     )
     console.print(text, markup=False, highlight=False, soft_wrap=True)
     svg = console.export_svg(title=title, unique_id="terminal")
-    return svg
+    # rich's template loads a web font from a CDN; the site loads nothing from other origins.
+    return re.sub(r"@font-face\s*\{[^}]*\}", "", svg)
 
 
 def load_step(lab: Lab, step: Step, *, opts: Options) -> dict[str, Any]:

@@ -247,8 +247,18 @@ def test_a_self_share_uses_the_self_interval() -> None:
 
 def test_comparing_two_shares_of_one_profile() -> None:
     got = evaluate(
-        claim("b_over_a", "profiles.hot.functions.helper_b.total_share", ">", "profiles.hot.functions.helper_a.total_share"),
-        claim("a_over_b", "profiles.hot.functions.helper_a.total_share", ">", "profiles.hot.functions.helper_b.total_share"),
+        claim(
+            "b_over_a",
+            "profiles.hot.functions.helper_b.total_share",
+            ">",
+            "profiles.hot.functions.helper_a.total_share",
+        ),
+        claim(
+            "a_over_b",
+            "profiles.hot.functions.helper_a.total_share",
+            ">",
+            "profiles.hot.functions.helper_b.total_share",
+        ),
     )
     assert got["b_over_a"]["verdict"] == "holds"
     assert got["a_over_b"]["verdict"] == "fails"
@@ -383,7 +393,7 @@ def test_the_closer_to_the_threshold_the_longer_the_second_look() -> None:
     looks = [plan(share)[0] for share in (0.94, 0.93, 0.92, 0.91)]
     assert all(s > 0 for s in looks), looks
     assert looks == sorted(looks) and len(set(looks)) == len(looks), looks
-    seconds, why = plan(0.92)
+    _, why = plan(0.92)
     assert "a90" in why and "undecided" in why
 
 
@@ -410,7 +420,9 @@ def test_claims_on_other_profiles_and_cited_claims_are_ignored() -> None:
 
 def test_several_undecided_claims_take_the_longest_look() -> None:
     near = claim("a92", "profiles.hot.functions.helper_a.total_share", ">=", 0.92)
-    assert plan(0.935, [A_AT_LEAST_90, near])[0] == max(plan(0.935, [A_AT_LEAST_90])[0], plan(0.935, [near])[0])
+    assert plan(0.935, [A_AT_LEAST_90, near])[0] == max(
+        plan(0.935, [A_AT_LEAST_90])[0], plan(0.935, [near])[0]
+    )
 
 
 # --- unstated: the page must say what the claim says -------------------------------------------------
@@ -568,7 +580,9 @@ CLAIM_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "where", "message"), [c[1:] for c in CLAIM_CASES], ids=[c[0] for c in CLAIM_CASES])
+@pytest.mark.parametrize(
+    ("text", "where", "message"), [c[1:] for c in CLAIM_CASES], ids=[c[0] for c in CLAIM_CASES]
+)
 def test_malformed_claims_name_file_and_line(root: Path, text: str, where: str, message: str) -> None:
     with pytest.raises(LabError) as caught:
         load(root, text)

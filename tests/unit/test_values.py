@@ -137,7 +137,10 @@ def test_misspelt_function_is_an_error(results: dict[str, Any]) -> None:
     [
         ({"path": "profiles.slow.functionz.main.total_share", "format": "share"}, "no 'functionz' here"),
         ({"path": "profiles.nostep.functions.main.total_share", "format": "share"}, "no 'nostep' here"),
-        ({"path": "profiles.slow.functions.nothere.line_frames", "format": "count"}, "nothere.*matched nothing"),
+        (
+            {"path": "profiles.slow.functions.nothere.line_frames", "format": "count"},
+            "nothere.*matched nothing",
+        ),
         ({"path": "profiles.slow.samples", "format": "percent"}, "unknown format 'percent'"),
     ],
 )
