@@ -56,25 +56,40 @@ def main(argv: list[str]) -> int:
         shutil.copy2(py_spy, spy)
         os.chmod(spy, 0o755)
         drop = as_user(account.pw_uid, account.pw_gid)
-        target = subprocess.Popen([python, "-c", BUSY], preexec_fn=drop, cwd=scratch,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        target = subprocess.Popen(
+            [python, "-c", BUSY],
+            preexec_fn=drop,
+            cwd=scratch,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             time.sleep(0.5)
-            done = subprocess.run([str(spy), "dump", "--pid", str(target.pid)], preexec_fn=drop, cwd=scratch,
-                                  capture_output=True, text=True, timeout=60)
+            done = subprocess.run(
+                [str(spy), "dump", "--pid", str(target.pid)],
+                preexec_fn=drop,
+                cwd=scratch,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
         finally:
             target.kill()
             target.wait()
     said = (done.stdout + done.stderr).strip().splitlines()
     attached = done.returncode == 0 and any("Thread" in line for line in said)
-    print(json.dumps({
-        "user": "an unprivileged account" if os.geteuid() == 0 else "the current user",
-        "same_user_for_both": True,
-        "ptrace_scope": ptrace_scope(),
-        "attached": attached,
-        "exit_code": done.returncode,
-        "py_spy_first_line": "" if attached else (said[0][:200] if said else ""),
-    }))
+    print(
+        json.dumps(
+            {
+                "user": "an unprivileged account" if os.geteuid() == 0 else "the current user",
+                "same_user_for_both": True,
+                "ptrace_scope": ptrace_scope(),
+                "attached": attached,
+                "exit_code": done.returncode,
+                "py_spy_first_line": "" if attached else (said[0][:200] if said else ""),
+            }
+        )
+    )
     return 0
 
 
