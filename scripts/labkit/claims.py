@@ -62,6 +62,8 @@ def measure(results: dict[str, Any], path: str, *, defined: Callable[[str], bool
         low, high = fn[f"{share['kind']}_ci"]
         return Measured(fn[f"{share['kind']}_share"], low, high, level)
     found = lookup(results, path)
+    if found is None:  # a probe that could not answer (e.g. no such interpreter here): nothing is decided
+        raise Missing(f"claim path {path!r}: the run could not measure this")
     if isinstance(found, dict) and {"min", "median", "max"} <= found.keys():
         return Measured(found["median"], found["min"], found["max"], None)
     interval_of = {"effective_rate_hz": "effective_rate_ci", "samples_per_tick": "samples_per_tick_ci"}

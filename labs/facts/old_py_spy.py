@@ -1,0 +1,123 @@
+"""Is "py-spy 0.3 or newer" enough? Run the last 0.3 release against each Python we can find.
+
+A py-spy release can read only the CPython versions that existed when it was
+made. This probe fetches py-spy 0.3.14 from PyPI (once, into .labs/cache/),
+starts a busy process under every CPython 3.x interpreter it finds, runs
+``py-spy dump`` on it and prints one JSON line: which versions it could read.
+
+    python labs/facts/old_py_spy.py
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+OLD = "0.3.14"
+BUSY = "while True:\n    sum(i * i for i in range(1000))\n"
+CACHE = Path(__file__).resolve().parents[2] / ".labs" / "cache" / f"py-spy-{OLD}"
+
+
+def old_py_spy() -> Path:
+    """The py-spy binary from the release's wheel (its data/scripts), fetched once."""
+    binary = CACHE / "py-spy"
+    if binary.exists():
+        return binary
+    with tempfile.TemporaryDirectory() as scratch:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+                f"py-spy=={OLD}",
+                "-d",
+                scratch,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        (wheel,) = Path(scratch).glob("*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            name = next(n for n in archive.namelist() if n.endswith("/scripts/py-spy"))
+            CACHE.mkdir(parents=True, exist_ok=True)
+            binary.write_bytes(archive.read(name))
+    binary.chmod(0o755)
+    return binary
+
+
+def interpreters() -> dict[str, str]:
+    """One interpreter per CPython minor version: this one, others on PATH, and pyenv's."""
+    found = {f"{sys.version_info.major}.{sys.version_info.minor}": sys.executable}
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(10, 15)]  # the labs need 3.10+
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[0-9]*/bin/python3")))
+    for path in filter(None, candidates):
+        done = subprocess.run(
+            [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        version = done.stdout.strip()
+        if done.returncode == 0 and re.fullmatch(r"3\.\d+", version):
+            found.setdefault(version, path)
+    return dict(sorted(found.items(), key=lambda kv: tuple(map(int, kv[0].split(".")))))
+
+
+def can_read(spy: Path, python: str) -> tuple[bool, str]:
+    target = subprocess.Popen([python, "-c", BUSY], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.4)
+        done = subprocess.run(
+            [str(spy), "dump", "--pid", str(target.pid)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        target.kill()
+        target.wait()
+    said = (done.stdout + done.stderr).strip().splitlines()
+    ok = done.returncode == 0 and any(line.startswith("Thread") for line in said)
+    error = next((line for line in said if line.startswith("Error")), "")
+    return ok, error
+
+
+def main() -> int:
+    try:
+        spy = old_py_spy()
+    except (subprocess.CalledProcessError, OSError, StopIteration, ValueError) as exc:
+        print(
+            json.dumps(
+                {"py_spy": OLD, "checked": [], "reads_all": None, "problem": f"no py-spy {OLD}: {exc}"}
+            )
+        )
+        return 0
+    checked: list[dict[str, str | bool]] = []
+    newest = []
+    for version, python in interpreters().items():
+        ok, error = can_read(spy, python)
+        checked.append({"python": version, "read": ok, "error": error})
+        if tuple(map(int, version.split("."))) >= (3, 12):
+            newest.append(version)
+    # Only a probe that reached a Python 3.12 or newer can answer the question.
+    reads_all = all(c["read"] for c in checked) if newest else None
+    print(json.dumps({"py_spy": OLD, "checked": checked, "reads_all": reads_all}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
