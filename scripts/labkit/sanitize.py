@@ -48,9 +48,9 @@ class PathMap:
     def argument(self, arg: str) -> str:
         """One command-line argument: paths are mapped, the interpreter becomes ``python``.
 
-        Only what exists on disk is a path: ``/locked=6`` is an argument that merely looks like one.
+        ``/locked=6,/cpu=2`` is an option value that merely starts like a path.
         """
-        if os.path.isabs(arg) and os.path.exists(arg):
+        if os.path.isabs(arg) and not any(c in arg for c in "=,"):
             if Path(arg).name.startswith("python"):
                 return "python"
             if Path(arg).name == "py-spy":

@@ -64,7 +64,7 @@ def test_a_claim_on_the_wrong_function_blocks_the_run_until_the_page_is_honest(l
     assert f"'{CLAIM}'" in flat, str(run)  # the claim's id
     assert SENTENCE in flat, str(run)  # its sentence
     assert str(LAB9_PAGE) in flat, str(run)  # the page it is written on
-    assert re.search(r"expected to hold but (is )?(fails|does not hold)", flat), str(run)
+    assert re.search(r"expected to hold but (it |is )?(fails|does not hold)", flat), str(run)
     measured = re.search(r"measured (\d+\.\d)% \((\d+(?:\.\d)?)% CI (\d+\.\d)–(\d+\.\d)%\)", flat)
     assert measured, f"no measured value with its interval in the message:\n{run}"
     share, _, low, high = (float(g) for g in measured.groups())

@@ -99,7 +99,7 @@ def test_the_run_report_follows_the_results(work_copy: Path) -> None:
     measured_at = _results(work_copy)["generated_at"]
     assert measured_at in report.read_text(encoding="utf-8")
     stamp = report.stat().st_mtime_ns
-    run = labkit(work_copy, "assets", "--quick")
+    run = labkit(work_copy, "assets", "--lab", LAB, "--quick")
     assert run.returncode == 0 and report.stat().st_mtime_ns == stamp  # nothing measured: not rewritten
     assert re.search(rf"{LAB}\s.*cached", run.output)
     report.write_text(report.read_text(encoding="utf-8").replace(measured_at, "2000-01-01T00:00:00Z"))
