@@ -231,7 +231,12 @@ def describe(c: dict[str, Any]) -> str:
 
 
 def plan_second_look(
-    step_id: str, pilot: dict[str, Any], claims: list[dict[str, Any]], *, defined: Callable[[str], bool]
+    step_id: str,
+    pilot: dict[str, Any],
+    claims: list[dict[str, Any]],
+    *,
+    defined: Callable[[str], bool],
+    earlier: dict[str, Any] | None = None,
 ) -> tuple[int, str]:
     """Seconds of a second look so that the pilot's undecided claims can be decided, and why.
 
@@ -239,13 +244,16 @@ def plan_second_look(
     interval tells how many samples would put the threshold outside it.
     """
     prefix = f"profiles.{step_id}."
-    results = {"profiles": {step_id: pilot}}
+    results = {"profiles": {**(earlier or {}), step_id: pilot}}
+    # Claims on this profile, against a number, this profile, or a profile measured before it
+    # (only this profile can still take more samples; the other one's interval is what it is).
+    known = tuple(f"profiles.{name}." for name in results["profiles"])
     mine = [
         c
         for c in claims
         if c.get("evidence") != "cited"
         and str(c.get("value", "")).startswith(prefix)
-        and (not isinstance(c["than"], str) or c["than"].startswith(prefix))
+        and (not isinstance(c["than"], str) or c["than"].startswith(known))
     ]
     n = pilot["samples"]
     rate = n / pilot["wall_s"] if pilot["wall_s"] > 0 else 1.0

@@ -247,8 +247,10 @@ def load(path: Path, *, root: Path) -> Lab:
     rel = path.relative_to(root) if path.is_absolute() else path
     try:
         text = (root / rel).read_text(encoding="utf-8")
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        # libyaml when available: the same nodes and marks, several times faster than pure Python.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        node = yaml.compose(text, Loader=loader)
+        data = yaml.load(text, Loader=loader)
     except OSError as exc:
         raise LabError(f"{rel}: cannot read the manifest ({exc.strerror})") from exc
     except yaml.YAMLError as exc:

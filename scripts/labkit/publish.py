@@ -173,7 +173,9 @@ def refresh(lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path) ->
 
 def planner(lab: Lab, *, root: Path) -> runner.Planner:
     defined = functools.partial(lab.defines, root=root)
-    return lambda step, pilot: claims.plan_second_look(step, pilot, lab.claims, defined=defined)
+    return lambda step, pilot, earlier: claims.plan_second_look(
+        step, pilot, lab.claims, defined=defined, earlier=earlier
+    )
 
 
 def refuse_unstated(results: dict[str, Any], texts: dict[Path, tuple[str, str]]) -> None:
@@ -236,7 +238,8 @@ def assets(
     )
     try:
         if fresh and existing is not None:
-            results = refresh(lab, existing, root=root, data_dir=data_dir)
+            # Inputs unchanged: only values and claims are judged again (`make check` recomputes the rest).
+            results = finish(lab, existing, root=root)
             validate(results, where=f"{lab.data_dir}/results.json")
             refuse_mismatches(results)
             texts = page_texts(lab, results, root=root, data_dir=data_dir)

@@ -38,6 +38,7 @@ class Options:
     method: str | None  # forced attach method, or None for the manifest's
     say: Say
     running: dict[str, services.Running] = field(default_factory=dict)  # services started by earlier steps
+    profiles: dict[str, Any] = field(default_factory=dict)  # profiles measured by earlier steps
 
 
 def _python(command: list[str], root: Path) -> list[str]:
@@ -56,7 +57,8 @@ def argv_of(lab: Lab, step: Step, *, opts: Options, exe: str = "") -> list[str]:
     return services.substitute(argv, opts.running)
 
 
-Planner = Callable[[str, dict[str, Any]], tuple[int, str]]
+# (step id, the pilot's results entry, the profiles measured before it) -> (more seconds, why)
+Planner = Callable[[str, dict[str, Any], dict[str, Any]], tuple[int, str]]
 
 
 @dataclass
@@ -124,7 +126,7 @@ def profile(lab: Lab, step: Step, *, exe: str, opts: Options, plan: Planner | No
         if not step.adaptive or plan is None or opts.quick:
             return 0  # the QUICK configuration never takes a second look
         pilot = _entry(step, looks, paths=paths, method=method, note="", argv=argv, reason="")
-        extra, reason = plan(step.id, pilot)
+        extra, reason = plan(step.id, pilot, opts.profiles)
         return min(extra, step.adaptive["max"] - first)
 
     if target is not None:  # a service started by an earlier step: attach to it, it keeps running
@@ -611,7 +613,9 @@ def _step(
     elif kind == "top":
         measured["tops"][step.id] = top_step(lab, step, exe=exe, opts=opts)
     elif kind == "profile":
-        measured["profiles"][step.id] = profile(lab, step, exe=exe, opts=opts, plan=plan)
+        measured["profiles"][step.id] = opts.profiles[step.id] = profile(
+            lab, step, exe=exe, opts=opts, plan=plan
+        )
     elif kind == "benchmark":
         measured["benchmark"] = {"step": step.id, **bench(lab, step, opts=opts)}
     elif kind == "overhead":

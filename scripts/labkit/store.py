@@ -20,6 +20,10 @@ MEASURING_CODE = (
     "benchmark.py",
     "sanitize.py",
     "overhead.py",
+    "stats.py",
+    "live.py",
+    "services.py",
+    "flamegraph.py",
 )
 
 

@@ -218,7 +218,7 @@ CASES = [
         edit("    rate: 100\n", "    rate: [100\n"),
         "lab-7.yml",
         "labs/lab-7.yml:13:13",
-        r"not valid YAML \(expected ',' or ']'",
+        r"not valid YAML \((did not find )?expected ',' or ']'",
     ),
     (
         "bad-indentation",
