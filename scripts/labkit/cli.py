@@ -141,7 +141,7 @@ def cmd_learn(args: argparse.Namespace, root: Path) -> int:
         )
         for column in ("function", "file", "self", "total"):
             table.add_column(column, justify="right" if column in ("self", "total") else "left")
-        for f in profile["functions"][:6]:
+        for f in sorted(profile["functions"], key=lambda f: (-f["self_share"], -f["total_share"]))[:6]:
             table.add_row(
                 f["name"], f["file"], formats.share(f["self_share"]), formats.share(f["total_share"])
             )
@@ -154,6 +154,16 @@ def cmd_learn(args: argparse.Namespace, root: Path) -> int:
         for side in ("slow", "fast"):
             table.add_row(side, *(formats.seconds(bench[f"{side}_s"][k]) for k in ("min", "median", "max")))
         table.add_row("speedup", *(formats.speedup(bench["speedup"][k]) for k in ("min", "median", "max")))
+        console.print(table)
+    if results["claims"]:
+        table = Table(
+            title="what the lab's pages claim, judged on your run"
+            + (" (QUICK: not judged)" if args.quick else "")
+        )
+        for column in ("claim", "measured", "verdict", "page expects"):
+            table.add_column(column)
+        for c in results["claims"]:
+            table.add_row(Text(c["text"]), Text(c["shown"] or c["source"]), c["verdict"], c["expect"])
         console.print(table)
     console.print("Open the flame graphs in a browser (click to zoom, / to search):")
     for profile in results["profiles"].values():
