@@ -121,13 +121,19 @@ def profile(lab: Lab, step: Step, *, exe: str, opts: Options, plan: Planner | No
     looks: list[_Look] = []
     paths = PathMap.here(opts.root)
 
-    def next_seconds() -> int:
+    def take_looks(pid: int | None, log: Path) -> None:
+        """The pilot (or the fixed duration), then one more look if the planner asks for it."""
         nonlocal reason
+        looks.append(_record(step, exe=exe, opts=opts, seconds=first, look=1, argv=argv, pid=pid, log=log))
         if not step.adaptive or plan is None or opts.quick:
-            return 0  # the QUICK configuration never takes a second look
+            return  # the QUICK configuration never takes a second look
         pilot = _entry(step, looks, paths=paths, method=method, note="", argv=argv, reason="")
         extra, reason = plan(step.id, pilot, opts.profiles)
-        return min(extra, step.adaptive["max"] - first)
+        extra = min(extra, step.adaptive["max"] - first)
+        if extra > 0:
+            looks.append(
+                _record(step, exe=exe, opts=opts, seconds=extra, look=2, argv=argv, pid=pid, log=log)
+            )
 
     if target is not None:  # a service started by an earlier step: attach to it, it keeps running
         if opts.method == "launch":
@@ -135,32 +141,7 @@ def profile(lab: Lab, step: Step, *, exe: str, opts: Options, plan: Planner | No
                 f"{step.id}: profiles the running service {step.target!r}, which only --pid can reach"
             )
         try:
-            looks.append(
-                _record(
-                    step,
-                    exe=exe,
-                    opts=opts,
-                    seconds=first,
-                    look=1,
-                    argv=argv,
-                    pid=target.proc.pid,
-                    log=target.log,
-                )
-            )
-            extra = next_seconds()
-            if extra > 0:
-                looks.append(
-                    _record(
-                        step,
-                        exe=exe,
-                        opts=opts,
-                        seconds=extra,
-                        look=2,
-                        argv=argv,
-                        pid=target.proc.pid,
-                        log=target.log,
-                    )
-                )
+            take_looks(target.proc.pid, target.log)
         except pyspy.AttachRefused as refused:
             advice = pyspy.attach_advice(scope=pyspy.ptrace_scope(), is_root=os.geteuid() == 0, lab=lab.id)
             raise LabError(f"{refused}\n{advice}") from refused
@@ -171,25 +152,7 @@ def profile(lab: Lab, step: Step, *, exe: str, opts: Options, plan: Planner | No
         try:
             processes.wait_ready(service, log=log, pattern=step.ready, timeout=30)
             try:
-                looks.append(
-                    _record(
-                        step, exe=exe, opts=opts, seconds=first, look=1, argv=argv, pid=service.pid, log=log
-                    )
-                )
-                extra = next_seconds()
-                if extra > 0:
-                    looks.append(
-                        _record(
-                            step,
-                            exe=exe,
-                            opts=opts,
-                            seconds=extra,
-                            look=2,
-                            argv=argv,
-                            pid=service.pid,
-                            log=log,
-                        )
-                    )
+                take_looks(service.pid, log)
             except pyspy.AttachRefused as refused:
                 advice = pyspy.attach_advice(
                     scope=pyspy.ptrace_scope(),
@@ -212,12 +175,7 @@ def profile(lab: Lab, step: Step, *, exe: str, opts: Options, plan: Planner | No
         if method == "pid" and exited is not None:
             raise _exited(step, exited, log)
     if method == "launch":
-        looks.append(_record(step, exe=exe, opts=opts, seconds=first, look=1, argv=argv, pid=None, log=log))
-        extra = next_seconds()
-        if extra > 0:
-            looks.append(
-                _record(step, exe=exe, opts=opts, seconds=extra, look=2, argv=argv, pid=None, log=log)
-            )
+        take_looks(None, log)
     entry = _entry(step, looks, paths=paths, method=method, note=note, argv=argv, reason=reason)
     opts.out.mkdir(parents=True, exist_ok=True)
     clean = stacks.sanitize(stacks.pool([look.data for look in looks]), paths=paths)
@@ -230,6 +188,11 @@ def profile(lab: Lab, step: Step, *, exe: str, opts: Options, plan: Planner | No
     (opts.out / entry["files"]["collapsed"]).write_text(derived.pop("collapsed"), encoding="utf-8")
     (opts.out / entry["files"]["svg"]).write_text(derived.pop("svg"), encoding="utf-8")
     return entry
+
+
+def _published_args(args: list[str]) -> list[str]:
+    """py-spy's arguments as a reader can reuse them: the output is just a file name."""
+    return [Path(a).name if prev == "--output" else a for prev, a in zip(["", *args], args, strict=True)]
 
 
 def _exited(step: Step, code: int | None, log: Path) -> LabError:
@@ -266,7 +229,7 @@ def _entry(
         ],
         "adaptive": {**step.adaptive, "reason": reason} if step.adaptive else None,
         "command": paths.command(argv),
-        "py_spy_args": paths.command(looks[0].rec.args),
+        "py_spy_args": _published_args(paths.command(looks[0].rec.args)),
         "files": {
             "speedscope": f"{step.id}.speedscope.json",
             "collapsed": f"{step.id}.collapsed.txt",
