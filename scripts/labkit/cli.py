@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -63,9 +64,11 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
                 outcome = publish.assets(
                     lab, root=root, force=args.force, quick=args.quick, method=args.method, say=_say
                 )
-            except LabError as exc:
+            except (LabError, Exception) as exc:  # one failing lab must not stop the others
                 took = time.perf_counter() - started
-                rows.append((path.stem, "failed", took, "", "", str(exc)))
+                if not isinstance(exc, LabError):  # a bug, not bad input: keep the traceback for the report
+                    errors.print(Text("".join(traceback.format_exception(exc))))
+                rows.append((path.stem, "failed", took, "", "", str(exc) or repr(exc)))
                 # Text, not markup: a claim's sentence may hold [brackets].
                 message = f"{exc}\n  docs/ still holds its previous results."
                 errors.print(Text.assemble((f"✗ {path.stem} failed: ", "red"), message))

@@ -192,7 +192,7 @@ def profile(lab: Lab, step: Step, *, exe: str, opts: Options, plan: Planner | No
 
 def _published_args(args: list[str]) -> list[str]:
     """py-spy's arguments as a reader can reuse them: the output is just a file name."""
-    return [Path(a).name if prev == "--output" else a for prev, a in zip(["", *args], args, strict=True)]
+    return [Path(a).name if prev == "--output" else a for prev, a in zip(["", *args[:-1]], args, strict=True)]
 
 
 def _exited(step: Step, code: int | None, log: Path) -> LabError:
