@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import need
 from labkit import live, privacy, processes, pyspy
 from labkit.errors import LabError
 from labkit.sanitize import PathMap
 
 ROOT = Path(__file__).resolve().parents[1]
-ON_CI = os.environ.get("CI", "").lower() == "true"
 PATHS = PathMap(
     root=Path("/srv/repo"), stdlib=("/opt/py/lib/python3.11",), site=("/srv/repo/.venv/lib/site",)
 )
@@ -161,15 +161,6 @@ print("ready", flush=True)
 while True:
     spin()
 """
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip when the machine lacks something; on CI (CI=true) the same gap is a failure."""
-    if condition:
-        return
-    if ON_CI:
-        pytest.fail(f"CI=true, so this may not be skipped: {reason}")
-    pytest.skip(reason)
 
 
 def live_children() -> set[int]:

@@ -8,20 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import need
 from labkit import overhead, pyspy
 from labkit.errors import LabError
 
 ROOT = Path(__file__).resolve().parents[1]
-ON_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip when the machine lacks something; on CI (CI=true) the same gap is a failure."""
-    if condition:
-        return
-    if ON_CI:
-        pytest.fail(f"CI=true, so this may not be skipped: {reason}")
-    pytest.skip(reason)
 
 
 def window(number: int, mode: str, batches: int, wall_s: float = 1.0) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 from labkit import claims, pages, privacy, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
-from labkit.publish import derive_stored, environment_here, read_results, refresh, validate
+from labkit.publish import derive_stored, environment_here, page_context, read_results, refresh, validate
 
 
 def _first_difference(stored: Any, recomputed: Any, path: str = "") -> tuple[str, Any, Any]:
@@ -93,12 +93,7 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
     for page in lab.pages:
         text = (root / page).read_text(encoding="utf-8")
         texts[page.as_posix()] = text
-        ctx = pages.Context(
-            results=results,
-            data_href=pages.data_href(page, lab.data_dir),
-            data_dir=data_dir,
-            page=page.as_posix(),
-        )
+        ctx = page_context(lab, page, results=results, data_dir=data_dir)
         _, diffs = pages.render(text, ctx, page=page.as_posix())
         for diff in diffs:
             d = _first_changed_line(diff)

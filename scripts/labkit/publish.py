@@ -197,6 +197,16 @@ def refuse_mismatches(results: dict[str, Any]) -> None:
         )
 
 
+def page_context(lab: Lab, page: Path, *, results: dict[str, Any], data_dir: Path) -> pages.Context:
+    """What a page's markers are rendered from: the results, and where its data is now."""
+    return pages.Context(
+        results=results,
+        data_href=pages.data_href(page, lab.data_dir),
+        data_dir=data_dir,
+        page=page.as_posix(),
+    )
+
+
 def page_texts(
     lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path
 ) -> dict[Path, tuple[str, str]]:
@@ -207,12 +217,7 @@ def page_texts(
             current = (root / page).read_text(encoding="utf-8")
         except OSError as exc:
             raise LabError(f"{page}: the lab's page cannot be read ({exc.strerror})") from exc
-        ctx = pages.Context(
-            results=results,
-            data_href=pages.data_href(page, lab.data_dir),
-            data_dir=data_dir,
-            page=page.as_posix(),
-        )
+        ctx = page_context(lab, page, results=results, data_dir=data_dir)
         new, _ = pages.render(current, ctx, page=page.as_posix())
         out[page] = (current, new)
     return out

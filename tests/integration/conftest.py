@@ -44,16 +44,6 @@ IGNORED = (
     "*.md.new",
 )
 T = TypeVar("T")
-ON_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip when the machine lacks something; on CI (CI=true) the same gap is a failure."""
-    if condition:
-        return
-    if ON_CI:
-        pytest.fail(f"CI=true, so this may not be skipped: {reason}")
-    pytest.skip(reason)
 
 
 def copy_repo(dest: Path, source: Path = ROOT) -> Path:

@@ -26,8 +26,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import need
 
-from .conftest import DATA, LAB, assert_no_process_left, hash_tree, labkit, labkit_argv, labkit_env, need
+from .conftest import DATA, LAB, assert_no_process_left, hash_tree, labkit, labkit_argv, labkit_env
 
 CAP_SYS_PTRACE = 19
 REMEDIES = ("sudo", "setcap cap_sys_ptrace=eip", "--cap-add SYS_PTRACE", "METHOD=launch")
