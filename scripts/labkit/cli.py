@@ -50,7 +50,7 @@ def _all_labs(root: Path) -> list[Lab]:
 def cmd_assets(args: argparse.Namespace, root: Path) -> int:
     """Run every (or one) lab; one failing lab does not stop the others; a report table at the end."""
     wait = float(os.environ.get("LABKIT_LOCK_WAIT", "300"))
-    rows: list[tuple[str, str, float, str, str, str]] = []
+    rows: list[tuple[str, str, float, str, str, str, str]] = []
     with lock.held(root / ".labs" / "lock", wait_s=wait, say=_say):
         paths = [p for p in manifest.discover(root) if not args.lab or p.stem == args.lab]
         if args.lab and not paths:
@@ -68,7 +68,7 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
                 took = time.perf_counter() - started
                 if not isinstance(exc, LabError):  # a bug, not bad input: keep the traceback for the report
                     errors.print(Text("".join(traceback.format_exception(exc))))
-                rows.append((path.stem, "failed", took, "", "", str(exc) or repr(exc)))
+                rows.append((path.stem, "failed", took, "", "", "", str(exc) or repr(exc)))
                 # Text, not markup: a claim's sentence may hold [brackets].
                 message = f"{exc}\n  docs/ still holds its previous results."
                 errors.print(Text.assemble((f"✗ {path.stem} failed: ", "red"), message))
@@ -81,19 +81,28 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
             status = {"unchanged": "cached", "updated": "cached, page updated"}.get(
                 outcome.status, outcome.status
             )
-            rows.append((lab.id, status, took, samples, f"{kept}/{len(decided)}", ""))
+            rows.append((lab.id, status, took, report.step_times(res), samples, f"{kept}/{len(decided)}", ""))
             console.print(f"[green]✓[/green] {lab.id}: {outcome.status} ({took:.1f} s)")
         # The report follows the results; it is written only when its text would change.
         if report.write(_all_labs(root), root=root):
             console.print(f"  run report written to {report.PAGE}")
     table = Table(title="make assets: run report")
-    for column in ("lab", "result", "wall time", "samples per profile", "claims as expected", "failure"):
+    for column in (
+        "lab",
+        "result",
+        "wall time",
+        "seconds per step (measured run)",
+        "samples per profile",
+        "claims as expected",
+        "failure",
+    ):
         table.add_column(column)
-    for lab_id, status, took, samples, kept, why in rows:
+    for lab_id, status, took, steps, samples, kept, why in rows:
         table.add_row(
             lab_id,
             status,
             f"{took:.1f} s",
+            steps,
             samples,
             kept,
             Text(" ".join(why.split("\n")[:2]).strip() if why else ""),

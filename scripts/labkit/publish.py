@@ -46,6 +46,17 @@ def schema() -> dict[str, Any]:
 
 
 def validate(results: Any, *, where: str) -> None:
+    version = results.get("schema_version") if isinstance(results, dict) else None
+    if isinstance(version, int) and version != SCHEMA_VERSION:
+        age = "an older" if version < SCHEMA_VERSION else "a newer"
+        fix = (
+            "run `make assets` to measure it again in this format"
+            if version < SCHEMA_VERSION
+            else "update the toolkit (git pull)"
+        )
+        raise LabError(
+            f"{where}: format version {version} is {age} format than this toolkit's ({SCHEMA_VERSION}); {fix}"
+        )
     # best_match descends into oneOf/anyOf, so a message names the deepest field, not just "benchmark"
     found = (best_match([e]) for e in jsonschema.Draft202012Validator(schema()).iter_errors(results))
     errors = sorted(found, key=lambda e: list(map(str, e.absolute_path)))
@@ -96,7 +107,11 @@ def assemble(
     env: dict[str, str | None],
     generated_at: str,
 ) -> dict[str, Any]:
-    prov = {**provenance.collect(root=root, py_spy=measured["py_spy"]), "run_s": measured["run_s"]}
+    prov = {
+        **provenance.collect(root=root, py_spy=measured["py_spy"]),
+        "run_s": measured["run_s"],
+        "steps": measured["steps"],
+    }
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "lab": lab.id,
@@ -238,6 +253,7 @@ def assets(
     fresh = (
         not force
         and existing is not None
+        and existing.get("schema_version") == SCHEMA_VERSION
         and existing.get("inputs_sha256") == inputs
         and existing.get("environment") == env
     )

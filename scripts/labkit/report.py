@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from labkit import formats, pages
 from labkit.errors import LabError
@@ -19,12 +20,18 @@ PAGE = Path("docs/reports.md")
 MARK = "run-report"
 
 
+def step_times(results: dict[str, Any]) -> str:
+    """Each step's wall time, in the order the steps ran: where a run's time goes."""
+    steps = results["provenance"].get("steps", [])
+    return ", ".join(f"{s['id']} {formats.seconds(s['wall_s'])}" for s in steps) or "not recorded"
+
+
 def rows(labs: Sequence[Lab], *, root: Path) -> list[list[str]]:
     out = []
     for lab in labs:
         results = read_results(root / lab.data_dir)
         if results is None:
-            out.append([lab.id, formats.html_text(lab.title), "not measured yet", "", "", ""])
+            out.append([lab.id, formats.html_text(lab.title), "not measured yet", "", "", "", ""])
             continue
         claims = [c for c in results.get("claims", []) if c["verdict"] != "cited"]
         kept = sum(c["verdict"] == c["expect"] for c in claims)
@@ -37,6 +44,7 @@ def rows(labs: Sequence[Lab], *, root: Path) -> list[list[str]]:
                 formats.html_text(results["title"]),
                 formats.html_text(results["generated_at"]),
                 formats.seconds(results["provenance"].get("run_s", 0.0)),
+                step_times(results),
                 samples or "none",
                 f"{kept}/{len(claims)} as expected",
             ]
@@ -46,7 +54,7 @@ def rows(labs: Sequence[Lab], *, root: Path) -> list[list[str]]:
 
 def block(labs: Sequence[Lab], *, root: Path) -> list[str]:
     return pages.table(
-        ["Lab", "Title", "Measured (UTC)", "Run time", "Samples per profile", "Claims"],
+        ["Lab", "Title", "Measured (UTC)", "Run time", "Seconds per step", "Samples per profile", "Claims"],
         rows(labs, root=root),
         caption="The last measurement of each lab, as written by <code>make assets</code>",
     )

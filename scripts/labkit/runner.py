@@ -543,15 +543,21 @@ def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> dict[str, An
         "py_spy": pyspy.version(exe) if needs_spy else None,
     }
     started = time.perf_counter()
+    timings: list[dict[str, Any]] = []
     with processes.supervised():
         try:
             for step in lab.steps:
+                began = time.perf_counter()
                 _step(lab, step, exe=exe, opts=opts, plan=plan, measured=measured)
+                timings.append(
+                    {"id": step.id, "kind": step.kind, "wall_s": round(time.perf_counter() - began, 2)}
+                )
         finally:
             for item in reversed(list(opts.running.values())):
                 services.stop(item)
             opts.running.clear()
     measured["run_s"] = round(time.perf_counter() - started, 1)
+    measured["steps"] = timings  # wall seconds per step, in the order they ran
     return measured
 
 

@@ -37,7 +37,7 @@ def test_missing_top_level_key_fails(results: dict[str, Any], key: str) -> None:
         (("benchmark", "speedup", "median"), "fast", "benchmark/speedup/median"),
         (("values", "speedup_median", "format"), "percent", "values/speedup_median/format"),
         (("inputs_sha256",), "abc", "inputs_sha256"),
-        (("schema_version",), 2, "schema_version"),
+        (("schema_version",), "2", "schema_version"),
     ],
 )
 def test_wrong_field_is_named(results: dict[str, Any], path: tuple[Any, ...], value: Any, field: str) -> None:
@@ -57,3 +57,10 @@ def test_missing_function_key_and_extra_key(results: dict[str, Any]) -> None:
     text = str(caught.value)
     assert "r.json: profiles/fixed/functions/2: 'line_frames' is a required property" in text
     assert "r.json: provenance: Additional properties are not allowed ('hostname' was unexpected)" in text
+
+
+@pytest.mark.parametrize(("version", "says"), [(1, "older format.*make assets"), (99, "newer format.*update")])
+def test_other_format_version_says_what_to_run(results: dict[str, Any], version: int, says: str) -> None:
+    results["schema_version"] = version
+    with pytest.raises(LabError, match=rf"results.json: format version {version} is .*{says}"):
+        publish.validate(results, where="results.json")
