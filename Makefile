@@ -7,15 +7,16 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 LABKIT := $(VPY) -m labkit
 ID     ?=
+RUNS   ?= 5
 LAB    ?= $(ID)
 OPTS   := $(if $(LAB),--lab $(LAB)) $(if $(FORCE),--force) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv site serve assets check new-lab test lint clean
+.PHONY: help venv site serve assets soak check new-lab test lint clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  Variables: LAB=<id> FORCE=1 QUICK=1 METHOD=pid|launch"
+	@echo "  Variables: LAB=<id> FORCE=1 QUICK=1 METHOD=pid|launch RUNS=N (soak)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (set PYTHON=...)")'
@@ -37,6 +38,9 @@ lab-%: $(STAMP) ## Run a lab live (make lab-1); outputs go to out/lab-N/, never 
 
 assets: $(STAMP) ## Instructor: re-run stale labs and write their results into docs/
 	$(LABKIT) assets $(OPTS)
+
+soak: $(STAMP) ## Instructor: measure LAB= RUNS= times (default 5) into a scratch folder; are its claims stable?
+	$(LABKIT) soak --lab "$(LAB)" --runs $(RUNS) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
 
 check: $(STAMP) ## Check that pages agree with results and that assets are fresh
 	$(LABKIT) check $(if $(LAB),--lab $(LAB))

@@ -66,7 +66,7 @@ def measure(results: dict[str, Any], path: str, *, defined: Callable[[str], bool
         raise Missing(f"claim path {path!r}: the run could not measure this")
     if isinstance(found, dict) and {"min", "median", "max"} <= found.keys():
         return Measured(found["median"], found["min"], found["max"], None)
-    interval_of = {"effective_rate_hz": "effective_rate_ci", "samples_per_tick": "samples_per_tick_ci"}
+    interval_of = {"effective_rate_hz": "effective_rate_ci"}
     last = path.rsplit(".", 1)[-1]
     if path.startswith("profiles.") and last in interval_of:
         profile = lookup(results, path.rsplit(".", 1)[0])
@@ -83,6 +83,8 @@ def verdict(
     """'holds', 'fails' or 'undecided', from the whole interval (or spread) of the measurement."""
     low = m.value if m.low is None else m.low
     high = m.value if m.high is None else m.high
+    if other is not None and op in ("==", "!=") and m.low is None and other.low is None:
+        return "holds" if (m.value == other.value) == (op == "==") else "fails"
     if other is not None:  # comparing two measurements: their intervals must not overlap
         olow = other.value if other.low is None else other.low
         ohigh = other.value if other.high is None else other.high

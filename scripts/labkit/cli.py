@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from labkit import check, formats, lock, manifest, publish, report
+from labkit import check, formats, lock, manifest, publish, report, soak
 from labkit.errors import LabError
 from labkit.manifest import Lab
 
@@ -184,6 +184,51 @@ def cmd_learn(args: argparse.Namespace, root: Path) -> int:
     return 0
 
 
+def cmd_soak(args: argparse.Namespace, root: Path) -> int:
+    """Measure one lab N times into .labs/soak/ (never docs/); print and save how stable its claims are."""
+    if not args.lab:
+        raise LabError("say which lab to soak: `make soak LAB=lab-1 RUNS=5`")
+    (lab,) = _labs(root, args.lab)
+    wait = float(os.environ.get("LABKIT_LOCK_WAIT", "300"))
+    # The same lock as `make assets`: two measuring runs at once would time each other.
+    with lock.held(root / ".labs" / "lock", wait_s=wait, say=_say):
+        summary = soak.soak(lab, root=root, runs=args.runs, quick=args.quick, method=args.method, say=_say)
+    path = soak.write(summary, root=root)
+    runs = summary["runs"]
+    table = Table(title=f"make soak LAB={lab.id} RUNS={runs}: claims")
+    for column in ("claim", "expected", "verdicts", "measured range", "smallest margin", "rule"):
+        table.add_column(column)
+    for cid, c in summary["claims"].items():
+        verdicts = ", ".join(f"{v} {n}/{runs}" for v, n in c["verdicts"].items())
+        shown = "" if c["value_range"] is None else " – ".join(f"{x:.4g}" for x in c["value_range"])
+        ok = c["as_expected"] == runs
+        table.add_row(
+            cid,
+            c["expect"],
+            Text(verdicts, style="" if ok else "red"),
+            shown,
+            soak.fmt_margin(c["smallest_margin"]),
+            Text(c["rule"]),
+        )
+    console.print(table)
+    times = Table(title="wall time (median, min, max over the runs)")
+    for column in ("step", "median", "min", "max"):
+        times.add_column(column, justify="left" if column == "step" else "right")
+    spreads = [("whole run", summary["run_wall_s"]), *summary["step_wall_s"].items()]
+    for name, spread in spreads:
+        if spread:
+            times.add_row(name, *(formats.seconds(spread[k]) for k in ("median", "min", "max")))
+    console.print(times)
+    for failed in summary["failed_runs"]:
+        errors.print(Text(f"run {failed['run']} failed: {failed['error']}"))
+    verdict = soak.exit_code(summary)
+    line = f"{lab.id}: {summary['successes']}/{runs} runs succeeded"
+    line += "; every claim came out as expected in every run" if verdict == 0 else "; NOT stable (see above)"
+    (console if verdict == 0 else errors).print(Text(line, style="green" if verdict == 0 else "red"))
+    console.print(f"  summary written to {path.relative_to(root)}", markup=False)
+    return verdict
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: here)")
@@ -196,10 +241,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("learn", help="run one lab live; outputs go to out/<id>/")
     p.add_argument("lab_id"), p.add_argument("--quick", action="store_true")
     p.add_argument("--method", choices=["pid", "launch"])
+    p = sub.add_parser(
+        "soak", help="measure a lab N times into a scratch folder; report how stable its claims are"
+    )
+    p.add_argument("--lab"), p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--quick", action="store_true"), p.add_argument("--method", choices=["pid", "launch"])
     args = parser.parse_args(argv)
     root = args.root.resolve()
     os.chdir(root)
-    handlers = {"assets": cmd_assets, "check": cmd_check, "learn": cmd_learn}
+    handlers = {"assets": cmd_assets, "check": cmd_check, "learn": cmd_learn, "soak": cmd_soak}
     try:
         return handlers[args.command](args, root)
     except LabError as exc:

@@ -82,3 +82,14 @@ def html_text(raw: str) -> str:
 def escape(raw: str) -> str:
     """Safe inside Markdown text and HTML: ``<module>``, ``__init__`` and ``a|b`` stay literal."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(raw, quote=False))
+
+
+def share_phrase(share: float, *, largest: bool) -> str:
+    """The one rule for the comparative words the toolkit writes about a share of samples.
+
+    "most" only for a majority (more than half); the largest of several minorities is "the largest
+    share", never "most"; anything else is "a minority".
+    """
+    if round(share, 3) > 0.5:  # as shown (one decimal of a percent): "most … (50.0%)" would read wrong
+        return "most"
+    return "the largest share" if largest else "a minority"

@@ -5,10 +5,11 @@ over the modes) and counts the ``batch N:`` lines the target printed during each
 ``summarise`` recomputes every ratio from the raw windows, so a checker can redo it.
 
 On Linux each window also records two counters of the target from /proc, which need no timing:
-``voluntary_switches`` (py-spy's default mode stops the target once per sample, so it counts about
-rate × seconds; --nonblocking about 0) and ``not_runnable``: the share of the window the target was
-neither running nor waiting for a CPU, i.e. stopped, for a target that never sleeps; unlike
-throughput it is immune to the machine's speed drifting and to other processes taking the CPU.
+``voluntary_switches`` (py-spy's default mode stops the target about once per sample it takes,
+--nonblocking about never; each window's samples are counted in py-spy's raw output) and
+``not_runnable``: the share of the window the target was neither running nor waiting for a CPU,
+i.e. stopped, for a target that never sleeps; unlike throughput it is immune to the machine's speed
+drifting and to other processes taking the CPU.
 """
 
 from __future__ import annotations
@@ -80,18 +81,21 @@ def _spread(values: list[float]) -> dict[str, Any]:
     }
 
 
-def stops_per_sample(windows: list[dict[str, Any]], *, rate: int) -> dict[str, Any] | None:
-    """How often the target was stopped per sample py-spy meant to take, per profiled window.
+def stops_per_sample(windows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """How often the target was stopped per sample py-spy took, per profiled window.
 
-    A profiler that pauses its target stops it about once per sample; one that
-    does not, about never. Counted by the kernel, so the machine's speed does not enter.
+    A profiler that pauses its target stops it about once per sample; one that does not, about
+    never. The stops are counted by the kernel and the samples in py-spy's own output, so neither
+    the machine's speed nor py-spy's start-up enters.
     """
     out: dict[str, Any] = {}
     for mode in ("default", "nonblocking"):
         chosen = [w for w in windows if w["mode"] == mode]
         if not chosen or any(w.get("voluntary_switches") is None for w in chosen):
             return None  # no /proc here (macOS): publish the throughput ratios only
-        out[mode] = _spread([round(w["voluntary_switches"] / (rate * w["wall_s"]), 4) for w in chosen])
+        if any(not w.get("samples") for w in chosen):
+            raise LabError(f"a {mode!r} window has no samples counted: py-spy sampled nothing")
+        out[mode] = _spread([round(w["voluntary_switches"] / w["samples"], 4) for w in chosen])
     return out
 
 
@@ -106,7 +110,18 @@ def _counters(pid: int) -> tuple[int, int] | None:
     return (int(match.group(1)), ran) if match else None
 
 
-def _spy(*, exe: str, pid: int, mode: str, rate: int, window_s: int, cwd: Path, work: Path) -> None:
+def raw_samples(path: Path) -> int:
+    """Samples in py-spy's raw (collapsed) output: each line is a stack, a space and its count."""
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            total += int(count)
+    return total
+
+
+def _spy(*, exe: str, pid: int, mode: str, rate: int, window_s: int, cwd: Path, work: Path) -> int:
+    """One profiled window; returns how many samples py-spy took (its raw output, counted)."""
     args = [exe, "record", "--pid", str(pid), "--rate", str(rate), "--duration", str(window_s)]
     args += ["--format", "raw", "--output", str(work / "overhead.raw")]
     args += ["--nonblocking"] if mode == "nonblocking" else []
@@ -122,6 +137,7 @@ def _spy(*, exe: str, pid: int, mode: str, rate: int, window_s: int, cwd: Path, 
         raise pyspy.AttachRefused(f"py-spy was not permitted to read the target:\n{processes.tail(log)}")
     if code != 0:
         raise LabError(f"py-spy ({mode}) failed with code {code}; its last output:\n{processes.tail(log)}")
+    return raw_samples(work / "overhead.raw")
 
 
 def measure(
@@ -149,10 +165,14 @@ def measure(
             for mode in modes:
                 start, before = log.stat().st_size, _counters(target.pid)
                 began = time.perf_counter()
+                samples = None
                 if mode == "none":
                     time.sleep(window_s)
                 else:
-                    _spy(exe=exe, pid=target.pid, mode=mode, rate=rate, window_s=window_s, cwd=cwd, work=work)
+                    (work / "overhead.raw").unlink(missing_ok=True)
+                    samples = _spy(
+                        exe=exe, pid=target.pid, mode=mode, rate=rate, window_s=window_s, cwd=cwd, work=work
+                    )
                 wall = time.perf_counter() - began
                 after = _counters(target.pid)
                 batches = count_batches(log, start, log.stat().st_size)
@@ -165,6 +185,7 @@ def measure(
                     )
                 wall = round(wall, 6)
                 window: dict[str, Any] = {"round": number, "mode": mode, "wall_s": wall, "batches": batches}
+                window["samples"] = samples
                 window["throughput"] = round(batches / wall, 3)
                 window["voluntary_switches"] = after[0] - before[0] if before and after else None
                 window["not_runnable"] = (

@@ -88,7 +88,7 @@ def frame_table(ctx: Context, arg: str | None) -> list[str]:
         for f in chosen
     ]
     caption = (
-        f"The functions of the {formats.html_text(arg or '')} profile that ran most (by self share), over "
+        f"The functions of the {formats.html_text(arg or '')} profile with the largest self shares, over "
         f"{_over(profile)} (a function's lines merged)"
     )
     return table(["Function", "File", "Self", "Total"], rows, caption=caption)
@@ -104,9 +104,10 @@ def flamegraph(ctx: Context, arg: str | None) -> list[str]:
     )
     ratio = f"{match.group(1)}/{match.group(2)}" if match else "1200/480"
     top = max(profile["functions"], key=lambda f: (f["self_share"], f["name"]))
+    phrase = formats.share_phrase(top["self_share"], largest=True)
     finding = (
-        f"Of {_over(profile)}, most end in <code>{formats.html_text(top['name'])}</code> "
-        f"({formats.share(top['self_share'])} self)"
+        f"Of {_over(profile)}, {phrase} {'end' if phrase == 'most' else 'ends'} in "
+        f"<code>{formats.html_text(top['name'])}</code> ({formats.share(top['self_share'])} self)"
     )
     title = formats.html_text(profile["title"] or arg or "")
     return [

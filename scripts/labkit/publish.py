@@ -165,7 +165,10 @@ def refresh(lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path) ->
         profile.update({k: derived[k] for k in ("samples", "share_samples", "threads", "functions")})
         profile.update(
             runner.measured_rates(
-                derived, wall=profile["wall_s"], level=profile["ci_level"], rate_hz=profile["rate_hz"]
+                derived,
+                wall=profile["wall_s"],
+                level=profile["ci_level"],
+                instants=runner.sampling_instants(profile["looks"], rate_hz=profile["rate_hz"]),
             )
         )
     for step, entry in fresh.get("commands", {}).items():
@@ -178,8 +181,7 @@ def refresh(lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path) ->
     if fresh.get("overhead"):
         raw = json.loads((data_dir / fresh["overhead"]["raw"]).read_text(encoding="utf-8"))
         fresh["overhead"]["ratios"] = overhead.summarise(raw["windows"])
-        rate = fresh["overhead"]["rate_hz"]
-        fresh["overhead"]["stops_per_sample"] = overhead.stops_per_sample(raw["windows"], rate=rate)
+        fresh["overhead"]["stops_per_sample"] = overhead.stops_per_sample(raw["windows"])
     if fresh.get("benchmark"):
         raw = json.loads((data_dir / fresh["benchmark"]["raw"]).read_text(encoding="utf-8"))
         fresh["benchmark"].update(benchmark.summarise(raw))

@@ -246,29 +246,50 @@ def _entry(
     )
     return {
         **entry,
-        **measured_rates(derived, wall=wall, level=step.ci_level, rate_hz=step.rate),
+        **measured_rates(
+            derived,
+            wall=wall,
+            level=step.ci_level,
+            instants=sampling_instants(entry["looks"], rate_hz=step.rate),
+        ),
         **{k: derived[k] for k in ("samples", "share_samples", "threads", "functions")},
     }
 
 
-def measured_rates(derived: dict[str, Any], *, wall: float, level: float, rate_hz: int) -> dict[str, Any]:
-    """Samples of the busiest thread over the wall time we measured, with a Poisson interval.
+def sampling_instants(looks: list[dict[str, Any]], *, rate_hz: int) -> int:
+    """How many times py-spy sampled: ``duration × rate − 1`` per look.
+
+    py-spy's record loop (src/main.rs, 0.4.x) counts its timer's ticks and stops when the count
+    reaches duration × rate, before taking that last tick's traces. With ``--idle`` every thread
+    appears at every instant, which a recording confirms (each thread has exactly this many samples).
+    """
+    return sum(int(look["duration_s"]) * rate_hz - 1 for look in looks)
+
+
+def measured_rates(derived: dict[str, Any], *, wall: float, level: float, instants: int) -> dict[str, Any]:
+    """Samples of the busiest thread over the wall time we measured (with a Poisson interval), and
+    samples of all threads per sampling instant (exact: both counts are known).
 
     py-spy draws exponential gaps between samples, so n samples over T seconds
-    estimate the rate with a relative error of about 1/sqrt(n).
+    estimate the rate with a relative error of about 1/sqrt(n). The wall time holds py-spy's start-up
+    and exit too, so the effective rate is a lower bound of the rate while sampling.
     """
     busiest = max(t["samples"] for t in derived["threads"])
+    if busiest > instants:
+        raise LabError(
+            f"a thread has {busiest:,} samples but py-spy sampled only {instants:,} times: this py-spy "
+            "does not stop after duration × rate − 1 instants, as the toolkit assumes (py-spy 0.4.x)"
+        )
     rate = busiest / wall if wall > 0 else 0.0
     half = stats.z_value(level) / math.sqrt(busiest) if busiest else 1.0
-    # All threads' samples per sampling instant: 1 when one thread is sampled each time (--gil),
-    # the number of threads with --idle.
-    ticks = derived["samples"] / (wall * rate_hz) if wall > 0 else 0.0
-    tick_half = stats.z_value(level) / math.sqrt(derived["samples"]) if derived["samples"] else 1.0
     return {
         "effective_rate_hz": round(rate, 3),
         "effective_rate_ci": [round(rate * (1 - half), 3), round(rate * (1 + half), 3)],
-        "samples_per_tick": round(ticks, 4),
-        "samples_per_tick_ci": [round(ticks * (1 - tick_half), 4), round(ticks * (1 + tick_half), 4)],
+        "instants": instants,
+        "thread_count": len(derived["threads"]),
+        "threads_every_instant": sum(t["samples"] == instants for t in derived["threads"]),
+        # 1 at most with --gil (one thread holds the GIL); the number of threads with --idle.
+        "samples_per_instant": round(derived["samples"] / instants, 4) if instants else 0.0,
     }
 
 
@@ -420,7 +441,7 @@ def overhead_step(lab: Lab, step: Step, *, exe: str, opts: Options) -> dict[str,
         "window_s": step.window,
         "rounds": step.rounds,
         "ratios": raw["ratios"],
-        "stops_per_sample": overhead.stops_per_sample(raw["windows"], rate=step.rate),
+        "stops_per_sample": overhead.stops_per_sample(raw["windows"]),
     }
 
 

@@ -103,3 +103,24 @@ def test_render_formats_then_escapes() -> None:
     assert formats.render("<module>", "text") == "&lt;module&gt;"
     with pytest.raises(ValueError, match="unknown format 'percent'"):
         formats.render(0.5, "percent")
+
+
+@pytest.mark.parametrize(
+    ("share", "largest", "phrase"),
+    [
+        (0.978, True, "most"),
+        (0.501, False, "most"),
+        (0.5004, True, "the largest share"),  # shown as 50.0%: not a majority on the page
+        (0.5, True, "the largest share"),
+        (0.342, True, "the largest share"),
+        (0.342, False, "a minority"),
+    ],
+)
+def test_share_phrase_says_most_only_for_a_majority(share: float, largest: bool, phrase: str) -> None:
+    assert formats.share_phrase(share, largest=largest) == phrase
+
+
+@given(st.floats(min_value=0, max_value=1), st.booleans())
+def test_share_phrase_never_most_for_a_minority(share: float, largest: bool) -> None:
+    said = formats.share_phrase(share, largest=largest)
+    assert (said == "most") == (float(formats.share(share).rstrip("%")) > 50.0)

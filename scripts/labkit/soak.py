@@ -1,0 +1,194 @@
+"""`make soak`: measure a lab N times into a scratch folder and report how stable its claims are.
+
+An instructor soaks a lab before committing a claim: a claim that comes out as
+expected in one run but not in another is a sentence that this machine cannot
+decide reliably, and the sentence (never the rule alone) must change. Nothing
+here writes into docs/; the summary goes to out/soak/<id>.json.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from labkit import claims, provenance, publish, runner, store
+from labkit.errors import LabError
+from labkit.manifest import Lab
+
+Say = Callable[[str], None]
+FORMAT_VERSION = 1  # of out/soak/<id>.json
+
+
+def margin(entry: dict[str, Any], results: dict[str, Any], spec: dict[str, Any]) -> float | None:
+    """How far the claim's interval stands from its threshold, on the side the page expects.
+
+    Positive: the whole interval clears the threshold by this much; zero or negative: it touches
+    or crosses it (undecided, or the other verdict). None for exact comparisons (==, !=, text).
+    """
+    op, interval = spec.get("op"), entry.get("interval")
+    value = entry.get("value")
+    if op not in (">=", ">", "<=", "<") or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    low, high = interval if interval else (value, value)
+    than = spec["than"]
+    if isinstance(than, str):  # another measurement: its interval, scaled by the factor
+        other = claims.measure(results, than, defined=lambda _name: True)
+        factor = float(spec.get("factor", 1))
+        olow = (other.value if other.low is None else other.low) * factor
+        ohigh = (other.value if other.high is None else other.high) * factor
+    else:
+        olow = ohigh = float(than)
+    above = op in (">=", ">")
+    toward_holds = low - ohigh if above else olow - high
+    toward_fails = olow - high if above else low - ohigh
+    return round(toward_holds if entry["expect"] == "holds" else toward_fails, 6)
+
+
+def _spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def one_run(
+    lab: Lab, *, root: Path, scratch: Path, quick: bool, method: str | None, say: Say
+) -> dict[str, Any]:
+    """Measure the lab once into ``scratch`` and judge its claims (nothing is refused, nothing published)."""
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    opts = runner.Options(
+        root=root, work=scratch / "work", out=scratch / "data", quick=quick, method=method, say=say
+    )
+    measured = runner.run(lab, opts=opts, plan=publish.planner(lab, root=root))
+    return publish.assemble(
+        lab,
+        measured,
+        root=root,
+        inputs=store.inputs_sha256(lab, root=root, quick=quick),
+        quick=quick,
+        env=publish.environment(lab),
+        generated_at=provenance.now(),
+    )
+
+
+def soak(lab: Lab, *, root: Path, runs: int, quick: bool, method: str | None, say: Say) -> dict[str, Any]:
+    """Run the lab ``runs`` times; summarise verdicts, values, margins and times per claim and per step."""
+    if runs < 1:
+        raise LabError(f"RUNS must be at least 1 (got {runs})")
+    base = root / ".labs" / "soak" / lab.id
+    done: list[dict[str, Any]] = []
+    for number in range(1, runs + 1):
+        say(f"{lab.id}: soak run {number} of {runs}")
+        started = time.perf_counter()
+        record: dict[str, Any] = {"run": number}
+        try:
+            results = one_run(
+                lab, root=root, scratch=base / f"run-{number}", quick=quick, method=method, say=say
+            )
+        except LabError as exc:
+            record.update(ok=False, error=str(exc), wall_s=round(time.perf_counter() - started, 2))
+            say(f"{lab.id}: run {number} failed: {str(exc).splitlines()[0]}")
+            done.append(record)
+            continue
+        wrong = claims.mismatches(results["claims"])
+        specs = {c["id"]: c for c in lab.claims}
+        record.update(
+            ok=not wrong,
+            wall_s=round(time.perf_counter() - started, 2),
+            steps=results["provenance"]["steps"],
+            samples={step: p["samples"] for step, p in results["profiles"].items()},
+            claims=[
+                {
+                    "id": c["id"],
+                    "verdict": c["verdict"],
+                    "expect": c["expect"],
+                    "value": c.get("value"),
+                    "interval": c.get("interval"),
+                    "shown": c["shown"],
+                    "rule": c["rule"],
+                    "margin": margin(c, results, specs[c["id"]]),
+                }
+                for c in results["claims"]
+                if c["verdict"] != "cited"
+            ],
+        )
+        done.append(record)
+    return summarise(lab, done, quick=quick)
+
+
+def summarise(lab: Lab, done: list[dict[str, Any]], *, quick: bool) -> dict[str, Any]:
+    """Per claim: verdict counts, value range, smallest margin; per lab: successes and times."""
+    per_claim: dict[str, dict[str, Any]] = {}
+    for record in done:
+        for c in record.get("claims", []):
+            entry = per_claim.setdefault(
+                c["id"],
+                {
+                    "expect": c["expect"],
+                    "rule": c["rule"],
+                    "verdicts": Counter(),
+                    "values": [],
+                    "margins": [],
+                },
+            )
+            entry["verdicts"][c["verdict"]] += 1
+            if isinstance(c["value"], (int, float)) and not isinstance(c["value"], bool):
+                entry["values"].append(c["value"])
+            if c["margin"] is not None:
+                entry["margins"].append(c["margin"])
+    claims_out = {
+        cid: {
+            "expect": e["expect"],
+            "rule": e["rule"],
+            "verdicts": dict(sorted(e["verdicts"].items())),
+            "as_expected": e["verdicts"][e["expect"]],
+            "value_range": [min(e["values"]), max(e["values"])] if e["values"] else None,
+            "smallest_margin": min(e["margins"]) if e["margins"] else None,
+        }
+        for cid, e in per_claim.items()
+    }
+    step_times: dict[str, list[float]] = {}
+    for record in done:
+        for step in record.get("steps", []):
+            step_times.setdefault(step["id"], []).append(step["wall_s"])
+    runs = len(done)
+    return {
+        "format_version": FORMAT_VERSION,
+        "lab": lab.id,
+        "quick": quick,
+        "runs": runs,
+        "successes": sum(bool(r["ok"]) for r in done),
+        "run_wall_s": _spread([r["wall_s"] for r in done]),
+        "step_wall_s": {step: _spread(times) for step, times in step_times.items()},
+        "claims": claims_out,
+        "failed_runs": [{"run": r["run"], "error": r["error"]} for r in done if "error" in r],
+        "every_claim_as_expected": all(c["as_expected"] == runs for c in claims_out.values())
+        and not any("error" in r for r in done),
+        "per_run": done,
+    }
+
+
+def write(summary: dict[str, Any], *, root: Path) -> Path:
+    path = root / "out" / "soak" / f"{summary['lab']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".new")
+    tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def exit_code(summary: dict[str, Any]) -> int:
+    return 0 if summary["every_claim_as_expected"] and summary["successes"] == summary["runs"] else 1
+
+
+def fmt_margin(x: float | None) -> str:
+    if x is None:
+        return "exact"
+    return f"{x:+.4g}" if math.isfinite(x) else str(x)
