@@ -134,3 +134,32 @@ def test_real_measurement_on_the_fixed_service(tmp_path: Path) -> None:
         switches = {w["mode"]: w["voluntary_switches"] for w in result["windows"]}
         assert switches["default"] >= 50
         assert switches["nonblocking"] < switches["default"] // 5
+        # py-spy's own count of samples: duration × rate − 1 instants, one thread sampled at each
+        samples = {w["mode"]: w["samples"] for w in result["windows"]}
+        assert samples == {"none": None, "default": 99, "nonblocking": 99}
+        stops = overhead.stops_per_sample(result["windows"])
+        assert stops is not None
+        assert stops["default"]["median"] == round(switches["default"] / 99, 4)
+
+
+def test_stops_are_divided_by_the_samples_py_spy_took(tmp_path: Path) -> None:
+    windows = [
+        {"mode": "default", "voluntary_switches": 102, "samples": 99, "wall_s": 0.87},
+        {"mode": "nonblocking", "voluntary_switches": 0, "samples": 99, "wall_s": 1.07},
+    ]
+    stops = overhead.stops_per_sample(windows)
+    assert stops is not None
+    assert stops["default"]["values"] == [round(102 / 99, 4)]  # not 102 / (100 Hz × 0.87 s)
+    assert stops["nonblocking"]["values"] == [0.0]
+    raw = tmp_path / "overhead.raw"
+    raw.write_text("main (a.py:1);work (a.py:5) 60\nmain (a.py:1);other (a.py:9) 39\n")
+    assert overhead.raw_samples(raw) == 99
+
+
+def test_a_window_without_samples_is_an_error() -> None:
+    windows = [
+        {"mode": "default", "voluntary_switches": 5, "samples": 0, "wall_s": 1.0},
+        {"mode": "nonblocking", "voluntary_switches": 0, "samples": 99, "wall_s": 1.0},
+    ]
+    with pytest.raises(LabError, match="no samples"):
+        overhead.stops_per_sample(windows)

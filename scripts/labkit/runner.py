@@ -571,7 +571,7 @@ def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> dict[str, An
                 began = time.perf_counter()
                 _step(lab, step, exe=exe, opts=opts, plan=plan, measured=measured)
                 timings.append(
-                    {"id": step.id, "kind": step.kind, "wall_s": round(time.perf_counter() - began, 2)}
+                    {"id": step.id, "kind": step.kind, "wall_s": round(time.perf_counter() - began, 3)}
                 )
         finally:
             for item in reversed(list(opts.running.values())):

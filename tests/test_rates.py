@@ -1,0 +1,40 @@
+"""Rates and per-instant figures divide by what py-spy actually did (runner.sampling_instants)."""
+
+from __future__ import annotations
+
+import pytest
+from labkit import claims, runner
+from labkit.errors import LabError
+
+
+def derived(*per_thread: int) -> dict[str, object]:
+    return {
+        "samples": sum(per_thread),
+        "threads": [{"name": f"t{i}", "samples": n} for i, n in enumerate(per_thread)],
+    }
+
+
+def test_instants_are_duration_times_rate_minus_one_per_look() -> None:
+    looks = [{"duration_s": 6}, {"duration_s": 3}]
+    assert runner.sampling_instants(looks, rate_hz=100) == 599 + 299
+
+
+def test_every_thread_at_every_instant_gives_the_thread_count() -> None:
+    rates = runner.measured_rates(derived(*[599] * 9), wall=6.2, level=0.95, instants=599)
+    assert rates["samples_per_instant"] == 9.0  # not 5391 / (6.2 s × 100 Hz) = 8.70
+    assert rates["thread_count"] == 9 and rates["threads_every_instant"] == 9
+    assert rates["effective_rate_hz"] == round(599 / 6.2, 3)
+
+
+def test_a_thread_sampled_more_often_than_py_spy_sampled_is_an_error() -> None:
+    with pytest.raises(LabError, match="duration × rate − 1"):
+        runner.measured_rates(derived(600, 3), wall=6.0, level=0.95, instants=599)
+
+
+def test_exact_counts_compare_with_another_path() -> None:
+    results = {"profiles": {"idle": {"threads_every_instant": 9, "thread_count": 9, "ci_level": 0.95}}}
+    m = claims.measure(results, "profiles.idle.threads_every_instant", defined=lambda _: True)
+    other = claims.measure(results, "profiles.idle.thread_count", defined=lambda _: True)
+    assert claims.verdict(m, "==", "profiles.idle.thread_count", other=other) == "holds"
+    fewer = claims.Measured(8)
+    assert claims.verdict(fewer, "==", "profiles.idle.thread_count", other=other) == "fails"
