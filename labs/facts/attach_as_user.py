@@ -45,6 +45,30 @@ def as_user(uid: int, gid: int) -> Callable[[], None] | None:
     return drop
 
 
+def refused_line(spy: Path, python: str, drop: Callable[[], None] | None, scratch: str) -> str | None:
+    """py-spy's first line when an unprivileged user tries to attach to a root-owned process."""
+    target = subprocess.Popen(
+        [python, "-c", BUSY], cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        time.sleep(0.5)
+        done = subprocess.run(
+            [str(spy), "dump", "--pid", str(target.pid)],
+            preexec_fn=drop,
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        target.kill()
+        target.wait()
+    lines = [line for line in (done.stdout + done.stderr).strip().splitlines() if line.strip()]
+    if done.returncode == 0 or not lines:
+        return None  # it attached (or said nothing): no refusal to quote
+    return lines[0][:200]
+
+
 def main(argv: list[str]) -> int:
     py_spy = Path(argv[1]) if len(argv) > 1 else Path(shutil.which("py-spy") or "py-spy")
     account = pwd.getpwnam("nobody") if os.geteuid() == 0 else pwd.getpwuid(os.getuid())
@@ -76,6 +100,7 @@ def main(argv: list[str]) -> int:
         finally:
             target.kill()
             target.wait()
+        refusal = refused_line(spy, python, drop, scratch) if os.geteuid() == 0 else None
     said = (done.stdout + done.stderr).strip().splitlines()
     attached = done.returncode == 0 and any("Thread" in line for line in said)
     print(
@@ -87,6 +112,11 @@ def main(argv: list[str]) -> int:
                 "attached": attached,
                 "exit_code": done.returncode,
                 "py_spy_first_line": "" if attached else (said[0][:200] if said else ""),
+                # What py-spy says when the kernel refuses: the unprivileged user against a root process.
+                "refused_first_line": refusal,
+                "refusal_says_operation_not_permitted": None
+                if refusal is None
+                else "Operation not permitted" in refusal,
             }
         )
     )

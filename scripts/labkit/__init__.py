@@ -6,7 +6,8 @@ SCHEMA_CHANGES = {
     2: (
         "provenance.steps: wall seconds of each step, in the order the steps ran; profiles: "
         "samples_per_tick and samples_per_tick_ci (divided by wall time × rate) replaced by instants "
-        "(duration × rate − 1 per look) and samples_per_instant; overhead windows count py-spy's samples"
+        "(duration × rate − 1 per look) and samples_per_instant; overhead windows count py-spy's samples, "
+        "overhead.batch_s"
     ),
     1: "the first published format",
 }

@@ -72,6 +72,14 @@ def summarise(windows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def batch_seconds(windows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Seconds per batch of the target running alone (the no-profiler windows), min/median/max."""
+    alone = [w for w in windows if w["mode"] == "none"]
+    if not alone or any(w["batches"] == 0 for w in alone):
+        raise LabError("no no-profiler window completed a batch")
+    return _spread([round(w["wall_s"] / w["batches"], 6) for w in alone])
+
+
 def _spread(values: list[float]) -> dict[str, Any]:
     return {
         "values": values,

@@ -182,6 +182,7 @@ def refresh(lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path) ->
         raw = json.loads((data_dir / fresh["overhead"]["raw"]).read_text(encoding="utf-8"))
         fresh["overhead"]["ratios"] = overhead.summarise(raw["windows"])
         fresh["overhead"]["stops_per_sample"] = overhead.stops_per_sample(raw["windows"])
+        fresh["overhead"]["batch_s"] = overhead.batch_seconds(raw["windows"])
     if fresh.get("benchmark"):
         raw = json.loads((data_dir / fresh["benchmark"]["raw"]).read_text(encoding="utf-8"))
         fresh["benchmark"].update(benchmark.summarise(raw))

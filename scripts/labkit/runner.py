@@ -442,6 +442,7 @@ def overhead_step(lab: Lab, step: Step, *, exe: str, opts: Options) -> dict[str,
         "rounds": step.rounds,
         "ratios": raw["ratios"],
         "stops_per_sample": overhead.stops_per_sample(raw["windows"]),
+        "batch_s": overhead.batch_seconds(raw["windows"]),
     }
 
 
