@@ -66,12 +66,15 @@ def measure(results: dict[str, Any], path: str, *, defined: Callable[[str], bool
         raise Missing(f"claim path {path!r}: the run could not measure this")
     if isinstance(found, dict) and {"min", "median", "max"} <= found.keys():
         return Measured(found["median"], found["min"], found["max"], None)
-    interval_of = {"effective_rate_hz": "effective_rate_ci"}
-    last = path.rsplit(".", 1)[-1]
-    if path.startswith("profiles.") and last in interval_of:
-        profile = lookup(results, path.rsplit(".", 1)[0])
-        low, high = profile[interval_of[last]]
-        return Measured(found, low, high, profile["ci_level"])
+    # A profile's value stored with its interval beside it (`x` and `x_ci`) is judged on the interval.
+    parent_path, _, last = path.rpartition(".")
+    if path.startswith("profiles.") and parent_path:
+        parent = lookup(results, parent_path)
+        key = "effective_rate_ci" if last == "effective_rate_hz" else f"{last}_ci"
+        interval = parent.get(key) if isinstance(parent, dict) else None
+        if interval is not None:
+            low, high = interval
+            return Measured(found, low, high, results["profiles"][path.split(".")[1]]["ci_level"])
     if isinstance(found, (dict, list)):
         raise LabError(f"claim path {path!r} names a {type(found).__name__}, not a value")
     return Measured(found)

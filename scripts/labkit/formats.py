@@ -49,7 +49,20 @@ def text(x: Any) -> str:
     return str(x)
 
 
-FORMATS = {"speedup": speedup, "share": share, "seconds": seconds, "count": count, "rate": rate, "text": text}
+def milliseconds(x: float) -> str:
+    """A time measured in milliseconds, shown like every other time: 124 ms, 1.20 s."""
+    return seconds(x / 1000)
+
+
+FORMATS = {
+    "speedup": speedup,
+    "share": share,
+    "seconds": seconds,
+    "milliseconds": milliseconds,
+    "count": count,
+    "rate": rate,
+    "text": text,
+}
 
 
 def render(value: Any, kind: str) -> str:

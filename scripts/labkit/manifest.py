@@ -66,7 +66,7 @@ _CLAIM = {
         "than": {"type": ["number", "string", "boolean"]},
         "tolerance": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
         "factor": {"type": "number", "exclusiveMinimum": 0},
-        "format": {"enum": ["speedup", "share", "seconds", "count", "rate", "text"]},
+        "format": {"enum": ["speedup", "share", "seconds", "milliseconds", "count", "rate", "text"]},
         "reason": {"type": "string"},
         "unit": {"type": "string"},
         "source": {"type": "string"},

@@ -162,13 +162,12 @@ def refresh(lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path) ->
     fresh: dict[str, Any] = json.loads(json.dumps(results))
     for step, profile in fresh["profiles"].items():
         derived = derive_stored(step, profile, data_dir=data_dir, svg=False)
+        instants = runner.sampling_instants(profile["looks"], rate_hz=profile["rate_hz"])
+        runner.per_instant(derived["functions"], share_samples=derived["share_samples"], instants=instants)
         profile.update({k: derived[k] for k in ("samples", "share_samples", "threads", "functions")})
         profile.update(
             runner.measured_rates(
-                derived,
-                wall=profile["wall_s"],
-                level=profile["ci_level"],
-                instants=runner.sampling_instants(profile["looks"], rate_hz=profile["rate_hz"]),
+                derived, wall=profile["wall_s"], level=profile["ci_level"], instants=instants
             )
         )
     for step, entry in fresh.get("commands", {}).items():

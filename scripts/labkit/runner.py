@@ -244,14 +244,11 @@ def _entry(
         svg=False,
         threads=step.threads,
     )
+    instants = sampling_instants(entry["looks"], rate_hz=step.rate)
+    per_instant(derived["functions"], share_samples=derived["share_samples"], instants=instants)
     return {
         **entry,
-        **measured_rates(
-            derived,
-            wall=wall,
-            level=step.ci_level,
-            instants=sampling_instants(entry["looks"], rate_hz=step.rate),
-        ),
+        **measured_rates(derived, wall=wall, level=step.ci_level, instants=instants),
         **{k: derived[k] for k in ("samples", "share_samples", "threads", "functions")},
     }
 
@@ -264,6 +261,19 @@ def sampling_instants(looks: list[dict[str, Any]], *, rate_hz: int) -> int:
     appears at every instant, which a recording confirms (each thread has exactly this many samples).
     """
     return sum(int(look["duration_s"]) * rate_hz - 1 for look in looks)
+
+
+def per_instant(functions: list[dict[str, Any]], *, share_samples: int, instants: int) -> None:
+    """Each function's samples per sampling instant, with the interval of its total share scaled alike.
+
+    Two recordings of one process with different options (default against --idle) compare on this
+    scale: both divide by how many times py-spy sampled, not by how many samples it kept.
+    """
+    scale = share_samples / instants if instants else 0.0
+    for f in functions:
+        f["total_per_instant"] = round(f["total_share"] * scale, 4)
+        low, high = f["total_ci"]
+        f["total_per_instant_ci"] = [round(low * scale, 4), round(high * scale, 4)]
 
 
 def measured_rates(derived: dict[str, Any], *, wall: float, level: float, instants: int) -> dict[str, Any]:
