@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labkit import claims, pages, privacy, store
+from labkit import claims, pages, privacy, prose, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
 from labkit.publish import derive_stored, environment_here, page_context, read_results, refresh, validate
@@ -102,6 +102,7 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
                 f"{d.expected[:60]!r}; {fix} rewrites the page"
             )
     problems += claims.unstated(results["claims"], texts)
+    problems += prose.unbound(lab, texts=texts, values=fresh["values"])
     leaks = privacy.scan([*(root / p for p in lab.pages), *privacy.tree(data_dir)], root=root)
     problems += [f"{leak} (must not be published)" for leak in leaks]
     return problems, notes
