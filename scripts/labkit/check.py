@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labkit import claims, pages, privacy, store
+from labkit import claims, pages, privacy, prose, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
 from labkit.publish import derive_stored, environment_here, page_context, read_results, refresh, validate
@@ -40,6 +40,22 @@ def _compare(problems: list[str], where: str, field: str, stored: Any, recompute
 
 def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[str], list[str]]:
     """(problems that fail the check, notes that are only reported)."""
+    texts = {page.as_posix(): (root / page).read_text(encoding="utf-8") for page in lab.pages}
+    stored = read_results(root / lab.data_dir)
+    values = stored.get("values") if isinstance(stored, dict) else None
+    # Numbers typed into prose need only the pages and the manifest: reported even when the results
+    # cannot be checked (missing, an older format, a page naming a value they lack).
+    typed = prose.unbound(lab, texts=texts, values=values if isinstance(values, dict) else {})
+    try:
+        problems, notes = _check_results(lab, root=root, texts=texts, allow_quick=allow_quick)
+    except LabError as exc:
+        return [str(exc), *typed], []
+    return [*problems, *typed], notes
+
+
+def _check_results(
+    lab: Lab, *, root: Path, texts: dict[str, str], allow_quick: bool
+) -> tuple[list[str], list[str]]:
     fix = f"run `make assets LAB={lab.id}`"
     data_dir = root / lab.data_dir
     where = f"{lab.data_dir.as_posix()}/results.json"
@@ -89,10 +105,8 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
         notes += [f"QUICK result, not judged: {w}" for w in wrong]
     else:
         problems += wrong
-    texts = {}
     for page in lab.pages:
-        text = (root / page).read_text(encoding="utf-8")
-        texts[page.as_posix()] = text
+        text = texts[page.as_posix()]
         ctx = page_context(lab, page, results=results, data_dir=data_dir)
         _, diffs = pages.render(text, ctx, page=page.as_posix())
         for diff in diffs:

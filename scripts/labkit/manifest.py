@@ -77,6 +77,25 @@ _CLAIM = {
     "then": {"required": ["source"]},
     "else": {"required": ["value", "op", "than"]},
 }
+_FIGURE = {
+    "type": "object",
+    "required": ["text", "kind"],
+    "properties": {
+        "text": {"type": "string", "pattern": "[0-9]"},
+        "kind": {"enum": ["input", "cited", "threshold"]},
+        "why": {"type": "string", "minLength": 1},
+        "step": {"type": "string"},
+        "source": {"type": "string", "minLength": 1},
+        "claim": {"type": "string"},
+        "page": {"type": "string"},
+    },
+    "additionalProperties": False,
+    "allOf": [
+        {"if": {"properties": {"kind": {"const": "input"}}}, "then": {"required": ["why"]}},
+        {"if": {"properties": {"kind": {"const": "cited"}}}, "then": {"required": ["source"]}},
+        {"if": {"properties": {"kind": {"const": "threshold"}}}, "then": {"required": ["claim"]}},
+    ],
+}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["id", "title", "page", "programs", "steps"],
@@ -88,6 +107,7 @@ SCHEMA: dict[str, Any] = {
         "seed": {"type": "integer"},
         "steps": {"type": "array", "items": _STEP, "minItems": 1},
         "claims": {"type": "array", "items": _CLAIM},
+        "figures": {"type": "array", "items": _FIGURE},
         "values": {
             "type": "object",
             "additionalProperties": {
@@ -139,6 +159,20 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A number a page may type in its prose because it is not a measurement (see prose.py)."""
+
+    text: str  # the phrase as the page has it, number included: "n = 5,000", "4003x"
+    kind: str  # input (of the lab), cited (with its source) or threshold (of a claim)
+    line: int  # where it is declared in the manifest
+    why: str = ""
+    step: str = ""  # input: the step whose command or settings hold the number (checked)
+    source: str = ""  # cited: where the figure comes from
+    claim: str = ""  # threshold: the claim whose threshold the number is (checked)
+    page: str = ""  # only this page; by default any of the lab's pages
+
+
+@dataclass(frozen=True)
 class Lab:
     id: str
     title: str
@@ -151,6 +185,7 @@ class Lab:
     source: Path
     raw: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
 
     @property
     def data_dir(self) -> Path:
@@ -224,6 +259,45 @@ def _step_problem(step: Step, *, earlier: list[str], kinds: dict[str, str]) -> s
         return "a service step needs 'ready': a pattern its ready line matches (named groups become values)"
     if step.target and step.kind not in _NEEDS_TARGET_OR_COMMAND:
         return f"'target' applies to {', '.join(_NEEDS_TARGET_OR_COMMAND)} steps only"
+    return None
+
+
+_FIGURE_NUMBER = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+)?")
+
+
+def _step_numbers(step: Step) -> set[str]:
+    """Every number in a step's command and settings, as digits: what an input may quote."""
+    words = [*step.command, *(step.quick_command or []), str(step.rate), str(step.duration)]
+    words += [str(step.window), str(step.rounds), *(str(v) for v in (step.adaptive or {}).values())]
+    return {n.replace(",", "") for w in words for n in _FIGURE_NUMBER.findall(w)}
+
+
+def _threshold_numbers(claim: dict[str, Any]) -> set[float]:
+    """The numbers a page may write for a claim's threshold: `than` (a share also in percent), `factor`."""
+    found = {float(claim[k]) for k in ("than", "factor") if type(claim.get(k)) in (int, float)}
+    return found | {round(100 * x, 9) for x in found if x < 1}
+
+
+def _figure_problem(
+    figure: Figure, *, steps: list[Step], claims: list[dict[str, Any]], pages: list[str]
+) -> str | None:
+    """What a declared figure names that does not exist, or a number its step or claim does not hold."""
+    numbers = [n.replace(",", "") for n in _FIGURE_NUMBER.findall(figure.text)]
+    if figure.page and figure.page not in pages:
+        return f"names page {figure.page!r}, which is not one of the lab's pages ({', '.join(pages)})"
+    if figure.step:
+        step = next((s for s in steps if s.id == figure.step), None)
+        if step is None:
+            return f"names step {figure.step!r}, which the lab does not have"
+        missing = [n for n in numbers if n not in _step_numbers(step)]
+        if missing:
+            return f"step {step.id!r} has no {', '.join(missing)} in its command or settings"
+    if figure.claim:
+        claim = next((c for c in claims if c["id"] == figure.claim), None)
+        if claim is None:
+            return f"names claim {figure.claim!r}, which the lab does not have"
+        if not any(float(n) in _threshold_numbers(claim) for n in numbers):
+            return f"no number in it is the threshold of claim {claim['id']!r} (than: {claim.get('than')})"
     return None
 
 
@@ -311,6 +385,16 @@ def load(path: Path, *, root: Path) -> Lab:
         if not (root / folder).is_dir():
             mark = _locate(node, ["programs", index]).start_mark
             raise LabError(f"{rel}:{mark.line + 1}: program folder {folder!r} does not exist")
+    page = str(data["page"])
+    pages = [page, *sorted({str(c["page"]) for c in data.get("claims", []) if "page" in c} - {page})]
+    figures = []
+    for index, raw in enumerate(data.get("figures", [])):
+        mark = _locate(node, ["figures", index]).start_mark
+        figure = Figure(**raw, line=mark.line + 1)
+        problem = _figure_problem(figure, steps=steps, claims=data.get("claims", []), pages=pages)
+        if problem:
+            raise LabError(f"{rel}:{mark.line + 1}: figure {figure.text!r}: {problem}")
+        figures.append(figure)
     if data["id"] != path.stem:
         mark = _locate(node, ["id"]).start_mark
         raise LabError(f"{rel}:{mark.line + 1}: id {data['id']!r} must match the file name ({path.stem!r})")
@@ -326,6 +410,7 @@ def load(path: Path, *, root: Path) -> Lab:
         source=rel,
         raw=data,
         warnings=warnings,
+        figures=figures,
     )
 
 

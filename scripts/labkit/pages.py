@@ -431,16 +431,68 @@ def data_href(page: Path, data_dir: Path) -> str:
     return Path(os.path.relpath(data_dir, page.parent)).as_posix()
 
 
+_OPENER = re.compile(r"^[ \t]*(!!!|\?\?\?\+?|===)[ \t]")  # admonition, collapsible or tab: body +4
+_ITEM = re.compile(r"^[ \t]*([-*+]|[0-9]+[.)])[ \t]+")  # a list item: its body starts after the marker
+
+
+def _indent(line: str) -> int:
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip(" "))
+
+
+def regions(text: str) -> list[str]:
+    """What each line of a page is: "prose", "code" (fenced or indented) or "block" (generated, markers too).
+
+    One reading of the page for every check that looks at its prose (claims, numbers), the same one
+    ``render`` uses for fences and blocks. Indented code is told from an admonition's, a tab's or a
+    list item's body by the indentation of the container it stands in.
+    """
+    lines = text.split("\n")
+    kinds = ["prose"] * len(lines)
+    in_fence = in_indented = False
+    blank_before = True
+    containers: list[int] = []  # body indentation of the open admonitions, tabs and list items
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if FENCE.match(line):
+            in_fence = not in_fence
+            kinds[i] = "code"
+        elif in_fence:
+            kinds[i] = "code"
+        elif (begin := BEGIN.match(line)) is not None:
+            end_text = (
+                f"{begin['indent']}<!-- end: {begin['kind']}{' ' + begin['arg'] if begin['arg'] else ''} -->"
+            )
+            end = lines.index(end_text, i + 1) if end_text in lines[i + 1 :] else len(lines) - 1
+            kinds[i : end + 1] = ["block"] * (end + 1 - i)
+            i, blank_before, in_indented = end + 1, False, False
+            continue
+        elif line.strip():
+            indent = _indent(line)
+            base = containers[-1] if containers else 0
+            if in_indented and indent >= base + 4:
+                kinds[i] = "code"
+            else:
+                in_indented = False
+                if blank_before or _OPENER.match(line) or _ITEM.match(line):
+                    while containers and indent < containers[-1]:
+                        containers.pop()
+                base = containers[-1] if containers else 0
+                if blank_before and indent >= base + 4:
+                    kinds[i], in_indented = "code", True
+                elif _OPENER.match(line):
+                    containers.append(indent + 4)
+                elif (item := _ITEM.match(line)) is not None:
+                    containers.append(_indent(item.group(0)))
+        blank_before = not line.strip()
+        i += 1
+    return kinds
+
+
 def states(text: str, sentence: str) -> bool:
     """Whether the page's prose (generated blocks and marker comments removed) contains the sentence."""
-    prose, skipping = [], False
-    for line in text.split("\n"):
-        if BEGIN.match(line):
-            skipping = True
-        elif skipping and "<!-- end:" in line:
-            skipping = False
-        elif not skipping:
-            prose.append(line)
+    lines = text.split("\n")
+    prose = [line for line, kind in zip(lines, regions(text), strict=True) if kind != "block"]
     plain = re.sub(r"<!-- /?value(: [A-Za-z0-9_]+)? -->", "", " ".join(prose))
     plain = re.sub(r"^\s*(>|!!!|\?\?\?|===)?", " ", plain)
 
