@@ -21,6 +21,7 @@ from labkit import (
     live,
     overhead,
     pages,
+    prose,
     provenance,
     pyspy,
     runner,
@@ -195,8 +196,11 @@ def planner(lab: Lab, *, root: Path) -> runner.Planner:
     )
 
 
-def refuse_unstated(results: dict[str, Any], texts: dict[Path, tuple[str, str]]) -> None:
-    missing = claims.unstated(results["claims"], {p.as_posix(): new for p, (_, new) in texts.items()})
+def refuse_unstated(lab: Lab, results: dict[str, Any], texts: dict[Path, tuple[str, str]]) -> None:
+    """A page whose claim sentences are missing, or whose prose types unbound numbers, is not published."""
+    new = {p.as_posix(): text for p, (_, text) in texts.items()}
+    missing = claims.unstated(results["claims"], new)
+    missing += prose.unbound(lab, texts=new, values=results["values"])
     if missing:
         raise LabError("\n".join(missing))
 
@@ -266,7 +270,7 @@ def assets(
             validate(results, where=f"{lab.data_dir}/results.json")
             refuse_mismatches(results)
             texts = page_texts(lab, results, root=root, data_dir=data_dir)
-            refuse_unstated(results, texts)
+            refuse_unstated(lab, results, texts)
             if results == existing and all(new == current for current, new in texts.values()):
                 return Outcome(lab.id, "unchanged", results)
             shutil.copytree(data_dir, staged)
@@ -289,7 +293,7 @@ def assets(
             validate(results, where="new results.json")
             refuse_mismatches(results)
             texts = page_texts(lab, results, root=root, data_dir=staged)
-            refuse_unstated(results, texts)
+            refuse_unstated(lab, results, texts)
             status = "measured"
         (staged / "results.json").write_text(dump(results), encoding="utf-8")
         store.swap_in(
