@@ -187,7 +187,7 @@ def cmd_learn(args: argparse.Namespace, root: Path) -> int:
 def cmd_soak(args: argparse.Namespace, root: Path) -> int:
     """Measure one lab N times into .labs/soak/ (never docs/); print and save how stable its claims are."""
     if not args.lab:
-        raise LabError("say which lab to soak: `make soak LAB=lab-1 RUNS=5`")
+        raise LabError("say which lab to soak: `make soak LAB=<id> RUNS=5`")
     (lab,) = _labs(root, args.lab)
     wait = float(os.environ.get("LABKIT_LOCK_WAIT", "300"))
     # The same lock as `make assets`: two measuring runs at once would time each other.

@@ -67,4 +67,4 @@ def test_soak_fails_when_a_claim_does_not_come_out_as_expected(scaffolded: Path,
 
 def test_soak_needs_a_lab(scaffolded: Path) -> None:
     run = labkit(scaffolded, "soak")
-    assert run.returncode == 2 and "make soak LAB=lab-1" in run.flat
+    assert run.returncode == 2 and "make soak LAB=<id>" in run.flat

@@ -292,7 +292,13 @@ def test_committed_lab1_functions_match_their_recording(_committed_results: dict
     folder = Path(__file__).resolve().parents[2] / "docs" / "labs" / "lab-1" / "data"
     for step, profile in _committed_results["profiles"].items():
         rec = stacks.parse(stacks.load(folder / profile["files"]["speedscope"]))
-        assert stacks.functions(rec, confidence=profile["ci_level"]) == profile["functions"], step
+        derived = stacks.functions(rec, confidence=profile["ci_level"])
+        # the published entries add the per-instant figures, which need the recording's instants
+        published = [
+            {k: v for k, v in f.items() if not k.startswith("total_per_instant")}
+            for f in profile["functions"]
+        ]
+        assert derived == published, step
         assert rec.sample_count == profile["samples"], step
 
 
