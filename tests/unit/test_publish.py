@@ -59,7 +59,9 @@ def test_missing_function_key_and_extra_key(results: dict[str, Any]) -> None:
     assert "r.json: provenance: Additional properties are not allowed ('hostname' was unexpected)" in text
 
 
-@pytest.mark.parametrize(("version", "says"), [(1, "older format.*make assets"), (99, "newer format.*update")])
+@pytest.mark.parametrize(
+    ("version", "says"), [(1, "older format.*make assets"), (99, "newer format.*update")]
+)
 def test_other_format_version_says_what_to_run(results: dict[str, Any], version: int, says: str) -> None:
     results["schema_version"] = version
     with pytest.raises(LabError, match=rf"results.json: format version {version} is .*{says}"):
