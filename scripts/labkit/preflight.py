@@ -230,66 +230,50 @@ def _spy_problems(lab: Lab, steps: tuple[str, ...]) -> list[Problem]:
 
 
 def _attach_problems(lab: Lab, *, method: str | None, learner: bool) -> list[Problem]:
-    """Steps that attach by PID, where this machine will not let py-spy attach."""
+    """Steps that attach by PID, where this machine (or METHOD=launch) will not let py-spy attach."""
+    out = [
+        Problem(
+            lab.id,
+            (step.id,),
+            f"profiles the running service {step.target!r}, which only attaching by PID can reach, "
+            "so METHOD=launch cannot run this lab: run it without METHOD",
+        )
+        for step in lab.steps
+        if step.kind == "profile" and step.target and method == "launch"
+    ]
     scope, where = ptrace_scope(), platform()
     if can_attach(scope=scope, privileged=privileged(), platform=where):
-        return []
+        return out
 
     def advice(*, launch: bool) -> str:
         return pyspy.attach_advice(scope=scope, is_root=is_root(), platform=where, lab=lab.id, launch=launch)
 
     on_overhead = any(str(c.get("value", "")).startswith("overhead.") for c in lab.claims)
-    out = []
     for step in lab.steps:
-        if step.kind == "profile" and not step.target and (method or step.method) == "launch":
-            continue
-        if step.kind == "profile" and step.target and method == "launch":
-            out.append(
-                Problem(
-                    lab.id,
-                    (step.id,),
-                    f"profiles the running service {step.target!r}, which only attaching by PID can reach, "
-                    "so METHOD=launch cannot run this lab: run it without METHOD",
-                )
+        own = step.kind == "profile" and not step.target
+        if (own and (method or step.method) == "launch") or (step.target and method == "launch"):
+            continue  # launched: nothing to attach to (or already reported above)
+        if own and method != "pid":
+            text = (
+                "attaching by PID will be refused here, so py-spy will launch the program instead "
+                "(the provenance says so)"
             )
-        elif step.kind == "profile" and not step.target and method != "pid":
-            out.append(
-                Problem(
-                    lab.id,
-                    (step.id,),
-                    "attaching by PID will be refused here, so py-spy will launch the program instead "
-                    "(the provenance says so)",
-                    fatal=False,
-                )
-            )
-        elif step.kind == "profile" and not step.target:
-            out.append(
-                Problem(
-                    lab.id,
-                    (step.id,),
-                    "METHOD=pid forces attaching by PID, which this machine refuses: " + advice(launch=True),
-                )
-            )
+            out.append(Problem(lab.id, (step.id,), text, fatal=False))
+        elif own:
+            text = "METHOD=pid forces attaching by PID, which this machine refuses: " + advice(launch=True)
+            out.append(Problem(lab.id, (step.id,), text))
         elif step.kind in ("profile", "dump", "top"):
-            out.append(
-                Problem(
-                    lab.id,
-                    (step.id,),
-                    "attaches py-spy by PID to a running program (no launch form can replace that), "
-                    "which this machine refuses: " + advice(launch=False),
-                )
+            text = (
+                "attaches py-spy by PID to a running program (no launch form can replace that), "
+                "which this machine refuses: " + advice(launch=False)
             )
+            out.append(Problem(lab.id, (step.id,), text))
         elif step.kind == "overhead":
-            fatal = on_overhead and not learner
-            out.append(
-                Problem(
-                    lab.id,
-                    (step.id,),
-                    "attaches py-spy by PID to time it, which this machine refuses, so the step would be "
-                    "skipped and its claims left undecided: " + advice(launch=False),
-                    fatal=fatal,
-                )
+            text = (
+                "attaches py-spy by PID to time it, which this machine refuses, so the step would be "
+                "skipped and its claims left undecided: " + advice(launch=False)
             )
+            out.append(Problem(lab.id, (step.id,), text, fatal=on_overhead and not learner))
     return out
 
 
