@@ -62,7 +62,9 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
                 for warning in lab.warnings:
                     errors.print(f"  warning: {warning}", markup=False)
                 if publish.will_measure(lab, root=root, force=args.force, quick=args.quick):
-                    preflight.require(lab, root=root, method=args.method, learner=False, say=_say)
+                    preflight.require(
+                        lab, root=root, method=args.method, learner=False, quick=args.quick, say=_say
+                    )
                 outcome = publish.assets(
                     lab, root=root, force=args.force, quick=args.quick, method=args.method, say=_say
                 )
@@ -138,7 +140,7 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
 
 def cmd_learn(args: argparse.Namespace, root: Path) -> int:
     (lab,) = _labs(root, args.lab_id)
-    preflight.require(lab, root=root, method=args.method, learner=True, say=_say)
+    preflight.require(lab, root=root, method=args.method, learner=True, quick=args.quick, say=_say)
     console.rule(f"[bold]{lab.title}[/bold] ({lab.id})")
     step_no = 0
 

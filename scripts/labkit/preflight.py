@@ -229,7 +229,7 @@ def _spy_problems(lab: Lab, steps: tuple[str, ...]) -> list[Problem]:
     return []
 
 
-def _attach_problems(lab: Lab, *, method: str | None, learner: bool) -> list[Problem]:
+def _attach_problems(lab: Lab, *, method: str | None, judged: bool) -> list[Problem]:
     """Steps that attach by PID, where this machine (or METHOD=launch) will not let py-spy attach."""
     out = [
         Problem(
@@ -273,7 +273,7 @@ def _attach_problems(lab: Lab, *, method: str | None, learner: bool) -> list[Pro
                 "attaches py-spy by PID to time it, which this machine refuses, so the step would be "
                 "skipped and its claims left undecided: " + advice(launch=False)
             )
-            out.append(Problem(lab.id, (step.id,), text, fatal=on_overhead and not learner))
+            out.append(Problem(lab.id, (step.id,), text, fatal=on_overhead and judged))
     return out
 
 
@@ -301,14 +301,14 @@ def _unprivileged_attach_gap() -> str | None:
     return None
 
 
-def _declared(lab: Lab, *, learner: bool) -> list[Problem]:
+def _declared(lab: Lab, *, judged: bool) -> list[Problem]:
     """The needs a step declares in the manifest (``needs:``)."""
     found: pythons.Found | None = None
     out = []
     for step in lab.steps:
         needs = step.needs
         why = f" {needs['why']}" if needs.get("why") else ""
-        later = "; without it, this step's claim stays undecided in your run" if learner else ""
+        later = "" if judged else "; without it, this step's claims stay undecided in this run"
         for spec in needs.get("pythons", []):
             found = found if found is not None else discover()
             if any(pythons.satisfies(v, spec) for v in found.pythons):
@@ -323,27 +323,36 @@ def _declared(lab: Lab, *, learner: bool) -> list[Problem]:
                     f"(looked in: {', '.join(found.looked)}). Install one (`pyenv install {version}`, "
                     f"`uv python install {version}`, or your system's package) or list interpreters in "
                     f"{pythons.ENV}=/path/to/python{version}" + later,
-                    fatal=not learner,
+                    fatal=judged,
                 )
             )
         if needs.get("unprivileged_attach"):
             gap = _unprivileged_attach_gap()
             if gap:
                 text = f"needs an unprivileged user who can attach py-spy to its own process{why}; {gap}"
-                out.append(Problem(lab.id, (step.id,), text + later, fatal=not learner))
+                out.append(Problem(lab.id, (step.id,), text + later, fatal=judged))
     return out
 
 
 def check(
-    lab: Lab, *, root: Path, method: str | None, learner: bool, writes_docs: bool | None = None
+    lab: Lab,
+    *,
+    root: Path,
+    method: str | None,
+    learner: bool,
+    quick: bool = False,
+    writes_docs: bool | None = None,
 ) -> list[Problem]:
     """Everything ``lab`` needs that this machine lacks; starts nothing, downloads nothing.
 
     ``method`` is the forced attach method (METHOD=pid|launch) or None. ``learner``: a run into out/
-    (`make lab-N`), where a declared need of a fact probe is only a note. ``writes_docs`` defaults to
-    ``not learner``; a soak (scratch outputs, claims judged) passes ``learner=False, writes_docs=False``.
+    (`make lab-N`). A learner's run and a QUICK run do not judge claims, so a gap that would only leave
+    a claim undecided (a declared need, an overhead step that cannot attach) is a note there, not an
+    error. ``writes_docs`` defaults to ``not learner``; a soak (scratch outputs, claims judged) passes
+    ``learner=False, writes_docs=False``.
     """
     docs = not learner if writes_docs is None else writes_docs
+    judged = not (learner or quick)
     problems: list[Problem] = []
     try:
         pyspy.check_platform()
@@ -357,7 +366,7 @@ def check(
             advice = pyspy.attach_advice(scope=None, is_root=False, platform="darwin", lab=lab.id)
             problems.append(Problem(lab.id, spy_steps, f"runs py-spy, which needs root here. {advice}"))
         else:
-            problems += _attach_problems(lab, method=method, learner=learner)
+            problems += _attach_problems(lab, method=method, judged=judged)
     served = tuple(s.id for s in lab.steps if s.kind in ("service", "load"))
     if served:
         why = loopback_problem()
@@ -370,7 +379,7 @@ def check(
                     "where the loopback interface is up (in a container: not with `--network none`)",
                 )
             )
-    problems += _declared(lab, learner=learner)
+    problems += _declared(lab, judged=judged)
     return _group(problems)
 
 
@@ -381,10 +390,11 @@ def require(
     method: str | None,
     learner: bool,
     say: Callable[[str], None],
+    quick: bool = False,
     writes_docs: bool | None = None,
 ) -> None:
     """Run ``check``: say each note, and raise one LabError that lists every missing need."""
-    problems = check(lab, root=root, method=method, learner=learner, writes_docs=writes_docs)
+    problems = check(lab, root=root, method=method, learner=learner, quick=quick, writes_docs=writes_docs)
     for note in (p for p in problems if not p.fatal):
         say(f"note: {note}")
     fatal = [str(p) for p in problems if p.fatal]
