@@ -179,19 +179,22 @@ def _write_problems(lab: Lab, *, root: Path, docs: bool) -> list[Problem]:
             folders[data_dir] = "the old data/ is removed after the swap"
     else:
         folders[root / "out"] = "a learner's outputs go to out/<id>/"
-    out = []
+    blocked: dict[Path, list[str]] = {}  # one message per folder, with every reason it is needed
     for folder, why in folders.items():
-        blocked = _writable(folder)
-        if blocked is not None:
-            where = blocked.relative_to(root).as_posix() if blocked.is_relative_to(root) else str(blocked)
-            out.append(
-                Problem(
-                    lab.id,
-                    (),
-                    f"needs write access to {where or '.'} ({why}). Give your user write access to it "
-                    f'(e.g. `sudo chown -R "$USER" {where or "."}`), or work in a clone of your own',
-                )
+        at = _writable(folder)
+        if at is not None:
+            blocked.setdefault(at, []).append(why)
+    out = []
+    for at, whys in blocked.items():
+        where = (at.relative_to(root).as_posix() or ".") if at.is_relative_to(root) else str(at)
+        out.append(
+            Problem(
+                lab.id,
+                (),
+                f"needs write access to {where} ({'; '.join(whys)}). Give your user write access to it "
+                f'(e.g. `sudo chown -R "$USER" {where}`), or work in a clone of your own',
             )
+        )
     return out
 
 
@@ -219,8 +222,8 @@ def _spy_problems(lab: Lab, steps: tuple[str, ...]) -> list[Problem]:
             Problem(
                 lab.id,
                 steps,
-                f"{name} is newer than any py-spy release known to this toolkit reads "
-                f"(py-spy {have} found); if py-spy says 'Unsupported version of Python', use Python "
+                f"no py-spy release known to this toolkit reads {name} (found py-spy {have}); "
+                f"if py-spy says 'Unsupported version of Python', use Python "
                 f"3.{NEWEST_KNOWN[1]} or older for the toolkit "
                 f"(`make venv PYTHON=python3.{NEWEST_KNOWN[1]}`)",
                 fatal=False,
