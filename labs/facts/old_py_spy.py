@@ -2,7 +2,8 @@
 
 A py-spy release can read only the CPython versions that existed when it was
 made. This probe fetches py-spy 0.3.14 from PyPI (once, into .labs/cache/),
-starts a busy process under every CPython 3.x interpreter it finds, runs
+starts a busy process under every CPython 3.10+ interpreter it finds (where
+``labkit.pythons`` looks: LABKIT_PYTHONS, PATH, pyenv, uv, this Python), runs
 ``py-spy dump`` on it and prints one JSON line: which versions it could read.
 
     python labs/facts/old_py_spy.py
@@ -10,17 +11,17 @@ starts a busy process under every CPython 3.x interpreter it finds, runs
 
 from __future__ import annotations
 
-import glob
 import json
-import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
+
+# The toolkit's own discovery, from this repository's copy of it (never another installed toolkit).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from labkit import pythons
 
 OLD = "0.3.14"
 BUSY = "while True:\n    sum(i * i for i in range(1000))\n"
@@ -58,24 +59,6 @@ def old_py_spy() -> Path:
     return binary
 
 
-def interpreters() -> dict[str, str]:
-    """One interpreter per CPython minor version: this one, others on PATH, and pyenv's."""
-    found = {f"{sys.version_info.major}.{sys.version_info.minor}": sys.executable}
-    candidates = [shutil.which(f"python3.{minor}") for minor in range(10, 15)]  # the labs need 3.10+
-    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[0-9]*/bin/python3")))
-    for path in filter(None, candidates):
-        done = subprocess.run(
-            [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        version = done.stdout.strip()
-        if done.returncode == 0 and re.fullmatch(r"3\.\d+", version):
-            found.setdefault(version, path)
-    return dict(sorted(found.items(), key=lambda kv: tuple(map(int, kv[0].split(".")))))
-
-
 def can_read(spy: Path, python: str) -> tuple[bool, str]:
     target = subprocess.Popen([python, "-c", BUSY], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -108,14 +91,23 @@ def main() -> int:
         return 0
     checked: list[dict[str, str | bool]] = []
     newest = []
-    for version, python in interpreters().items():
+    found = pythons.discover()
+    for version, python in found.pythons.items():
         ok, error = can_read(spy, python)
         checked.append({"python": version, "read": ok, "error": error})
         if tuple(map(int, version.split("."))) >= (3, 12):
             newest.append(version)
     # Only a probe that reached a Python 3.12 or newer can answer the question.
     reads_all = all(c["read"] for c in checked) if newest else None
-    print(json.dumps({"py_spy": OLD, "checked": checked, "reads_all": reads_all}))
+    report: dict[str, object] = {"py_spy": OLD, "checked": checked, "reads_all": reads_all}
+    if not newest:
+        report["problem"] = (
+            f"no CPython 3.12 or newer found (found: {', '.join(found.versions()) or 'none'}; "
+            f"looked in: {', '.join(found.looked)}), so the question stays open: "
+            f"list one in {pythons.ENV}"
+        )
+        print(f"old_py_spy: {report['problem']}", file=sys.stderr)
+    print(json.dumps(report))
     return 0
 
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from labkit import check, formats, lock, manifest, publish, report, soak
+from labkit import check, formats, lock, manifest, preflight, publish, report, soak
 from labkit.errors import LabError
 from labkit.manifest import Lab
 
@@ -61,6 +61,10 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
                 lab = manifest.load(path.relative_to(root), root=root)
                 for warning in lab.warnings:
                     errors.print(f"  warning: {warning}", markup=False)
+                if publish.will_measure(lab, root=root, force=args.force, quick=args.quick):
+                    preflight.require(
+                        lab, root=root, method=args.method, learner=False, quick=args.quick, say=_say
+                    )
                 outcome = publish.assets(
                     lab, root=root, force=args.force, quick=args.quick, method=args.method, say=_say
                 )
@@ -136,6 +140,7 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
 
 def cmd_learn(args: argparse.Namespace, root: Path) -> int:
     (lab,) = _labs(root, args.lab_id)
+    preflight.require(lab, root=root, method=args.method, learner=True, quick=args.quick, say=_say)
     console.rule(f"[bold]{lab.title}[/bold] ({lab.id})")
     step_no = 0
 
@@ -189,6 +194,9 @@ def cmd_soak(args: argparse.Namespace, root: Path) -> int:
     if not args.lab:
         raise LabError("say which lab to soak: `make soak LAB=<id> RUNS=5`")
     (lab,) = _labs(root, args.lab)
+    preflight.require(
+        lab, root=root, method=args.method, learner=False, quick=args.quick, say=_say, writes_docs=False
+    )
     wait = float(os.environ.get("LABKIT_LOCK_WAIT", "300"))
     # The same lock as `make assets`: two measuring runs at once would time each other.
     with lock.held(root / ".labs" / "lock", wait_s=wait, say=_say):

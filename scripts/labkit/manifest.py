@@ -40,6 +40,21 @@ _STEP = {
         "py_spy_args": {"type": "array", "items": {"type": "string"}},
         "extract": {"type": "object", "additionalProperties": {"type": "string", "format": "regex"}},
         "json": {"type": "boolean"},
+        "needs": {
+            "type": "object",
+            "minProperties": 1,
+            "properties": {
+                # each item: "3.12" (that minor version) or ">=3.12" (that one or newer)
+                "pythons": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"type": "string", "pattern": r"^(>=)?3\.[0-9]+$"},
+                },
+                "unprivileged_attach": {"const": True},
+                "why": {"type": "string", "minLength": 1},
+            },
+            "additionalProperties": False,
+        },
         "adaptive": {
             "type": "object",
             "required": ["pilot", "max"],
@@ -144,6 +159,7 @@ class Step:
     rounds: int = 3
     extract: dict[str, str] = field(default_factory=dict)
     json: bool = False
+    needs: dict[str, Any] = field(default_factory=dict)  # what the machine must have (labkit.preflight)
 
     def argv(self, *, quick: bool, seed: int | None) -> list[str]:
         chosen = self.quick_command if quick and self.quick_command else self.command
@@ -419,5 +435,9 @@ def discover(root: Path) -> list[Path]:
 
 
 def steps_fingerprint(lab: Lab) -> str:
-    """The manifest's steps as canonical text: part of the cache key."""
-    return json.dumps([lab.raw["steps"], lab.raw.get("seed")], sort_keys=True)
+    """The manifest's steps as canonical text: part of the cache key.
+
+    A step's ``needs`` is left out: it is checked before a run and changes no measurement.
+    """
+    steps = [{k: v for k, v in step.items() if k != "needs"} for step in lab.raw["steps"]]
+    return json.dumps([steps, lab.raw.get("seed")], sort_keys=True)

@@ -244,6 +244,33 @@ def page_texts(
     return out
 
 
+def _reusable(existing: dict[str, Any] | None, *, inputs: str, env: dict[str, str | None]) -> bool:
+    """Stored results that a run may reuse instead of measuring: same format, inputs and environment."""
+    return (
+        existing is not None
+        and existing.get("schema_version") == SCHEMA_VERSION
+        and existing.get("inputs_sha256") == inputs
+        and existing.get("environment") == env
+    )
+
+
+def will_measure(lab: Lab, *, root: Path, force: bool, quick: bool) -> bool:
+    """Whether `assets` would run the lab's programs (its preflight is needed) or reuse its data.
+
+    Reads only: a data.old/ left by a killed run stands for data/, as `store.repair` would restore it.
+    """
+    if force:
+        return True
+    data_dir = root / lab.data_dir
+    old = data_dir.with_name("data.old")
+    try:
+        existing = read_results(data_dir if data_dir.exists() or not old.exists() else old)
+        env = environment(lab)
+    except LabError:
+        return True  # unreadable results or no py-spy: a run is needed, and the preflight says why
+    return not _reusable(existing, inputs=store.inputs_sha256(lab, root=root, quick=quick), env=env)
+
+
 def assets(
     lab: Lab, *, root: Path, force: bool, quick: bool, method: str | None, say: Callable[[str], None]
 ) -> Outcome:
@@ -256,13 +283,7 @@ def assets(
     inputs = store.inputs_sha256(lab, root=root, quick=quick)
     env = environment(lab)
     existing = read_results(data_dir)
-    fresh = (
-        not force
-        and existing is not None
-        and existing.get("schema_version") == SCHEMA_VERSION
-        and existing.get("inputs_sha256") == inputs
-        and existing.get("environment") == env
-    )
+    fresh = not force and _reusable(existing, inputs=inputs, env=env)
     try:
         if fresh and existing is not None:
             # Inputs unchanged: only values and claims are judged again (`make check` recomputes the rest).

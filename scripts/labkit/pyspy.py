@@ -66,8 +66,13 @@ def attach_advice(
     platform: str = sys.platform,
     lab: str = "lab-N",
     program: str = "your_program.py",
+    launch: bool = True,
 ) -> str:
-    """What to do when py-spy may not attach by PID, for this machine's settings."""
+    """What to do when py-spy may not attach by PID, for this machine's settings.
+
+    ``launch=False`` for a program that only attaching can reach (a running service): the launch form
+    is then no remedy, so it is not offered.
+    """
     if platform == "darwin":
         return (
             "On macOS py-spy always needs root, in both forms: `sudo py-spy record ...` "
@@ -83,8 +88,14 @@ def attach_advice(
         3: "Yama's ptrace_scope is 3: attaching is forbidden until reboot, even for root",
     }.get(scope, f"Yama's ptrace_scope is {scope}")
     fixes = [
-        f"use the launch form, which profiles its own child: `make {lab} METHOD=launch` "
-        f"(or `py-spy record -o out.svg -- python {program}`)",
+        *(
+            [
+                f"use the launch form, which profiles its own child: `make {lab} METHOD=launch` "
+                f"(or `py-spy record -o out.svg -- python {program}`)"
+            ]
+            if launch
+            else []
+        ),
         'run py-spy with sudo: `sudo env "PATH=$PATH" py-spy record --pid PID ...`',
         'give py-spy the capability once: `sudo setcap cap_sys_ptrace=eip "$(command -v py-spy)"`',
         "in Docker, start the container with `--cap-add SYS_PTRACE` (not --privileged); in Kubernetes, "

@@ -23,7 +23,8 @@ MARK = "run-report"
 def step_times(results: dict[str, Any]) -> str:
     """Each step's wall time, in the order the steps ran: where a run's time goes."""
     steps = results["provenance"].get("steps", [])
-    return ", ".join(f"{s['id']} {formats.seconds(s['wall_s'])}" for s in steps) or "not recorded"
+    shown = (f"{s['id']} {formats.seconds(s['wall_s']) if s['wall_s'] >= 0.001 else '< 1 ms'}" for s in steps)
+    return ", ".join(shown) or "not recorded"
 
 
 def rows(labs: Sequence[Lab], *, root: Path) -> list[list[str]]:

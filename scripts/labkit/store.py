@@ -24,6 +24,7 @@ MEASURING_CODE = (
     "live.py",
     "services.py",
     "flamegraph.py",
+    "pythons.py",  # which interpreters a fact probe finds
 )
 
 
