@@ -95,7 +95,7 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
         "lab",
         "result",
         "wall time",
-        "seconds per step (measured run)",
+        "seconds per step (latest measurement)",
         "samples per profile",
         "claims as expected",
         "failure",
