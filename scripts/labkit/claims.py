@@ -29,7 +29,7 @@ SAID = {
 OPS = (">=", ">", "<=", "<", "==", "!=", "within")
 SYMBOL = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠", "within": "within"}
 _SHARE = re.compile(
-    r"^profiles\.(?P<step>[a-z0-9_]+)\.functions\.(?P<name>[^.]+)\.(?P<kind>self|total)_share$"
+    r"^profiles\.(?P<step>[a-z0-9_]+)\.functions\.(?P<name>[^.]+)\.(?P<kind>self|total)_(?P<what>share|per_instant)$"
 )
 
 
@@ -58,9 +58,13 @@ def measure(results: dict[str, Any], path: str, *, defined: Callable[[str], bool
                 ) from None
             # Never sampled: the share is 0, with the interval that n samples allow.
             low, high = stats.wilson(0.0, profile["samples"], confidence=level)
+            if share["what"] == "per_instant":  # the same interval on the per-instant scale
+                scale = profile["share_samples"] / profile["instants"] if profile["instants"] else 0.0
+                low, high = low * scale, high * scale
             return Measured(0.0, low, high, level)
-        low, high = fn[f"{share['kind']}_ci"]
-        return Measured(fn[f"{share['kind']}_share"], low, high, level)
+        field = f"{share['kind']}_{share['what']}"
+        low, high = fn[f"{share['kind']}_ci" if share["what"] == "share" else f"{field}_ci"]
+        return Measured(fn[field], low, high, level)
     found = lookup(results, path)
     if found is None:  # a probe that could not answer (e.g. no such interpreter here): nothing is decided
         raise Missing(f"claim path {path!r}: the run could not measure this")

@@ -12,12 +12,16 @@ from labkit.errors import LabError
 # A function that was never sampled is absent from a profile: its counts are 0, not unknown.
 _ZERO_WHEN_UNSAMPLED = re.compile(
     r"^profiles\.[a-z0-9_]+\.functions\.(?P<name>[^.]+)\."
-    r"(self_share|total_share|self_samples|total_samples)$"
+    r"(self_share|total_share|self_samples|total_samples|total_per_instant)$"
 )
 
 
 class Missing(LabError):
     """A path that names something the results do not hold."""
+
+
+class NotMeasured(Missing):
+    """A path into a step that did not run here (e.g. attaching was refused): shown as such."""
 
 
 def lookup(results: dict[str, Any], path: str) -> Any:
@@ -33,7 +37,7 @@ def lookup(results: dict[str, Any], path: str) -> Any:
                 raise (Missing if not named else LabError)(f"value path {path!r}: {part!r} matched {found}")
             node = named[0]
         elif node is None:
-            raise Missing(f"value path {path!r}: nothing was measured at {part!r}")
+            raise NotMeasured(f"value path {path!r}: nothing was measured at {part!r}")
         else:
             raise LabError(f"value path {path!r}: no {part!r} here")
     return node
@@ -88,6 +92,10 @@ def evaluate(
             raise LabError(f"value {name!r} is declared in the manifest but is also a standard value")
         try:
             found = lookup(results, spec["path"])
+        except NotMeasured:
+            # The step was skipped on this machine; its claims are undecided, so no such run is published.
+            out[name] = {"value": None, "format": spec["format"], "text": "not measured"}
+            continue
         except Missing as exc:
             unsampled = _ZERO_WHEN_UNSAMPLED.match(spec["path"])
             if not unsampled:
@@ -96,7 +104,7 @@ def evaluate(
                 raise LabError(
                     f"value {name!r}: {exc}; no such function in the lab's programs either"
                 ) from exc
-            found = 0.0 if spec["path"].endswith("_share") else 0
+            found = 0.0 if spec["path"].endswith(("_share", "_per_instant")) else 0
         try:
             out[name] = _entry(found, spec["format"])
         except ValueError as exc:
