@@ -45,16 +45,27 @@ def as_user(uid: int, gid: int) -> Callable[[], None] | None:
     return drop
 
 
-def refused_line(spy: Path, python: str, drop: Callable[[], None] | None, scratch: str) -> str | None:
-    """py-spy's first line when an unprivileged user tries to attach to a root-owned process."""
+def dump_busy(
+    spy: Path,
+    python: str,
+    *,
+    scratch: str,
+    target_as: Callable[[], None] | None,
+    spy_as: Callable[[], None] | None,
+) -> subprocess.CompletedProcess[str]:
+    """Start a busy Python (as ``target_as``), run ``py-spy dump`` on it (as ``spy_as``), stop it."""
     target = subprocess.Popen(
-        [python, "-c", BUSY], cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [python, "-c", BUSY],
+        preexec_fn=target_as,
+        cwd=scratch,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         time.sleep(0.5)
-        done = subprocess.run(
+        return subprocess.run(
             [str(spy), "dump", "--pid", str(target.pid)],
-            preexec_fn=drop,
+            preexec_fn=spy_as,
             cwd=scratch,
             capture_output=True,
             text=True,
@@ -63,6 +74,11 @@ def refused_line(spy: Path, python: str, drop: Callable[[], None] | None, scratc
     finally:
         target.kill()
         target.wait()
+
+
+def refused_line(spy: Path, python: str, drop: Callable[[], None] | None, scratch: str) -> str | None:
+    """py-spy's first line when an unprivileged user tries to attach to a root-owned process."""
+    done = dump_busy(spy, python, scratch=scratch, target_as=None, spy_as=drop)
     lines = [line for line in (done.stdout + done.stderr).strip().splitlines() if line.strip()]
     if done.returncode == 0 or not lines:
         return None  # it attached (or said nothing): no refusal to quote
@@ -80,26 +96,7 @@ def main(argv: list[str]) -> int:
         shutil.copy2(py_spy, spy)
         os.chmod(spy, 0o755)
         drop = as_user(account.pw_uid, account.pw_gid)
-        target = subprocess.Popen(
-            [python, "-c", BUSY],
-            preexec_fn=drop,
-            cwd=scratch,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            time.sleep(0.5)
-            done = subprocess.run(
-                [str(spy), "dump", "--pid", str(target.pid)],
-                preexec_fn=drop,
-                cwd=scratch,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-        finally:
-            target.kill()
-            target.wait()
+        done = dump_busy(spy, python, scratch=scratch, target_as=drop, spy_as=drop)
         refusal = refused_line(spy, python, drop, scratch) if os.geteuid() == 0 else None
     said = (done.stdout + done.stderr).strip().splitlines()
     attached = done.returncode == 0 and any("Thread" in line for line in said)

@@ -163,14 +163,15 @@ def refresh(lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path) ->
     fresh: dict[str, Any] = json.loads(json.dumps(results))
     for step, profile in fresh["profiles"].items():
         derived = derive_stored(step, profile, data_dir=data_dir, svg=False)
-        instants = runner.sampling_instants(profile["looks"], rate_hz=profile["rate_hz"])
-        runner.per_instant(derived["functions"], share_samples=derived["share_samples"], instants=instants)
-        profile.update({k: derived[k] for k in ("samples", "share_samples", "threads", "functions")})
-        profile.update(
-            runner.measured_rates(
-                derived, wall=profile["wall_s"], level=profile["ci_level"], instants=instants
-            )
+        figures = runner.profile_figures(
+            derived,
+            looks=profile["looks"],
+            rate_hz=profile["rate_hz"],
+            wall=profile["wall_s"],
+            level=profile["ci_level"],
         )
+        profile.update({k: derived[k] for k in ("samples", "share_samples", "threads", "functions")})
+        profile.update(figures)
     for step, entry in fresh.get("commands", {}).items():
         text = (data_dir / entry["file"]).read_text(encoding="utf-8")
         entry.update(runner.read_command(entry, text, step_id=step))
@@ -299,18 +300,10 @@ def assets(
         else:
             if staged.exists():
                 shutil.rmtree(staged)
-            opts = runner.Options(
-                root=root,
-                work=root / ".labs" / "work" / lab.id,
-                out=staged,
-                quick=quick,
-                method=method,
-                say=say,
-            )
-            measured = runner.run(lab, opts=opts, plan=planner(lab, root=root))
-            results = assemble(
-                lab, measured, root=root, inputs=inputs, quick=quick, env=env, generated_at=provenance.now()
-            )
+            results = measure(
+                lab, root=root, work=root / ".labs" / "work" / lab.id, out=staged, inputs=inputs,
+                quick=quick, method=method, say=say,
+            )  # fmt: skip
             validate(results, where="new results.json")
             refuse_mismatches(results)
             texts = page_texts(lab, results, root=root, data_dir=staged)
@@ -326,6 +319,30 @@ def assets(
     return Outcome(lab.id, status, results)
 
 
+def measure(
+    lab: Lab,
+    *,
+    root: Path,
+    work: Path,
+    out: Path,
+    inputs: str,
+    quick: bool,
+    method: str | None,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    """Run the lab's steps (raw outputs in ``work``, publishable files in ``out``) and assemble its results.
+
+    The one measuring path of `make assets`, `make lab-N` and `make soak`; it judges claims but refuses
+    nothing: what to do with the results is the caller's business.
+    """
+    opts = runner.Options(root=root, work=work, out=out, quick=quick, method=method, say=say)
+    measured = runner.run(lab, opts=opts, plan=planner(lab, root=root))
+    env = {"python": platform.python_version(), "py_spy": measured["py_spy"]}
+    return assemble(
+        lab, measured, root=root, inputs=inputs, quick=quick, env=env, generated_at=provenance.now()
+    )
+
+
 def learner_run(
     lab: Lab, *, root: Path, quick: bool, method: str | None, say: Callable[[str], None]
 ) -> tuple[Path, dict[str, Any]]:
@@ -335,20 +352,10 @@ def learner_run(
     if staged.exists():
         shutil.rmtree(staged)
     try:
-        opts = runner.Options(
-            root=root, work=root / ".labs" / "learn" / lab.id, out=staged, quick=quick, method=method, say=say
-        )
-        measured = runner.run(lab, opts=opts, plan=planner(lab, root=root))
-        env = {"python": platform.python_version(), "py_spy": measured["py_spy"]}
-        results = assemble(
-            lab,
-            measured,
-            root=root,
-            inputs=store.inputs_sha256(lab, root=root, quick=quick),
-            quick=quick,
-            env=env,
-            generated_at=provenance.now(),
-        )
+        results = measure(
+            lab, root=root, work=root / ".labs" / "learn" / lab.id, out=staged,
+            inputs=store.inputs_sha256(lab, root=root, quick=quick), quick=quick, method=method, say=say,
+        )  # fmt: skip
         (staged / "results.json").write_text(dump(results), encoding="utf-8")
         old = out.with_name(out.name + ".old")
         if out.exists():

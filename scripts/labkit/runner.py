@@ -244,13 +244,23 @@ def _entry(
         svg=False,
         threads=step.threads,
     )
-    instants = sampling_instants(entry["looks"], rate_hz=step.rate)
-    per_instant(derived["functions"], share_samples=derived["share_samples"], instants=instants)
     return {
         **entry,
-        **measured_rates(derived, wall=wall, level=step.ci_level, instants=instants),
+        **profile_figures(derived, looks=entry["looks"], rate_hz=step.rate, wall=wall, level=step.ci_level),
         **{k: derived[k] for k in ("samples", "share_samples", "threads", "functions")},
     }
+
+
+def profile_figures(
+    derived: dict[str, Any], *, looks: list[dict[str, Any]], rate_hz: int, wall: float, level: float
+) -> dict[str, Any]:
+    """The figures that divide by time or by sampling instants (also what `check` recomputes).
+
+    Adds each function's per-instant samples to ``derived["functions"]`` and returns the profile's rates.
+    """
+    instants = sampling_instants(looks, rate_hz=rate_hz)
+    per_instant(derived["functions"], share_samples=derived["share_samples"], instants=instants)
+    return measured_rates(derived, wall=wall, level=level, instants=instants)
 
 
 def sampling_instants(looks: list[dict[str, Any]], *, rate_hz: int) -> int:

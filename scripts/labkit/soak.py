@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from labkit import claims, provenance, publish, runner, store
+from labkit import claims, publish, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
 
@@ -63,19 +63,10 @@ def one_run(
     """Measure the lab once into ``scratch`` and judge its claims (nothing is refused, nothing published)."""
     if scratch.exists():
         shutil.rmtree(scratch)
-    opts = runner.Options(
-        root=root, work=scratch / "work", out=scratch / "data", quick=quick, method=method, say=say
-    )
-    measured = runner.run(lab, opts=opts, plan=publish.planner(lab, root=root))
-    return publish.assemble(
-        lab,
-        measured,
-        root=root,
-        inputs=store.inputs_sha256(lab, root=root, quick=quick),
-        quick=quick,
-        env=publish.environment(lab),
-        generated_at=provenance.now(),
-    )
+    return publish.measure(
+        lab, root=root, work=scratch / "work", out=scratch / "data",
+        inputs=store.inputs_sha256(lab, root=root, quick=quick), quick=quick, method=method, say=say,
+    )  # fmt: skip
 
 
 def soak(lab: Lab, *, root: Path, runs: int, quick: bool, method: str | None, say: Say) -> dict[str, Any]:

@@ -105,6 +105,19 @@ def labkit_env(copy: Path, extra: Mapping[str, str] | None = None) -> dict[str, 
     return env
 
 
+def scaffold(copy: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`make new-lab` in the copy (the copy's own toolkit)."""
+    return subprocess.run(
+        [sys.executable, "-m", "labkit.scaffold", "--root", str(copy), *args],
+        cwd=copy,
+        env=labkit_env(copy),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def labkit_argv(copy: Path, *args: str, python: str = sys.executable) -> list[str]:
     return [python, "-m", "labkit", "--root", str(copy), *args]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import assert_no_process_left, copy_repo, labkit, labkit_env
+from .conftest import assert_no_process_left, copy_repo, labkit, scaffold
 
 NEW = "lab-7"
 MADE = (
@@ -17,18 +17,6 @@ MADE = (
     Path("docs/labs/lab-7/index.md"),
     Path("tests/test_tutorial/test_lab_7.py"),
 )
-
-
-def scaffold(copy: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "labkit.scaffold", "--root", str(copy), *args],
-        cwd=copy,
-        env=labkit_env(copy),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

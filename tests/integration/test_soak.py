@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import assert_no_process_left, copy_repo, hash_tree, labkit, labkit_env
+from .conftest import assert_no_process_left, copy_repo, hash_tree, labkit, scaffold
 
 NEW = "lab-6"
 
@@ -18,15 +16,7 @@ NEW = "lab-6"
 def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repository with the scaffold's small lab in it (a second or two per run)."""
     copy = copy_repo(tmp_path_factory.mktemp("soak") / "repo")
-    made = subprocess.run(
-        [sys.executable, "-m", "labkit.scaffold", "--root", str(copy), "--lab", NEW, "--title", "Soaked"],
-        cwd=copy,
-        env=labkit_env(copy),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    made = scaffold(copy, "--lab", NEW, "--title", "Soaked")
     assert made.returncode == 0, made.stderr
     return copy
 
