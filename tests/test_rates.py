@@ -1,10 +1,11 @@
-"""Rates and per-instant figures divide by what py-spy actually did (runner.sampling_instants)."""
+"""Rates and per-instant figures divide by what py-spy actually did (profile_kind.sampling_instants)."""
 
 from __future__ import annotations
 
 import pytest
-from labkit import claims, runner
+from labkit import claims
 from labkit.errors import LabError
+from labkit.kinds import profile as profile_kind
 
 
 def derived(*per_thread: int) -> dict[str, object]:
@@ -16,11 +17,11 @@ def derived(*per_thread: int) -> dict[str, object]:
 
 def test_instants_are_duration_times_rate_minus_one_per_look() -> None:
     looks = [{"duration_s": 6}, {"duration_s": 3}]
-    assert runner.sampling_instants(looks, rate_hz=100) == 599 + 299
+    assert profile_kind.sampling_instants(looks, rate_hz=100) == 599 + 299
 
 
 def test_every_thread_at_every_instant_gives_the_thread_count() -> None:
-    rates = runner.measured_rates(derived(*[599] * 9), wall=6.2, level=0.95, instants=599)
+    rates = profile_kind.measured_rates(derived(*[599] * 9), wall=6.2, level=0.95, instants=599)
     assert rates["samples_per_instant"] == 9.0  # not 5391 / (6.2 s × 100 Hz) = 8.70
     assert rates["thread_count"] == 9 and rates["threads_every_instant"] == 9
     assert rates["effective_rate_hz"] == round(599 / 6.2, 3)
@@ -28,7 +29,7 @@ def test_every_thread_at_every_instant_gives_the_thread_count() -> None:
 
 def test_a_thread_sampled_more_often_than_py_spy_sampled_is_an_error() -> None:
     with pytest.raises(LabError, match="duration × rate − 1"):
-        runner.measured_rates(derived(600, 3), wall=6.0, level=0.95, instants=599)
+        profile_kind.measured_rates(derived(600, 3), wall=6.0, level=0.95, instants=599)
 
 
 def test_exact_counts_compare_with_another_path() -> None:

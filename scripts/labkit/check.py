@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labkit import claims, pages, privacy, prose, store
+from labkit import claims, kinds, pages, privacy, prose, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
-from labkit.publish import derive_stored, environment_here, page_context, read_results, refresh, validate
+from labkit.publish import environment_here, page_context, read_results, refresh, validate
 
 
 def _first_difference(stored: Any, recomputed: Any, path: str = "") -> tuple[str, Any, Any]:
@@ -89,17 +89,17 @@ def _check_results(
         fresh = refresh(lab, results, root=root, data_dir=data_dir)
     except (OSError, json.JSONDecodeError, LabError) as exc:
         return [*problems, f"{where}: cannot recompute from the raw data: {exc}"], notes
-    for section in ("profiles", "benchmark", "overhead", "commands", "dumps", "values", "claims"):
+    sections = [kind.section for kind in kinds.sections() if kind.section]
+    for section in [*sections, "values", "claims"]:
         _compare(problems, where, section, results.get(section), fresh.get(section))
-    for step, profile in fresh["profiles"].items():
-        derived = derive_stored(step, profile, data_dir=data_dir)
-        for kind in ("collapsed", "svg"):
-            path = data_dir / profile["files"][kind]
-            if not path.exists() or path.read_text(encoding="utf-8") != derived[kind]:
-                problems.append(
-                    f"{where}: profiles.{step}: {profile['files'][kind]} differs from what its "
-                    f"recording gives; {fix}"
-                )
+    for kind, step, entry in kinds.entries(fresh):
+        if kind.artifacts is not None:
+            for name, expected in kind.artifacts(step, entry, data_dir).items():
+                path = data_dir / name
+                if not path.exists() or path.read_text(encoding="utf-8") != expected:
+                    problems.append(
+                        f"{where}: {kind.section}.{step}: {name} differs from what its raw data give; {fix}"
+                    )
     wrong = [claims.describe(c) for c in claims.mismatches(fresh["claims"])]
     if results["quick"]:
         notes += [f"QUICK result, not judged: {w}" for w in wrong]

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from labkit import check, formats, lock, manifest, preflight, publish, report, soak
+from labkit import check, formats, kinds, lock, manifest, preflight, publish, report, soak
 from labkit.errors import LabError
 from labkit.manifest import Lab
 
@@ -151,27 +151,9 @@ def cmd_learn(args: argparse.Namespace, root: Path) -> int:
 
     with console.status("running the lab: real processes, real py-spy (Ctrl-C stops everything)"):
         out, results = publish.learner_run(lab, root=root, quick=args.quick, method=args.method, say=say)
-    for step, profile in results["profiles"].items():
-        table = Table(
-            title=f"{profile['title'] or step}: {profile['samples']:,} samples, "
-            f"{'attached by PID' if profile['method'] == 'pid' else 'launched'}"
-        )
-        for column in ("function", "file", "self", "total"):
-            table.add_column(column, justify="right" if column in ("self", "total") else "left")
-        for f in sorted(profile["functions"], key=lambda f: (-f["self_share"], -f["total_share"]))[:6]:
-            table.add_row(
-                f["name"], f["file"], formats.share(f["self_share"]), formats.share(f["total_share"])
-            )
-        console.print(table)
-    bench = results["benchmark"]
-    if bench:
-        table = Table(title=f"benchmark, n = {bench['n']:,}, {bench['repeats']} repeats (per call)")
-        for column in ("version", "min", "median", "max"):
-            table.add_column(column)
-        for side in ("slow", "fast"):
-            table.add_row(side, *(formats.seconds(bench[f"{side}_s"][k]) for k in ("min", "median", "max")))
-        table.add_row("speedup", *(formats.speedup(bench["speedup"][k]) for k in ("min", "median", "max")))
-        console.print(table)
+    for kind, step, entry in kinds.entries(results):
+        if kind.summary is not None:
+            console.print(kind.summary(step, entry))
     if results["claims"]:
         table = Table(
             title="what the lab's pages claim, judged on your run"

@@ -248,33 +248,17 @@ def spy_options_warning(args: Sequence[str]) -> str | None:
     return None
 
 
-_NEEDS_TARGET_OR_COMMAND = ("profile", "dump", "top", "overhead")
-
-
 def _step_problem(step: Step, *, earlier: list[str], kinds: dict[str, str]) -> str | None:
-    """What a step of this kind needs and cannot have, beyond the schema's types."""
-    if step.kind in _NEEDS_TARGET_OR_COMMAND:
-        if bool(step.target) == bool(step.command):
-            return (
-                f"a {step.kind} step needs either 'command' (a program to start) or 'target' (a service step)"
-            )
-        if step.target and kinds.get(step.target) != "service":
-            return f"'target: {step.target}' names no earlier service step"
-        if step.command and step.method == "pid" and not step.ready:
-            return (
-                "it attaches by PID, so it needs 'ready': a text the program prints once it is inside its "
-                "work loop"
-            )
-    elif step.kind == "stop":
-        missing = [s for s in step.stop if s not in earlier]
-        if not step.stop or missing:
-            return f"'stop' must list earlier service or background load steps (unknown: {missing})"
-    elif not step.command:
-        return f"a {step.kind} step needs 'command'"
-    if step.kind == "service" and not step.ready:
-        return "a service step needs 'ready': a pattern its ready line matches (named groups become values)"
-    if step.target and step.kind not in _NEEDS_TARGET_OR_COMMAND:
-        return f"'target' applies to {', '.join(_NEEDS_TARGET_OR_COMMAND)} steps only"
+    """What a step of this kind needs and cannot have, beyond the schema's types (asked of its kind)."""
+    from labkit import kinds as registry  # the kinds import this module: ask them only once it is loaded
+
+    kind = registry.get(step.kind)
+    problem = kind.problem(step, kinds)
+    if problem:
+        return problem
+    if step.target and not kind.accepts_target:
+        accepting = [k.name for k in registry.REGISTRY.values() if k.accepts_target]
+        return f"'target' applies to {', '.join(accepting)} steps only"
     return None
 
 
@@ -394,9 +378,11 @@ def load(path: Path, *, root: Path) -> Lab:
                 f"{rel}:{mark.line + 1}: claim {claim['id']!r} names page {claim['page']!r}, "
                 "which does not exist"
             )
-    for kind in ("benchmark", "overhead"):
-        if sum(s.kind == kind for s in steps) > 1:
-            raise LabError(f"{rel}: at most one {kind} step per lab")
+    from labkit import kinds as registry
+
+    for kind in registry.REGISTRY.values():
+        if not kind.keyed and kind.section and sum(s.kind == kind.name for s in steps) > 1:
+            raise LabError(f"{rel}: at most one {kind.name} step per lab")
     for index, folder in enumerate(data["programs"]):
         if not (root / folder).is_dir():
             mark = _locate(node, ["programs", index]).start_mark

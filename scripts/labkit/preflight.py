@@ -24,10 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import pyspy, pythons
+from labkit import kinds, pyspy, pythons
 from labkit.errors import LabError
 from labkit.manifest import Lab, Step
-from labkit.runner import SPY_KINDS
 
 # The oldest py-spy that reads each CPython (SOURCE_NOTES: 0.4.0 added 3.12 and 3.13, 0.4.2 added 3.14).
 PY_SPY_FOR = {(3, 12): "0.4.0", (3, 13): "0.4.0", (3, 14): "0.4.2"}
@@ -144,7 +143,7 @@ def _version(text: str) -> tuple[int, ...]:
 
 
 def _uses_spy(step: Step) -> bool:
-    return step.kind in SPY_KINDS or "{py-spy}" in [*step.command, *(step.quick_command or [])]
+    return kinds.get(step.kind).uses_spy or "{py-spy}" in [*step.command, *(step.quick_command or [])]
 
 
 def _group(problems: list[Problem]) -> list[Problem]:
@@ -242,7 +241,7 @@ def _attach_problems(lab: Lab, *, method: str | None, judged: bool) -> list[Prob
             "so METHOD=launch cannot run this lab: run it without METHOD",
         )
         for step in lab.steps
-        if step.kind == "profile" and step.target and method == "launch"
+        if step.target and method == "launch" and kinds.get(step.kind).honours_method
     ]
     scope, where = ptrace_scope(), platform()
     if can_attach(scope=scope, privileged=privileged(), platform=where):
@@ -253,7 +252,8 @@ def _attach_problems(lab: Lab, *, method: str | None, judged: bool) -> list[Prob
 
     on_overhead = any(str(c.get("value", "")).startswith("overhead.") for c in lab.claims)
     for step in lab.steps:
-        own = step.kind == "profile" and not step.target
+        reach = kinds.get(step.kind).attach(step)
+        own = reach == "may-launch"
         if (own and (method or step.method) == "launch") or (step.target and method == "launch"):
             continue  # launched: nothing to attach to (or already reported above)
         if own and method != "pid":
@@ -265,13 +265,13 @@ def _attach_problems(lab: Lab, *, method: str | None, judged: bool) -> list[Prob
         elif own:
             text = "METHOD=pid forces attaching by PID, which this machine refuses: " + advice(launch=True)
             out.append(Problem(lab.id, (step.id,), text))
-        elif step.kind in ("profile", "dump", "top"):
+        elif reach == "must":
             text = (
                 "attaches py-spy by PID to a running program (no launch form can replace that), "
                 "which this machine refuses: " + advice(launch=False)
             )
             out.append(Problem(lab.id, (step.id,), text))
-        elif step.kind == "overhead":
+        elif reach == "skippable":
             text = (
                 "attaches py-spy by PID to time it, which this machine refuses, so the step would be "
                 "skipped and its claims left undecided: " + advice(launch=False)
@@ -370,7 +370,7 @@ def check(
             problems.append(Problem(lab.id, spy_steps, f"runs py-spy, which needs root here. {advice}"))
         else:
             problems += _attach_problems(lab, method=method, judged=judged)
-    served = tuple(s.id for s in lab.steps if s.kind in ("service", "load"))
+    served = tuple(s.id for s in lab.steps if kinds.get(s.kind).loopback)
     if served:
         why = loopback_problem()
         if why:

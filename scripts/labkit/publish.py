@@ -16,15 +16,13 @@ from jsonschema.exceptions import best_match
 
 from labkit import (
     SCHEMA_VERSION,
-    benchmark,
+    blocks,
     claims,
-    live,
-    overhead,
+    kinds,
     pages,
     prose,
     provenance,
     pyspy,
-    runner,
     store,
     values,
 )
@@ -71,7 +69,7 @@ def validate(results: Any, *, where: str) -> None:
 
 def environment(lab: Lab) -> dict[str, str | None]:
     """What, besides the inputs, can change a measurement; a change re-measures."""
-    needs_spy = any(s.kind in runner.SPY_KINDS or "{py-spy}" in s.command for s in lab.steps)
+    needs_spy = any(kinds.uses_spy(s) for s in lab.steps)
     return {"python": platform.python_version(), "py_spy": pyspy.version(pyspy.find()) if needs_spy else None}
 
 
@@ -122,13 +120,7 @@ def assemble(
         "quick": quick,
         "environment": env,
         "provenance": {**prov, "seed": lab.seed, "quick": quick},
-        "profiles": measured["profiles"],
-        "benchmark": measured["benchmark"],
-        "commands": measured["commands"],
-        "overhead": measured["overhead"],
-        "loads": measured["loads"],
-        "dumps": measured["dumps"],
-        "tops": measured["tops"],
+        **{kind.section: measured[kind.section] for kind in kinds.sections() if kind.section},
         "values": {},
         "claims": [],
     }
@@ -145,52 +137,16 @@ def finish(lab: Lab, results: dict[str, Any], *, root: Path) -> dict[str, Any]:
     return results
 
 
-def derive_stored(step: str, profile: dict[str, Any], *, data_dir: Path, svg: bool = True) -> dict[str, Any]:
-    """What a published recording gives, recomputed from its sanitised speedscope file."""
-    speedscope = json.loads((data_dir / profile["files"]["speedscope"]).read_text(encoding="utf-8"))
-    return runner.derive(
-        step_id=step,
-        title=profile["title"],
-        speedscope=speedscope,
-        level=profile["ci_level"],
-        svg=svg,
-        threads=profile["threads_filter"],
-    )
-
-
 def refresh(lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path) -> dict[str, Any]:
     """Recompute everything derived from the raw files in ``data_dir`` (what `check` compares against)."""
     fresh: dict[str, Any] = json.loads(json.dumps(results))
-    for step, profile in fresh["profiles"].items():
-        derived = derive_stored(step, profile, data_dir=data_dir, svg=False)
-        figures = runner.profile_figures(
-            derived,
-            looks=profile["looks"],
-            rate_hz=profile["rate_hz"],
-            wall=profile["wall_s"],
-            level=profile["ci_level"],
-        )
-        profile.update({k: derived[k] for k in ("samples", "share_samples", "threads", "functions")})
-        profile.update(figures)
-    for step, entry in fresh.get("commands", {}).items():
-        text = (data_dir / entry["file"]).read_text(encoding="utf-8")
-        entry.update(runner.read_command(entry, text, step_id=step))
-    for entry in fresh.get("dumps", {}).values():
-        entry["threads"] = live.summarise_dump_json(
-            (data_dir / entry["files"]["json"]).read_text(encoding="utf-8")
-        )
-    if fresh.get("overhead"):
-        raw = json.loads((data_dir / fresh["overhead"]["raw"]).read_text(encoding="utf-8"))
-        fresh["overhead"]["ratios"] = overhead.summarise(raw["windows"])
-        fresh["overhead"]["stops_per_sample"] = overhead.stops_per_sample(raw["windows"])
-        fresh["overhead"]["batch_s"] = overhead.batch_seconds(raw["windows"])
-    if fresh.get("benchmark"):
-        raw = json.loads((data_dir / fresh["benchmark"]["raw"]).read_text(encoding="utf-8"))
-        fresh["benchmark"].update(benchmark.summarise(raw))
+    for kind, step, entry in kinds.entries(fresh):
+        if kind.refresh is not None:
+            kind.refresh(step, entry, data_dir)
     return finish(lab, fresh, root=root)
 
 
-def planner(lab: Lab, *, root: Path) -> runner.Planner:
+def planner(lab: Lab, *, root: Path) -> kinds.Planner:
     defined = functools.partial(lab.defines, root=root)
     return lambda step, pilot, earlier: claims.plan_second_look(
         step, pilot, lab.claims, defined=defined, earlier=earlier
@@ -219,9 +175,9 @@ def refuse_mismatches(results: dict[str, Any]) -> None:
         )
 
 
-def page_context(lab: Lab, page: Path, *, results: dict[str, Any], data_dir: Path) -> pages.Context:
+def page_context(lab: Lab, page: Path, *, results: dict[str, Any], data_dir: Path) -> blocks.Context:
     """What a page's markers are rendered from: the results, and where its data is now."""
-    return pages.Context(
+    return blocks.Context(
         results=results,
         data_href=pages.data_href(page, lab.data_dir),
         data_dir=data_dir,
@@ -335,6 +291,8 @@ def measure(
     The one measuring path of `make assets`, `make lab-N` and `make soak`; it judges claims but refuses
     nothing: what to do with the results is the caller's business.
     """
+    from labkit import runner  # only a measuring run starts processes; `check` never gets here
+
     opts = runner.Options(root=root, work=work, out=out, quick=quick, method=method, say=say)
     measured = runner.run(lab, opts=opts, plan=planner(lab, root=root))
     env = {"python": platform.python_version(), "py_spy": measured["py_spy"]}

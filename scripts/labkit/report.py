@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from labkit import formats, pages
+from labkit import blocks, formats
 from labkit.errors import LabError
 from labkit.manifest import Lab
 from labkit.publish import read_results
@@ -54,7 +54,7 @@ def rows(labs: Sequence[Lab], *, root: Path) -> list[list[str]]:
 
 
 def block(labs: Sequence[Lab], *, root: Path) -> list[str]:
-    return pages.table(
+    return blocks.table(
         ["Lab", "Title", "Measured (UTC)", "Run time", "Seconds per step", "Samples per profile", "Claims"],
         rows(labs, root=root),
         caption="The last measurement of each lab, as written by <code>make assets</code>",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sysconfig
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,3 +61,9 @@ class PathMap:
 
     def command(self, args: Sequence[str]) -> list[str]:
         return [self.argument(a) for a in args]
+
+
+def sanitize_text(text: str, *, root: Path) -> str:
+    """Command output as it may be published: no repository path, home folder or /tmp paths."""
+    text = text.replace(str(root.resolve()) + "/", "").replace(str(Path.home()), "~")
+    return re.sub(r"/tmp/[^\s'\"]*", "<tmp>", text)

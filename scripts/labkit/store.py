@@ -62,6 +62,8 @@ def inputs_sha256(lab: Lab, *, root: Path, quick: bool) -> str:
     here = Path(__file__).parent
     for name in MEASURING_CODE:
         add(f"labkit/{name}", (here / name).read_bytes())
+    for path in sorted((here / "kinds").rglob("*.py")):  # how each step kind runs and derives
+        add(f"labkit/{path.relative_to(here).as_posix()}", path.read_bytes())
     return digest.hexdigest()
 
 

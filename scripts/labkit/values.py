@@ -57,24 +57,11 @@ def standard(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     out["cpu_model"] = _entry(prov["cpu_model"], "text")
     out["cpu_count"] = _entry(prov["cpu_count"], "count")
     out["measured_date"] = _entry(results["generated_at"][:10], "text")
-    for step, profile in results["profiles"].items():
-        out[f"{step}_samples"] = _entry(profile["samples"], "count")
-        out[f"{step}_wall"] = _entry(profile["wall_s"], "seconds")
-        out[f"{step}_rate"] = _entry(profile["rate_hz"], "rate")
-        out[f"{step}_effective_rate"] = _entry(profile["effective_rate_hz"], "rate")
-        method = "attached by PID" if profile["method"] == "pid" else "launched under py-spy"
-        out[f"{step}_method"] = _entry(method, "text")
-    bench = results.get("benchmark")
-    if bench:
-        out["bench_n"] = _entry(bench["n"], "count")
-        out["bench_repeats"] = _entry(bench["repeats"], "count")
-        out["same_result"] = _entry(bench["same_result"], "text")
-        for side in ("slow", "fast"):
-            out[f"{side}_number"] = _entry(bench["number"][side], "count")
-            for stat in ("min", "median", "max"):
-                out[f"{side}_{stat}"] = _entry(bench[f"{side}_s"][stat], "seconds")
-        for stat in ("median", "min", "max"):
-            out[f"speedup_{stat}"] = _entry(bench["speedup"][stat], "speedup")
+    from labkit import kinds  # the step kinds add their own standard values
+
+    for kind, step, entry in kinds.entries(results):
+        if kind.values is not None:
+            out.update({name: _entry(value, fmt) for name, (value, fmt) in kind.values(step, entry).items()})
     return out
 
 

@@ -10,6 +10,8 @@ import markdown
 import pytest
 from labkit import formats, pages
 from labkit.errors import LabError
+from labkit.kinds import benchmark as benchmark_kind
+from labkit.kinds import profile as profile_kind
 
 EXTENSIONS = ["tables", "md_in_html", "admonition", "pymdownx.superfences", "pymdownx.tabbed"]
 EXTENSION_CONFIGS = {"pymdownx.tabbed": {"alternate_style": True}}
@@ -149,7 +151,7 @@ def test_names_in_a_block_inside_a_container_stay_literal(page: str) -> None:
 
 
 def test_frame_table_escapes_names_for_html_and_markdown() -> None:
-    rows = pages.frame_table(ctx(), "p")
+    rows = profile_kind.frame_table(ctx(), "p")
     table = "\n".join(rows)
     assert "<code>&lt;module&gt;</code>" in table
     assert "<code>make&#95;batch.&lt;locals&gt;.&lt;listcomp&gt;</code>" in table
@@ -180,7 +182,7 @@ def test_frame_table_shows_at_most_ten_functions() -> None:
     results = tiny_results()
     one = results["profiles"]["p"]["functions"][0]
     results["profiles"]["p"]["functions"] = [dict(one, name=f"f{i}") for i in range(15)]
-    rows = pages.frame_table(ctx(results), "p")
+    rows = profile_kind.frame_table(ctx(results), "p")
     assert sum(row.startswith("<tr><td>") for row in rows) == 10
 
 
@@ -244,14 +246,14 @@ def test_marker_errors_name_page_and_line(page: str, where: str, message: str) -
 
 
 def test_benchmark_table(results: dict[str, Any]) -> None:
-    rows = pages.benchmark_table(ctx(results), None)
+    rows = benchmark_kind.benchmark_table(ctx(results), None)
     table = "\n".join(rows)
     bench = results["benchmark"]
     assert f"<td>{formats.speedup(bench['speedup']['median'])}</td>" in table
     assert f"<td>{formats.seconds(bench['slow_s']['min'])}</td>" in table
     results["benchmark"] = None
     with pytest.raises(LabError, match="no benchmark step"):
-        pages.benchmark_table(ctx(results), None)
+        benchmark_kind.benchmark_table(ctx(results), None)
 
 
 def test_provenance_table(results: dict[str, Any]) -> None:

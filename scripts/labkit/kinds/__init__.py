@@ -1,0 +1,131 @@
+"""The registry of step kinds: one home per kind, like mkdocs' plugins or nbconvert's preprocessors.
+
+Each kind is a package ``labkit.kinds.<name>`` whose ``__init__`` declares a ``Kind``: where its
+results go, how they are recomputed from the raw files (pure, no processes: what `make check`
+runs), the page blocks it offers, the standard values it adds, and the module that runs it
+(``labkit.kinds.<name>.run``, imported only when a lab is measured). The flow is one way:
+manifest → run (``<name>.run``) → derive (``Kind.refresh``) → results → page (``Kind.blocks``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from labkit.blocks import Context as PageContext
+    from labkit.manifest import Lab, Step
+    from labkit.runner import Options
+
+Entry = dict[str, Any]
+# (step id, the pilot's results entry, the profiles measured before it) -> (more seconds, why)
+Planner = Callable[[str, dict[str, Any], dict[str, Any]], tuple[int, str]]
+Block = Callable[["PageContext", str | None], list[str]]
+Attach = Literal["none", "may-launch", "must", "skippable"]
+
+
+@dataclass
+class Context:
+    """What a step's runner gets: the lab, the run's options and state, py-spy, the planner."""
+
+    lab: Lab
+    opts: Options
+    exe: str
+    plan: Planner | None
+
+
+def target_or_command(step: Step, earlier: dict[str, str]) -> str | None:
+    """For kinds that look at a program: its own `command`, or the `target` of a running service."""
+    if bool(step.target) == bool(step.command):
+        return f"a {step.kind} step needs either 'command' (a program to start) or 'target' (a service step)"
+    if step.target and earlier.get(step.target) != "service":
+        return f"'target: {step.target}' names no earlier service step"
+    if step.command and step.method == "pid" and not step.ready:
+        return (
+            "it attaches by PID, so it needs 'ready': a text the program prints once it is inside its "
+            "work loop"
+        )
+    return None
+
+
+def command_needed(step: Step, earlier: dict[str, str]) -> str | None:
+    return None if step.command else f"a {step.kind} step needs 'command'"
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    section: str | None  # the results.json key its entries go to; None: it publishes nothing
+    keyed: bool = True  # the section maps step ids to entries (False: one entry, or null)
+    uses_spy: bool = False  # needs the py-spy executable
+    honours_method: bool = False  # METHOD=pid|launch applies to it
+    loopback: bool = False  # serves or talks to 127.0.0.1
+    accepts_target: bool = False  # may name a running service step (`target:`) instead of a command
+    attach: Callable[[Step], Attach] = lambda _step: "none"  # how it reaches a process with py-spy
+    # what a step of this kind needs beyond the schema's types (earlier: step id -> kind)
+    problem: Callable[[Step, dict[str, str]], str | None] = command_needed
+    refresh: Callable[[str, Entry, Path], None] | None = None  # recompute derived fields in place
+    artifacts: Callable[[str, Entry, Path], dict[str, str]] | None = None  # file name -> expected text
+    values: Callable[[str, Entry], dict[str, tuple[Any, str]]] | None = None  # name -> (value, format)
+    blocks: dict[str, Block] = field(default_factory=dict)
+    provenance: Callable[[str, Entry], list[list[str]]] | None = None  # rows of the provenance block
+    summary: Callable[[str, Entry], Any] | None = None  # a rich renderable for the learner's terminal
+    runner: str = ""  # the module with ``run(ctx, step)``; default ``labkit.kinds.<name>.run``
+
+    def run(self, ctx: Context, step: Step) -> Entry | None:
+        """Run one step of this kind (its runner module is imported only now, never by `check`)."""
+        module = importlib.import_module(self.runner or f"labkit.kinds.{self.name}.run")
+        result: Entry | None = module.run(ctx, step)
+        return result
+
+    def empty(self) -> Any:
+        return {} if self.keyed else None
+
+
+REGISTRY: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Add a kind (a test or a plugin may add its own); a name can be registered once."""
+    if kind.name in REGISTRY and REGISTRY[kind.name] is not kind:
+        raise ValueError(f"a step kind named {kind.name!r} is registered already")
+    REGISTRY[kind.name] = kind
+    return kind
+
+
+def get(name: str) -> Kind:
+    return REGISTRY[name]
+
+
+def uses_spy(step: Step) -> bool:
+    """Whether a step runs py-spy: by its kind, or because its command names `{py-spy}`."""
+    return get(step.kind).uses_spy or "{py-spy}" in step.command
+
+
+def sections() -> list[Kind]:
+    """The kinds that publish a results section, in registration order (the order of results.json)."""
+    return [k for k in REGISTRY.values() if k.section]
+
+
+def entries(results: dict[str, Any]) -> Iterator[tuple[Kind, str, Entry]]:
+    """Every (kind, step id, entry) in a results dict, in the order of its sections."""
+    for kind in sections():
+        section = results.get(kind.section or "")
+        if not section:
+            continue
+        if kind.keyed:
+            yield from ((kind, step, entry) for step, entry in section.items())
+        else:
+            yield kind, section.get("step", ""), section
+
+
+def blocks() -> dict[str, Block]:
+    return {name: block for kind in REGISTRY.values() for name, block in kind.blocks.items()}
+
+
+# The built-in kinds, in the order their sections appear in results.json.
+for _name in ("profile", "benchmark", "command", "overhead", "service", "load", "stop", "dump", "top"):
+    importlib.import_module(f"labkit.kinds.{_name}")

@@ -1,0 +1,28 @@
+"""Running a benchmark program to its end; it writes its raw per-repeat times as JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from labkit import benchmark
+from labkit.errors import LabError
+from labkit.kinds import Context
+from labkit.manifest import Step
+from labkit.runner import python_argv, run_json
+from labkit.sanitize import PathMap
+
+
+def run(ctx: Context, step: Step) -> dict[str, Any]:
+    """Time both versions with the step's program; refuse timings of two versions that disagree."""
+    lab, opts = ctx.lab, ctx.opts
+    argv = python_argv(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
+    opts.say(f"{step.id}: timing both versions ({' '.join(argv[2:])})")
+    result = run_json(step, argv, opts=opts, what="benchmark")
+    summary = benchmark.summarise(result)  # validates before anything is published
+    if not summary["same_result"]:
+        raise LabError(f"{step.id}: the two versions disagree; not publishing timings of a wrong answer")
+    opts.out.mkdir(parents=True, exist_ok=True)
+    (opts.out / f"{step.id}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    paths = PathMap.here(opts.root)
+    return {"step": step.id, **summary, "raw": f"{step.id}.json", "command": paths.command(argv)}

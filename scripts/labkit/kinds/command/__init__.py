@@ -1,0 +1,41 @@
+"""The command kind: capture a command's output as evidence (e.g. `py-spy record --help`).
+
+Pure: what a claim can test in the captured text (regex captures, its last line as JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from labkit import kinds
+from labkit.errors import LabError
+
+
+def read_command(entry: dict[str, Any], text: str, *, step_id: str) -> dict[str, Any]:
+    """What a claim can test in a command's output: regex captures, and its last line as JSON."""
+    extracted: dict[str, Any] = {}
+    for name, pattern in sorted(entry["extract"].items()):
+        match = re.search(pattern, text, re.MULTILINE)
+        if not match:
+            raise LabError(f"{step_id}: the output has nothing that matches {name}: {pattern!r}")
+        value = match.group(1) if match.groups() else match.group(0)
+        extracted[name] = int(value) if value.isdigit() else value.strip()
+    result = None
+    if entry["json"]:
+        lines = [line for line in text.splitlines() if line.strip()]
+        try:
+            result = json.loads(lines[-1])
+        except (IndexError, json.JSONDecodeError) as exc:
+            raise LabError(f"{step_id}: the command's last line is not JSON: {exc}") from exc
+    return {"extracted": extracted, "result": result}
+
+
+def refresh(step: str, entry: dict[str, Any], data_dir: Path) -> None:
+    text = (data_dir / entry["file"]).read_text(encoding="utf-8")
+    entry.update(read_command(entry, text, step_id=step))
+
+
+KIND = kinds.register(kinds.Kind(name="command", section="commands", refresh=refresh))

@@ -1,0 +1,45 @@
+"""Running a command to its end and keeping its sanitised output."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+from labkit import processes
+from labkit.errors import LabError
+from labkit.kinds import Context
+from labkit.kinds.command import read_command
+from labkit.manifest import Step
+from labkit.runner import python_argv
+from labkit.sanitize import PathMap, sanitize_text
+
+
+def run(ctx: Context, step: Step) -> dict[str, Any]:
+    """Capture a command's output as evidence (e.g. `py-spy record --help`), sanitised, into the data."""
+    lab, exe, opts = ctx.lab, ctx.exe, ctx.opts
+    argv = [
+        exe if a == "{py-spy}" else a
+        for a in python_argv(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
+    ]
+    log = opts.work / f"{step.id}.log"
+    log.unlink(missing_ok=True)
+    opts.say(f"{step.id}: capturing the output of `{' '.join(PathMap.here(opts.root).command(argv))}`")
+    proc = processes.start(argv, log=log, cwd=opts.root)
+    try:
+        code = proc.wait(timeout=120)
+    except subprocess.TimeoutExpired as exc:
+        raise LabError(f"{step.id}: the command ran for more than 2 minutes") from exc
+    finally:
+        processes.stop(proc)
+    text = sanitize_text(log.read_text(encoding="utf-8", errors="replace"), root=opts.root)
+    opts.out.mkdir(parents=True, exist_ok=True)
+    (opts.out / f"{step.id}.txt").write_text(text, encoding="utf-8")
+    entry: dict[str, Any] = {
+        "title": step.title,
+        "command": PathMap.here(opts.root).command(argv),
+        "exit_code": code,
+        "file": f"{step.id}.txt",
+        "extract": step.extract,
+        "json": step.json,
+    }
+    return {**entry, **read_command(entry, text, step_id=step.id)}

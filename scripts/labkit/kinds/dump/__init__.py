@@ -1,0 +1,54 @@
+"""The dump kind: `py-spy dump` of every thread at one instant, as text and JSON.
+
+Pure: the per-thread summary re-read from the JSON, and the table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from labkit import formats, kinds, live
+from labkit.blocks import Context, named, table
+
+
+def refresh(_step: str, entry: dict[str, Any], data_dir: Path) -> None:
+    entry["threads"] = live.summarise_dump_json(
+        (data_dir / entry["files"]["json"]).read_text(encoding="utf-8")
+    )
+
+
+def dump_table(ctx: Context, arg: str | None) -> list[str]:
+    """`py-spy dump` as a table: one row per thread, what it was doing at that instant."""
+    dump = named(ctx, "dumps", arg, "dump")
+    rows = [
+        [
+            f"<code>{formats.html_text(t['thread_name'] or '?')}</code>",
+            "yes" if t["active"] else "no",
+            "yes" if t["owns_gil"] else "no",
+            str(t["frames"]),
+            f"<code>{formats.html_text(t['top'] or '')}</code>",
+        ]
+        for t in dump["threads"]
+    ]
+    files = dump["files"]
+    caption = (
+        f"{formats.html_text(dump['title'] or 'py-spy dump')}: every thread at one instant, from the "
+        f'<a href="{ctx.data_href}/{files["json"]}">JSON dump</a> (the '
+        f'<a href="{ctx.data_href}/{files["text"]}">text dump</a> is a second look, a moment later)'
+    )
+    return table(["Thread", "Active", "Holds the GIL", "Frames", "Innermost frame"], rows, caption=caption)
+
+
+KIND = kinds.register(
+    kinds.Kind(
+        name="dump",
+        section="dumps",
+        uses_spy=True,
+        accepts_target=True,
+        attach=lambda _step: "must",
+        problem=kinds.target_or_command,
+        refresh=refresh,
+        blocks={"dump-table": dump_table},
+    )
+)

@@ -1,0 +1,30 @@
+"""Running a load generator: in the background (stopped later), or to its end with --json."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from labkit.kinds import Context
+from labkit.manifest import Step
+from labkit.runner import argv_of, run_json, start_service
+from labkit.sanitize import PathMap
+
+
+def run(ctx: Context, step: Step) -> dict[str, Any] | None:
+    """Run a load generator to its end and keep what it reports (its own JSON, per repeat)."""
+    if step.background:
+        start_service(ctx, step)
+        return None
+    lab, opts = ctx.lab, ctx.opts
+    argv = argv_of(lab, step, opts=opts)
+    opts.say(f"{step.id}: load: {' '.join(PathMap.here(opts.root).command(argv)[1:])}")
+    result = run_json(step, argv, opts=opts, what="load")
+    opts.out.mkdir(parents=True, exist_ok=True)
+    (opts.out / f"{step.id}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return {
+        "title": step.title,
+        "raw": f"{step.id}.json",
+        "command": PathMap.here(opts.root).command(argv),
+        "result": result,
+    }

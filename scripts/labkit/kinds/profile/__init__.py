@@ -1,0 +1,277 @@
+"""The profile kind: record a program with py-spy (speedscope, once) and derive everything from it.
+
+This module is pure: shares, intervals, rates and pictures from a sanitised recording (what `make
+check` recomputes), the page blocks and the standard values. Recording is in ``run.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from labkit import formats, kinds, stacks, stats
+from labkit.blocks import Context, named, table
+from labkit.errors import LabError
+from labkit.flamegraph import render_svg
+from labkit.manifest import Step
+
+
+def profile_figures(
+    derived: dict[str, Any], *, looks: list[dict[str, Any]], rate_hz: int, wall: float, level: float
+) -> dict[str, Any]:
+    """The figures that divide by time or by sampling instants (also what `check` recomputes).
+
+    Adds each function's per-instant samples to ``derived["functions"]`` and returns the profile's rates.
+    """
+    instants = sampling_instants(looks, rate_hz=rate_hz)
+    per_instant(derived["functions"], share_samples=derived["share_samples"], instants=instants)
+    return measured_rates(derived, wall=wall, level=level, instants=instants)
+
+
+def sampling_instants(looks: list[dict[str, Any]], *, rate_hz: int) -> int:
+    """How many times py-spy sampled: ``duration × rate − 1`` per look.
+
+    py-spy's record loop (src/main.rs, 0.4.x) counts its timer's ticks and stops when the count
+    reaches duration × rate, before taking that last tick's traces. With ``--idle`` every thread
+    appears at every instant, which a recording confirms (each thread has exactly this many samples).
+    """
+    return sum(int(look["duration_s"]) * rate_hz - 1 for look in looks)
+
+
+def per_instant(functions: list[dict[str, Any]], *, share_samples: int, instants: int) -> None:
+    """Each function's samples per sampling instant, with the interval of its total share scaled alike.
+
+    Two recordings of one process with different options (default against --idle) compare on this
+    scale: both divide by how many times py-spy sampled, not by how many samples it kept.
+    """
+    scale = share_samples / instants if instants else 0.0
+    for f in functions:
+        f["total_per_instant"] = round(f["total_share"] * scale, 4)
+        low, high = f["total_ci"]
+        f["total_per_instant_ci"] = [round(low * scale, 4), round(high * scale, 4)]
+
+
+def measured_rates(derived: dict[str, Any], *, wall: float, level: float, instants: int) -> dict[str, Any]:
+    """Samples of the busiest thread over the wall time we measured (with a Poisson interval), and
+    samples of all threads per sampling instant (exact: both counts are known).
+
+    py-spy draws exponential gaps between samples, so n samples over T seconds
+    estimate the rate with a relative error of about 1/sqrt(n). The wall time holds py-spy's start-up
+    and exit too, so the effective rate is a lower bound of the rate while sampling.
+    """
+    busiest = max(t["samples"] for t in derived["threads"])
+    if busiest > instants:
+        raise LabError(
+            f"a thread has {busiest:,} samples but py-spy sampled only {instants:,} times: this py-spy "
+            "does not stop after duration × rate − 1 instants, as the toolkit assumes (py-spy 0.4.x)"
+        )
+    rate = busiest / wall if wall > 0 else 0.0
+    half = stats.z_value(level) / math.sqrt(busiest) if busiest else 1.0
+    return {
+        "effective_rate_hz": round(rate, 3),
+        "effective_rate_ci": [round(rate * (1 - half), 3), round(rate * (1 + half), 3)],
+        "instants": instants,
+        "thread_count": len(derived["threads"]),
+        "threads_every_instant": sum(t["samples"] == instants for t in derived["threads"]),
+        # 1 at most with --gil (one thread holds the GIL); the number of threads with --idle.
+        "samples_per_instant": round(derived["samples"] / instants, 4) if instants else 0.0,
+    }
+
+
+def derive(
+    *, step_id: str, title: str, speedscope: dict[str, Any], level: float, svg: bool = True, threads: str = ""
+) -> dict[str, Any]:
+    """Everything computed from one sanitised recording (also what `check` recomputes).
+
+    The picture shows every thread; the shares are over the threads ``threads`` matches (all by default).
+    """
+    recording = stacks.parse(speedscope)
+    counted = stacks.collapsed(recording)
+    chosen = recording.only(threads) if threads else recording
+    out: dict[str, Any] = {
+        "samples": recording.sample_count,
+        "share_samples": chosen.sample_count,
+        "threads": stacks.thread_samples(recording),
+        "functions": stacks.functions(chosen, confidence=level),
+        "collapsed": stacks.collapsed_text(counted),
+    }
+    if svg:
+        out["svg"] = render_svg(
+            stacks=counted,
+            title=title or step_id,
+            width=900,
+            subtitle="width = share of samples · click a frame to zoom · press / to search",
+        )
+    return out
+
+
+def refresh(step: str, profile: dict[str, Any], data_dir: Path) -> None:
+    """Recompute a published profile's derived fields from its sanitised speedscope file."""
+    derived = derive_stored(step, profile, data_dir=data_dir, svg=False)
+    figures = profile_figures(
+        derived,
+        looks=profile["looks"],
+        rate_hz=profile["rate_hz"],
+        wall=profile["wall_s"],
+        level=profile["ci_level"],
+    )
+    profile.update({k: derived[k] for k in ("samples", "share_samples", "threads", "functions")})
+    profile.update(figures)
+
+
+def derive_stored(step: str, profile: dict[str, Any], *, data_dir: Path, svg: bool = True) -> dict[str, Any]:
+    """What a published recording gives, recomputed from its sanitised speedscope file."""
+    speedscope = json.loads((data_dir / profile["files"]["speedscope"]).read_text(encoding="utf-8"))
+    return derive(
+        step_id=step,
+        title=profile["title"],
+        speedscope=speedscope,
+        level=profile["ci_level"],
+        svg=svg,
+        threads=profile["threads_filter"],
+    )
+
+
+def artifacts(step: str, profile: dict[str, Any], data_dir: Path) -> dict[str, str]:
+    """The collapsed stacks and the flame graph, as the recording gives them."""
+    derived = derive_stored(step, profile, data_dir=data_dir)
+    return {profile["files"][k]: derived[k] for k in ("collapsed", "svg")}
+
+
+def values(step: str, profile: dict[str, Any]) -> dict[str, tuple[Any, str]]:
+    method = "attached by PID" if profile["method"] == "pid" else "launched under py-spy"
+    return {
+        f"{step}_samples": (profile["samples"], "count"),
+        f"{step}_wall": (profile["wall_s"], "seconds"),
+        f"{step}_rate": (profile["rate_hz"], "rate"),
+        f"{step}_effective_rate": (profile["effective_rate_hz"], "rate"),
+        f"{step}_method": (method, "text"),
+    }
+
+
+def provenance(step: str, prof: dict[str, Any]) -> list[list[str]]:
+    method = "attached by PID" if prof["method"] == "pid" else "launched under py-spy"
+    return [
+        [
+            f"Profile <code>{step}</code>",
+            f"{method}, {prof['rate_hz']} Hz requested, {formats.rate(prof['effective_rate_hz'])} "
+            f"effective, {formats.count(prof['samples'])} samples in {formats.seconds(prof['wall_s'])}"
+            + _looks(prof),
+        ]
+    ]
+
+
+def _profile(ctx: Context, arg: str | None) -> dict[str, Any]:
+    return named(ctx, "profiles", arg, "profile")
+
+
+def _over(profile: dict[str, Any]) -> str:
+    """Which samples the shares are over: the page must say which threads."""
+    pattern = profile.get("threads_filter") or ""
+    if pattern:
+        return (
+            f"the {formats.count(profile['share_samples'])} samples of the threads whose name matches "
+            f"<code>{formats.html_text(pattern)}</code>"
+        )
+    return f"all {formats.count(profile['samples'])} samples of all threads"
+
+
+def frame_table(ctx: Context, arg: str | None) -> list[str]:
+    profile = _profile(ctx, arg)
+    # Where the time is spent first (self), so the hot functions are not crowded out by the base frames.
+    chosen = sorted(profile["functions"], key=lambda f: (-f["self_share"], -f["total_share"], f["name"]))[:10]
+    rows = [
+        [
+            f"<code>{formats.html_text(f['name'])}</code>",
+            f"<code>{formats.html_text(f['file'])}</code>",
+            formats.share(f["self_share"]),
+            formats.share(f["total_share"]),
+        ]
+        for f in chosen
+    ]
+    caption = (
+        f"The functions of the {formats.html_text(arg or '')} profile with the largest self shares, over "
+        f"{_over(profile)} (a function's lines merged)"
+    )
+    return table(["Function", "File", "Self", "Total"], rows, caption=caption)
+
+
+def flamegraph(ctx: Context, arg: str | None) -> list[str]:
+    profile = _profile(ctx, arg)
+    files = profile["files"]
+    svg = f"{ctx.data_href}/{files['svg']}"
+    # The SVG scales to the frame's width (viewBox); the frame keeps the graph's proportions.
+    match = re.search(
+        r'<svg[^>]*\bviewBox="0 0 (\d+) (\d+)"', (ctx.data_dir / files["svg"]).read_text(encoding="utf-8")
+    )
+    ratio = f"{match.group(1)}/{match.group(2)}" if match else "1200/480"
+    top = max(profile["functions"], key=lambda f: (f["self_share"], f["name"]))
+    phrase = formats.share_phrase(top["self_share"], largest=True)
+    finding = (
+        f"Of {_over(profile)}, {phrase} {'end' if phrase == 'most' else 'ends'} in "
+        f"<code>{formats.html_text(top['name'])}</code> ({formats.share(top['self_share'])} self)"
+    )
+    title = formats.html_text(profile["title"] or arg or "")
+    return [
+        '<figure class="flamegraph">',
+        f'<iframe src="{svg}" title="Flame graph: {title}" loading="lazy" '
+        f'style="width:100%;aspect-ratio:{ratio};border:0"></iframe>',
+        f"<figcaption>{title}: {formats.count(profile['samples'])} samples in "
+        f"{formats.seconds(profile['wall_s'])}. {finding}. Click a frame to zoom, hover for counts, "
+        f'press <kbd>/</kbd> to search. <a href="{svg}">Open full screen</a> · '
+        f'<a href="{ctx.data_href}/{files["speedscope"]}" download>Download the speedscope file</a>'
+        "</figcaption>",
+        "</figure>",
+    ]
+
+
+def _looks(prof: dict[str, Any]) -> str:
+    """How adaptive sampling chose the samples: the looks taken and why they sufficed."""
+    adaptive = prof.get("adaptive")
+    if not adaptive:
+        return ""
+    looks = " + ".join(f"{look['duration_s']} s" for look in prof["looks"])
+    return (
+        f"; adaptive: looks of {looks} (at most {adaptive['max']} s): {formats.html_text(adaptive['reason'])}"
+    )
+
+
+def summary(step: str, profile: dict[str, Any]) -> Table:
+    """The learner's terminal table: the hottest functions first."""
+    out = Table(
+        title=f"{profile['title'] or step}: {profile['samples']:,} samples, "
+        f"{'attached by PID' if profile['method'] == 'pid' else 'launched'}"
+    )
+    for column in ("function", "file", "self", "total"):
+        out.add_column(column, justify="right" if column in ("self", "total") else "left")
+    for f in sorted(profile["functions"], key=lambda f: (-f["self_share"], -f["total_share"]))[:6]:
+        out.add_row(f["name"], f["file"], formats.share(f["self_share"]), formats.share(f["total_share"]))
+    return out
+
+
+def attach(step: Step) -> kinds.Attach:
+    return "must" if step.target else "may-launch"
+
+
+KIND = kinds.register(
+    kinds.Kind(
+        name="profile",
+        section="profiles",
+        uses_spy=True,
+        honours_method=True,
+        accepts_target=True,
+        attach=attach,
+        problem=kinds.target_or_command,
+        refresh=refresh,
+        artifacts=artifacts,
+        values=values,
+        provenance=provenance,
+        blocks={"flamegraph": flamegraph, "frame-table": frame_table},
+        summary=summary,
+    )
+)

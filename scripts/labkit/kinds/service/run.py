@@ -1,0 +1,11 @@
+"""Starting a service that later steps look at (it runs until a stop step or the lab's end)."""
+
+from __future__ import annotations
+
+from labkit.kinds import Context
+from labkit.manifest import Step
+from labkit.runner import start_service
+
+
+def run(ctx: Context, step: Step) -> None:
+    start_service(ctx, step)

@@ -1,0 +1,12 @@
+"""Stopping what earlier steps started."""
+
+from __future__ import annotations
+
+from labkit import services
+from labkit.kinds import Context
+from labkit.manifest import Step
+
+
+def run(ctx: Context, step: Step) -> None:
+    for name in step.stop:
+        services.stop(ctx.opts.running.pop(name))
