@@ -222,7 +222,7 @@ def cmd_soak(args: argparse.Namespace, root: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: here)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="action", required=True)
     p = sub.add_parser("assets", help="re-run stale labs and publish their results into docs/")
     p.add_argument("--lab"), p.add_argument("--force", action="store_true")
     p.add_argument("--quick", action="store_true"), p.add_argument("--method", choices=["pid", "launch"])
@@ -241,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.chdir(root)
     handlers = {"assets": cmd_assets, "check": cmd_check, "learn": cmd_learn, "soak": cmd_soak}
     try:
-        return handlers[args.command](args, root)
+        return handlers[args.action](args, root)
     except LabError as exc:
         errors.print(Text.assemble(("error: ", "red"), str(exc)))
         return 2

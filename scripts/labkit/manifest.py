@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sys
@@ -20,9 +21,7 @@ _STEP = {
     "required": ["id", "kind"],
     "properties": {
         "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
-        "kind": {
-            "enum": ["profile", "benchmark", "command", "overhead", "service", "load", "dump", "top", "stop"]
-        },
+        "kind": {"type": "string", "description": "one of the registered step kinds (labkit.kinds)"},
         "target": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
         "background": {"type": "boolean"},
         "stop": {"type": "array", "items": {"type": "string"}},
@@ -135,6 +134,15 @@ SCHEMA: dict[str, Any] = {
     },
     "additionalProperties": False,
 }
+
+
+def schema() -> dict[str, Any]:
+    """The manifest schema, with the step kinds that are registered now (a plugin may add one)."""
+    from labkit import kinds  # the kinds import this module: ask them only once it is loaded
+
+    out = copy.deepcopy(SCHEMA)
+    out["properties"]["steps"]["items"]["properties"]["kind"] = {"enum": list(kinds.REGISTRY)}
+    return out
 
 
 @dataclass(frozen=True)
@@ -333,7 +341,7 @@ def load(path: Path, *, root: Path) -> Lab:
         raise LabError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
     if node is None or not isinstance(data, dict):
         raise LabError(f"{rel}:1: expected a mapping with id, title, page, programs and steps")
-    errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.path))
+    errors = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(data), key=lambda e: list(e.path))
     if errors:
         lines = []
         for error in errors:

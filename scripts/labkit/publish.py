@@ -40,7 +40,17 @@ class Outcome:
 
 
 def schema() -> dict[str, Any]:
+    """results.schema.json, plus the section of any step kind registered from outside the toolkit."""
     loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    for kind in kinds.sections():
+        if kind.section and kind.section not in loaded["properties"]:
+            entry = kind.schema or {"type": "object"}
+            loaded["properties"][kind.section] = (
+                {"type": "object", "additionalProperties": entry}
+                if kind.keyed
+                else {"oneOf": [{"type": "null"}, entry]}
+            )
+            loaded["required"].append(kind.section)
     return loaded
 
 

@@ -74,6 +74,8 @@ class Kind:
     provenance: Callable[[str, Entry], list[list[str]]] | None = None  # rows of the provenance block
     summary: Callable[[str, Entry], Any] | None = None  # a rich renderable for the learner's terminal
     runner: str = ""  # the module with ``run(ctx, step)``; default ``labkit.kinds.<name>.run``
+    # The JSON Schema of one entry of its section; the built-in kinds' are in results.schema.json.
+    schema: dict[str, Any] | None = None
 
     def run(self, ctx: Context, step: Step) -> Entry | None:
         """Run one step of this kind (its runner module is imported only now, never by `check`)."""
