@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import assert_no_process_left, copy_repo, labkit, scaffold
+from tests.helpers import assert_no_process_left, copy_repo, labkit, scaffold
 
 NEW = "lab-7"
 MADE = (
