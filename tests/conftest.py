@@ -1,26 +1,34 @@
-"""Shared test fixtures: the repository root and import paths of the lab programs."""
+"""Fixtures for every test: the import paths of the toolkit and the lab programs, and docs/ left untouched.
+
+Helpers (``need``, ``ROOT``, the toolkit runners) live in tests/helpers.py, not here.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, docs_state
+
 for folder in ("scripts", "labs/slow_service", "labs/benchmark"):
     path = str(ROOT / folder)
     if path not in sys.path:
         sys.path.insert(0, path)
 
-ON_CI = os.environ.get("CI", "").lower() == "true"
 
-
-def need(condition: bool, reason: str) -> None:
-    """Skip when the machine lacks something; on CI (CI=true) the same gap is a failure."""
-    if condition:
+@pytest.fixture(scope="session", autouse=True)
+def docs_untouched() -> Iterator[None]:
+    """This repository's docs/ is the same after the whole session as before it."""
+    if not (ROOT / ".git").exists():
+        yield
         return
-    if ON_CI:
-        pytest.fail(f"CI=true, so this may not be skipped: {reason}")
-    pytest.skip(reason)
+    before = docs_state()
+    yield
+    after = docs_state()
+    assert after[0] == before[0], (
+        f"`git status --porcelain docs/` changed during the tests:\nbefore:\n{before[0]}\nafter:\n{after[0]}"
+    )
+    changed = sorted(k for k in set(before[1]) | set(after[1]) if before[1].get(k) != after[1].get(k))
+    assert not changed, f"files under docs/ changed during the tests: {changed}"

@@ -283,7 +283,7 @@ def create(lab: str, title: str, *, root: Path) -> list[Path]:
         raise LabError('a title is needed: TITLE="…" (make) or --title "…"')
     number, pkg = match[1], lab.replace("-", "_")
     manifest, program, page = Path("labs") / f"{lab}.yml", Path("labs") / pkg, Path("docs/labs") / lab
-    test = Path("tests/test_tutorial") / f"test_{pkg}.py"
+    test = Path("tests/labs") / f"test_{pkg}.py"
     files = {manifest: MANIFEST, program / "service.py": PROGRAM, page / "index.md": PAGE, test: TEST}
     taken = [p.as_posix() for p in (manifest, program, page, test) if (root / p).exists()]
     if taken:

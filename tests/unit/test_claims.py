@@ -589,3 +589,15 @@ def test_malformed_claims_name_file_and_line(root: Path, text: str, where: str, 
     shown = str(caught.value)
     assert re.search(rf"(^|\n){re.escape(where)}(:|\b)", shown), shown
     assert re.search(message, shown), shown
+
+
+# --- exact counts compared with another measured path ------------------------------------------------
+
+
+def test_exact_counts_compare_with_another_path() -> None:
+    results = {"profiles": {"idle": {"threads_every_instant": 9, "thread_count": 9, "ci_level": 0.95}}}
+    m = claims.measure(results, "profiles.idle.threads_every_instant", defined=lambda _: True)
+    other = claims.measure(results, "profiles.idle.thread_count", defined=lambda _: True)
+    assert claims.verdict(m, "==", "profiles.idle.thread_count", other=other) == "holds"
+    fewer = claims.Measured(8)
+    assert claims.verdict(fewer, "==", "profiles.idle.thread_count", other=other) == "fails"

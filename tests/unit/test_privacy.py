@@ -66,9 +66,3 @@ def test_file_outside_root_is_named_by_its_name(root: Path, tmp_path: Path) -> N
     outside = tmp_path / "elsewhere.md"
     outside.write_text("x /tmp/y\n", encoding="utf-8")
     assert privacy.scan([outside], root=root) == ["elsewhere.md:1: a /tmp/ path"]
-
-
-def test_committed_lab1_data_is_clean() -> None:
-    repo = Path(__file__).resolve().parents[2]
-    folder = repo / "docs" / "labs" / "lab-1"
-    assert privacy.scan(privacy.tree(folder), root=repo) == []

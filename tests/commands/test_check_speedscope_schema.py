@@ -12,7 +12,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import ROOT
+
+from tests.helpers import ROOT
 
 SCHEMA = (
     ROOT / ".labs" / "npm" / "node_modules" / "speedscope" / "dist" / "release" / "file-format-schema.json"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import (
+from tests.helpers import (
     LAB,
     LAB_DIR,
     assert_no_process_left,

@@ -20,7 +20,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import ROOT
+
+from tests.helpers import ROOT
 
 SERVICE = ROOT / "labs" / "web_service" / "service.py"
 READY = re.compile(r"web service \((slow|fixed)\) listening on http://127\.0\.0\.1:(\d+) with (\d+) workers")

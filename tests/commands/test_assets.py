@@ -8,7 +8,7 @@ from pathlib import Path
 
 from labkit import publish
 
-from .conftest import DATA, FIX, LAB, LAB_DIR, PAGE, hash_tree, labkit, mtimes
+from tests.helpers import DATA, FIX, LAB, LAB_DIR, PAGE, hash_tree, labkit, mtimes
 
 VALUE = re.compile(r"<!-- value: (?P<name>\w+) -->(?P<text>[^<]*\d[^<]*)<!-- /value -->")
 

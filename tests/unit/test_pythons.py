@@ -12,7 +12,8 @@ from types import ModuleType
 import pytest
 from labkit import pythons
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
+
 HERE = f"{sys.version_info[0]}.{sys.version_info[1]}"  # the running interpreter is always a candidate
 
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from labkit import privacy
 
-from .conftest import (
+from tests.helpers import (
     assert_no_process_left,
     copy_repo,
     hash_tree,

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from integration.conftest import copy_repo, labkit
 from labkit import manifest, prose
 from labkit.errors import LabError
 
@@ -210,27 +209,3 @@ def test_a_malformed_figure_names_file_and_line(tmp_path: Path, entry: str, mess
     where = re.search(r"labs/lab-7\.yml:(\d+)(:\d+)?: ", str(caught.value))
     assert where and first <= int(where[1]) < first + entry.count("\n"), caught.value
     assert message in str(caught.value)
-
-
-def _line_of(text: str, needle: str) -> int:
-    return text[: text.index(needle)].count("\n") + 1
-
-
-def test_make_check_fails_on_numbers_typed_into_a_copy_of_the_lab_pages(tmp_path: Path) -> None:
-    copy = copy_repo(tmp_path / "repo")
-    page = copy / "docs/labs/lab-1/index.md"
-    text = page.read_text(encoding="utf-8")
-    anchor = "How to read it:\n"
-    page.write_text(text.replace(anchor, "The finder holds 42% of the samples.\n\n" + anchor, 1), "utf-8")
-    check = copy / "docs/labs/lab-1/fact-check.md"
-    facts = check.read_text(encoding="utf-8")
-    marked = "n = <!-- value: bench_n -->5,000<!-- /value -->"
-    assert marked in facts
-    check.write_text(facts.replace(marked, "n = 4,000"), "utf-8")
-
-    run = labkit(copy, "check", "--lab", "lab-1")
-
-    assert run.returncode != 0, run
-    line = _line_of(text, anchor)
-    assert f'docs/labs/lab-1/index.md:{line}: "42%" in prose' in run.flat, run
-    assert f'docs/labs/lab-1/fact-check.md:{_line_of(facts, marked)}: "n = 4,000" in prose' in run.flat, run

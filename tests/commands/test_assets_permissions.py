@@ -26,9 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import need
 
-from .conftest import DATA, LAB, assert_no_process_left, hash_tree, labkit, labkit_argv, labkit_env
+from tests.helpers import DATA, LAB, assert_no_process_left, hash_tree, labkit, labkit_argv, labkit_env, need
 
 CAP_SYS_PTRACE = 19
 REMEDIES = ("sudo", "setcap cap_sys_ptrace=eip", "--cap-add SYS_PTRACE", "METHOD=launch")

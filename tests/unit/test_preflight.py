@@ -15,7 +15,7 @@ from labkit import manifest, preflight, publish, pythons, store
 from labkit.errors import LabError
 from labkit.manifest import Lab, Step
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
 
 
 def lab_of(*steps: Step, claims: list[dict[str, Any]] | None = None, lab_id: str = "lab-9") -> Lab:

@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from tests.helpers import ROOT
 
 LOAD = ROOT / "labs" / "load" / "load.py"
 SERVICE = ROOT / "labs" / "web_service" / "service.py"

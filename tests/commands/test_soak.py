@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import assert_no_process_left, copy_repo, hash_tree, labkit, scaffold
+from tests.helpers import assert_no_process_left, copy_repo, hash_tree, labkit, scaffold
 
 NEW = "lab-6"
 

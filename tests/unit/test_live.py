@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import need
 from labkit import live, privacy, processes, pyspy
 from labkit.errors import LabError
 from labkit.sanitize import PathMap
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, need
+
 PATHS = PathMap(
     root=Path("/srv/repo"), stdlib=("/opt/py/lib/python3.11",), site=("/srv/repo/.venv/lib/site",)
 )

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import DATA, LAB, assert_no_process_left, labkit, labkit_argv, labkit_env, wait_for
+from tests.helpers import DATA, LAB, assert_no_process_left, labkit, labkit_argv, labkit_env, wait_for
 
 LOCK = Path(".labs/lock")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DATA, LAB, assert_no_process_left, copy_repo, hash_tree, labkit
+from tests.helpers import DATA, LAB, assert_no_process_left, copy_repo, hash_tree, labkit
 
 # What a learner's run may write: its outputs, the toolkit's state, and bytecode caches (all git-ignored).
 LEARNER_MAY_WRITE = ("out", ".labs", "__pycache__")

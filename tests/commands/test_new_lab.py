@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import assert_no_process_left, copy_repo, labkit, scaffold
+from tests.helpers import assert_no_process_left, copy_repo, labkit, scaffold
 
 NEW = "lab-7"
 MADE = (
     Path("labs/lab-7.yml"),
     Path("labs/lab_7/service.py"),
     Path("docs/labs/lab-7/index.md"),
-    Path("tests/test_tutorial/test_lab_7.py"),
+    Path("tests/labs/test_lab_7.py"),
 )
 
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import LAB, assert_no_process_left, copy_repo, hash_tree, labkit_argv, labkit_env
+from tests.helpers import LAB, assert_no_process_left, copy_repo, hash_tree, labkit_argv, labkit_env
 
 
 def _bare_path(folder: Path) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, assert_no_process_left, copy_repo, hash_tree, labkit
+from tests.helpers import ROOT, assert_no_process_left, copy_repo, hash_tree, labkit
 
 FIXTURE = ROOT / "tests" / "fixtures" / "hot_elsewhere"
 LAB9 = "lab-9"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from labkit import privacy
 
-from .conftest import labkit_env
+from tests.helpers import labkit_env
 
 # Resources a page would load from elsewhere. Plain <a href> links are not loads and are allowed.
 FOREIGN = [

@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 
 import yaml
-from conftest import ROOT
+
+from tests.helpers import ROOT
 
 TOOLKIT = ROOT / "scripts" / "labkit"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import LAB, assert_no_process_left, hash_tree, labkit
+from tests.helpers import LAB, assert_no_process_left, hash_tree, labkit
 
 EXITS_AT_ONCE = 'import os\nprint(f"running as PID {os.getpid()}", flush=True)\n'
 SLOW_COMMAND = 'command: [labs/slow_service/service.py, --seed, "{seed}"]'

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import need
 from labkit import overhead, pyspy
 from labkit.errors import LabError
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, need
 
 
 def window(number: int, mode: str, batches: int, wall_s: float = 1.0) -> dict[str, Any]:
