@@ -1,4 +1,4 @@
-"""labkit.kinds.profile: rates and per-instant figures divide by what py-spy actually did (sampling_instants)."""
+"""labkit.kinds.profile: rates and per-instant figures divide by what py-spy actually did."""
 
 from __future__ import annotations
 
