@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import sys
@@ -15,134 +16,55 @@ import jsonschema
 import yaml
 
 from labkit.errors import LabError
+from labkit.versions import MANIFEST_VERSION
 
-_STEP = {
-    "type": "object",
-    "required": ["id", "kind"],
-    "properties": {
-        "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
-        "kind": {"type": "string", "description": "one of the registered step kinds (labkit.kinds)"},
-        "target": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
-        "background": {"type": "boolean"},
-        "stop": {"type": "array", "items": {"type": "string"}},
-        "threads": {"type": "string", "format": "regex"},
-        "window": {"type": "integer", "minimum": 1, "maximum": 60},
-        "rounds": {"type": "integer", "minimum": 1, "maximum": 20},
-        "title": {"type": "string"},
-        "command": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-        "quick_command": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-        "ready": {"type": "string"},
-        "method": {"enum": ["pid", "launch"]},
-        "rate": {"type": "integer", "minimum": 1, "maximum": 10000},
-        "duration": {"type": "integer", "minimum": 1, "maximum": 600},
-        "quick_duration": {"type": "integer", "minimum": 1, "maximum": 600},
-        "py_spy_args": {"type": "array", "items": {"type": "string"}},
-        "extract": {"type": "object", "additionalProperties": {"type": "string", "format": "regex"}},
-        "json": {"type": "boolean"},
-        "needs": {
-            "type": "object",
-            "minProperties": 1,
-            "properties": {
-                # each item: "3.12" (that minor version) or ">=3.12" (that one or newer)
-                "pythons": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {"type": "string", "pattern": r"^(>=)?3\.[0-9]+$"},
-                },
-                "unprivileged_attach": {"const": True},
-                "why": {"type": "string", "minLength": 1},
-            },
-            "additionalProperties": False,
-        },
-        "adaptive": {
-            "type": "object",
-            "required": ["pilot", "max"],
-            "properties": {
-                "pilot": {"type": "integer", "minimum": 1},
-                "max": {"type": "integer", "minimum": 2},
-            },
-            "additionalProperties": False,
-        },
-    },
-    "additionalProperties": False,
-}
-_CLAIM = {
-    "type": "object",
-    "required": ["id", "text", "expect", "evidence"],
-    "properties": {
-        "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
-        "text": {"type": "string", "minLength": 1},
-        "page": {"type": "string"},
-        "expect": {"enum": ["holds", "fails"]},
-        "evidence": {"enum": ["measured", "command", "cited"]},
-        "value": {"type": "string"},
-        "op": {"enum": [">=", ">", "<=", "<", "==", "!=", "within"]},
-        "than": {"type": ["number", "string", "boolean"]},
-        "tolerance": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-        "factor": {"type": "number", "exclusiveMinimum": 0},
-        "format": {"enum": ["speedup", "share", "seconds", "milliseconds", "count", "rate", "text"]},
-        "reason": {"type": "string"},
-        "unit": {"type": "string"},
-        "source": {"type": "string"},
-        "link": {"type": "string"},
-    },
-    "additionalProperties": False,
-    "if": {"properties": {"evidence": {"const": "cited"}}},
-    "then": {"required": ["source"]},
-    "else": {"required": ["value", "op", "than"]},
-}
-_FIGURE = {
-    "type": "object",
-    "required": ["text", "kind"],
-    "properties": {
-        "text": {"type": "string", "pattern": "[0-9]"},
-        "kind": {"enum": ["input", "cited", "threshold"]},
-        "why": {"type": "string", "minLength": 1},
-        "step": {"type": "string"},
-        "source": {"type": "string", "minLength": 1},
-        "claim": {"type": "string"},
-        "page": {"type": "string"},
-    },
-    "additionalProperties": False,
-    "allOf": [
-        {"if": {"properties": {"kind": {"const": "input"}}}, "then": {"required": ["why"]}},
-        {"if": {"properties": {"kind": {"const": "cited"}}}, "then": {"required": ["source"]}},
-        {"if": {"properties": {"kind": {"const": "threshold"}}}, "then": {"required": ["claim"]}},
-    ],
-}
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "title", "page", "programs", "steps"],
-    "properties": {
-        "id": {"type": "string", "pattern": "^lab-[0-9]+$"},
-        "title": {"type": "string", "minLength": 1},
-        "page": {"type": "string"},
-        "programs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-        "seed": {"type": "integer"},
-        "steps": {"type": "array", "items": _STEP, "minItems": 1},
-        "claims": {"type": "array", "items": _CLAIM},
-        "figures": {"type": "array", "items": _FIGURE},
-        "values": {
-            "type": "object",
-            "additionalProperties": {
-                "type": "object",
-                "required": ["path", "format"],
-                "properties": {"path": {"type": "string"}, "format": {"type": "string"}},
-                "additionalProperties": False,
-            },
-        },
-    },
-    "additionalProperties": False,
-}
+SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
+VERSION_KEY = "format_version"  # the top-level key that says which manifest format a file is written in
+FORMATS_DOC = "docs/instructors.md#formats"  # where an instructor reads what changed between formats
+
+
+@functools.cache
+def _file_schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return loaded
 
 
 def schema() -> dict[str, Any]:
-    """The manifest schema, with the step kinds that are registered now (a plugin may add one)."""
+    """The manifest's JSON Schema (draft 2020-12, package data beside this module), with the step
+    kinds that are registered now: the file leaves `kind` open, the registry closes it."""
     from labkit import kinds  # the kinds import this module: ask them only once it is loaded
 
-    out = copy.deepcopy(SCHEMA)
-    out["properties"]["steps"]["items"]["properties"]["kind"] = {"enum": list(kinds.REGISTRY)}
+    out = copy.deepcopy(_file_schema())
+    out["$defs"]["step"]["properties"]["kind"] = {
+        "description": "one of the registered step kinds (labkit.kinds)",
+        "enum": list(kinds.REGISTRY),
+    }
     return out
+
+
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema())
+
+
+def _missing_version(rel: Path) -> str:
+    return (
+        f"{rel}:1: no `{VERSION_KEY}:`; this toolkit reads manifest format {MANIFEST_VERSION}: "
+        f"add `{VERSION_KEY}: {MANIFEST_VERSION}` at the top"
+    )
+
+
+def _version_problem(found: int) -> str:
+    """What to do with a manifest written in another format than this toolkit reads."""
+    if found < MANIFEST_VERSION:
+        return (
+            f"manifest format {found} is older than the format this toolkit reads ({MANIFEST_VERSION}); "
+            f"see the changes in {FORMATS_DOC}, update the manifest to them and set "
+            f"`{VERSION_KEY}: {MANIFEST_VERSION}`"
+        )
+    return (
+        f"manifest format {found} is newer than the format this toolkit reads ({MANIFEST_VERSION}); "
+        "update the toolkit (git pull)"
+    )
 
 
 @dataclass(frozen=True)
@@ -340,11 +262,28 @@ def load(path: Path, *, root: Path) -> Lab:
         where = f"{rel}:{mark.line + 1}:{mark.column + 1}" if mark else str(rel)
         raise LabError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
     if node is None or not isinstance(data, dict):
-        raise LabError(f"{rel}:1: expected a mapping with id, title, page, programs and steps")
-    errors = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(data), key=lambda e: list(e.path))
+        raise LabError(f"{rel}:1: expected a mapping with {VERSION_KEY}, id, title, page, programs and steps")
+    found = data.get(VERSION_KEY)
+    if isinstance(found, int) and not isinstance(found, bool) and found != MANIFEST_VERSION:
+        # another format: its keys cannot be judged by this format's schema, so say only this
+        mark = _locate(node, [VERSION_KEY]).start_mark
+        raise LabError(f"{rel}:{mark.line + 1}:{mark.column + 1}: {_version_problem(found)}")
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.path))
     if errors:
         lines = []
         for error in errors:
+            if (
+                error.validator == "required"
+                and not error.path
+                and error.message.startswith(repr(VERSION_KEY))
+            ):
+                lines.append(_missing_version(rel))
+                continue
+            message = error.message
+            if list(error.path) == [VERSION_KEY]:  # not a whole number, e.g. "1" or 1.5
+                message = (
+                    f"{found!r} is not a format number: this toolkit reads manifest format {MANIFEST_VERSION}"
+                )
             at_node = _locate(node, list(error.path))
             if error.validator == "additionalProperties" and isinstance(at_node, yaml.MappingNode):
                 # point at the unexpected key itself, not at the mapping that holds it
@@ -352,7 +291,7 @@ def load(path: Path, *, root: Path) -> Lab:
                 at_node = next((k for k, _ in at_node.value if k.value not in allowed), at_node)
             mark = at_node.start_mark
             at = "/".join(str(p) for p in error.path) or "(top level)"
-            lines.append(f"{rel}:{mark.line + 1}:{mark.column + 1}: {at}: {error.message}")
+            lines.append(f"{rel}:{mark.line + 1}:{mark.column + 1}: {at}: {message}")
         raise LabError("invalid manifest:\n" + "\n".join(lines))
     steps = [Step(**step) for step in data["steps"]]
     ids = [s.id for s in steps]

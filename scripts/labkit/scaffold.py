@@ -16,12 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from labkit.errors import LabError
+from labkit.versions import MANIFEST_VERSION
 
 LAB_ID = re.compile(r"^lab-([1-9][0-9]*)$")
 
 MANIFEST = """\
 # {id}: {title_comment}
 # Created by `make new-lab`; the format is described on the "For instructors" page (docs/instructors.md).
+format_version: {format_version}
 id: {id}
 title: {title_yaml}
 page: docs/labs/{id}/index.md
@@ -298,6 +300,7 @@ def create(lab: str, title: str, *, root: Path) -> list[Path]:
         (root / "mkdocs.yml").read_text(encoding="utf-8"), json.dumps(heading), f"labs/{lab}/index.md"
     )
     fields = {
+        "format_version": str(MANIFEST_VERSION),
         "id": lab,
         "pkg": pkg,
         "title_yaml": json.dumps(title, ensure_ascii=False),  # a JSON string is a YAML scalar

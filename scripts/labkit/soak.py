@@ -21,9 +21,10 @@ from typing import Any
 from labkit import claims, publish, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
+from labkit.versions import SOAK_VERSION
 
 Say = Callable[[str], None]
-FORMAT_VERSION = 1  # of out/soak/<id>.json
+FORMAT_VERSION = SOAK_VERSION  # of out/soak/<id>.json (its changes: labkit.versions)
 
 
 def margin(entry: dict[str, Any], results: dict[str, Any], spec: dict[str, Any]) -> float | None:

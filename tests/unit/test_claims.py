@@ -492,6 +492,7 @@ claims:
     expect: holds
     evidence: cited
     source: the README
+format_version: 1
 """
 
 

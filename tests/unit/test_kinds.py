@@ -34,8 +34,8 @@ def test_results_schema_has_a_section_for_each_kind_and_no_other() -> None:
 
 
 def test_the_manifest_accepts_exactly_the_registered_kinds() -> None:
-    kind = manifest.schema()["properties"]["steps"]["items"]["properties"]["kind"]
-    assert kind == {"enum": list(kinds.REGISTRY)}
+    kind = manifest.schema()["$defs"]["step"]["properties"]["kind"]
+    assert kind["enum"] == list(kinds.REGISTRY)
 
 
 def test_the_instructors_page_lists_every_kind_and_every_block() -> None:
@@ -135,6 +135,7 @@ TOY = kinds.Kind(
 )
 
 MANIFEST = """\
+format_version: 1
 id: lab-5
 title: A toy lab
 page: docs/labs/lab-5/index.md
@@ -192,5 +193,5 @@ def test_a_step_of_an_unregistered_kind_is_refused_with_its_line(tmp_path: Path)
     (tmp_path / "labs" / "lab-5.yml").write_text(MANIFEST)
     (tmp_path / "docs" / "labs" / "lab-5").mkdir(parents=True)
     (tmp_path / "docs" / "labs" / "lab-5" / "index.md").write_text(PAGE)
-    with pytest.raises(Exception, match=r"labs/lab-5.yml:7:\d+: steps/0/kind: 'toy' is not one of"):
+    with pytest.raises(Exception, match=r"labs/lab-5.yml:8:\d+: steps/0/kind: 'toy' is not one of"):
         manifest.load(Path("labs/lab-5.yml"), root=tmp_path)

@@ -30,6 +30,7 @@ steps:
     quick_command: [labs/prog/bench.py, --quick]
 values:
   main_total: {path: profiles.slow.functions.main.total_share, format: share}
+format_version: 1
 """
 
 
@@ -112,7 +113,7 @@ CASES = [
         "unknown-top-level-key",
         GOOD + "colour: red\n",
         "lab-7.yml",
-        "labs/lab-7.yml:21:1",
+        "labs/lab-7.yml:22:1",
         r"'colour' was unexpected",
     ),
     (

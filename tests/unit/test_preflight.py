@@ -337,6 +337,7 @@ steps:
     kind: command
     command: [labs/prog/main.py]
     needs: NEEDS
+format_version: 1
 """
 
 

@@ -19,6 +19,7 @@ VALUES = {
     "py_spy_version": {"value": "0.4.2", "format": "text", "text": "0.4.2"},
 }
 MANIFEST = """\
+format_version: 1
 id: lab-7
 title: A test lab
 page: docs/labs/lab-7/index.md

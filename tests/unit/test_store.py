@@ -9,6 +9,7 @@ from labkit import manifest, store
 from labkit.manifest import Lab
 
 MANIFEST = """\
+format_version: 1
 id: lab-5
 title: Store test
 page: docs/labs/lab-5/index.md
