@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 _PAD = 10  # horizontal margin, px
 _FRAME_H = 16  # row height; rects are one px shorter to leave a gap
@@ -230,11 +231,50 @@ def render_svg(
     if total <= 0:
         raise ValueError("no samples: refusing to render an empty flame graph")
     rows, omitted = _layout(root)
-    max_depth = max(depth for _, _, depth, _ in rows)
-    height = _TOP + (max_depth + 1) * _FRAME_H + _BOTTOM
-    scale = (width - 2 * _PAD) / total
-
+    frames = [
+        _Drawn(
+            start,
+            count,
+            depth,
+            label,
+            _colour(label),
+            f"{label} \u2014 {_plural(count)} ({100 * count / total:.1f}%)",
+        )
+        for start, count, depth, label in rows
+    ]
     desc = f"{subtitle} \u2014 {_plural(total)}" if subtitle else _plural(total)
+    return _document(
+        frames, total=total, omitted=omitted, title=title, subtitle=subtitle, desc=desc, width=width
+    )
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    start: float
+    size: float
+    depth: int
+    label: str
+    fill: str
+    info: str  # "label \u2014 details": the frame's <title>, shown on hover
+    outline: bool = False  # dashed: a frame found in one recording only
+
+
+def _document(
+    frames: list[_Drawn],
+    *,
+    total: float,
+    omitted: int,
+    title: str,
+    subtitle: str,
+    desc: str,
+    width: int,
+    legend: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The SVG around laid-out frames: title, controls, the frames, the legend and the script."""
+    max_depth = max(f.depth for f in frames)
+    extra = _FRAME_H * len(legend)
+    height = _TOP + (max_depth + 1) * _FRAME_H + _BOTTOM + extra
+    scale = (width - 2 * _PAD) / total
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="100%" '
@@ -248,24 +288,136 @@ def render_svg(
         f'<text id="reset" class="btn h" x="{_PAD}" y="24">Reset zoom</text>',
         f'<text id="clear" class="btn h" x="{width - _PAD - 60}" y="24" text-anchor="end">Clear</text>',
         f'<text id="search" class="btn" x="{width - _PAD}" y="24" text-anchor="end">Search</text>',
-        f'<text id="details" x="{_PAD}" y="{height - 10}"> </text>',
-        f'<text id="matched" x="{width - _PAD}" y="{height - 10}" text-anchor="end"></text>',
+        f'<text id="details" x="{_PAD}" y="{height - 10 - extra}"> </text>',
+        f'<text id="matched" x="{width - _PAD}" y="{height - 10 - extra}" text-anchor="end"></text>',
     ]
+    for index, (swatch, words) in enumerate(legend):
+        y = height - extra + index * _FRAME_H
+        out.append(
+            f'<rect x="{_PAD}" y="{y}" width="24" height="{_FRAME_H - 3}" fill="{swatch}" stroke="#555" '
+            f'stroke-width=".6"{_DASH if swatch == _ONLY else ""}/>'
+            f'<text x="{_PAD + 32}" y="{y + 10}">{_esc(words)}</text>'
+        )
     if omitted:
         out.append(f"<!-- {omitted} frames narrower than 0.1% of the width omitted -->")
     out.append('<g id="frames">')
-    for start, count, depth, label in rows:
-        x, w = _PAD + start * scale, count * scale
-        y = _TOP + (max_depth - depth) * _FRAME_H
-        info = f"{label} \u2014 {_plural(count)} ({100 * count / total:.1f}%)"
+    for f in frames:
+        x, w = _PAD + f.start * scale, f.size * scale
+        y = _TOP + (max_depth - f.depth) * _FRAME_H
+        dash = f' stroke="#333" stroke-width="1"{_DASH}' if f.outline else ""
+        rect = f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{_FRAME_H - 1}" rx="2" '
+        rect += f'fill="{f.fill}"{dash}/>'
         out.append(
-            f'<g class="f" data-s="{start}" data-n="{count}" data-d="{depth}"><title>{_esc(info)}</title>'
-            f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{_FRAME_H - 1}" rx="2" '
-            f'fill="{_colour(label)}"/>'
-            f'<text x="{x + 3:.2f}" y="{y + 11.5}">{_esc(_fit(label, w))}</text></g>'
+            f'<g class="f" data-s="{_num(f.start)}" data-n="{_num(f.size)}" data-d="{f.depth}">'
+            f"<title>{_esc(f.info)}</title>{rect}"
+            f'<text x="{x + 3:.2f}" y="{y + 11.5}">{_esc(_fit(f.label, w))}</text></g>'
         )
     out.append("</g>")
     js = _JS.replace("__W__", str(width)).replace("__PAD__", str(_PAD)).replace("__CW__", str(_CHAR_W))
     out.append(f'<script type="text/javascript"><![CDATA[{js}]]></script>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _num(x: float) -> str:
+    """Sample counts stay integers in the file; weights of a comparison get six decimals."""
+    return str(int(x)) if float(x).is_integer() else f"{x:.6f}"
+
+
+# --- a differential flame graph: two recordings, each frame coloured by how its share changed --------------
+
+# Blue for a smaller share after, orange for a larger one (a diverging pair that readers with the common
+# colour-vision deficiencies tell apart, unlike red/green); grey for no change; dashed outline and a pale
+# fill for a frame found in one recording only. The numbers are in every frame's title, never in colour alone.
+_BLUE, _ORANGE, _GREY, _ONLY = (33, 102, 172), (230, 97, 1), "rgb(200,200,200)", "rgb(235,235,235)"
+_DASH = ' stroke-dasharray="3,2"'
+
+
+def _shade(change: float) -> str:
+    """Colour for a change of share (-1..1): white towards blue or orange, full at 50 points."""
+    if abs(change) < 0.005:
+        return _GREY
+    end = _BLUE if change < 0 else _ORANGE
+    t = min(1.0, abs(change) / 0.5) * 0.85 + 0.15
+    r, g, b = (round(255 + (c - 255) * t) for c in end)
+    return f"rgb({r},{g},{b})"
+
+
+def function_stacks(stacks: Mapping[tuple[str, ...], int]) -> dict[tuple[str, ...], int]:
+    """Stacks with each label's line number dropped: a function's lines merged, as in the tables."""
+    out: dict[tuple[str, ...], int] = {}
+    for stack, count in stacks.items():
+        key = tuple(re.sub(r":\d+\)$", ")", label) for label in stack)
+        out[key] = out.get(key, 0) + count
+    return out
+
+
+def render_diff_svg(
+    *,
+    before: Mapping[tuple[str, ...], int],
+    after: Mapping[tuple[str, ...], int],
+    title: str,
+    subtitle: str = "",
+    width: int = 1200,
+    names: tuple[str, str] = ("before", "after"),
+) -> str:
+    """A differential flame graph of two recordings (stacks with lines merged, as function_stacks gives).
+
+    Every frame of either recording is drawn, as wide as the mean of its two shares, coloured by the
+    change of its share, with both shares and the change in its title.
+    """
+    if width < 200:
+        raise ValueError(f"width must be at least 200 px, got {width}")
+    one, two = _build_tree(before), _build_tree(after)
+    if one.total <= 0 or two.total <= 0:
+        raise ValueError("no samples: refusing to compare an empty recording")
+    merged: dict[tuple[str, ...], float] = {}
+    for stacks, total in ((before, one.total), (after, two.total)):
+        for stack, count in stacks.items():
+            merged[stack] = merged.get(stack, 0.0) + count / total / 2
+    # _layout works on integer counts: scale the mean shares to millionths of the whole
+    weights = {stack: round(share * 1_000_000) for stack, share in merged.items()}
+    rows, omitted = _layout(_build_tree(weights))
+    frames: list[_Drawn] = []
+    chain: list[str] = []
+    for start, weight, depth, label in rows:  # pre-order: a frame's ancestors came before it
+        chain = [*chain[:depth], label]
+        path = tuple(chain[1:])  # without the root, "all"
+        a = _share(one, path) if path else 1.0
+        b = _share(two, path) if path else 1.0
+        only = (a == 0) != (b == 0)
+        info = (
+            f"{label} \u2014 {names[0]} {100 * a:.1f}%, {names[1]} {100 * b:.1f}%, "
+            f"change {100 * (b - a):+.1f} points"
+            + (f" (only {names[0] if b == 0 else names[1]})" if only else "")
+        )
+        frames.append(
+            _Drawn(start, weight, depth, label, _ONLY if only else _shade(b - a), info, outline=only)
+        )
+    legend = [
+        (_shade(-0.5), f"smaller share {names[1]} than {names[0]}"),
+        (_shade(0.5), f"larger share {names[1]} than {names[0]}"),
+        (_GREY, "about the same share"),
+        (_ONLY, "in one recording only (dashed outline)"),
+    ]
+    desc = (
+        f"{subtitle} \u2014 width: the mean of the two shares; colour: the change of share; "
+        "each frame's title gives both shares and the change"
+    )
+    return _document(
+        frames,
+        total=1_000_000,
+        omitted=omitted,
+        title=title,
+        subtitle=subtitle,
+        desc=desc,
+        width=width,
+        legend=legend,
+    )
+
+
+def _share(root: _Node, path: tuple[str, ...]) -> float:
+    node: _Node | None = root
+    for label in path:
+        node = node.children.get(label) if node else None
+    return (node.total / root.total) if node else 0.0

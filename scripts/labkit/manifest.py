@@ -89,6 +89,8 @@ class Step:
     rounds: int = 3
     extract: dict[str, str] = field(default_factory=dict)
     json: bool = False
+    before: str = ""  # compare: the earlier profile step that shows the program before the change
+    after: str = ""  # compare: the one after it
     needs: dict[str, Any] = field(default_factory=dict)  # what the machine must have (labkit.preflight)
 
     def argv(self, *, quick: bool, seed: int | None) -> list[str]:

@@ -129,5 +129,16 @@ def blocks() -> dict[str, Block]:
 
 
 # The built-in kinds, in the order their sections appear in results.json.
-for _name in ("profile", "benchmark", "command", "overhead", "service", "load", "stop", "dump", "top"):
+for _name in (
+    "profile",
+    "benchmark",
+    "command",
+    "overhead",
+    "service",
+    "load",
+    "stop",
+    "dump",
+    "top",
+    "compare",
+):
     importlib.import_module(f"labkit.kinds.{_name}")

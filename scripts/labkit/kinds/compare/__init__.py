@@ -1,0 +1,149 @@
+"""The compare kind: a differential flame graph of two earlier recordings (before and after a fix).
+
+It starts no process: everything comes from the two sanitised speedscope files in the data folder,
+so the same code runs when the lab is measured and when `make check` recomputes it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from labkit import formats, kinds, stacks
+from labkit.blocks import Context, named, table
+from labkit.flamegraph import function_stacks, render_diff_svg
+from labkit.manifest import Step
+
+
+def _recording(data_dir: Path, name: str, threads: str) -> stacks.Recording:
+    recording = stacks.parse(json.loads((data_dir / name).read_text(encoding="utf-8")))
+    return recording.only(threads) if threads else recording
+
+
+def derive(entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
+    """Per-function total shares before and after, their changes, and the differential picture."""
+    files, threads = entry["files"], entry["threads_filter"]
+    one = _recording(data_dir, files["before"], threads)
+    two = _recording(data_dir, files["after"], threads)
+    shares = []
+    before = {(f["name"], f["file"]): f["total_share"] for f in stacks.functions(one)}
+    after = {(f["name"], f["file"]): f["total_share"] for f in stacks.functions(two)}
+    for key in sorted(set(before) | set(after)):
+        a, b = before.get(key, 0.0), after.get(key, 0.0)
+        shares.append({"name": key[0], "file": key[1], "before": a, "after": b, "change": round(b - a, 6)})
+    shares.sort(key=lambda f: (-abs(f["change"]), f["name"]))
+    svg = render_diff_svg(
+        before=function_stacks(stacks.collapsed(one)),
+        after=function_stacks(stacks.collapsed(two)),
+        title=entry["title"] or f"{entry['before']} against {entry['after']}",
+        subtitle=f"{entry['before']} \u2192 {entry['after']}: blue shrank, orange grew \u00b7 click to zoom",
+        width=900,
+        names=(entry["before"], entry["after"]),
+    )
+    return {
+        "functions": shares,
+        "largest_increase": max(shares, key=lambda f: (f["change"], f["name"]))["name"],
+        "largest_decrease": min(shares, key=lambda f: (f["change"], f["name"]))["name"],
+        "only_before": sorted(f["name"] for f in shares if f["after"] == 0),
+        "only_after": sorted(f["name"] for f in shares if f["before"] == 0),
+        "svg": svg,
+    }
+
+
+def run(ctx: kinds.Context, step: Step) -> dict[str, Any]:
+    """Compare two profiles that this run recorded (their files are already in the output folder)."""
+    first, second = ctx.opts.profiles[step.before], ctx.opts.profiles[step.after]
+    ctx.opts.say(f"{step.id}: comparing the {step.before} and {step.after} recordings")
+    entry: dict[str, Any] = {
+        "title": step.title,
+        "before": step.before,
+        "after": step.after,
+        "threads_filter": first["threads_filter"],
+        "files": {
+            "before": first["files"]["speedscope"],
+            "after": second["files"]["speedscope"],
+            "svg": f"{step.id}.svg",
+        },
+    }
+    derived = derive(entry, ctx.opts.out)
+    (ctx.opts.out / entry["files"]["svg"]).write_text(derived.pop("svg"), encoding="utf-8")
+    return {**entry, **derived}
+
+
+def refresh(_step: str, entry: dict[str, Any], data_dir: Path) -> None:
+    derived = derive(entry, data_dir)
+    derived.pop("svg")
+    entry.update(derived)
+
+
+def artifacts(_step: str, entry: dict[str, Any], data_dir: Path) -> dict[str, str]:
+    return {entry["files"]["svg"]: derive(entry, data_dir)["svg"]}
+
+
+def problem(step: Step, earlier: dict[str, str]) -> str | None:
+    for side in ("before", "after"):
+        name = getattr(step, side)
+        kind = kinds.REGISTRY.get(earlier.get(name, ""))
+        if kind is None or kind.section != "profiles":
+            return f"a compare step needs '{side}': the id of an earlier profile step"
+    return None
+
+
+def diff_flamegraph(ctx: Context, arg: str | None) -> list[str]:
+    """The differential flame graph, with the largest changes as a table (no number in colour alone)."""
+    entry = named(ctx, "compares", arg, "compare")
+    svg = f"{ctx.data_href}/{entry['files']['svg']}"
+    match = re.search(
+        r'<svg[^>]*\bviewBox="0 0 (\d+) (\d+)"',
+        (ctx.data_dir / entry["files"]["svg"]).read_text(encoding="utf-8"),
+    )
+    ratio = f"{match.group(1)}/{match.group(2)}" if match else "900/400"
+    title = formats.html_text(entry["title"] or arg or "")
+    before, after = formats.html_text(entry["before"]), formats.html_text(entry["after"])
+    rows = [
+        [
+            f"<code>{formats.html_text(f['name'])}</code>",
+            formats.share(f["before"]),
+            formats.share(f["after"]),
+            f"{100 * f['change']:+.1f} points",
+        ]
+        for f in entry["functions"][:8]
+    ]
+    return [
+        '<figure class="flamegraph">',
+        f'<iframe src="{svg}" title="Differential flame graph: {title}" loading="lazy" '
+        f'style="width:100%;aspect-ratio:{ratio};border:0"></iframe>',
+        f"<figcaption>{title}: every frame of the {before} and the {after} recording, as wide as the mean "
+        f"of its two shares; blue frames lost share, orange ones gained, grey ones kept it, and a dashed "
+        f"outline marks a frame found in one recording only. Hover a frame for both shares. "
+        f'<a href="{svg}">Open full screen</a></figcaption>',
+        "</figure>",
+        *table(
+            ["Function", f"Total, {before}", f"Total, {after}", "Change"],
+            rows,
+            caption=f"The functions whose total share changed most between {before} and {after}",
+        ),
+    ]
+
+
+def values(step: str, entry: dict[str, Any]) -> dict[str, tuple[Any, str]]:
+    return {
+        f"{step}_largest_increase": (entry["largest_increase"], "text"),
+        f"{step}_largest_decrease": (entry["largest_decrease"], "text"),
+    }
+
+
+KIND = kinds.register(
+    kinds.Kind(
+        name="compare",
+        section="compares",
+        runner=__name__,
+        problem=problem,
+        refresh=refresh,
+        artifacts=artifacts,
+        values=values,
+        blocks={"diff-flamegraph": diff_flamegraph},
+    )
+)
