@@ -93,7 +93,7 @@ def test_committed_lab1_manifest_loads() -> None:
     repo = Path(__file__).resolve().parents[2]
     lab = manifest.load(repo / "labs" / "lab-1.yml", root=repo)
     assert lab.id == "lab-1"
-    assert {s.kind for s in lab.steps} == {"profile", "benchmark", "overhead", "command"}
+    assert {s.kind for s in lab.steps} == {"profile", "benchmark", "overhead", "command", "compare"}
     assert all(s.adaptive is None or s.adaptive["pilot"] < s.adaptive["max"] for s in lab.steps)
     ids = [c["id"] for c in lab.claims]
     assert len(ids) == len(set(ids)) and ids
