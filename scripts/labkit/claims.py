@@ -26,6 +26,7 @@ SAID = {
     "undecided": "it is undecided",
     "cited": "it is cited",
 }
+SECOND_LOOK_MARGIN = 2.0  # samples planned for the second look, as a multiple of the bare extrapolation
 OPS = (">=", ">", "<=", "<", "==", "!=", "within")
 SYMBOL = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠", "within": "within"}
 _SHARE = re.compile(
@@ -287,7 +288,9 @@ def plan_second_look(
             gap = min(abs(m.value - b) for b in bounds)
         else:
             gap = abs(m.value - target)
-        needed = max(needed, math.inf if gap == 0 else n * (half / gap) ** 2 * 1.2)
+        # Twice the extrapolated count: the estimate moves between looks and the samples are
+        # autocorrelated, so a bare 1/sqrt(n) extrapolation left a claim undecided in a 5-run soak.
+        needed = max(needed, math.inf if gap == 0 else n * (half / gap) ** 2 * SECOND_LOOK_MARGIN)
     if not waiting:
         return (0, f"the pilot's {n:,} samples decided every claim on this profile")
     seconds = max(1, math.ceil((needed - n) / rate)) if math.isfinite(needed) else 10**6
