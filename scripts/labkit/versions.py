@@ -18,7 +18,10 @@ MANIFEST_CHANGES = {
 # docs/labs/<id>/data/results.json, written by labkit.publish (schema: results.schema.json)
 RESULTS_VERSION = 3
 RESULTS_CHANGES = {
-    3: "`compares`: differential flame graphs of two profiles (the `compare` step kind)",
+    3: (
+        "`compares`: differential flame graphs of two profiles (the `compare` step kind); `latencies`: the "
+        "latency distributions of two load steps (the `latency` step kind)"
+    ),
     2: (
         "`provenance.steps`: wall seconds of each step, in the order the steps ran; profiles: "
         "`samples_per_tick` and `samples_per_tick_ci` (divided by wall time × rate) replaced by `instants` "

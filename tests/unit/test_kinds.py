@@ -16,13 +16,35 @@ from labkit.manifest import Step
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLKIT = ROOT / "scripts" / "labkit"
-BUILTIN = ["profile", "benchmark", "command", "overhead", "service", "load", "stop", "dump", "top", "compare"]
+BUILTIN = [
+    "profile",
+    "benchmark",
+    "command",
+    "overhead",
+    "service",
+    "load",
+    "stop",
+    "dump",
+    "top",
+    "compare",
+    "latency",
+]
 
 
 def test_the_builtin_kinds_are_registered_in_the_order_of_results_json() -> None:
     assert [k for k in kinds.REGISTRY if k in BUILTIN] == BUILTIN
     sections = [k.section for k in kinds.sections() if k.name in BUILTIN]
-    assert sections == ["profiles", "benchmark", "commands", "overhead", "loads", "dumps", "tops", "compares"]
+    assert sections == [
+        "profiles",
+        "benchmark",
+        "commands",
+        "overhead",
+        "loads",
+        "dumps",
+        "tops",
+        "compares",
+        "latencies",
+    ]
 
 
 def test_results_schema_has_a_section_for_each_kind_and_no_other() -> None:

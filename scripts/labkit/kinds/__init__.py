@@ -140,5 +140,6 @@ for _name in (
     "dump",
     "top",
     "compare",
+    "latency",
 ):
     importlib.import_module(f"labkit.kinds.{_name}")

@@ -1,0 +1,159 @@
+"""The latency kind: the distribution of two load runs' latencies (before and after a fix) as one picture.
+
+It starts no process: the picture is drawn with matplotlib from the raw latencies that the two load
+steps stored, deterministically (fixed hash salt, no date, text kept as text), so `make check` can
+redraw it and compare it byte for byte.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from labkit import formats, kinds
+from labkit.blocks import Context, named, table
+from labkit.manifest import Step
+
+# Blue and orange, with solid and dashed lines: told apart without colour too.
+_STYLES = (("#2166ac", "-", "o"), ("#e66101", "--", "s"))
+_MARKS = ("p50_ms", "p95_ms", "p99_ms")
+
+
+def _load(data_dir: Path, name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((data_dir / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def derive(entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
+    """The pooled latencies of both runs, their marks (the loads' own median p50/p95/p99) and the picture."""
+    sides = {}
+    for side in ("before", "after"):
+        raw = _load(data_dir, entry["files"][side])
+        latencies = sorted(ms for repeat in raw["repeats"] for ms in repeat["latencies_ms"])
+        summary = raw["summary"]["all"]
+        sides[side] = {
+            "requests": len(latencies),
+            "marks": {k: summary[k]["median"] for k in _MARKS},
+            "latencies": latencies,
+        }
+    svg = _plot(entry, sides)
+    return {
+        "requests": {side: sides[side]["requests"] for side in sides},
+        "marks": {side: sides[side]["marks"] for side in sides},
+        "svg": svg,
+    }
+
+
+def _plot(entry: dict[str, Any], sides: dict[str, dict[str, Any]]) -> str:
+    import matplotlib  # imported here: only a lab with a latency step pays for it
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context():
+        # deterministic output: a fixed salt for the ids, text kept as text (no font outlines)
+        matplotlib.rcParams["svg.hashsalt"] = "labkit"
+        matplotlib.rcParams["svg.fonttype"] = "none"
+        matplotlib.rcParams["font.family"] = "DejaVu Sans"
+        matplotlib.rcParams["font.size"] = 10
+        fig = Figure(figsize=(7.5, 4.2), facecolor="white")
+        ax = fig.subplots()
+        for (side, data), (colour, line, marker) in zip(sides.items(), _STYLES, strict=True):
+            values = data["latencies"]
+            heights = [(i + 1) / len(values) for i in range(len(values))]
+            name = entry[side]
+            ax.step(
+                values,
+                heights,
+                where="post",
+                color=colour,
+                linestyle=line,
+                label=f"{name} ({len(values)} requests)",
+            )
+            for key in _MARKS:
+                ms = data["marks"][key]
+                at = sum(v <= ms for v in values) / len(values)
+                ax.plot([ms], [at], marker=marker, color=colour, linestyle="none")
+                ax.annotate(
+                    f"{key[:3]} {formats.milliseconds(ms)}", (ms, at), textcoords="offset points",
+                    xytext=(6, -12 if side == "before" else 4), fontsize=8, color="#222222",
+                )  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_xlabel("latency of one request (log scale)")
+        ax.set_ylabel("share of requests at most that slow")
+        ax.set_ylim(0, 1.02)
+        ax.grid(True, which="both", color="#dddddd", linewidth=0.6)
+        ax.legend(loc="lower right")
+        ax.set_title(entry["title"] or "latency before and after")
+        fig.tight_layout()
+        out = io.StringIO()
+        fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None})
+    return out.getvalue()
+
+
+def run(ctx: kinds.Context, step: Step) -> dict[str, Any]:
+    """Draw the two load steps of this run (their raw JSON is already in the output folder)."""
+    ctx.opts.say(f"{step.id}: drawing the latencies of {step.before} and {step.after}")
+    entry: dict[str, Any] = {
+        "title": step.title,
+        "before": step.before,
+        "after": step.after,
+        "files": {"before": f"{step.before}.json", "after": f"{step.after}.json", "svg": f"{step.id}.svg"},
+    }
+    derived = derive(entry, ctx.opts.out)
+    (ctx.opts.out / entry["files"]["svg"]).write_text(derived.pop("svg"), encoding="utf-8")
+    return {**entry, **derived}
+
+
+def refresh(_step: str, entry: dict[str, Any], data_dir: Path) -> None:
+    derived = derive(entry, data_dir)
+    derived.pop("svg")
+    entry.update(derived)
+
+
+def artifacts(_step: str, entry: dict[str, Any], data_dir: Path) -> dict[str, str]:
+    return {entry["files"]["svg"]: derive(entry, data_dir)["svg"]}
+
+
+def problem(step: Step, earlier: dict[str, str]) -> str | None:
+    for side in ("before", "after"):
+        kind = kinds.REGISTRY.get(earlier.get(getattr(step, side), ""))
+        if kind is None or kind.section != "loads":
+            return f"a latency step needs '{side}': the id of an earlier load step that runs to its end"
+    return None
+
+
+def latency_plot(ctx: Context, arg: str | None) -> list[str]:
+    """The picture, and its numbers as a table (its text alternative)."""
+    entry = named(ctx, "latencies", arg, "latency")
+    svg = f"{ctx.data_href}/{entry['files']['svg']}"
+    before, after = formats.html_text(entry["before"]), formats.html_text(entry["after"])
+    rows = [
+        [label, *(formats.milliseconds(entry["marks"][side][key]) for side in ("before", "after"))]
+        for key, label in zip(_MARKS, ("p50", "p95", "p99"), strict=True)
+    ]
+    rows.append(["requests", *(formats.count(entry["requests"][side]) for side in ("before", "after"))])
+    title = formats.html_text(entry["title"] or arg or "")
+    return [
+        '<figure class="plot">',
+        f'<img src="{svg}" alt="{title}: the share of requests at most as slow as each latency, for {before} '
+        f'and {after}; the table below gives the same percentiles">',
+        f"<figcaption>{title}: each line rises from 0 to 1 as the latencies of one run are passed "
+        f"(solid blue: {before}; dashed orange: {after}); the marks are the median p50, p95 and p99 of "
+        f'the runs\' repeats. <a href="{svg}">Open the picture</a></figcaption>',
+        "</figure>",
+        *table(["", before, after], rows, caption=f"Latency percentiles of {before} and {after}"),
+    ]
+
+
+KIND = kinds.register(
+    kinds.Kind(
+        name="latency",
+        section="latencies",
+        runner=__name__,
+        problem=problem,
+        refresh=refresh,
+        artifacts=artifacts,
+        blocks={"latency-plot": latency_plot},
+    )
+)
