@@ -49,6 +49,7 @@ def derive(entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
 def _plot(entry: dict[str, Any], sides: dict[str, dict[str, Any]]) -> str:
     import matplotlib  # imported here: only a lab with a latency step pays for it
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
     with matplotlib.rc_context():
         # deterministic output: a fixed salt for the ids, text kept as text (no font outlines)
@@ -70,15 +71,20 @@ def _plot(entry: dict[str, Any], sides: dict[str, dict[str, Any]]) -> str:
                 linestyle=line,
                 label=f"{name} ({len(values)} requests)",
             )
-            for key in _MARKS:
+            for key, lift in zip(_MARKS, (0, -11, 7), strict=True):
                 ms = data["marks"][key]
                 at = sum(v <= ms for v in values) / len(values)
                 ax.plot([ms], [at], marker=marker, color=colour, linestyle="none")
+                # labels away from the other curve: left of the slower run, right of the faster one
+                away = -8 if side == "before" else 8
                 ax.annotate(
                     f"{key[:3]} {formats.milliseconds(ms)}", (ms, at), textcoords="offset points",
-                    xytext=(6, -12 if side == "before" else 4), fontsize=8, color="#222222",
+                    xytext=(away, lift - 3), ha="right" if away < 0 else "left", fontsize=8, color="#222222",
                 )  # fmt: skip
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: formats.milliseconds(v)))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda _v, _pos: ""))
         ax.set_xlabel("latency of one request (log scale)")
         ax.set_ylabel("share of requests at most that slow")
         ax.set_ylim(0, 1.02)
