@@ -7,13 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from labkit.errors import LabError
+from labkit.records import BenchmarkSummary, Spread
 
 
-def spread(times: Sequence[float]) -> dict[str, float]:
+def spread(times: Sequence[float]) -> Spread:
     return {"min": min(times), "median": statistics.median(times), "max": max(times)}
 
 
-def summarise(raw: Mapping[str, Any]) -> dict[str, Any]:
+def summarise(raw: Mapping[str, Any]) -> BenchmarkSummary:
     """The published ``benchmark`` section, computed only from the raw output (so checks can redo it).
 
     The median ratio is the headline; ``min`` pits the slowest fast call against

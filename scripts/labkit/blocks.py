@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from labkit.errors import LabError
+from labkit.records import Dump, Load, Profile, Results, Top
 
 
 @dataclass(frozen=True)
 class Context:
-    results: dict[str, Any]
+    results: Results
     data_href: str  # the data folder as the page links to it, e.g. "data"
     data_dir: Path  # where the data files are now (to read the flame graph's proportions)
     page: str = ""  # the page being written (a claims block lists the claims made on it)
@@ -29,10 +31,24 @@ def table(head: list[str], rows: list[list[str]], *, caption: str = "") -> list[
     return out
 
 
-def named(ctx: Context, section: str, arg: str | None, what: str) -> dict[str, Any]:
+@overload
+def named(ctx: Context, section: Literal["profiles"], arg: str | None, what: str) -> Profile: ...
+@overload
+def named(ctx: Context, section: Literal["loads"], arg: str | None, what: str) -> Load: ...
+@overload
+def named(ctx: Context, section: Literal["dumps"], arg: str | None, what: str) -> Dump: ...
+@overload
+def named(ctx: Context, section: Literal["tops"], arg: str | None, what: str) -> Top: ...
+@overload
+def named(ctx: Context, section: str, arg: str | None, what: str) -> Any: ...  # an outside kind's: its own
+
+
+def named(ctx: Context, section: str, arg: str | None, what: str) -> Mapping[str, object]:
     """The entry of step ``arg`` in a keyed results section, or an error naming the steps there are."""
-    entries = ctx.results.get(section) or {}
+    results: Mapping[str, object] = ctx.results  # the section may be an outside kind's: not in Results
+    found = results.get(section) or {}
+    entries: Mapping[str, Mapping[str, object]] = found if isinstance(found, dict) else {}  # as validated
     if not arg or arg not in entries:
         raise LabError(f"no {what} step named {arg!r} (steps: {', '.join(entries) or 'none'})")
-    entry: dict[str, Any] = entries[arg]
+    entry: Mapping[str, object] = entries[arg]
     return entry

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from labkit import formats, stats
 from labkit.errors import LabError
 from labkit.pages import states
+from labkit.records import Claim, ClaimHead, ClaimSpec, HasProfiles, Profile, Results
 from labkit.values import Missing, lookup
 
 SAID = {
@@ -42,7 +43,7 @@ class Measured:
     level: float | None = None  # the interval's confidence; None for min..max spreads and exact values
 
 
-def measure(results: dict[str, Any], path: str, *, defined: Callable[[str], bool]) -> Measured:
+def measure(results: HasProfiles, path: str, *, defined: Callable[[str], bool]) -> Measured:
     """A value with its interval: a share's CI, a timing's min..max spread, or an exact number."""
     share = _SHARE.match(path)
     if share:
@@ -126,7 +127,7 @@ def _order(low: float, high: float, olow: float, ohigh: float, op: str) -> str:
     return "holds" if above else "fails" if below else "undecided"
 
 
-def _format_for(path: str, spec: dict[str, Any]) -> str:
+def _format_for(path: str, spec: ClaimSpec) -> str:
     if "format" in spec:
         return str(spec["format"])
     if path.endswith("_share"):
@@ -156,16 +157,16 @@ def shown(m: Measured, kind: str) -> str:
 
 
 def evaluate(
-    results: dict[str, Any],
-    claims: list[dict[str, Any]],
+    results: Results,
+    claims: list[ClaimSpec],
     *,
     default_page: str,
     defined: Callable[[str], bool],
-) -> list[dict[str, Any]]:
+) -> list[Claim]:
     """Every claim's verdict with the evidence shown next to it on the page."""
-    out = []
+    out: list[Claim] = []
     for spec in claims:
-        entry: dict[str, Any] = {
+        head: ClaimHead = {
             "id": spec["id"],
             "text": spec["text"],
             "page": spec.get("page", default_page),
@@ -176,18 +177,21 @@ def evaluate(
             "link": spec.get("link", ""),
         }
         if spec["evidence"] == "cited":
-            entry.update(verdict="cited", rule="", shown="")
-            out.append(entry)
+            out.append(_unmeasured(head, verdict="cited", rule="", shown=""))
             continue
         try:
             path, op, than = spec["value"], spec["op"], spec["than"]
             try:
                 m = measure(results, path, defined=defined)
             except Missing as absent:  # e.g. a step that could not run here: nothing is decided
-                entry.update(
-                    verdict="undecided", rule=f"{SYMBOL[op]} {than}", shown=f"not measured ({absent})"
+                out.append(
+                    _unmeasured(
+                        head,
+                        verdict="undecided",
+                        rule=f"{SYMBOL[op]} {than}",
+                        shown=f"not measured ({absent})",
+                    )
                 )
-                out.append(entry)
                 continue
             other = measure(results, than, defined=defined) if isinstance(than, str) and "." in than else None
             scaled = other
@@ -211,28 +215,47 @@ def evaluate(
             rule = f"within {100 * spec['tolerance']:g}% of {_show(than, kind)}"
         else:
             rule = f"{SYMBOL[op]} {_show(than, kind)}"
-        entry.update(
-            verdict=result,
-            value=_json_number(m.value),
-            interval=None if m.low is None else [m.low, m.high],
-            level=m.level,
-            rule=rule,
-            shown=shown(m, kind) + (f" {spec['unit']}" if spec.get("unit") else ""),
+        out.append(
+            {
+                **head,
+                "verdict": result,
+                "value": _json_number(m.value),
+                "interval": None if m.low is None or m.high is None else [m.low, m.high],
+                "level": m.level,
+                "rule": rule,
+                "shown": shown(m, kind) + (f" {spec['unit']}" if spec.get("unit") else ""),
+            }
         )
-        out.append(entry)
     return out
+
+
+def _unmeasured(head: ClaimHead, *, verdict: str, rule: str, shown: str) -> Claim:
+    """A claim with no measurement to show: cited, or not measured here (no value, interval or level)."""
+    return {
+        "id": head["id"],
+        "text": head["text"],
+        "page": head["page"],
+        "evidence": head["evidence"],
+        "expect": head["expect"],
+        "reason": head["reason"],
+        "source": head["source"],
+        "link": head["link"],
+        "verdict": verdict,
+        "rule": rule,
+        "shown": shown,
+    }
 
 
 def _json_number(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def mismatches(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def mismatches(claims: list[Claim]) -> list[Claim]:
     """Claims whose verdict is not what the page expects (cited claims are not decided by a run)."""
     return [c for c in claims if c["verdict"] != "cited" and c["verdict"] != c["expect"]]
 
 
-def describe(c: dict[str, Any]) -> str:
+def describe(c: Claim) -> str:
     return (
         f"{c['page']}: claim {c['id']!r} ({c['text']!r}) was expected to {c['expect'].rstrip('s')} "
         f"but {SAID[c['verdict']]}: measured {c['shown']}, rule {c['rule']}. Rewrite the sentence to say "
@@ -242,11 +265,11 @@ def describe(c: dict[str, Any]) -> str:
 
 def plan_second_look(
     step_id: str,
-    pilot: dict[str, Any],
-    claims: list[dict[str, Any]],
+    pilot: Profile,
+    claims: list[ClaimSpec],
     *,
     defined: Callable[[str], bool],
-    earlier: dict[str, Any] | None = None,
+    earlier: Mapping[str, Profile] | None = None,
 ) -> tuple[int, str]:
     """Seconds of a second look so that the pilot's undecided claims can be decided, and why.
 
@@ -254,7 +277,7 @@ def plan_second_look(
     interval tells how many samples would put the threshold outside it.
     """
     prefix = f"profiles.{step_id}."
-    results = {"profiles": {**(earlier or {}), step_id: pilot}}
+    results: HasProfiles = {"profiles": {**(earlier or {}), step_id: pilot}}
     # Claims on this profile, against a number, this profile, or a profile measured before it
     # (only this profile can still take more samples; the other one's interval is what it is).
     known = tuple(f"profiles.{name}." for name in results["profiles"])
@@ -282,7 +305,8 @@ def plan_second_look(
         half = (m.high - m.low) / 2 + (
             0 if other is None or other.high is None or other.low is None else (other.high - other.low) / 2
         )
-        target = other.value if other is not None else spec["than"]
+        # A number here: a text `than` names another measurement, and then `other` is that one.
+        target: Any = other.value if other is not None else spec["than"]
         if spec["op"] == "within":
             bounds = (target * (1 - spec["tolerance"]), target * (1 + spec["tolerance"]))
             gap = min(abs(m.value - b) for b in bounds)
@@ -301,7 +325,7 @@ def plan_second_look(
     )
 
 
-def unstated(claims: list[dict[str, Any]], texts: dict[str, str]) -> list[str]:
+def unstated(claims: list[Claim], texts: dict[str, str]) -> list[str]:
     """Claims whose sentence is missing from the prose of their page: a claim binds a sentence."""
     return [
         f"{c['page']}: claim {c['id']!r} is not stated on the page: the sentence {c['text']!r} must appear "

@@ -101,14 +101,14 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
         "failure",
     ):
         table.add_column(column)
-    for lab_id, status, took, steps, samples, kept, why in rows:
+    for lab_id, status, took, steps, samples, as_expected, why in rows:
         table.add_row(
             lab_id,
             status,
             f"{took:.1f} s",
             steps,
             samples,
-            kept,
+            as_expected,
             Text(" ".join(why.split("\n")[:2]).strip() if why else ""),
         )
     console.print(table)

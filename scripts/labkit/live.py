@@ -30,6 +30,7 @@ from typing import IO, Any
 from labkit import processes
 from labkit.errors import LabError
 from labkit.pyspy import PERMISSION_MARKERS, AttachRefused
+from labkit.records import DumpThread, JSONObject
 from labkit.sanitize import PathMap
 
 DUMP_TIMEOUT_S = 60.0
@@ -81,7 +82,7 @@ def sanitise_json(data: Any, paths: PathMap) -> Any:
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            out: dict[str, Any] = {}
+            out: JSONObject = {}
             is_thread = "thread_id" in node or "os_thread_id" in node
             number = threads((node.get("os_thread_id"), node.get("thread_id"))) if is_thread else None
             for key, value in node.items():
@@ -102,9 +103,9 @@ def sanitise_json(data: Any, paths: PathMap) -> Any:
     return walk(data)
 
 
-def summarise_dump_json(text: str) -> list[dict[str, Any]]:
+def summarise_dump_json(text: str) -> list[DumpThread]:
     """Per thread of a (sanitised) `py-spy dump --json`: name, flags, frame count, innermost frame."""
-    summary = []
+    summary: list[DumpThread] = []
     for thread in json.loads(text):
         frames = thread.get("frames") or []
         top = None

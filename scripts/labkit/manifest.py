@@ -16,6 +16,7 @@ import jsonschema
 import yaml
 
 from labkit.errors import LabError
+from labkit.records import AdaptiveSpec, ClaimSpec, JSONObject
 from labkit.versions import MANIFEST_VERSION
 
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
@@ -24,12 +25,12 @@ FORMATS_DOC = "docs/instructors.md#formats"  # where an instructor reads what ch
 
 
 @functools.cache
-def _file_schema() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+def _file_schema() -> JSONObject:
+    loaded: JSONObject = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return loaded
 
 
-def schema() -> dict[str, Any]:
+def schema() -> JSONObject:
     """The manifest's JSON Schema (draft 2020-12, package data beside this module), with the step
     kinds that are registered now: the file leaves `kind` open, the registry closes it."""
     from labkit import kinds  # the kinds import this module: ask them only once it is loaded
@@ -84,14 +85,14 @@ class Step:
     duration: int = 5
     quick_duration: int | None = None
     py_spy_args: list[str] = field(default_factory=list)
-    adaptive: dict[str, int] | None = None
+    adaptive: AdaptiveSpec | None = None
     window: int = 1
     rounds: int = 3
     extract: dict[str, str] = field(default_factory=dict)
     json: bool = False
-    before: str = ""  # compare: the earlier profile step that shows the program before the change
-    after: str = ""  # compare: the one after it
-    needs: dict[str, Any] = field(default_factory=dict)  # what the machine must have (labkit.preflight)
+    before: str = ""  # compare, latency: the earlier step that shows the program before the change
+    after: str = ""  # compare, latency: the one after it
+    needs: JSONObject = field(default_factory=dict)  # what the machine must have (labkit.preflight)
 
     def argv(self, *, quick: bool, seed: int | None) -> list[str]:
         chosen = self.quick_command if quick and self.quick_command else self.command
@@ -128,10 +129,10 @@ class Lab:
     programs: list[Path]
     steps: list[Step]
     values: dict[str, dict[str, str]]
-    claims: list[dict[str, Any]]
+    claims: list[ClaimSpec]
     seed: int | None
     source: Path
-    raw: dict[str, Any]
+    raw: JSONObject  # the manifest as YAML gives it
     warnings: list[str] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
 
@@ -204,14 +205,15 @@ def _step_numbers(step: Step) -> set[str]:
     return {n.replace(",", "") for w in words for n in _FIGURE_NUMBER.findall(w)}
 
 
-def _threshold_numbers(claim: dict[str, Any]) -> set[float]:
+def _threshold_numbers(claim: ClaimSpec) -> set[float]:
     """The numbers a page may write for a claim's threshold: `than` (a share also in percent), `factor`."""
-    found = {float(claim[k]) for k in ("than", "factor") if type(claim.get(k)) in (int, float)}
+    given = (claim.get("than"), claim.get("factor"))
+    found = {float(x) for x in given if isinstance(x, (int, float)) and not isinstance(x, bool)}
     return found | {round(100 * x, 9) for x in found if x < 1}
 
 
 def _figure_problem(
-    figure: Figure, *, steps: list[Step], claims: list[dict[str, Any]], pages: list[str]
+    figure: Figure, *, steps: list[Step], claims: list[ClaimSpec], pages: list[str]
 ) -> str | None:
     """What a declared figure names that does not exist, or a number its step or claim does not hold."""
     numbers = [n.replace(",", "") for n in _FIGURE_NUMBER.findall(figure.text)]

@@ -20,10 +20,10 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from labkit import processes, pyspy
 from labkit.errors import LabError
+from labkit.records import JSONObject, Series
 
 MODES = ("none", "default", "nonblocking")
 # name: (numerator mode, denominator mode), both from the same round
@@ -51,14 +51,14 @@ def count_batches(log: Path, start: int, end: int) -> int:
     return sum(1 for line in lines if BATCH.match(line))
 
 
-def summarise(windows: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(windows: list[JSONObject]) -> dict[str, Series]:
     """Per-round ratios of throughput (batches ÷ wall seconds) with their min, median and max."""
     by_round: dict[int, dict[str, float]] = {}
     for window in windows:
         if window["wall_s"] <= 0:
             raise LabError(f"window {window} has no duration")
         by_round.setdefault(window["round"], {})[window["mode"]] = window["batches"] / window["wall_s"]
-    out: dict[str, Any] = {}
+    out: dict[str, Series] = {}
     for name, (top, bottom) in RATIOS.items():
         values = []
         for number in sorted(by_round):
@@ -72,7 +72,7 @@ def summarise(windows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def batch_seconds(windows: list[dict[str, Any]]) -> dict[str, Any]:
+def batch_seconds(windows: list[JSONObject]) -> Series:
     """Seconds per batch of the target running alone (the no-profiler windows), min/median/max."""
     alone = [w for w in windows if w["mode"] == "none"]
     if not alone or any(w["batches"] == 0 for w in alone):
@@ -80,7 +80,7 @@ def batch_seconds(windows: list[dict[str, Any]]) -> dict[str, Any]:
     return _spread([round(w["wall_s"] / w["batches"], 6) for w in alone])
 
 
-def _spread(values: list[float]) -> dict[str, Any]:
+def _spread(values: list[float]) -> Series:
     return {
         "values": values,
         "min": min(values, default=None),
@@ -89,14 +89,14 @@ def _spread(values: list[float]) -> dict[str, Any]:
     }
 
 
-def stops_per_sample(windows: list[dict[str, Any]]) -> dict[str, Any] | None:
+def stops_per_sample(windows: list[JSONObject]) -> dict[str, Series] | None:
     """How often the target was stopped per sample py-spy took, per profiled window.
 
     A profiler that pauses its target stops it about once per sample; one that does not, about
     never. The stops are counted by the kernel and the samples in py-spy's own output, so neither
     the machine's speed nor py-spy's start-up enters.
     """
-    out: dict[str, Any] = {}
+    out: dict[str, Series] = {}
     for mode in ("default", "nonblocking"):
         chosen = [w for w in windows if w["mode"] == mode]
         if not chosen or any(w.get("voluntary_switches") is None for w in chosen):
@@ -159,13 +159,13 @@ def measure(
     window_s: int,
     rounds: int,
     say: Callable[[str], None],
-) -> dict[str, Any]:
+) -> JSONObject:
     """Run one target; time ``rounds`` × 3 windows of ``window_s`` seconds on it; return the raw data."""
     work.mkdir(parents=True, exist_ok=True)
     log = work / "overhead.service.log"
     log.unlink(missing_ok=True)
     order = rotation(rounds)
-    windows: list[dict[str, Any]] = []
+    windows: list[JSONObject] = []
     target = processes.start(argv, log=log, cwd=cwd)
     try:
         processes.wait_ready(target, log=log, pattern=ready, timeout=30)
@@ -192,7 +192,7 @@ def measure(
                         f"working; its last output:\n{processes.tail(log)}"
                     )
                 wall = round(wall, 6)
-                window: dict[str, Any] = {"round": number, "mode": mode, "wall_s": wall, "batches": batches}
+                window: JSONObject = {"round": number, "mode": mode, "wall_s": wall, "batches": batches}
                 window["samples"] = samples
                 window["throughput"] = round(batches / wall, 3)
                 window["voluntary_switches"] = after[0] - before[0] if before and after else None

@@ -15,13 +15,14 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from labkit import formats, kinds
 from labkit.blocks import Context, table
 from labkit.errors import LabError
+from labkit.records import Value
 
 VALUE = re.compile(r"<!-- value: (?P<name>[A-Za-z0-9_]+) -->(?P<text>.*?)<!-- /value -->")
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)<!-- begin: (?P<kind>[a-z-]+)(?: (?P<arg>[A-Za-z0-9_]+))? -->[ \t]*$")
@@ -163,7 +164,9 @@ def render(text: str, ctx: Context, *, page: str) -> tuple[str, list[Difference]
     return "\n".join(out), diffs
 
 
-def _value(m: re.Match[str], *, values: dict[str, Any], diffs: list[Difference], page: str, line: int) -> str:
+def _value(
+    m: re.Match[str], *, values: Mapping[str, Value], diffs: list[Difference], page: str, line: int
+) -> str:
     name = m["name"]
     if name not in values:
         raise LabError(

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from labkit.manifest import Lab
 from labkit.pages import VALUE, regions
+from labkit.records import Value
 
 # Units of measurement; a word unit may follow after a space, a no-break space, a line break or a hyphen.
 _WORD_UNITS = (
@@ -89,7 +89,7 @@ def _phrase(text: str) -> re.Pattern[str]:
     return re.compile("".join(parts).strip())
 
 
-def _matchable(values: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
+def _matchable(values: Mapping[str, Value]) -> dict[tuple[str, str], list[str]]:
     """Values a typed number may copy, by (number, unit): not those that could be a step or list number."""
     out: dict[tuple[str, str], list[str]] = {}
     for name, entry in sorted(values.items()):
@@ -103,7 +103,7 @@ def _matchable(values: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
     return out
 
 
-def numbers(text: str, *, bound: list[str], values: dict[str, Any]) -> Iterator[Found]:
+def numbers(text: str, *, bound: list[str], values: Mapping[str, Value]) -> Iterator[Found]:
     """The numbers of a page's prose that measure something and are neither marked up nor bound.
 
     ``bound`` are phrases whose numbers are allowed (the page's claim sentences and declared figures).
@@ -126,7 +126,7 @@ def numbers(text: str, *, bound: list[str], values: dict[str, Any]) -> Iterator[
             yield Found(line, found, " ".join(prose[m.start("num") : m.end()].split()), named)
 
 
-def unbound(lab: Lab, *, texts: dict[str, str], values: dict[str, Any]) -> list[str]:
+def unbound(lab: Lab, *, texts: dict[str, str], values: Mapping[str, Value]) -> list[str]:
     """Problems: typed numbers that measure something on the lab's pages, and declarations nothing uses."""
     manifest = lab.source.as_posix()
     declare = f"or declare it under figures: in {manifest} (kind: input, cited or threshold)"

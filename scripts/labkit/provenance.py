@@ -9,6 +9,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from labkit.records import Machine
+
 
 def cpu_model() -> str:
     try:
@@ -52,7 +54,7 @@ def toolkit_commit(root: Path) -> str:
     return head + ("+changes" if dirty else "")
 
 
-def collect(*, root: Path, py_spy: str) -> dict[str, object]:
+def collect(*, root: Path, py_spy: str | None) -> Machine:
     return {
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),

@@ -9,7 +9,6 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import best_match
@@ -28,6 +27,7 @@ from labkit import (
 )
 from labkit.errors import LabError
 from labkit.manifest import Lab
+from labkit.records import Environment, JSONObject, Measured, Results, as_results, load_results
 
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 
@@ -36,12 +36,12 @@ SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 class Outcome:
     lab: str
     status: str  # "measured", "updated" (values or page rewritten from stored data) or "unchanged"
-    results: dict[str, Any]
+    results: Results
 
 
-def schema() -> dict[str, Any]:
+def schema() -> JSONObject:
     """results.schema.json, plus the section of any step kind registered from outside the toolkit."""
-    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    loaded: JSONObject = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     for kind in kinds.sections():
         if kind.section and kind.section not in loaded["properties"]:
             entry = kind.schema or {"type": "object"}
@@ -54,7 +54,7 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-def validate(results: Any, *, where: str) -> None:
+def validate(results: object, *, where: str) -> None:
     version = results.get("schema_version") if isinstance(results, dict) else None
     if isinstance(version, int) and version != SCHEMA_VERSION:
         age = "an older" if version < SCHEMA_VERSION else "a newer"
@@ -77,13 +77,13 @@ def validate(results: Any, *, where: str) -> None:
         raise LabError("results do not match the schema:\n" + "\n".join(lines))
 
 
-def environment(lab: Lab) -> dict[str, str | None]:
+def environment(lab: Lab) -> Environment:
     """What, besides the inputs, can change a measurement; a change re-measures."""
     needs_spy = any(kinds.uses_spy(s) for s in lab.steps)
     return {"python": platform.python_version(), "py_spy": pyspy.version(pyspy.find()) if needs_spy else None}
 
 
-def environment_here(lab: Lab) -> dict[str, str | None]:
+def environment_here(lab: Lab) -> Environment:
     """The same, for reports only: a machine without py-spy can still check the pages."""
     try:
         return environment(lab)
@@ -91,53 +91,58 @@ def environment_here(lab: Lab) -> dict[str, str | None]:
         return {"python": platform.python_version(), "py_spy": "not installed"}
 
 
-def read_results(data_dir: Path) -> dict[str, Any] | None:
+def read_results(data_dir: Path) -> Results | None:
+    """The stored results as they are: `validate` them before trusting a field."""
     path = data_dir / "results.json"
     if not path.exists():
         return None
     try:
-        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return load_results(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise LabError(f"{path}: unreadable ({exc})") from exc
-    return loaded
 
 
-def dump(results: dict[str, Any]) -> str:
+def dump(results: Results) -> str:
     return json.dumps(results, indent=2, ensure_ascii=False) + "\n"
 
 
 def assemble(
     lab: Lab,
-    measured: dict[str, Any],
+    measured: Measured,
     *,
     root: Path,
     inputs: str,
     quick: bool,
-    env: dict[str, str | None],
+    env: Environment,
     generated_at: str,
-) -> dict[str, Any]:
-    prov = {
-        **provenance.collect(root=root, py_spy=measured["py_spy"]),
-        "run_s": measured["run_s"],
-        "steps": measured["steps"],
-    }
-    results: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "lab": lab.id,
-        "title": lab.title,
-        "generated_at": generated_at,
-        "inputs_sha256": inputs,
-        "quick": quick,
-        "environment": env,
-        "provenance": {**prov, "seed": lab.seed, "quick": quick},
-        **{kind.section: measured[kind.section] for kind in kinds.sections() if kind.section},
-        "values": {},
-        "claims": [],
-    }
+) -> Results:
+    machine = provenance.collect(root=root, py_spy=measured["py_spy"])
+    sections = measured["sections"]
+    results = as_results(  # the sections are keyed by the registry, so mypy cannot follow them
+        {
+            "schema_version": SCHEMA_VERSION,
+            "lab": lab.id,
+            "title": lab.title,
+            "generated_at": generated_at,
+            "inputs_sha256": inputs,
+            "quick": quick,
+            "environment": env,
+            "provenance": {
+                **machine,
+                "run_s": measured["run_s"],
+                "steps": measured["steps"],
+                "seed": lab.seed,
+                "quick": quick,
+            },
+            **{kind.section: sections[kind.section] for kind in kinds.sections() if kind.section},
+            "values": {},
+            "claims": [],
+        }
+    )
     return finish(lab, results, root=root)
 
 
-def finish(lab: Lab, results: dict[str, Any], *, root: Path) -> dict[str, Any]:
+def finish(lab: Lab, results: Results, *, root: Path) -> Results:
     """Values and claims, re-evaluated from the results on every run (measured or cached)."""
     defined = functools.partial(lab.defines, root=root)
     results = {**results, "values": values.evaluate(results, lab.values, defined=defined)}
@@ -147,9 +152,9 @@ def finish(lab: Lab, results: dict[str, Any], *, root: Path) -> dict[str, Any]:
     return results
 
 
-def refresh(lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path) -> dict[str, Any]:
+def refresh(lab: Lab, results: Results, *, root: Path, data_dir: Path) -> Results:
     """Recompute everything derived from the raw files in ``data_dir`` (what `check` compares against)."""
-    fresh: dict[str, Any] = json.loads(json.dumps(results))
+    fresh = load_results(json.dumps(results))
     for kind, step, entry in kinds.entries(fresh):
         if kind.refresh is not None:
             kind.refresh(step, entry, data_dir)
@@ -163,7 +168,7 @@ def planner(lab: Lab, *, root: Path) -> kinds.Planner:
     )
 
 
-def refuse_unstated(lab: Lab, results: dict[str, Any], texts: dict[Path, tuple[str, str]]) -> None:
+def refuse_unstated(lab: Lab, results: Results, texts: dict[Path, tuple[str, str]]) -> None:
     """A page whose claim sentences are missing, or whose prose types unbound numbers, is not published."""
     new = {p.as_posix(): text for p, (_, text) in texts.items()}
     missing = claims.unstated(results["claims"], new)
@@ -172,7 +177,7 @@ def refuse_unstated(lab: Lab, results: dict[str, Any], texts: dict[Path, tuple[s
         raise LabError("\n".join(missing))
 
 
-def refuse_mismatches(results: dict[str, Any]) -> None:
+def refuse_mismatches(results: Results) -> None:
     """A run whose claims do not come out as the pages say is never swapped in.
 
     QUICK results (tests only, never published) are exempt: their small n cannot bear the lab's claims.
@@ -185,7 +190,7 @@ def refuse_mismatches(results: dict[str, Any]) -> None:
         )
 
 
-def page_context(lab: Lab, page: Path, *, results: dict[str, Any], data_dir: Path) -> blocks.Context:
+def page_context(lab: Lab, page: Path, *, results: Results, data_dir: Path) -> blocks.Context:
     """What a page's markers are rendered from: the results, and where its data is now."""
     return blocks.Context(
         results=results,
@@ -195,9 +200,7 @@ def page_context(lab: Lab, page: Path, *, results: dict[str, Any], data_dir: Pat
     )
 
 
-def page_texts(
-    lab: Lab, results: dict[str, Any], *, root: Path, data_dir: Path
-) -> dict[Path, tuple[str, str]]:
+def page_texts(lab: Lab, results: Results, *, root: Path, data_dir: Path) -> dict[Path, tuple[str, str]]:
     """For each of the lab's pages: (current text, text with every marker regenerated from ``results``)."""
     out = {}
     for page in lab.pages:
@@ -211,7 +214,7 @@ def page_texts(
     return out
 
 
-def _reusable(existing: dict[str, Any] | None, *, inputs: str, env: dict[str, str | None]) -> bool:
+def _reusable(existing: Results | None, *, inputs: str, env: Environment) -> bool:
     """Stored results that a run may reuse instead of measuring: same format, inputs and environment."""
     return (
         existing is not None
@@ -295,7 +298,7 @@ def measure(
     quick: bool,
     method: str | None,
     say: Callable[[str], None],
-) -> dict[str, Any]:
+) -> Results:
     """Run the lab's steps (raw outputs in ``work``, publishable files in ``out``) and assemble its results.
 
     The one measuring path of `make assets`, `make lab-N` and `make soak`; it judges claims but refuses
@@ -305,7 +308,7 @@ def measure(
 
     opts = runner.Options(root=root, work=work, out=out, quick=quick, method=method, say=say)
     measured = runner.run(lab, opts=opts, plan=planner(lab, root=root))
-    env = {"python": platform.python_version(), "py_spy": measured["py_spy"]}
+    env: Environment = {"python": platform.python_version(), "py_spy": measured["py_spy"]}
     return assemble(
         lab, measured, root=root, inputs=inputs, quick=quick, env=env, generated_at=provenance.now()
     )
@@ -313,7 +316,7 @@ def measure(
 
 def learner_run(
     lab: Lab, *, root: Path, quick: bool, method: str | None, say: Callable[[str], None]
-) -> tuple[Path, dict[str, Any]]:
+) -> tuple[Path, Results]:
     """The same measurements into out/<id>/ (replaced whole), never into docs/."""
     out = root / "out" / lab.id
     staged = out.with_name(out.name + ".new")

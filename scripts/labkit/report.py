@@ -9,18 +9,18 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from labkit import blocks, formats
 from labkit.errors import LabError
 from labkit.manifest import Lab
 from labkit.publish import read_results
+from labkit.records import Results
 
 PAGE = Path("docs/reports.md")
 MARK = "run-report"
 
 
-def step_times(results: dict[str, Any]) -> str:
+def step_times(results: Results) -> str:
     """Each step's wall time, in the order the steps ran: where a run's time goes."""
     steps = results["provenance"].get("steps", [])
     shown = (f"{s['id']} {formats.seconds(s['wall_s']) if s['wall_s'] >= 0.001 else '< 1 ms'}" for s in steps)

@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from labkit import kinds, processes, pyspy, services
 from labkit.errors import LabError
 from labkit.manifest import Lab, Step
+from labkit.records import JSONObject, Measured, Profile, StepTime
 from labkit.sanitize import PathMap
 
 Say = Callable[[str], None]
@@ -33,7 +33,7 @@ class Options:
     method: str | None  # forced attach method, or None for the manifest's
     say: Say
     running: dict[str, services.Running] = field(default_factory=dict)  # services started by earlier steps
-    profiles: dict[str, Any] = field(default_factory=dict)  # profiles measured by earlier steps
+    profiles: dict[str, Profile] = field(default_factory=dict)  # profiles measured by earlier steps
 
 
 def python_argv(command: list[str], root: Path) -> list[str]:
@@ -53,7 +53,7 @@ Planner = kinds.Planner
 uses_spy = kinds.uses_spy
 
 
-def run_json(step: Step, argv: list[str], *, opts: Options, what: str) -> dict[str, Any]:
+def run_json(step: Step, argv: list[str], *, opts: Options, what: str) -> JSONObject:
     """Run a program to its end with ``--json PATH`` appended; return what it wrote there."""
     raw = opts.work / f"{step.id}.json"
     log = opts.work / f"{step.id}.log"
@@ -73,7 +73,7 @@ def run_json(step: Step, argv: list[str], *, opts: Options, what: str) -> dict[s
             f"{step.id}: the {what} failed (exit code {code}); its last output:\n{processes.tail(log)}"
         )
     try:
-        loaded: dict[str, Any] = json.loads(raw.read_text(encoding="utf-8"))
+        loaded: JSONObject = json.loads(raw.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise LabError(f"{step.id}: the {what} wrote malformed JSON: {exc}") from exc
     return loaded
@@ -103,17 +103,21 @@ def pid_of(lab: Lab, step: Step, *, opts: Options) -> tuple[int, services.Runnin
     return item.proc.pid, item
 
 
-def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> dict[str, Any]:
+def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> Measured:
     """All steps of a lab, in order; returns the measured sections of results.json."""
     pyspy.check_platform()
     needs_spy = any(uses_spy(s) for s in lab.steps)
     exe = pyspy.find() if needs_spy else ""
     opts.work.mkdir(parents=True, exist_ok=True)
-    measured: dict[str, Any] = {kind.section: kind.empty() for kind in kinds.sections() if kind.section}
-    measured["py_spy"] = pyspy.version(exe) if needs_spy else None
+    # Each section starts empty: {} for a keyed one (entries by step id), None for a one-entry one.
+    keyed: dict[str, dict[str, kinds.Entry]] = {
+        k.section: {} for k in kinds.sections() if k.section and k.keyed
+    }
+    sections: dict[str, object] = {k.section: keyed.get(k.section) for k in kinds.sections() if k.section}
+    py_spy = pyspy.version(exe) if needs_spy else None
     ctx = kinds.Context(lab=lab, opts=opts, exe=exe, plan=plan)
     started = time.perf_counter()
-    timings: list[dict[str, Any]] = []
+    timings: list[StepTime] = []
     with processes.supervised():
         try:
             for step in lab.steps:
@@ -122,9 +126,9 @@ def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> dict[str, An
                 entry = kind.run(ctx, step)
                 if kind.section and entry is not None:
                     if kind.keyed:
-                        measured[kind.section][step.id] = entry
+                        keyed[kind.section][step.id] = entry
                     else:
-                        measured[kind.section] = entry
+                        sections[kind.section] = entry
                 timings.append(
                     {"id": step.id, "kind": step.kind, "wall_s": round(time.perf_counter() - began, 3)}
                 )
@@ -132,6 +136,10 @@ def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> dict[str, An
             for item in reversed(list(opts.running.values())):
                 services.stop(item)
             opts.running.clear()
-    measured["run_s"] = round(time.perf_counter() - started, 1)
-    measured["steps"] = timings  # wall seconds per step, in the order they ran
-    return measured
+    # wall seconds per step, in the order they ran
+    return {
+        "sections": sections,
+        "py_spy": py_spy,
+        "run_s": round(time.perf_counter() - started, 1),
+        "steps": timings,
+    }

@@ -16,18 +16,28 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from labkit import claims, publish, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
+from labkit.records import (
+    Claim,
+    ClaimSpec,
+    ClaimStability,
+    Results,
+    RunClaim,
+    SoakRun,
+    SoakSummary,
+    Spread,
+)
 from labkit.versions import SOAK_VERSION
 
 Say = Callable[[str], None]
 FORMAT_VERSION = SOAK_VERSION  # of out/soak/<id>.json (its changes: labkit.versions)
 
 
-def margin(entry: dict[str, Any], results: dict[str, Any], spec: dict[str, Any]) -> float | None:
+def margin(entry: Claim, results: Results, spec: ClaimSpec) -> float | None:
     """How far the claim's interval stands from its threshold, on the side the page expects.
 
     Positive: the whole interval clears the threshold by this much; zero or negative: it touches
@@ -52,15 +62,13 @@ def margin(entry: dict[str, Any], results: dict[str, Any], spec: dict[str, Any])
     return round(toward_holds if entry["expect"] == "holds" else toward_fails, 6)
 
 
-def _spread(values: list[float]) -> dict[str, float] | None:
+def _spread(values: list[float]) -> Spread | None:
     if not values:
         return None
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def one_run(
-    lab: Lab, *, root: Path, scratch: Path, quick: bool, method: str | None, say: Say
-) -> dict[str, Any]:
+def one_run(lab: Lab, *, root: Path, scratch: Path, quick: bool, method: str | None, say: Say) -> Results:
     """Measure the lab once into ``scratch`` and judge its claims (nothing is refused, nothing published)."""
     if scratch.exists():
         shutil.rmtree(scratch)
@@ -70,54 +78,67 @@ def one_run(
     )  # fmt: skip
 
 
-def soak(lab: Lab, *, root: Path, runs: int, quick: bool, method: str | None, say: Say) -> dict[str, Any]:
+def soak(lab: Lab, *, root: Path, runs: int, quick: bool, method: str | None, say: Say) -> SoakSummary:
     """Run the lab ``runs`` times; summarise verdicts, values, margins and times per claim and per step."""
     if runs < 1:
         raise LabError(f"RUNS must be at least 1 (got {runs})")
     base = root / ".labs" / "soak" / lab.id
-    done: list[dict[str, Any]] = []
+    done: list[SoakRun] = []
     for number in range(1, runs + 1):
         say(f"{lab.id}: soak run {number} of {runs}")
         started = time.perf_counter()
-        record: dict[str, Any] = {"run": number}
         try:
             results = one_run(
                 lab, root=root, scratch=base / f"run-{number}", quick=quick, method=method, say=say
             )
         except LabError as exc:
-            record.update(ok=False, error=str(exc), wall_s=round(time.perf_counter() - started, 2))
+            wall_s = round(time.perf_counter() - started, 2)
+            done.append({"run": number, "ok": False, "error": str(exc), "wall_s": wall_s})
             say(f"{lab.id}: run {number} failed: {str(exc).splitlines()[0]}")
-            done.append(record)
             continue
         wrong = claims.mismatches(results["claims"])
         specs = {c["id"]: c for c in lab.claims}
-        record.update(
-            ok=not wrong,
-            wall_s=round(time.perf_counter() - started, 2),
-            steps=results["provenance"]["steps"],
-            samples={step: p["samples"] for step, p in results["profiles"].items()},
-            claims=[
-                {
-                    "id": c["id"],
-                    "verdict": c["verdict"],
-                    "expect": c["expect"],
-                    "value": c.get("value"),
-                    "interval": c.get("interval"),
-                    "shown": c["shown"],
-                    "rule": c["rule"],
-                    "margin": margin(c, results, specs[c["id"]]),
-                }
-                for c in results["claims"]
-                if c["verdict"] != "cited"
-            ],
+        wall_s = round(time.perf_counter() - started, 2)
+        run_claims: list[RunClaim] = [
+            {
+                "id": c["id"],
+                "verdict": c["verdict"],
+                "expect": c["expect"],
+                "value": c.get("value"),
+                "interval": c.get("interval"),
+                "shown": c["shown"],
+                "rule": c["rule"],
+                "margin": margin(c, results, specs[c["id"]]),
+            }
+            for c in results["claims"]
+            if c["verdict"] != "cited"
+        ]
+        done.append(
+            {
+                "run": number,
+                "ok": not wrong,
+                "wall_s": wall_s,
+                "steps": results["provenance"]["steps"],
+                "samples": {step: p["samples"] for step, p in results["profiles"].items()},
+                "claims": run_claims,
+            }
         )
-        done.append(record)
     return summarise(lab, done, quick=quick)
 
 
-def summarise(lab: Lab, done: list[dict[str, Any]], *, quick: bool) -> dict[str, Any]:
+class _Tally(TypedDict):
+    """One claim's runs so far."""
+
+    expect: str
+    rule: str
+    verdicts: Counter[str]
+    values: list[float]
+    margins: list[float]
+
+
+def summarise(lab: Lab, done: list[SoakRun], *, quick: bool) -> SoakSummary:
     """Per claim: verdict counts, value range, smallest margin; per lab: successes and times."""
-    per_claim: dict[str, dict[str, Any]] = {}
+    per_claim: dict[str, _Tally] = {}
     for record in done:
         for c in record.get("claims", []):
             entry = per_claim.setdefault(
@@ -135,7 +156,7 @@ def summarise(lab: Lab, done: list[dict[str, Any]], *, quick: bool) -> dict[str,
                 entry["values"].append(c["value"])
             if c["margin"] is not None:
                 entry["margins"].append(c["margin"])
-    claims_out = {
+    claims_out: dict[str, ClaimStability] = {
         cid: {
             "expect": e["expect"],
             "rule": e["rule"],
@@ -167,7 +188,7 @@ def summarise(lab: Lab, done: list[dict[str, Any]], *, quick: bool) -> dict[str,
     }
 
 
-def write(summary: dict[str, Any], *, root: Path) -> Path:
+def write(summary: SoakSummary, *, root: Path) -> Path:
     path = root / "out" / "soak" / f"{summary['lab']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".new")
@@ -176,7 +197,7 @@ def write(summary: dict[str, Any], *, root: Path) -> Path:
     return path
 
 
-def exit_code(summary: dict[str, Any]) -> int:
+def exit_code(summary: SoakSummary) -> int:
     return 0 if summary["every_claim_as_expected"] and summary["successes"] == summary["runs"] else 1
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labkit import stats
+from labkit import records, stats
 from labkit.errors import LabError
 from labkit.sanitize import PathMap
 
@@ -69,7 +69,7 @@ class Recording:
                 yield tuple(self.frames[i] for i in sample)
 
 
-def load(path: Path) -> dict[str, Any]:
+def load(path: Path) -> records.JSONObject:
     """Parse a speedscope file, or explain why it is not one."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -89,9 +89,9 @@ def _drop_nulls(value: Any) -> Any:
     return value
 
 
-def sanitize(data: Mapping[str, Any], *, paths: PathMap) -> dict[str, Any]:
+def sanitize(data: Mapping[str, Any], *, paths: PathMap) -> records.JSONObject:
     """A publishable copy: relative file names, no nulls, threads renamed without their ids."""
-    clean: dict[str, Any] = _drop_nulls(dict(data))
+    clean: records.JSONObject = _drop_nulls(dict(data))
     for frame in clean["shared"]["frames"]:
         if "file" in frame:
             frame["file"] = paths.file(frame["file"])
@@ -132,7 +132,7 @@ def collapsed_text(stacks: Mapping[tuple[str, ...], int]) -> str:
     return "".join(f"{';'.join(stack)} {count}\n" for stack, count in sorted(stacks.items()))
 
 
-def functions(recording: Recording, *, confidence: float = 0.95) -> list[dict[str, Any]]:
+def functions(recording: Recording, *, confidence: float = 0.95) -> list[records.FunctionShares]:
     """Per-function self and total share over all samples, lines of a function merged.
 
     Each share comes with an interval at ``confidence`` that allows for the
@@ -164,7 +164,7 @@ def functions(recording: Recording, *, confidence: float = 0.95) -> list[dict[st
         low, high, _ = stats.share_interval(series, confidence=confidence)
         return [round(low, 6), round(high, 6)]
 
-    rows: list[dict[str, Any]] = [
+    rows: list[records.FunctionShares] = [
         {
             "name": name,
             "file": file,
@@ -182,17 +182,17 @@ def functions(recording: Recording, *, confidence: float = 0.95) -> list[dict[st
     return rows
 
 
-def thread_samples(recording: Recording) -> list[dict[str, Any]]:
+def thread_samples(recording: Recording) -> list[records.Thread]:
     return [{"name": t.name, "samples": len(t.samples)} for t in recording.threads]
 
 
-def pool(recordings: list[dict[str, Any]]) -> dict[str, Any]:
+def pool(recordings: list[records.JSONObject]) -> records.JSONObject:
     """Several looks at one program as one recording: frames merged, each thread's samples in order."""
     if len(recordings) == 1:
         return recordings[0]
-    frames: list[dict[str, Any]] = []
+    frames: list[records.JSONObject] = []
     index: dict[tuple[Any, ...], int] = {}
-    threads: dict[str, dict[str, Any]] = {}
+    threads: dict[str, records.JSONObject] = {}
     for data in recordings:
         remap = []
         for frame in data["shared"]["frames"]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from labkit import formats
 from labkit.errors import LabError
+from labkit.records import Results, Scalar, Value
 
 # A function that was never sampled is absent from a profile: its counts are 0, not unknown.
 _ZERO_WHEN_UNSAMPLED = re.compile(
@@ -24,7 +25,7 @@ class NotMeasured(Missing):
     """A path into a step that did not run here (e.g. attaching was refused): shown as such."""
 
 
-def lookup(results: dict[str, Any], path: str) -> Any:
+def lookup(results: Mapping[str, object], path: str) -> Any:
     """Follow a dotted path; in a list of named items (functions, threads), a part picks by name."""
     node: Any = results
     for part in path.split("."):
@@ -43,13 +44,13 @@ def lookup(results: dict[str, Any], path: str) -> Any:
     return node
 
 
-def _entry(value: Any, kind: str) -> dict[str, Any]:
+def _entry(value: Scalar, kind: str) -> Value:
     return {"value": value, "format": kind, "text": formats.render(value, kind)}
 
 
-def standard(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def standard(results: Results) -> dict[str, Value]:
     """Values every lab gets from its steps, named after the step."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, Value] = {}
     prov = results["provenance"]
     out["python_version"] = _entry(prov["python"], "text")
     out["py_spy_version"] = _entry(prov["py_spy"] or "not used", "text")
@@ -66,8 +67,8 @@ def standard(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def evaluate(
-    results: dict[str, Any], declared: dict[str, dict[str, str]], *, defined: Callable[[str], bool]
-) -> dict[str, dict[str, Any]]:
+    results: Results, declared: dict[str, dict[str, str]], *, defined: Callable[[str], bool]
+) -> dict[str, Value]:
     """Standard values plus the manifest's named ones.
 
     ``defined(name)`` tells whether the lab's programs define a function: an

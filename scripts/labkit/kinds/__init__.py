@@ -10,19 +10,23 @@ manifest → run (``<name>.run``) → derive (``Kind.refresh``) → results → 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from labkit.records import JSONObject, Profile, Scalar
 
 if TYPE_CHECKING:
     from labkit.blocks import Context as PageContext
     from labkit.manifest import Lab, Step
     from labkit.runner import Options
 
-Entry = dict[str, Any]
+# An entry of some kind's section: a records.Profile, records.Benchmark, … (or an outside kind's own).
+Entry = Mapping[str, object]
+E = TypeVar("E", bound=Entry)  # the entry of one kind: Kind[records.Profile]
 # (step id, the pilot's results entry, the profiles measured before it) -> (more seconds, why)
-Planner = Callable[[str, dict[str, Any], dict[str, Any]], tuple[int, str]]
+Planner = Callable[[str, Profile, Mapping[str, Profile]], tuple[int, str]]
 Block = Callable[["PageContext", str | None], list[str]]
 Attach = Literal["none", "may-launch", "must", "skippable"]
 
@@ -56,7 +60,7 @@ def command_needed(step: Step, earlier: dict[str, str]) -> str | None:
 
 
 @dataclass(frozen=True)
-class Kind:
+class Kind(Generic[E]):
     name: str
     section: str | None  # the results.json key its entries go to; None: it publishes nothing
     keyed: bool = True  # the section maps step ids to entries (False: one entry, or null)
@@ -67,30 +71,30 @@ class Kind:
     attach: Callable[[Step], Attach] = lambda _step: "none"  # how it reaches a process with py-spy
     # what a step of this kind needs beyond the schema's types (earlier: step id -> kind)
     problem: Callable[[Step, dict[str, str]], str | None] = command_needed
-    refresh: Callable[[str, Entry, Path], None] | None = None  # recompute derived fields in place
-    artifacts: Callable[[str, Entry, Path], dict[str, str]] | None = None  # file name -> expected text
-    values: Callable[[str, Entry], dict[str, tuple[Any, str]]] | None = None  # name -> (value, format)
+    refresh: Callable[[str, E, Path], None] | None = None  # recompute derived fields in place
+    artifacts: Callable[[str, E, Path], dict[str, str]] | None = None  # file name -> expected text
+    values: Callable[[str, E], dict[str, tuple[Scalar, str]]] | None = None  # name -> (value, format)
     blocks: dict[str, Block] = field(default_factory=dict)
-    provenance: Callable[[str, Entry], list[list[str]]] | None = None  # rows of the provenance block
-    summary: Callable[[str, Entry], Any] | None = None  # a rich renderable for the learner's terminal
+    provenance: Callable[[str, E], list[list[str]]] | None = None  # rows of the provenance block
+    summary: Callable[[str, E], Any] | None = None  # a rich renderable for the learner's terminal
     runner: str = ""  # the module with ``run(ctx, step)``; default ``labkit.kinds.<name>.run``
     # The JSON Schema of one entry of its section; the built-in kinds' are in results.schema.json.
-    schema: dict[str, Any] | None = None
+    schema: JSONObject | None = None
 
-    def run(self, ctx: Context, step: Step) -> Entry | None:
+    def run(self, ctx: Context, step: Step) -> E | None:
         """Run one step of this kind (its runner module is imported only now, never by `check`)."""
         module = importlib.import_module(self.runner or f"labkit.kinds.{self.name}.run")
-        result: Entry | None = module.run(ctx, step)
+        result: E | None = module.run(ctx, step)
         return result
 
     def empty(self) -> Any:
         return {} if self.keyed else None
 
 
-REGISTRY: dict[str, Kind] = {}
+REGISTRY: dict[str, Kind[Any]] = {}
 
 
-def register(kind: Kind) -> Kind:
+def register(kind: Kind[Any]) -> Kind[Any]:
     """Add a kind (a test or a plugin may add its own); a name can be registered once."""
     if kind.name in REGISTRY and REGISTRY[kind.name] is not kind:
         raise ValueError(f"a step kind named {kind.name!r} is registered already")
@@ -98,7 +102,7 @@ def register(kind: Kind) -> Kind:
     return kind
 
 
-def get(name: str) -> Kind:
+def get(name: str) -> Kind[Any]:
     return REGISTRY[name]
 
 
@@ -107,15 +111,18 @@ def uses_spy(step: Step) -> bool:
     return get(step.kind).uses_spy or "{py-spy}" in step.command
 
 
-def sections() -> list[Kind]:
+def sections() -> list[Kind[Any]]:
     """The kinds that publish a results section, in registration order (the order of results.json)."""
     return [k for k in REGISTRY.values() if k.section]
 
 
-def entries(results: dict[str, Any]) -> Iterator[tuple[Kind, str, Entry]]:
-    """Every (kind, step id, entry) in a results dict, in the order of its sections."""
+def entries(results: Mapping[str, object]) -> Iterator[tuple[Kind[Any], str, Any]]:
+    """Every (kind, step id, entry) in a results dict, in the order of its sections.
+
+    The entry is the kind's own record (``Kind[E]``'s ``E``): what its callables take.
+    """
     for kind in sections():
-        section = results.get(kind.section or "")
+        section: Any = results.get(kind.section or "")  # entries by step id, or one entry
         if not section:
             continue
         if kind.keyed:

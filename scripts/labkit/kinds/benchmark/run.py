@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from labkit import benchmark
 from labkit.errors import LabError
 from labkit.kinds import Context
 from labkit.manifest import Step
+from labkit.records import Benchmark
 from labkit.runner import python_argv, run_json
 from labkit.sanitize import PathMap
 
 
-def run(ctx: Context, step: Step) -> dict[str, Any]:
+def run(ctx: Context, step: Step) -> Benchmark:
     """Time both versions with the step's program; refuse timings of two versions that disagree."""
     lab, opts = ctx.lab, ctx.opts
     argv = python_argv(step.argv(quick=opts.quick, seed=lab.seed), opts.root)

@@ -8,22 +8,22 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 from labkit import kinds
 from labkit.errors import LabError
+from labkit.records import Command, CommandOutput, CommandRun
 
 
-def read_command(entry: dict[str, Any], text: str, *, step_id: str) -> dict[str, Any]:
+def read_command(entry: CommandRun, text: str, *, step_id: str) -> CommandOutput:
     """What a claim can test in a command's output: regex captures, and its last line as JSON."""
-    extracted: dict[str, Any] = {}
+    extracted: dict[str, str | int] = {}
     for name, pattern in sorted(entry["extract"].items()):
         match = re.search(pattern, text, re.MULTILINE)
         if not match:
             raise LabError(f"{step_id}: the output has nothing that matches {name}: {pattern!r}")
         value = match.group(1) if match.groups() else match.group(0)
         extracted[name] = int(value) if value.isdigit() else value.strip()
-    result = None
+    result: object = None
     if entry["json"]:
         lines = [line for line in text.splitlines() if line.strip()]
         try:
@@ -33,9 +33,10 @@ def read_command(entry: dict[str, Any], text: str, *, step_id: str) -> dict[str,
     return {"extracted": extracted, "result": result}
 
 
-def refresh(step: str, entry: dict[str, Any], data_dir: Path) -> None:
+def refresh(step: str, entry: Command, data_dir: Path) -> None:
     text = (data_dir / entry["file"]).read_text(encoding="utf-8")
-    entry.update(read_command(entry, text, step_id=step))
+    output = read_command(entry, text, step_id=step)
+    entry.update({"extracted": output["extracted"], "result": output["result"]})
 
 
 KIND = kinds.register(kinds.Kind(name="command", section="commands", refresh=refresh))

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-from typing import Any
 
 from labkit import processes
 from labkit.errors import LabError
 from labkit.kinds import Context
 from labkit.kinds.command import read_command
 from labkit.manifest import Step
+from labkit.records import Command, CommandRun
 from labkit.runner import python_argv
 from labkit.sanitize import PathMap, sanitize_text
 
 
-def run(ctx: Context, step: Step) -> dict[str, Any]:
+def run(ctx: Context, step: Step) -> Command:
     """Capture a command's output as evidence (e.g. `py-spy record --help`), sanitised, into the data."""
     lab, exe, opts = ctx.lab, ctx.exe, ctx.opts
     argv = [
@@ -34,7 +34,7 @@ def run(ctx: Context, step: Step) -> dict[str, Any]:
     text = sanitize_text(log.read_text(encoding="utf-8", errors="replace"), root=opts.root)
     opts.out.mkdir(parents=True, exist_ok=True)
     (opts.out / f"{step.id}.txt").write_text(text, encoding="utf-8")
-    entry: dict[str, Any] = {
+    entry: CommandRun = {
         "title": step.title,
         "command": PathMap.here(opts.root).command(argv),
         "exit_code": code,

@@ -6,13 +6,13 @@ Pure: the per-thread summary re-read from the JSON, and the table.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from labkit import formats, kinds, live
 from labkit.blocks import Context, named, table
+from labkit.records import Dump
 
 
-def refresh(_step: str, entry: dict[str, Any], data_dir: Path) -> None:
+def refresh(_step: str, entry: Dump, data_dir: Path) -> None:
     entry["threads"] = live.summarise_dump_json(
         (data_dir / entry["files"]["json"]).read_text(encoding="utf-8")
     )

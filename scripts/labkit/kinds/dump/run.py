@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from labkit import live, services
 from labkit.kinds import Context
 from labkit.manifest import Step
+from labkit.records import Dump
 from labkit.runner import pid_of
 from labkit.sanitize import PathMap
 
 
-def run(ctx: Context, step: Step) -> dict[str, Any]:
+def run(ctx: Context, step: Step) -> Dump:
     """What every thread is doing right now: `py-spy dump`, as text and as JSON."""
     lab, exe, opts = ctx.lab, ctx.exe, ctx.opts
     paths = PathMap.here(opts.root)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from labkit import formats, kinds
 from labkit.blocks import Context, named, table
+from labkit.records import Load
 
 
-def refresh(_step: str, entry: dict[str, Any], data_dir: Path) -> None:
+def refresh(_step: str, entry: Load, data_dir: Path) -> None:
     entry["result"] = json.loads((data_dir / entry["raw"]).read_text(encoding="utf-8"))
 
 

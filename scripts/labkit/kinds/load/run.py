@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from labkit.kinds import Context
 from labkit.manifest import Step
+from labkit.records import Load
 from labkit.runner import argv_of, run_json, start_service
 from labkit.sanitize import PathMap
 
 
-def run(ctx: Context, step: Step) -> dict[str, Any] | None:
+def run(ctx: Context, step: Step) -> Load | None:
     """Run a load generator to its end and keep what it reports (its own JSON, per repeat)."""
     if step.background:
         start_service(ctx, step)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Final
 
 from labkit import kinds, overhead
 from labkit.blocks import Context, table
+from labkit.records import Overhead
 
 
-def refresh(_step: str, entry: dict[str, Any], data_dir: Path) -> None:
+def refresh(_step: str, entry: Overhead, data_dir: Path) -> None:
     raw = json.loads((data_dir / entry["raw"]).read_text(encoding="utf-8"))
     entry["ratios"] = overhead.summarise(raw["windows"])
     entry["stops_per_sample"] = overhead.stops_per_sample(raw["windows"])
@@ -62,7 +63,7 @@ def overhead_table(ctx: Context, arg: str | None) -> list[str]:
     return table(["Ratio", "Median", "Min–max", "Per round"], rows, caption=caption)
 
 
-KIND_SECTION = "overhead"
+KIND_SECTION: Final = "overhead"
 KIND = kinds.register(
     kinds.Kind(
         name="overhead",

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from labkit import overhead, pyspy
 from labkit.kinds import Context
 from labkit.manifest import Step
+from labkit.records import Overhead
 from labkit.runner import python_argv
 from labkit.sanitize import PathMap
 
 
-def run(ctx: Context, step: Step) -> dict[str, Any] | None:
+def run(ctx: Context, step: Step) -> Overhead | None:
     """The target's throughput with no profiler, py-spy's default mode and --nonblocking, interleaved."""
     try:
         return _measure(ctx, step)
@@ -22,7 +22,7 @@ def run(ctx: Context, step: Step) -> dict[str, Any] | None:
         return None
 
 
-def _measure(ctx: Context, step: Step) -> dict[str, Any]:
+def _measure(ctx: Context, step: Step) -> Overhead:
     lab, exe, opts = ctx.lab, ctx.exe, ctx.opts
     argv = python_argv(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
     opts.say(

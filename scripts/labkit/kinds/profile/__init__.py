@@ -10,7 +10,6 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
 
 from rich.table import Table
 
@@ -19,21 +18,32 @@ from labkit.blocks import Context, named, table
 from labkit.errors import LabError
 from labkit.flamegraph import render_svg
 from labkit.manifest import Step
+from labkit.records import (
+    Derived,
+    Function,
+    FunctionShares,
+    JSONObject,
+    Look,
+    Profile,
+    Rates,
+    Recording,
+    Scalar,
+)
 
 
 def profile_figures(
-    derived: dict[str, Any], *, looks: list[dict[str, Any]], rate_hz: int, wall: float, level: float
-) -> dict[str, Any]:
+    derived: Recording, *, looks: list[Look], rate_hz: int, wall: float, level: float
+) -> tuple[list[Function], Rates]:
     """The figures that divide by time or by sampling instants (also what `check` recomputes).
 
-    Adds each function's per-instant samples to ``derived["functions"]`` and returns the profile's rates.
+    Returns ``derived["functions"]`` with each function's per-instant samples, and the profile's rates.
     """
     instants = sampling_instants(looks, rate_hz=rate_hz)
-    per_instant(derived["functions"], share_samples=derived["share_samples"], instants=instants)
-    return measured_rates(derived, wall=wall, level=level, instants=instants)
+    functions = per_instant(derived["functions"], share_samples=derived["share_samples"], instants=instants)
+    return functions, measured_rates(derived, wall=wall, level=level, instants=instants)
 
 
-def sampling_instants(looks: list[dict[str, Any]], *, rate_hz: int) -> int:
+def sampling_instants(looks: list[Look], *, rate_hz: int) -> int:
     """How many times py-spy sampled: ``duration × rate − 1`` per look.
 
     py-spy's record loop (src/main.rs, 0.4.x) counts its timer's ticks and stops when the count
@@ -43,20 +53,27 @@ def sampling_instants(looks: list[dict[str, Any]], *, rate_hz: int) -> int:
     return sum(int(look["duration_s"]) * rate_hz - 1 for look in looks)
 
 
-def per_instant(functions: list[dict[str, Any]], *, share_samples: int, instants: int) -> None:
+def per_instant(functions: list[FunctionShares], *, share_samples: int, instants: int) -> list[Function]:
     """Each function's samples per sampling instant, with the interval of its total share scaled alike.
 
     Two recordings of one process with different options (default against --idle) compare on this
     scale: both divide by how many times py-spy sampled, not by how many samples it kept.
     """
     scale = share_samples / instants if instants else 0.0
+    out: list[Function] = []
     for f in functions:
-        f["total_per_instant"] = round(f["total_share"] * scale, 4)
         low, high = f["total_ci"]
-        f["total_per_instant_ci"] = [round(low * scale, 4), round(high * scale, 4)]
+        out.append(
+            {
+                **f,
+                "total_per_instant": round(f["total_share"] * scale, 4),
+                "total_per_instant_ci": [round(low * scale, 4), round(high * scale, 4)],
+            }
+        )
+    return out
 
 
-def measured_rates(derived: dict[str, Any], *, wall: float, level: float, instants: int) -> dict[str, Any]:
+def measured_rates(derived: Recording, *, wall: float, level: float, instants: int) -> Rates:
     """Samples of the busiest thread over the wall time we measured (with a Poisson interval), and
     samples of all threads per sampling instant (exact: both counts are known).
 
@@ -84,8 +101,8 @@ def measured_rates(derived: dict[str, Any], *, wall: float, level: float, instan
 
 
 def derive(
-    *, step_id: str, title: str, speedscope: dict[str, Any], level: float, svg: bool = True, threads: str = ""
-) -> dict[str, Any]:
+    *, step_id: str, title: str, speedscope: JSONObject, level: float, svg: bool = True, threads: str = ""
+) -> Derived:
     """Everything computed from one sanitised recording (also what `check` recomputes).
 
     The picture shows every thread; the shares are over the threads ``threads`` matches (all by default).
@@ -93,7 +110,7 @@ def derive(
     recording = stacks.parse(speedscope)
     counted = stacks.collapsed(recording)
     chosen = recording.only(threads) if threads else recording
-    out: dict[str, Any] = {
+    out: Derived = {
         "samples": recording.sample_count,
         "share_samples": chosen.sample_count,
         "threads": stacks.thread_samples(recording),
@@ -110,21 +127,37 @@ def derive(
     return out
 
 
-def refresh(step: str, profile: dict[str, Any], data_dir: Path) -> None:
+def refresh(step: str, profile: Profile, data_dir: Path) -> None:
     """Recompute a published profile's derived fields from its sanitised speedscope file."""
     derived = derive_stored(step, profile, data_dir=data_dir, svg=False)
-    figures = profile_figures(
+    functions, figures = profile_figures(
         derived,
         looks=profile["looks"],
         rate_hz=profile["rate_hz"],
         wall=profile["wall_s"],
         level=profile["ci_level"],
     )
-    profile.update({k: derived[k] for k in ("samples", "share_samples", "threads", "functions")})
-    profile.update(figures)
+    profile.update(
+        {
+            "samples": derived["samples"],
+            "share_samples": derived["share_samples"],
+            "threads": derived["threads"],
+            "functions": functions,
+        }
+    )
+    profile.update(
+        {
+            "effective_rate_hz": figures["effective_rate_hz"],
+            "effective_rate_ci": figures["effective_rate_ci"],
+            "instants": figures["instants"],
+            "thread_count": figures["thread_count"],
+            "threads_every_instant": figures["threads_every_instant"],
+            "samples_per_instant": figures["samples_per_instant"],
+        }
+    )
 
 
-def derive_stored(step: str, profile: dict[str, Any], *, data_dir: Path, svg: bool = True) -> dict[str, Any]:
+def derive_stored(step: str, profile: Profile, *, data_dir: Path, svg: bool = True) -> Derived:
     """What a published recording gives, recomputed from its sanitised speedscope file."""
     speedscope = json.loads((data_dir / profile["files"]["speedscope"]).read_text(encoding="utf-8"))
     return derive(
@@ -137,13 +170,14 @@ def derive_stored(step: str, profile: dict[str, Any], *, data_dir: Path, svg: bo
     )
 
 
-def artifacts(step: str, profile: dict[str, Any], data_dir: Path) -> dict[str, str]:
+def artifacts(step: str, profile: Profile, data_dir: Path) -> dict[str, str]:
     """The collapsed stacks and the flame graph, as the recording gives them."""
     derived = derive_stored(step, profile, data_dir=data_dir)
-    return {profile["files"][k]: derived[k] for k in ("collapsed", "svg")}
+    files = profile["files"]
+    return {files["collapsed"]: derived["collapsed"], files["svg"]: derived["svg"]}
 
 
-def values(step: str, profile: dict[str, Any]) -> dict[str, tuple[Any, str]]:
+def values(step: str, profile: Profile) -> dict[str, tuple[Scalar, str]]:
     method = "attached by PID" if profile["method"] == "pid" else "launched under py-spy"
     return {
         f"{step}_samples": (profile["samples"], "count"),
@@ -154,7 +188,7 @@ def values(step: str, profile: dict[str, Any]) -> dict[str, tuple[Any, str]]:
     }
 
 
-def provenance(step: str, prof: dict[str, Any]) -> list[list[str]]:
+def provenance(step: str, prof: Profile) -> list[list[str]]:
     method = "attached by PID" if prof["method"] == "pid" else "launched under py-spy"
     return [
         [
@@ -166,11 +200,11 @@ def provenance(step: str, prof: dict[str, Any]) -> list[list[str]]:
     ]
 
 
-def _profile(ctx: Context, arg: str | None) -> dict[str, Any]:
+def _profile(ctx: Context, arg: str | None) -> Profile:
     return named(ctx, "profiles", arg, "profile")
 
 
-def _over(profile: dict[str, Any]) -> str:
+def _over(profile: Profile) -> str:
     """Which samples the shares are over: the page must say which threads."""
     pattern = profile.get("threads_filter") or ""
     if pattern:
@@ -230,7 +264,7 @@ def flamegraph(ctx: Context, arg: str | None) -> list[str]:
     ]
 
 
-def _looks(prof: dict[str, Any]) -> str:
+def _looks(prof: Profile) -> str:
     """How adaptive sampling chose the samples: the looks taken and why they sufficed."""
     adaptive = prof.get("adaptive")
     if not adaptive:
@@ -241,7 +275,7 @@ def _looks(prof: dict[str, Any]) -> str:
     )
 
 
-def summary(step: str, profile: dict[str, Any]) -> Table:
+def summary(step: str, profile: Profile) -> Table:
     """The learner's terminal table: the hottest functions first."""
     out = Table(
         title=f"{profile['title'] or step}: {profile['samples']:,} samples, "

@@ -6,13 +6,13 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from labkit import processes, pyspy, services, stacks
 from labkit.errors import LabError
 from labkit.kinds import Context
 from labkit.kinds.profile import derive, profile_figures
 from labkit.manifest import Step
+from labkit.records import JSONObject, Profile, ProfileHead
 from labkit.runner import Options, argv_of
 from labkit.sanitize import PathMap
 
@@ -21,7 +21,7 @@ from labkit.sanitize import PathMap
 class _Look:
     seconds: int
     rec: pyspy.Recording
-    data: dict[str, Any]
+    data: JSONObject  # the raw speedscope recording
 
 
 def _record(
@@ -64,7 +64,7 @@ def _record(
     return _Look(seconds, rec, data)
 
 
-def run(ctx: Context, step: Step) -> dict[str, Any]:
+def run(ctx: Context, step: Step) -> Profile:
     """Profile one program; an adaptive step takes a pilot look, then one more if its claims need it."""
     lab, exe, opts, plan = ctx.lab, ctx.exe, ctx.opts, ctx.plan
     target = opts.running.get(step.target) if step.target else None
@@ -142,8 +142,8 @@ def run(ctx: Context, step: Step) -> dict[str, Any]:
     derived = derive(
         step_id=step.id, title=step.title, speedscope=clean, level=step.ci_level, threads=step.threads
     )
-    (opts.out / entry["files"]["collapsed"]).write_text(derived.pop("collapsed"), encoding="utf-8")
-    (opts.out / entry["files"]["svg"]).write_text(derived.pop("svg"), encoding="utf-8")
+    (opts.out / entry["files"]["collapsed"]).write_text(derived["collapsed"], encoding="utf-8")
+    (opts.out / entry["files"]["svg"]).write_text(derived["svg"], encoding="utf-8")
     opts.profiles[step.id] = entry  # what a later profile's second look is planned against
     return entry
 
@@ -162,12 +162,12 @@ def _exited(step: Step, code: int | None, log: Path) -> LabError:
 
 def _entry(
     step: Step, looks: list[_Look], *, paths: PathMap, method: str, note: str, argv: list[str], reason: str
-) -> dict[str, Any]:
+) -> Profile:
     """The results entry of the looks so far (also what the adaptive planner judges after the pilot)."""
     clean = stacks.sanitize(stacks.pool([look.data for look in looks]), paths=paths)
     wall = round(sum(look.rec.wall_s for look in looks), 4)
     errors = [look.rec.errors for look in looks]
-    entry: dict[str, Any] = {
+    entry: ProfileHead = {
         "title": step.title,
         "method": method,
         "method_note": note,
@@ -202,8 +202,14 @@ def _entry(
         svg=False,
         threads=step.threads,
     )
+    functions, figures = profile_figures(
+        derived, looks=entry["looks"], rate_hz=step.rate, wall=wall, level=step.ci_level
+    )
     return {
         **entry,
-        **profile_figures(derived, looks=entry["looks"], rate_hz=step.rate, wall=wall, level=step.ci_level),
-        **{k: derived[k] for k in ("samples", "share_samples", "threads", "functions")},
+        **figures,
+        "samples": derived["samples"],
+        "share_samples": derived["share_samples"],
+        "threads": derived["threads"],
+        "functions": functions,
     }

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any
 
 from rich.console import Console
 
 from labkit import live, services
 from labkit.kinds import Context
 from labkit.manifest import Step
+from labkit.records import Top
 from labkit.runner import pid_of
 from labkit.sanitize import PathMap
 
 
-def run(ctx: Context, step: Step) -> dict[str, Any]:
+def run(ctx: Context, step: Step) -> Top:
     """`py-spy top` through a pseudo-terminal; its last screen as text and as a terminal picture."""
     lab, exe, opts = ctx.lab, ctx.exe, ctx.opts
     paths = PathMap.here(opts.root)
