@@ -7,7 +7,11 @@ subclass (``NotRequired`` needs 3.11). tests/unit/test_records.py holds them to 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
+
+if TYPE_CHECKING:  # the kinds that own their records (they import this module)
+    from labkit.kinds.compare import Compare
+    from labkit.kinds.latency import Latency
 
 # A JSON object shaped by someone else: a program's raw output, a speedscope file, a schema, a manifest.
 JSONObject = dict[str, Any]
@@ -298,6 +302,8 @@ class Results(HasProfiles):
     loads: dict[str, Load]
     dumps: dict[str, Dump]
     tops: dict[str, Top]
+    compares: dict[str, Compare]
+    latencies: dict[str, Latency]
     values: dict[str, Value]
     claims: list[Claim]
 
@@ -341,59 +347,3 @@ class ClaimSpec(_ClaimSpecRequired, total=False):
     unit: str
     source: str
     link: str
-
-
-# --- the soak summary (out/soak/<id>.json) -------------------------------------------------------------
-
-
-class RunClaim(TypedDict):  # one claim in one soak run
-    id: str
-    verdict: str
-    expect: str
-    value: Scalar
-    interval: list[float] | None
-    shown: str
-    rule: str
-    margin: float | None
-
-
-class _SoakRunRequired(TypedDict):
-    run: int
-    ok: bool
-    wall_s: float
-
-
-# one soak run: an ``error``, or its steps' times, samples and claims
-class SoakRun(_SoakRunRequired, total=False):
-    error: str
-    steps: list[StepTime]
-    samples: dict[str, int]
-    claims: list[RunClaim]
-
-
-class ClaimStability(TypedDict):  # one claim over every run of a soak
-    expect: str
-    rule: str
-    verdicts: dict[str, int]
-    as_expected: int
-    value_range: list[float] | None
-    smallest_margin: float | None
-
-
-class FailedRun(TypedDict):
-    run: int
-    error: str
-
-
-class SoakSummary(TypedDict):
-    format_version: int
-    lab: str
-    quick: bool
-    runs: int
-    successes: int
-    run_wall_s: Spread | None
-    step_wall_s: dict[str, Spread | None]
-    claims: dict[str, ClaimStability]
-    failed_runs: list[FailedRun]
-    every_claim_as_expected: bool
-    per_run: list[SoakRun]

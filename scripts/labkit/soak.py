@@ -21,17 +21,64 @@ from typing import TypedDict
 from labkit import claims, publish, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
-from labkit.records import (
-    Claim,
-    ClaimSpec,
-    ClaimStability,
-    Results,
-    RunClaim,
-    SoakRun,
-    SoakSummary,
-    Spread,
-)
+from labkit.records import Claim, ClaimSpec, Results, Scalar, Spread, StepTime
 from labkit.versions import SOAK_VERSION
+
+# --- the records of out/soak/<id>.json ----------------------------------------------------------------
+
+
+class RunClaim(TypedDict):  # one claim in one soak run
+    id: str
+    verdict: str
+    expect: str
+    value: Scalar
+    interval: list[float] | None
+    shown: str
+    rule: str
+    margin: float | None
+
+
+class _SoakRunRequired(TypedDict):
+    run: int
+    ok: bool
+    wall_s: float
+
+
+# one soak run: an ``error``, or its steps' times, samples and claims
+class SoakRun(_SoakRunRequired, total=False):
+    error: str
+    steps: list[StepTime]
+    samples: dict[str, int]
+    claims: list[RunClaim]
+
+
+class ClaimStability(TypedDict):  # one claim over every run of a soak
+    expect: str
+    rule: str
+    verdicts: dict[str, int]
+    as_expected: int
+    value_range: list[float] | None
+    smallest_margin: float | None
+
+
+class FailedRun(TypedDict):
+    run: int
+    error: str
+
+
+class SoakSummary(TypedDict):
+    format_version: int
+    lab: str
+    quick: bool
+    runs: int
+    successes: int
+    run_wall_s: Spread | None
+    step_wall_s: dict[str, Spread | None]
+    claims: dict[str, ClaimStability]
+    failed_runs: list[FailedRun]
+    every_claim_as_expected: bool
+    per_run: list[SoakRun]
+
 
 Say = Callable[[str], None]
 FORMAT_VERSION = SOAK_VERSION  # of out/soak/<id>.json (its changes: labkit.versions)

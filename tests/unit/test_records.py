@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 from labkit import records, soak
+from labkit.kinds.compare import Change, Compare, CompareFiles
+from labkit.kinds.latency import Latency, Marks
 from labkit.manifest import Lab
 from labkit.records import (
     Adaptive,
@@ -74,6 +76,11 @@ IN_SCHEMA: list[tuple[Any, str]] = [
     (Load, "/properties/loads/additionalProperties"),
     (Dump, "/properties/dumps/additionalProperties"),
     (Top, "/properties/tops/additionalProperties"),
+    (Compare, "/$defs/compare"),
+    (Change, "/$defs/compare/properties/functions/items"),
+    (CompareFiles, "/$defs/compare/properties/files"),
+    (Latency, "/$defs/latency"),
+    (Marks, "/$defs/latency/properties/marks/properties/before"),
 ]
 
 
@@ -139,6 +146,13 @@ def sections(results: dict[str, Any]) -> Iterator[tuple[Any, dict[str, Any]]]:
     for t in results["tops"].values():
         yield Top, t
         yield TopFiles, t["files"]
+    for c in results["compares"].values():
+        yield Compare, c
+        yield CompareFiles, c["files"]
+        yield from ((Change, f) for f in c["functions"])
+    for lat in results["latencies"].values():
+        yield Latency, lat
+        yield from ((Marks, m) for m in lat["marks"].values())
 
 
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.parts[-3])
@@ -180,10 +194,10 @@ def test_soak_summary_has_the_declared_keys() -> None:
         {"run": 2, "ok": False, "error": "boom", "wall_s": 2.0},
     ]  # fmt: skip
     for run in done:
-        assert set(records.SoakRun.__required_keys__) <= set(run) <= declared(records.SoakRun)
-    assert set(claim) == declared(records.RunClaim)
+        assert set(soak.SoakRun.__required_keys__) <= set(run) <= declared(soak.SoakRun)
+    assert set(claim) == declared(soak.RunClaim)
     summary = soak.summarise(lab, done, quick=False)
-    assert set(summary) == declared(records.SoakSummary) == set(records.SoakSummary.__required_keys__)
-    assert set(summary["claims"]["c"]) == declared(records.ClaimStability)
-    assert set(summary["failed_runs"][0]) == declared(records.FailedRun)
+    assert set(summary) == declared(soak.SoakSummary) == set(soak.SoakSummary.__required_keys__)
+    assert set(summary["claims"]["c"]) == declared(soak.ClaimStability)
+    assert set(summary["failed_runs"][0]) == declared(soak.FailedRun)
     assert summary["run_wall_s"] is not None and set(summary["run_wall_s"]) == declared(Spread)

@@ -9,12 +9,41 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from labkit import formats, kinds, stacks
 from labkit.blocks import Context, named, table
 from labkit.flamegraph import function_stacks, render_diff_svg
 from labkit.manifest import Step
+
+
+class Change(TypedDict):
+    name: str
+    file: str
+    before: float
+    after: float
+    change: float
+
+
+class CompareFiles(TypedDict):
+    before: str
+    after: str
+    svg: str
+
+
+class Compare(TypedDict):
+    """One entry of results.json's `compares` section."""
+
+    title: str
+    before: str
+    after: str
+    threads_filter: str
+    files: CompareFiles
+    functions: list[Change]
+    largest_increase: str
+    largest_decrease: str
+    only_before: list[str]
+    only_after: list[str]
 
 
 def _recording(data_dir: Path, name: str, threads: str) -> stacks.Recording:
@@ -27,12 +56,12 @@ def derive(entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
     files, threads = entry["files"], entry["threads_filter"]
     one = _recording(data_dir, files["before"], threads)
     two = _recording(data_dir, files["after"], threads)
-    shares = []
+    shares: list[Change] = []
     before = {(f["name"], f["file"]): f["total_share"] for f in stacks.functions(one)}
     after = {(f["name"], f["file"]): f["total_share"] for f in stacks.functions(two)}
     for key in sorted(set(before) | set(after)):
         a, b = before.get(key, 0.0), after.get(key, 0.0)
-        shares.append({"name": key[0], "file": key[1], "before": a, "after": b, "change": round(b - a, 6)})
+        shares.append(Change(name=key[0], file=key[1], before=a, after=b, change=round(b - a, 6)))
     shares.sort(key=lambda f: (-abs(f["change"]), f["name"]))
     svg = render_diff_svg(
         before=function_stacks(stacks.collapsed(one)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from labkit import formats, kinds
 from labkit.blocks import Context, named, table
@@ -19,6 +19,28 @@ from labkit.manifest import Step
 # Blue and orange, with solid and dashed lines: told apart without colour too.
 _STYLES = (("#2166ac", "-", "o"), ("#e66101", "--", "s"))
 _MARKS = ("p50_ms", "p95_ms", "p99_ms")
+
+
+class Marks(TypedDict):
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
+class Pair(TypedDict):
+    before: Any
+    after: Any
+
+
+class Latency(TypedDict):
+    """One entry of results.json's `latencies` section."""
+
+    title: str
+    before: str
+    after: str
+    files: dict[str, str]
+    requests: Pair
+    marks: Pair
 
 
 def _load(data_dir: Path, name: str) -> dict[str, Any]:
