@@ -1,15 +1,11 @@
 """Before a lab runs: does this machine have what its steps need?
 
-Every gap is one message that names the lab, the step, what is missing and how
-to get it, printed before any program starts: a lab that cannot succeed should
-fail in seconds, not after minutes of measuring (or, worse, publish a verdict
-that only says which tools this machine lacked). Nothing here downloads or
-measures anything: it reads /proc, binds a port on 127.0.0.1, asks py-spy for
-its version and runs candidate interpreters with ``-c``.
-
-Needs come from two places. A step's kind implies some (a profile needs a
-py-spy that reads this Python, a service needs loopback, ...); a step declares
-the others in the manifest with ``needs:`` (see docs/instructors.md).
+Every gap is one message naming the lab, the step, what is missing and how to get it, printed before
+any program starts: a lab that cannot succeed fails in seconds, not after minutes of measuring (or,
+worse, publishes a verdict that only says which tools this machine lacked). Nothing here downloads or
+measures: it reads /proc, binds a port on 127.0.0.1, asks py-spy for its version and runs candidate
+interpreters with ``-c``. A step's kind implies some needs (labkit.kinds); a step declares the others
+with ``needs:`` in the manifest (see docs/instructors.md).
 """
 
 from __future__ import annotations
