@@ -99,11 +99,7 @@ def discover() -> pythons.Found:
 
 
 def user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
+    return any(entry.pw_name == name for entry in pwd.getpwall())
 
 
 def others_can_run(path: str) -> bool:
