@@ -30,7 +30,7 @@ from typing import IO, Any
 from labkit import processes
 from labkit.errors import LabError
 from labkit.pyspy import PERMISSION_MARKERS, AttachRefused
-from labkit.records import DumpThread, JSONObject
+from labkit.records import JSONObject
 from labkit.sanitize import PathMap
 
 DUMP_TIMEOUT_S = 60.0
@@ -101,28 +101,6 @@ def sanitise_json(data: Any, paths: PathMap) -> Any:
         return node
 
     return walk(data)
-
-
-def summarise_dump_json(text: str) -> list[DumpThread]:
-    """Per thread of a (sanitised) `py-spy dump --json`: name, flags, frame count, innermost frame."""
-    summary: list[DumpThread] = []
-    for thread in json.loads(text):
-        frames = thread.get("frames") or []
-        top = None
-        if frames:
-            first = frames[0]  # py-spy lists the innermost frame first
-            where = first.get("filename") or first.get("short_filename")
-            top = f"{first.get('name')} ({where}:{first.get('line')})"
-        summary.append(
-            {
-                "thread_name": thread.get("thread_name"),
-                "active": bool(thread.get("active")),
-                "owns_gil": bool(thread.get("owns_gil")),
-                "frames": len(frames),
-                "top": top,
-            }
-        )
-    return summary
 
 
 def _refused_or_failed(what: str, code: int | None, output: str) -> LabError:

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import processes
 from labkit.errors import LabError
 
 INSTALL_HINT = "run `make venv` (it installs py-spy), or `python -m pip install 'py-spy>=0.4.2,<0.5'`"
@@ -156,6 +155,8 @@ def record(
         raise ValueError("record() needs a pid or a command to launch")
     # Wall time is py-spy's whole run, start-up included: an upper bound of the sampling window, so
     # the effective rate derived from it is a lower bound (never an impossible 103 Hz under load).
+    from labkit import processes  # only a recording starts processes; `check` imports this module too
+
     started = time.perf_counter()
     proc = processes.start(args, log=log, cwd=cwd, stdout=subprocess.PIPE)
     lines: list[str] = []

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 from labkit.manifest import Lab, steps_fingerprint
-from labkit.processes import signals_deferred
 
 # The toolkit's code that can change a measurement (not the page writer, not the checks).
 MEASURING_CODE = (
@@ -83,6 +86,25 @@ def repair(data_dir: Path) -> str | None:
         shutil.rmtree(new)
         said = (said + "; " if said else "") + "removed an unfinished data.new/"
     return said
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (and SIGTERM) during a few renames, so docs/ is never half-swapped."""
+    received: list[int] = []
+
+    def remember(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, remember) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:
+            raise KeyboardInterrupt(f"signal {received[0]} (held until the swap finished)")
 
 
 def swap_in(*, data_dir: Path, staged: Path, pages: dict[Path, str] | None = None) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from labkit import live, privacy, processes, pyspy
 from labkit.errors import LabError
+from labkit.kinds.dump import summarise_dump_json
 from labkit.sanitize import PathMap
 
 from tests.helpers import ROOT, need
@@ -104,7 +105,7 @@ def test_dump_json_loses_ids_and_paths_and_summarises() -> None:
     assert [(t["pid"], t["thread_id"], t["os_thread_id"]) for t in data] == [("<pid>", 1, 1), ("<pid>", 2, 2)]
     assert data[0]["frames"][1]["filename"] == "<stdlib>/threading.py"
     assert data[1]["process_info"]["command_line"] == "python <other>/prog.py"
-    assert live.summarise_dump_json(text) == [
+    assert summarise_dump_json(text) == [
         {
             "thread_name": "worker",
             "active": False,
@@ -123,7 +124,7 @@ def test_dump_json_loses_ids_and_paths_and_summarises() -> None:
 
 
 def test_summary_of_a_thread_without_frames() -> None:
-    assert live.summarise_dump_json('[{"thread_name": "t", "active": false, "frames": []}]') == [
+    assert summarise_dump_json('[{"thread_name": "t", "active": false, "frames": []}]') == [
         {"thread_name": "t", "active": False, "owns_gil": False, "frames": 0, "top": None}
     ]
 
@@ -251,7 +252,7 @@ def test_dump_json_summary(exe: str, busy: tuple[int, Path], paths: PathMap, tmp
             attach(exc)
             raise
         publishable(text, pid, folder)
-        summary = {t["thread_name"]: t for t in live.summarise_dump_json(text)}
+        summary = {t["thread_name"]: t for t in summarise_dump_json(text)}
         assert set(summary) == {"MainThread", "worker"}
         assert summary["MainThread"]["active"] is True and summary["MainThread"]["top"].startswith("spin (")
         assert summary["worker"]["frames"] >= 1

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from labkit import overhead, pyspy
 from labkit.errors import LabError
+from labkit.kinds.overhead.run import measure
 
 from tests.helpers import ROOT, need
 
@@ -101,7 +102,7 @@ def test_a_target_that_does_no_work_is_an_error_and_is_stopped(tmp_path: Path) -
     before = live_children()
     idle = [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(60)"]
     with pytest.raises(LabError, match="no batch"):
-        overhead.measure(
+        measure(
             argv=idle, ready="ready", exe="/nonexistent/py-spy", cwd=tmp_path, work=tmp_path / "work",
             rate=100, window_s=1, rounds=1, say=lambda _: None,
         )  # fmt: skip
@@ -115,7 +116,7 @@ def test_real_measurement_on_the_fixed_service(tmp_path: Path) -> None:
     said: list[str] = []
     argv = [sys.executable, str(ROOT / "labs/slow_service/service.py"), "--fixed", "--seed", "1"]
     try:
-        result = overhead.measure(
+        result = measure(
             argv=argv, ready="batch 1:", exe=str(exe), cwd=ROOT, work=tmp_path,
             rate=100, window_s=1, rounds=1, say=said.append,
         )  # fmt: skip

@@ -5,17 +5,38 @@ Pure: the per-thread summary re-read from the JSON, and the table.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from labkit import formats, kinds, live
+from labkit import formats, kinds
 from labkit.blocks import Context, named, table
-from labkit.records import Dump
+from labkit.records import Dump, DumpThread
+
+
+def summarise_dump_json(text: str) -> list[DumpThread]:
+    """Per thread of a (sanitised) `py-spy dump --json`: name, flags, frame count, innermost frame."""
+    summary: list[DumpThread] = []
+    for thread in json.loads(text):
+        frames = thread.get("frames") or []
+        top = None
+        if frames:
+            first = frames[0]  # py-spy lists the innermost frame first
+            where = first.get("filename") or first.get("short_filename")
+            top = f"{first.get('name')} ({where}:{first.get('line')})"
+        summary.append(
+            {
+                "thread_name": thread.get("thread_name"),
+                "active": bool(thread.get("active")),
+                "owns_gil": bool(thread.get("owns_gil")),
+                "frames": len(frames),
+                "top": top,
+            }
+        )
+    return summary
 
 
 def refresh(_step: str, entry: Dump, data_dir: Path) -> None:
-    entry["threads"] = live.summarise_dump_json(
-        (data_dir / entry["files"]["json"]).read_text(encoding="utf-8")
-    )
+    entry["threads"] = summarise_dump_json((data_dir / entry["files"]["json"]).read_text(encoding="utf-8"))
 
 
 def dump_table(ctx: Context, arg: str | None) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from labkit import live, services
 from labkit.kinds import Context
+from labkit.kinds.dump import summarise_dump_json
 from labkit.manifest import Step
 from labkit.records import Dump
 from labkit.runner import pid_of
@@ -33,5 +34,5 @@ def run(ctx: Context, step: Step) -> Dump:
     return {
         "title": step.title,
         "files": {"text": f"{step.id}.txt", "json": f"{step.id}.json"},
-        "threads": live.summarise_dump_json(data),
+        "threads": summarise_dump_json(data),
     }
