@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
+from labkit import signals
 from labkit.errors import LabError
 
 _children: set[subprocess.Popen[bytes]] = set()
@@ -26,7 +27,9 @@ _lock = threading.Lock()
 def start(args: Sequence[str], *, log: Path, cwd: Path, stdout: int | None = None) -> subprocess.Popen[bytes]:
     """Start a child in its own session; its output goes to ``log`` unless a pipe is asked for."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.ExitStack() as stack:
+    # Ctrl-C between the fork and the registration would leave a child nobody stops (Popen does not
+    # kill what it forked when interrupted): hold the signals until the child is on the list.
+    with signals.deferred("the child was registered"), contextlib.ExitStack() as stack:
         sink = stack.enter_context(open(log, "ab")) if stdout is None else stdout
         proc = subprocess.Popen(
             list(args),
@@ -37,8 +40,8 @@ def start(args: Sequence[str], *, log: Path, cwd: Path, stdout: int | None = Non
             start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-    with _lock:
-        _children.add(proc)
+        with _lock:
+            _children.add(proc)
     return proc
 
 

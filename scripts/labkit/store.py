@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
-import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
+from labkit import signals
 from labkit.manifest import Lab, steps_fingerprint
 
 # The toolkit's code that can change a measurement (not the page writer, not the checks).
@@ -88,25 +85,6 @@ def repair(data_dir: Path) -> str | None:
     return said
 
 
-@contextlib.contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C (and SIGTERM) during a few renames, so docs/ is never half-swapped."""
-    received: list[int] = []
-
-    def remember(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-
-    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {sig: signal.signal(sig, remember) for sig in sigs}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if received:
-            raise KeyboardInterrupt(f"signal {received[0]} (held until the swap finished)")
-
-
 def swap_in(*, data_dir: Path, staged: Path, pages: dict[Path, str] | None = None) -> None:
     """data.new → data, then the pages: a reader (and `make check`) sees the old lab or the new one, whole."""
     if staged != data_dir.with_name("data.new"):
@@ -117,7 +95,7 @@ def swap_in(*, data_dir: Path, staged: Path, pages: dict[Path, str] | None = Non
         tmp = page.with_name(page.name + ".new")
         tmp.write_text(text, encoding="utf-8")
         pending[page] = tmp
-    with signals_deferred():
+    with signals.deferred("the swap finished"):
         if data_dir.exists():
             os.rename(data_dir, old)
         os.rename(staged, data_dir)
