@@ -14,6 +14,7 @@ from typing import Any, TypedDict
 from labkit import formats, kinds, stacks
 from labkit.blocks import Context, named, table
 from labkit.flamegraph import function_stacks, render_diff_svg
+from labkit.kinds.pair import Pair
 from labkit.manifest import Step
 
 
@@ -96,28 +97,7 @@ def run(ctx: kinds.Context, step: Step) -> dict[str, Any]:
             "svg": f"{step.id}.svg",
         },
     }
-    derived = derive(entry, ctx.opts.out)
-    (ctx.opts.out / entry["files"]["svg"]).write_text(derived.pop("svg"), encoding="utf-8")
-    return {**entry, **derived}
-
-
-def refresh(_step: str, entry: dict[str, Any], data_dir: Path) -> None:
-    derived = derive(entry, data_dir)
-    derived.pop("svg")
-    entry.update(derived)
-
-
-def artifacts(_step: str, entry: dict[str, Any], data_dir: Path) -> dict[str, str]:
-    return {entry["files"]["svg"]: derive(entry, data_dir)["svg"]}
-
-
-def problem(step: Step, earlier: dict[str, str]) -> str | None:
-    for side in ("before", "after"):
-        name = getattr(step, side)
-        kind = kinds.REGISTRY.get(earlier.get(name, ""))
-        if kind is None or kind.section != "profiles":
-            return f"a compare step needs '{side}': the id of an earlier profile step"
-    return None
+    return PAIR.write(entry, ctx.opts.out)
 
 
 def diff_flamegraph(ctx: Context, arg: str | None) -> list[str]:
@@ -164,14 +144,15 @@ def values(step: str, entry: dict[str, Any]) -> dict[str, tuple[Any, str]]:
     }
 
 
+PAIR = Pair(what="compare", inputs="profiles", needs="profile step", derive=derive)
 KIND = kinds.register(
     kinds.Kind(
         name="compare",
         section="compares",
         runner=__name__,
-        problem=problem,
-        refresh=refresh,
-        artifacts=artifacts,
+        problem=PAIR.problem,
+        refresh=PAIR.refresh,
+        artifacts=PAIR.artifacts,
         values=values,
         blocks={"diff-flamegraph": diff_flamegraph},
     )

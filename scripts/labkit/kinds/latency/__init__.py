@@ -14,6 +14,7 @@ from typing import Any, TypedDict
 
 from labkit import formats, kinds
 from labkit.blocks import Context, named, table
+from labkit.kinds.pair import Pair
 from labkit.manifest import Step
 
 # Blue and orange, with solid and dashed lines: told apart without colour too.
@@ -27,7 +28,7 @@ class Marks(TypedDict):
     p99_ms: float
 
 
-class Pair(TypedDict):
+class BeforeAfter(TypedDict):
     before: Any
     after: Any
 
@@ -39,8 +40,8 @@ class Latency(TypedDict):
     before: str
     after: str
     files: dict[str, str]
-    requests: Pair
-    marks: Pair
+    requests: BeforeAfter
+    marks: BeforeAfter
 
 
 def _load(data_dir: Path, name: str) -> dict[str, Any]:
@@ -128,27 +129,7 @@ def run(ctx: kinds.Context, step: Step) -> dict[str, Any]:
         "after": step.after,
         "files": {"before": f"{step.before}.json", "after": f"{step.after}.json", "svg": f"{step.id}.svg"},
     }
-    derived = derive(entry, ctx.opts.out)
-    (ctx.opts.out / entry["files"]["svg"]).write_text(derived.pop("svg"), encoding="utf-8")
-    return {**entry, **derived}
-
-
-def refresh(_step: str, entry: dict[str, Any], data_dir: Path) -> None:
-    derived = derive(entry, data_dir)
-    derived.pop("svg")
-    entry.update(derived)
-
-
-def artifacts(_step: str, entry: dict[str, Any], data_dir: Path) -> dict[str, str]:
-    return {entry["files"]["svg"]: derive(entry, data_dir)["svg"]}
-
-
-def problem(step: Step, earlier: dict[str, str]) -> str | None:
-    for side in ("before", "after"):
-        kind = kinds.REGISTRY.get(earlier.get(getattr(step, side), ""))
-        if kind is None or kind.section != "loads":
-            return f"a latency step needs '{side}': the id of an earlier load step that runs to its end"
-    return None
+    return PAIR.write(entry, ctx.opts.out)
 
 
 def latency_plot(ctx: Context, arg: str | None) -> list[str]:
@@ -174,14 +155,15 @@ def latency_plot(ctx: Context, arg: str | None) -> list[str]:
     ]
 
 
+PAIR = Pair(what="latency", inputs="loads", needs="load step that runs to its end", derive=derive)
 KIND = kinds.register(
     kinds.Kind(
         name="latency",
         section="latencies",
         runner=__name__,
-        problem=problem,
-        refresh=refresh,
-        artifacts=artifacts,
+        problem=PAIR.problem,
+        refresh=PAIR.refresh,
+        artifacts=PAIR.artifacts,
         blocks={"latency-plot": latency_plot},
     )
 )
