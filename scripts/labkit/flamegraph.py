@@ -135,11 +135,11 @@ _JS = """
 """
 
 
-class _Node:
+class Node:
     __slots__ = ("children", "total")
 
     def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
+        self.children: dict[str, Node] = {}
         self.total = 0
 
 
@@ -173,20 +173,20 @@ def _plural(n: int) -> str:
     return f"{n} sample" if n == 1 else f"{n} samples"
 
 
-def _build_tree(stacks: Mapping[tuple[str, ...], int]) -> _Node:
-    root = _Node()
+def build_tree(stacks: Mapping[tuple[str, ...], int]) -> Node:
+    root = Node()
     for stack, count in stacks.items():
         if count < 0:
             raise ValueError(f"negative sample count {count} for stack {stack!r}")
         node = root
         node.total += count
         for label in stack:
-            node = node.children.setdefault(label, _Node())
+            node = node.children.setdefault(label, Node())
             node.total += count
     return root
 
 
-def _subtree_size(node: _Node) -> int:
+def _subtree_size(node: Node) -> int:
     size, todo = 0, [node]
     while todo:  # iterative: recursive programs produce stacks deeper than Python's recursion limit
         n = todo.pop()
@@ -195,12 +195,12 @@ def _subtree_size(node: _Node) -> int:
     return size
 
 
-def _layout(root: _Node) -> tuple[list[tuple[int, int, int, str]], int]:
+def layout(root: Node) -> tuple[list[tuple[int, int, int, str]], int]:
     """Pre-order rows (start, samples, depth, label), root first, children alphabetical; + omitted count."""
     min_samples = root.total * _MIN_FRACTION
     rows: list[tuple[int, int, int, str]] = []
     omitted = 0
-    todo: list[tuple[str, _Node, int, int]] = [("all", root, 0, 0)]
+    todo: list[tuple[str, Node, int, int]] = [("all", root, 0, 0)]
     while todo:
         label, node, start, depth = todo.pop()
         if node.total == 0 or node.total < min_samples:
@@ -226,13 +226,13 @@ def render_svg(
     """
     if width < 200:
         raise ValueError(f"width must be at least 200 px, got {width}")
-    root = _build_tree(stacks)
+    root = build_tree(stacks)
     total = root.total
     if total <= 0:
         raise ValueError("no samples: refusing to render an empty flame graph")
-    rows, omitted = _layout(root)
+    rows, omitted = layout(root)
     frames = [
-        _Drawn(
+        Drawn(
             start,
             count,
             depth,
@@ -243,13 +243,13 @@ def render_svg(
         for start, count, depth, label in rows
     ]
     desc = f"{subtitle} \u2014 {_plural(total)}" if subtitle else _plural(total)
-    return _document(
+    return document(
         frames, total=total, omitted=omitted, title=title, subtitle=subtitle, desc=desc, width=width
     )
 
 
 @dataclass(frozen=True)
-class _Drawn:
+class Drawn:
     start: float
     size: float
     depth: int
@@ -259,8 +259,8 @@ class _Drawn:
     outline: bool = False  # dashed: a frame found in one recording only
 
 
-def _document(
-    frames: list[_Drawn],
+def document(
+    frames: list[Drawn],
     *,
     total: float,
     omitted: int,
@@ -295,7 +295,7 @@ def _document(
         y = height - extra + index * _FRAME_H
         out.append(
             f'<rect x="{_PAD}" y="{y}" width="24" height="{_FRAME_H - 3}" fill="{swatch}" stroke="#555" '
-            f'stroke-width=".6"{_DASH if swatch == _ONLY else ""}/>'
+            f'stroke-width=".6"{DASH if swatch == ONLY else ""}/>'
             f'<text x="{_PAD + 32}" y="{y + 10}">{_esc(words)}</text>'
         )
     if omitted:
@@ -304,7 +304,7 @@ def _document(
     for f in frames:
         x, w = _PAD + f.start * scale, f.size * scale
         y = _TOP + (max_depth - f.depth) * _FRAME_H
-        dash = f' stroke="#333" stroke-width="1"{_DASH}' if f.outline else ""
+        dash = f' stroke="#333" stroke-width="1"{DASH}' if f.outline else ""
         rect = f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{_FRAME_H - 1}" rx="2" '
         rect += f'fill="{f.fill}"{dash}/>'
         out.append(
@@ -324,100 +324,6 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.6f}"
 
 
-# --- a differential flame graph: two recordings, each frame coloured by how its share changed --------------
-
-# Blue for a smaller share after, orange for a larger one (a diverging pair that readers with the common
-# colour-vision deficiencies tell apart, unlike red/green); grey for no change; dashed outline and a pale
-# fill for a frame found in one recording only. The numbers are in every frame's title, never in colour alone.
-_BLUE, _ORANGE, _GREY, _ONLY = (33, 102, 172), (230, 97, 1), "rgb(200,200,200)", "rgb(235,235,235)"
-_DASH = ' stroke-dasharray="3,2"'
-
-
-def _shade(change: float) -> str:
-    """Colour for a change of share (-1..1): white towards blue or orange, full at 50 points."""
-    if abs(change) < 0.005:
-        return _GREY
-    end = _BLUE if change < 0 else _ORANGE
-    t = min(1.0, abs(change) / 0.5) * 0.85 + 0.15
-    r, g, b = (round(255 + (c - 255) * t) for c in end)
-    return f"rgb({r},{g},{b})"
-
-
-def function_stacks(stacks: Mapping[tuple[str, ...], int]) -> dict[tuple[str, ...], int]:
-    """Stacks with each label's line number dropped: a function's lines merged, as in the tables."""
-    out: dict[tuple[str, ...], int] = {}
-    for stack, count in stacks.items():
-        key = tuple(re.sub(r":\d+\)$", ")", label) for label in stack)
-        out[key] = out.get(key, 0) + count
-    return out
-
-
-def render_diff_svg(
-    *,
-    before: Mapping[tuple[str, ...], int],
-    after: Mapping[tuple[str, ...], int],
-    title: str,
-    subtitle: str = "",
-    width: int = 1200,
-    names: tuple[str, str] = ("before", "after"),
-) -> str:
-    """A differential flame graph of two recordings (stacks with lines merged, as function_stacks gives).
-
-    Every frame of either recording is drawn, as wide as the mean of its two shares, coloured by the
-    change of its share, with both shares and the change in its title.
-    """
-    if width < 200:
-        raise ValueError(f"width must be at least 200 px, got {width}")
-    one, two = _build_tree(before), _build_tree(after)
-    if one.total <= 0 or two.total <= 0:
-        raise ValueError("no samples: refusing to compare an empty recording")
-    merged: dict[tuple[str, ...], float] = {}
-    for stacks, total in ((before, one.total), (after, two.total)):
-        for stack, count in stacks.items():
-            merged[stack] = merged.get(stack, 0.0) + count / total / 2
-    # _layout works on integer counts: scale the mean shares to millionths of the whole
-    weights = {stack: round(share * 1_000_000) for stack, share in merged.items()}
-    rows, omitted = _layout(_build_tree(weights))
-    frames: list[_Drawn] = []
-    chain: list[str] = []
-    for start, weight, depth, label in rows:  # pre-order: a frame's ancestors came before it
-        chain = [*chain[:depth], label]
-        path = tuple(chain[1:])  # without the root, "all"
-        a = _share(one, path) if path else 1.0
-        b = _share(two, path) if path else 1.0
-        only = (a == 0) != (b == 0)
-        info = (
-            f"{label} \u2014 {names[0]} {100 * a:.1f}%, {names[1]} {100 * b:.1f}%, "
-            f"change {100 * (b - a):+.1f} points"
-            + (f" (only {names[0] if b == 0 else names[1]})" if only else "")
-        )
-        frames.append(
-            _Drawn(start, weight, depth, label, _ONLY if only else _shade(b - a), info, outline=only)
-        )
-    legend = [
-        (_shade(-0.5), f"smaller share {names[1]} than {names[0]}"),
-        (_shade(0.5), f"larger share {names[1]} than {names[0]}"),
-        (_GREY, "about the same share"),
-        (_ONLY, "in one recording only (dashed outline)"),
-    ]
-    desc = (
-        f"{subtitle} \u2014 width: the mean of the two shares; colour: the change of share; "
-        "each frame's title gives both shares and the change"
-    )
-    return _document(
-        frames,
-        total=1_000_000,
-        omitted=omitted,
-        title=title,
-        subtitle=subtitle,
-        desc=desc,
-        width=width,
-        legend=legend,
-    )
-
-
-def _share(root: _Node, path: tuple[str, ...]) -> float:
-    node: _Node | None = root
-    for label in path:
-        node = node.children.get(label) if node else None
-    return (node.total / root.total) if node else 0.0
+# A frame found in one recording only (a differential graph, labkit.diffgraph): pale, dashed outline.
+ONLY = "rgb(235,235,235)"
+DASH = ' stroke-dasharray="3,2"'

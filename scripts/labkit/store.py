@@ -24,6 +24,7 @@ MEASURING_CODE = (
     "live.py",
     "services.py",
     "flamegraph.py",
+    "diffgraph.py",
     "pythons.py",  # which interpreters a fact probe finds
     "claims.py",  # plans the second look of an adaptive profile
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from labkit import flamegraph
+from labkit import diffgraph as flamegraph
 
 BEFORE = {("main (a.py:1)", "slow (a.py:5)"): 90, ("main (a.py:1)", "make (a.py:9)"): 10}
 AFTER = {("main (a.py:1)", "fast (a.py:7)"): 20, ("main (a.py:1)", "make (a.py:9)"): 80}

@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 
 from labkit import formats, kinds, stacks
 from labkit.blocks import Context, named, table
-from labkit.flamegraph import function_stacks, render_diff_svg
+from labkit.diffgraph import function_stacks, render_diff_svg
 from labkit.kinds.pair import Pair
 from labkit.manifest import Step
 
