@@ -1,12 +1,18 @@
-"""Time the slow and the fixed duplicate finder on the same data with ``timeit``.
+"""Time the slow and the fixed duplicate finder on the same data, at one size or several.
 
-Both finders first have to agree on the answer; only then is each one timed.
-For each finder ``timeit.Timer.autorange`` picks how many calls make one
-timing (so a fast function is not timed by a single noisy call), and every one
-of the ``--repeats`` timings is kept, reported per call.
+At every size both finders first have to agree on the answer; only then is
+each one timed. For each finder the number of calls that make up one timing is
+chosen by the rule of ``timeit.Timer.autorange`` (1, 2, 5, 10, 20, 50, …
+calls, until one timing lasts at least ``--min-time``; autorange's own target
+is 0.2 s), and every one of the ``--repeats`` timings is kept, per call.
+
+The data at size n are n integers drawn uniformly from 0 to n // 2 (from 0
+to 2,500 at n = 5,000, like the service's batches), so that every size has
+the same share of repeated values: the slow finder's cost depends on how many
+duplicates it meets, and a fixed range would mix that into how it scales.
 
     python labs/benchmark/bench.py --n 5000 --repeats 5
-    python labs/benchmark/bench.py --json bench.json   # raw times for tools
+    python labs/benchmark/bench.py --sizes 250,529,1118,2364,5000 --json bench.json
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 import random
 import statistics
 import sys
+import time
 import timeit
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,35 +31,55 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slow_service"))
 
 from finders import find_duplicates_fast, find_duplicates_slow
 
-
-def make_data(*, n: int, max_value: int, seed: int) -> list[int]:
-    """The shared input: n integers in 0..max_value, reproducible from the seed."""
-    rng = random.Random(seed)
-    return [rng.randint(0, max_value) for _ in range(n)]
+Point = dict[str, object]
 
 
-def time_per_call(func: Callable[[], object], *, repeats: int) -> tuple[int, list[float]]:
-    """Return autorange's call count and ``repeats`` per-call times (never stopped early)."""
+def make_data(*, n: int, seed: int) -> list[int]:
+    """n integers from 0 to n // 2, reproducible from the seed and n."""
+    rng = random.Random(f"{seed}:{n}")
+    return [rng.randint(0, n // 2) for _ in range(n)]
+
+
+def calls_per_timing(timer: timeit.Timer, *, min_time: float, first: float | None = None) -> int:
+    """autorange's rule with our target; ``first`` is the time of one call already made (the check)."""
+    if first is not None and first >= min_time:
+        return 1  # the correctness check was already a long enough single call
+    scale = 1
+    while True:
+        for step in (1, 2, 5):
+            number = scale * step
+            if timer.timeit(number) >= min_time:
+                return number
+        scale *= 10
+
+
+def time_per_call(
+    func: Callable[[], object], *, repeats: int, min_time: float, first: float | None = None
+) -> tuple[int, list[float]]:
+    """The calls per timing and ``repeats`` per-call times (all kept, never stopped early)."""
     timer = timeit.Timer(func)
-    number, _ = timer.autorange()
-    totals = timer.repeat(repeat=repeats, number=number)
-    return number, [total / number for total in totals]
+    number = calls_per_timing(timer, min_time=min_time, first=first)
+    return number, [total / number for total in timer.repeat(repeat=repeats, number=number)]
 
 
-def run(*, n: int, max_value: int, repeats: int, seed: int) -> dict[str, object]:
-    data = make_data(n=n, max_value=max_value, seed=seed)
+def measure(*, n: int, repeats: int, min_time: float, seed: int) -> Point:
+    data = make_data(n=n, seed=seed)
+    started = time.perf_counter()
     slow_answer = find_duplicates_slow(data)
+    slow_first = time.perf_counter() - started
     fast_answer = find_duplicates_fast(data)
     same = set(slow_answer) == fast_answer and len(slow_answer) == len(set(slow_answer))
     if not same:
-        raise SystemExit("the finders disagree: not timing a wrong answer")
-    slow_number, slow_times = time_per_call(lambda: find_duplicates_slow(data), repeats=repeats)
-    fast_number, fast_times = time_per_call(lambda: find_duplicates_fast(data), repeats=repeats)
+        raise SystemExit(f"the finders disagree at n = {n}: not timing a wrong answer")
+    slow_number, slow_times = time_per_call(
+        lambda: find_duplicates_slow(data), repeats=repeats, min_time=min_time, first=slow_first
+    )
+    fast_number, fast_times = time_per_call(
+        lambda: find_duplicates_fast(data), repeats=repeats, min_time=min_time
+    )
     return {
         "n": n,
-        "max_value": max_value,
-        "seed": seed,
-        "repeats": repeats,
+        "max_value": n // 2,
         "duplicates": len(fast_answer),
         "same_result": same,
         "number": {"slow": slow_number, "fast": fast_number},
@@ -60,32 +87,71 @@ def run(*, n: int, max_value: int, repeats: int, seed: int) -> dict[str, object]
     }
 
 
-def describe(result: dict[str, object]) -> str:
-    times = result["times_s"]
+def run(
+    *, sizes: Sequence[int], repeats: int, min_time: float, seed: int, shown: Callable[[Point], None] = print
+) -> dict[str, object]:
+    points = []
+    for n in sorted(sizes):
+        points.append(measure(n=n, repeats=repeats, min_time=min_time, seed=seed))
+        shown(points[-1])
+    return {
+        "seed": seed,
+        "repeats": repeats,
+        "min_time_s": min_time,
+        "values": "n integers drawn uniformly from 0 to n // 2",
+        "points": points,
+    }
+
+
+def describe(point: Point) -> str:
+    times = point["times_s"]
     assert isinstance(times, dict)
     slow, fast = times["slow"], times["fast"]
-    lines = [f"n = {result['n']:,}, {result['duplicates']:,} duplicated values, both finders agree"]
+    lines = [f"n = {point['n']:,}: {point['duplicates']:,} duplicated values, both finders agree"]
     for name, values in (("slow", slow), ("fast", fast)):
         lines.append(
-            f"{name}: min {min(values):.6f} s  median {statistics.median(values):.6f} s  "
+            f"  {name}: min {min(values):.6f} s  median {statistics.median(values):.6f} s  "
             f"max {max(values):.6f} s per call"
         )
-    lines.append(f"speedup (median / median): {statistics.median(slow) / statistics.median(fast):,.1f}x")
+    lines.append(f"  speedup (median / median): {statistics.median(slow) / statistics.median(fast):,.1f}x")
     return "\n".join(lines)
+
+
+def sizes_arg(text: str) -> list[int]:
+    try:
+        sizes = sorted({int(part) for part in text.split(",")})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 250,500,1000, got {text!r}") from None
+    if not sizes or sizes[0] < 1:
+        raise argparse.ArgumentTypeError("sizes must be positive")
+    return sizes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=5000, help="values in the data set (default 5000)")
-    parser.add_argument("--max-value", type=int, default=2500, help="largest value (default 2500)")
-    parser.add_argument("--repeats", type=int, default=5, help="timings per finder (default 5)")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the data set (default 1)")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--n", type=int, help="one size (default 5000)")
+    size.add_argument("--sizes", type=sizes_arg, help="several sizes, comma-separated, e.g. 250,500,1000")
+    parser.add_argument("--repeats", type=int, default=5, help="timings per finder and size (default 5)")
+    parser.add_argument(
+        "--min-time",
+        type=float,
+        default=0.2,
+        help="seconds one timing lasts at least (default 0.2, autorange's)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the data (default 1)")
     parser.add_argument("--json", type=Path, help="also write the raw times to this file")
     args = parser.parse_args(argv)
-    if args.n < 1 or args.repeats < 1 or args.max_value < 0:
-        parser.error("--n and --repeats must be positive, --max-value not negative")
-    result = run(n=args.n, max_value=args.max_value, repeats=args.repeats, seed=args.seed)
-    print(describe(result), flush=True)
+    sizes = args.sizes or [5000 if args.n is None else args.n]
+    if min(sizes) < 1 or args.repeats < 1 or args.min_time <= 0:
+        parser.error("--n, --sizes, --repeats and --min-time must be positive")
+    result = run(
+        sizes=sizes,
+        repeats=args.repeats,
+        min_time=args.min_time,
+        seed=args.seed,
+        shown=lambda point: print(describe(point), flush=True),
+    )
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -72,15 +72,20 @@ def measure(results: HasProfiles, path: str, *, defined: Callable[[str], bool]) 
         raise Missing(f"claim path {path!r}: the run could not measure this")
     if isinstance(found, dict) and {"min", "median", "max"} <= found.keys():
         return Measured(found["median"], found["min"], found["max"], None)
-    # A profile's value stored with its interval beside it (`x` and `x_ci`) is judged on the interval.
+    # A value stored with its interval beside it (`x` and `x_ci`) is judged on the interval, at the
+    # level of its profile or the `ci_level` beside it (a benchmark's fitted exponent).
     parent_path, _, last = path.rpartition(".")
-    if path.startswith("profiles.") and parent_path:
+    if parent_path:
         parent = lookup(results, parent_path)
         key = "effective_rate_ci" if last == "effective_rate_hz" else f"{last}_ci"
         interval = parent.get(key) if isinstance(parent, dict) else None
         if interval is not None:
             low, high = interval
-            return Measured(found, low, high, results["profiles"][path.split(".")[1]]["ci_level"])
+            if path.startswith("profiles."):
+                level = results["profiles"][path.split(".")[1]]["ci_level"]
+            else:
+                level = parent["ci_level"]
+            return Measured(found, low, high, level)
     if isinstance(found, (dict, list)):
         raise LabError(f"claim path {path!r} names a {type(found).__name__}, not a value")
     return Measured(found)

@@ -49,6 +49,11 @@ def text(x: Any) -> str:
     return str(x)
 
 
+def exponent(x: float) -> str:
+    """A fitted exponent (time ∝ n^b): two decimals, e.g. 1.97."""
+    return f"{x:.2f}"
+
+
 def milliseconds(x: float) -> str:
     """A time measured in milliseconds, shown like every other time: 124 ms, 1.20 s."""
     return seconds(x / 1000)
@@ -60,6 +65,7 @@ FORMATS = {
     "seconds": seconds,
     "milliseconds": milliseconds,
     "count": count,
+    "exponent": exponent,
     "rate": rate,
     "text": text,
 }

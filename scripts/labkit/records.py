@@ -189,19 +189,51 @@ class Calls(TypedDict):
     fast: int
 
 
-class BenchmarkSummary(TypedDict):  # what labkit.benchmark.summarise makes of a benchmark's raw times
+class Slopes(TypedDict):  # the exponent from the size before to this one (null at the smallest size)
+    slow: float | None
+    fast: float | None
+
+
+class SizePoint(TypedDict):  # one size of a benchmark that times several
     n: int
+    number: Calls
+    same_result: bool
+    slow_s: Spread
+    fast_s: Spread
+    speedup: Spread
+    local: Slopes
+
+
+class Exponent(TypedDict):  # b in time ∝ n^b, fitted on log-log axes, with its bootstrap interval
+    exponent: float
+    exponent_ci: list[float]
+    ci_level: float
+
+
+class Scaling(TypedDict):  # how the times grow with n: one fit per version, and of their ratio
+    method: str
+    resamples: int
+    slow: Exponent
+    fast: Exponent
+    speedup: Exponent
+
+
+class BenchmarkSummary(TypedDict):  # what labkit.benchmark.summarise makes of a benchmark's raw times
+    n: int  # the largest size: the headline figures are measured there
     repeats: int
     number: Calls
     same_result: bool
     slow_s: Spread
     fast_s: Spread
     speedup: Spread
+    sizes: list[SizePoint]
+    scaling: Scaling | None  # null with fewer than three sizes
 
 
 class Benchmark(BenchmarkSummary):  # the ``benchmark`` section (or null)
     step: str
     raw: str
+    plot: str | None  # the scaling plot's file (SVG), when there is a fit
     command: list[str]
 
 

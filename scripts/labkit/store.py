@@ -25,6 +25,7 @@ MEASURING_CODE = (
     "services.py",
     "flamegraph.py",
     "diffgraph.py",
+    "plots.py",
     "pythons.py",  # which interpreters a fact probe finds
     "claims.py",  # plans the second look of an adaptive profile
 )

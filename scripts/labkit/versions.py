@@ -16,8 +16,14 @@ MANIFEST_CHANGES = {
 }
 
 # docs/labs/<id>/data/results.json, written by labkit.publish (schema: results.schema.json)
-RESULTS_VERSION = 3
+RESULTS_VERSION = 4
 RESULTS_CHANGES = {
+    4: (
+        "`benchmark.sizes`: every size a benchmark timed, with its spreads, speedups and local slopes; "
+        "`benchmark.scaling`: the fitted exponents of both versions and of their ratio, with bootstrap "
+        "intervals (null with fewer than three sizes); `benchmark.plot`: the scaling plot's file; the "
+        "value format `exponent`"
+    ),
     3: (
         "`compares`: differential flame graphs of two profiles (the `compare` step kind); `latencies`: the "
         "latency distributions of two load steps (the `latency` step kind)"

@@ -7,6 +7,7 @@ import json
 from labkit import benchmark
 from labkit.errors import LabError
 from labkit.kinds import Context
+from labkit.kinds.benchmark import plot_name, scaling_svg
 from labkit.manifest import Step
 from labkit.records import Benchmark
 from labkit.runner import python_argv, run_json
@@ -24,5 +25,14 @@ def run(ctx: Context, step: Step) -> Benchmark:
         raise LabError(f"{step.id}: the two versions disagree; not publishing timings of a wrong answer")
     opts.out.mkdir(parents=True, exist_ok=True)
     (opts.out / f"{step.id}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    plot = plot_name(step.id, summary)
+    if plot:
+        (opts.out / plot).write_text(scaling_svg(summary, result), encoding="utf-8")
     paths = PathMap.here(opts.root)
-    return {"step": step.id, **summary, "raw": f"{step.id}.json", "command": paths.command(argv)}
+    return {
+        "step": step.id,
+        **summary,
+        "raw": f"{step.id}.json",
+        "plot": plot,
+        "command": paths.command(argv),
+    }

@@ -7,18 +7,15 @@ redraw it and compare it byte for byte.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any, TypedDict
 
-from labkit import formats, kinds
+from labkit import formats, kinds, plots
 from labkit.blocks import Context, named, table
 from labkit.kinds.pair import Pair
 from labkit.manifest import Step
 
-# Blue and orange, with solid and dashed lines: told apart without colour too.
-_STYLES = (("#2166ac", "-", "o"), ("#e66101", "--", "s"))
 _MARKS = ("p50_ms", "p95_ms", "p99_ms")
 
 
@@ -70,19 +67,11 @@ def derive(entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
 
 
 def _plot(entry: dict[str, Any], sides: dict[str, dict[str, Any]]) -> str:
-    import matplotlib  # imported here: only a lab with a latency step pays for it
-    from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, LogLocator
 
-    with matplotlib.rc_context():
-        # deterministic output: a fixed salt for the ids, text kept as text (no font outlines)
-        matplotlib.rcParams["svg.hashsalt"] = "labkit"
-        matplotlib.rcParams["svg.fonttype"] = "none"
-        matplotlib.rcParams["font.family"] = "DejaVu Sans"
-        matplotlib.rcParams["font.size"] = 10
-        fig = Figure(figsize=(7.5, 4.2), facecolor="white")
+    with plots.figure() as fig:
         ax = fig.subplots()
-        for (side, data), (colour, line, marker) in zip(sides.items(), _STYLES, strict=True):
+        for (side, data), (colour, line, marker) in zip(sides.items(), plots.STYLES, strict=True):
             values = data["latencies"]
             heights = [(i + 1) / len(values) for i in range(len(values))]
             name = entry[side]
@@ -102,7 +91,7 @@ def _plot(entry: dict[str, Any], sides: dict[str, dict[str, Any]]) -> str:
                 away = -8 if side == "before" else 8
                 ax.annotate(
                     f"{key[:3]} {formats.milliseconds(ms)}", (ms, at), textcoords="offset points",
-                    xytext=(away, lift - 3), ha="right" if away < 0 else "left", fontsize=8, color="#222222",
+                    xytext=(away, lift - 3), ha="right" if away < 0 else "left", fontsize=8, color=plots.INK,
                 )  # fmt: skip
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
@@ -111,13 +100,10 @@ def _plot(entry: dict[str, Any], sides: dict[str, dict[str, Any]]) -> str:
         ax.set_xlabel("latency of one request (log scale)")
         ax.set_ylabel("share of requests at most that slow")
         ax.set_ylim(0, 1.02)
-        ax.grid(True, which="both", color="#dddddd", linewidth=0.6)
+        ax.grid(True, which="both", color=plots.GRID, linewidth=0.6)
         ax.legend(loc="lower right")
         ax.set_title(entry["title"] or "latency before and after")
-        fig.tight_layout()
-        out = io.StringIO()
-        fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None})
-    return out.getvalue()
+        return plots.svg(fig)
 
 
 def run(ctx: kinds.Context, step: Step) -> dict[str, Any]:
