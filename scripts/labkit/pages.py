@@ -97,6 +97,12 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
 
 GENERIC_BLOCKS: dict[str, kinds.Block] = {"provenance": provenance, "claims": claims_table}
 
+# Python-Markdown reads HTML indented inside an admonition or a tab as a paragraph and wraps it in
+# <p> (invalid around a table or a figure). A block written at an indentation is therefore wrapped
+# in pymdownx.blocks.html's `/// html | div` with `markdown: html`, which keeps its body as HTML.
+CONTAINED_OPEN = ("/// html | div.generated", "    markdown: html")
+CONTAINED_CLOSE = "///"
+
 
 def blocks() -> dict[str, kinds.Block]:
     """Every block a page may hold: the generic ones and those the step kinds offer."""
@@ -132,6 +138,8 @@ def render(text: str, ctx: Context, *, page: str) -> tuple[str, list[Difference]
             try:
                 # Blank lines around the body: inside an admonition or tab, HTML needs them to render.
                 rows = [line for row in known[kind](ctx, arg) for line in row.split("\n")]
+                if indent:
+                    rows = [*CONTAINED_OPEN, "", *rows, "", CONTAINED_CLOSE]
                 body = ["", *(indent + line if line else line for line in rows), ""]
             except LabError as exc:
                 raise LabError(f"{page}:{i + 1}: {exc}") from exc
