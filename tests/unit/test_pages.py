@@ -8,7 +8,7 @@ from typing import Any
 
 import markdown
 import pytest
-from labkit import formats, pages
+from labkit import blocks, formats, pages
 from labkit.errors import LabError
 from labkit.kinds import benchmark as benchmark_kind
 from labkit.kinds import profile as profile_kind
@@ -284,3 +284,30 @@ def test_provenance_table(results: dict[str, Any]) -> None:
 
 def test_data_href() -> None:
     assert pages.data_href(Path("docs/labs/lab-1/index.md"), Path("docs/labs/lab-1/data")) == "data"
+    # With directory URLs, fact-check.md is served as fact-check/: its links start one folder up.
+    assert pages.data_href(Path("docs/labs/lab-1/fact-check.md"), Path("docs/labs/lab-1/data")) == "../data"
+
+
+def test_site_href() -> None:
+    assert pages.site_href(Path("docs/labs/lab-1/index.md")) == "../.."
+    assert pages.site_href(Path("docs/labs/lab-1/fact-check.md")) == "../../.."
+    assert pages.site_href(Path("docs/index.md")) == "."
+    with pytest.raises(LabError, match="under docs/"):
+        pages.site_href(Path("elsewhere/page.md"))
+
+
+def test_speedscope_link_opens_the_recording_from_the_site_root() -> None:
+    context = pages.Context(
+        results=tiny_results(),
+        data_href="data",
+        data_dir=Path("unused"),
+        site_href="../..",
+        data_path="labs/lab-1/data",
+    )
+    links = blocks.viewer_links(context, svg="slow.svg", speedscope="slow.speedscope.json", title="A & b=c")
+    assert (
+        'href="../../speedscope/index.html#profileURL=../labs/lab-1/data/slow.speedscope.json'
+        '&amp;title=A%20%26%20b%3Dc"' in links
+    )
+    assert '<a href="data/slow.speedscope.json" download>' in links
+    assert 'class="flamegraph-narrow"' in links
