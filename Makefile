@@ -12,7 +12,7 @@ LAB    ?= $(ID)
 OPTS   := $(if $(LAB),--lab $(LAB)) $(if $(FORCE),--force) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv site serve assets soak check new-lab test lint clean
+.PHONY: help venv site serve assets soak check new-lab test lint clean speedscope
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,6 +55,14 @@ lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff check scripts labs tests
 	$(VENV)/bin/ruff format --check scripts labs tests
 	$(VENV)/bin/mypy
+
+# speedscope's static build, vendored under docs/speedscope/ (MIT, its LICENSE beside it) so that the
+# site's "Open in speedscope" links work offline and under `make serve`; tests/site checks it is this version.
+SPEEDSCOPE := 1.25.0
+speedscope: ## Refresh docs/speedscope/ from the speedscope npm package (SPEEDSCOPE=version)
+	npm install --silent --no-audit --no-fund --prefix .labs/npm speedscope@$(SPEEDSCOPE)
+	rm -rf docs/speedscope && mkdir -p docs/speedscope
+	cp .labs/npm/node_modules/speedscope/dist/release/* .labs/npm/node_modules/speedscope/LICENSE docs/speedscope/
 
 clean: ## Remove out/, .labs/ and site/ (never docs/)
 	rm -rf out .labs site

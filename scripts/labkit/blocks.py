@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, overload
+from urllib.parse import quote
 
 from labkit.errors import LabError
 from labkit.records import Dump, Load, Profile, Results, Top
@@ -17,6 +18,8 @@ class Context:
     data_href: str  # the data folder as the page links to it, e.g. "data"
     data_dir: Path  # where the data files are now (to read the flame graph's proportions)
     page: str = ""  # the page being written (a claims block lists the claims made on it)
+    site_href: str = "."  # the site's root as the page links to it, e.g. "../.."
+    data_path: str = "data"  # the data folder from the site's root, e.g. "labs/<id>/data"
 
 
 def table(head: list[str], rows: list[list[str]], *, caption: str = "") -> list[str]:
@@ -29,6 +32,27 @@ def table(head: list[str], rows: list[list[str]], *, caption: str = "") -> list[
     out += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows]
     out += ["</tbody>", "</table>"]
     return out
+
+
+def viewer_links(ctx: Context, *, svg: str, speedscope: str = "", title: str = "") -> str:
+    """A flame graph's links: full screen, the recording in speedscope (vendored, same origin) and
+    its download; and, shown on narrow screens only, why the full screen is worth opening."""
+    links = [f'<a href="{ctx.data_href}/{svg}">Open full screen</a>']
+    if speedscope:
+        profile = quote(f"../{ctx.data_path}/{speedscope}", safe="/.-_~")
+        named = f"&amp;title={quote(title, safe='')}" if title else ""
+        links.append(
+            f'<a class="speedscope" href="{ctx.site_href}/speedscope/index.html#profileURL={profile}{named}">'
+            "Open in speedscope</a>"
+        )
+        links.append(f'<a href="{ctx.data_href}/{speedscope}" download>Download the speedscope file</a>')
+    note = (
+        '<span class="flamegraph-narrow">On a screen this narrow the frames\' labels are too small to read: '
+        "open the graph full screen and turn the screen sideways"
+        + (", or open the recording in speedscope" if speedscope else "")
+        + ".</span>"
+    )
+    return " · ".join(links) + note
 
 
 @overload

@@ -28,11 +28,15 @@ text{font-family:monospace;font-size:12px;fill:#000}
 .f{cursor:pointer}
 .f text{pointer-events:none}
 .f:hover rect{stroke:#000;stroke-width:.6}
+.f:focus{outline:none}
+.f:focus rect{stroke:#000;stroke-width:2}
+.w text{fill:#fff}
 .m rect{fill:HIGHLIGHT}
-.a{opacity:.5}
+.a rect{fill-opacity:.5}
+.m text,.a text{fill:#000}
 .h{display:none}
 .btn{cursor:pointer;fill:#1a5fb4}
-.btn:hover{text-decoration:underline}
+.btn:hover,.btn:focus{text-decoration:underline;outline:none;font-weight:bold}
 """.replace("HIGHLIGHT", _HIGHLIGHT)
 
 # Frames carry data-s (first sample), data-n (samples) and data-d (depth); the
@@ -118,6 +122,18 @@ _JS = """
   box.addEventListener('click', function (e) {
     var g = e.target.closest('g.f');
     if (g) { zoom(g); }
+  });
+  // Keyboard: every frame and button is focusable (tabindex); Enter or Space acts as a click.
+  box.addEventListener('focusin', function (e) {
+    var g = e.target.closest('g.f');
+    if (g) { details.textContent = info(g); }
+  });
+  document.addEventListener('keydown', function (e) {
+    var el = document.activeElement;
+    if ((e.key === 'Enter' || e.key === ' ') && el && el.getAttribute('role') === 'button') {
+      e.preventDefault();
+      el.dispatchEvent(new MouseEvent('click', {bubbles: true}));
+    }
   });
   resetBtn.addEventListener('click', function () { zoom(root); });
   byId('search').addEventListener('click', askSearch);
@@ -277,17 +293,20 @@ def document(
     scale = (width - 2 * _PAD) / total
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
+        # Not role="img": an image's content is hidden from assistive technology, and the frames
+        # are controls (focusable, Enter or Space zooms), each named by its <title>.
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="100%" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="fg-title fg-desc">',
+        f'viewBox="0 0 {width} {height}" aria-labelledby="fg-title fg-desc">',
         f'<title id="fg-title">{_esc(title)}</title>',
         f'<desc id="fg-desc">{_esc(desc)}</desc>',
         f"<style><![CDATA[{_CSS}]]></style>",
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fdfaf3"/>',
         f'<text id="title" x="{width / 2:.1f}" y="24">{_esc(title)}</text>',
         f'<text id="subtitle" x="{width / 2:.1f}" y="42">{_esc(subtitle)}</text>',
-        f'<text id="reset" class="btn h" x="{_PAD}" y="24">Reset zoom</text>',
-        f'<text id="clear" class="btn h" x="{width - _PAD - 60}" y="24" text-anchor="end">Clear</text>',
-        f'<text id="search" class="btn" x="{width - _PAD}" y="24" text-anchor="end">Search</text>',
+        f'<text id="reset" class="btn h" {_CONTROL} x="{_PAD}" y="24">Reset zoom</text>',
+        f'<text id="clear" class="btn h" {_CONTROL} x="{width - _PAD - 60}" y="24" '
+        'text-anchor="end">Clear</text>',
+        f'<text id="search" class="btn" {_CONTROL} x="{width - _PAD}" y="24" text-anchor="end">Search</text>',
         f'<text id="details" x="{_PAD}" y="{height - 10 - extra}"> </text>',
         f'<text id="matched" x="{width - _PAD}" y="{height - 10 - extra}" text-anchor="end"></text>',
     ]
@@ -307,8 +326,10 @@ def document(
         dash = f' stroke="#333" stroke-width="1"{DASH}' if f.outline else ""
         rect = f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{_FRAME_H - 1}" rx="2" '
         rect += f'fill="{f.fill}"{dash}/>'
+        ink = " w" if _white_ink(f.fill) else ""
         out.append(
-            f'<g class="f" data-s="{_num(f.start)}" data-n="{_num(f.size)}" data-d="{f.depth}">'
+            f'<g class="f{ink}" {_CONTROL} data-s="{_num(f.start)}" data-n="{_num(f.size)}" '
+            f'data-d="{f.depth}">'
             f"<title>{_esc(f.info)}</title>{rect}"
             f'<text x="{x + 3:.2f}" y="{y + 11.5}">{_esc(_fit(f.label, w))}</text></g>'
         )
@@ -317,6 +338,22 @@ def document(
     out.append(f'<script type="text/javascript"><![CDATA[{js}]]></script>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+_CONTROL = 'tabindex="0" role="button"'  # reachable by Tab; Enter or Space acts as a click (the script)
+
+
+def _luminance(fill: str) -> float:
+    """WCAG relative luminance of an "rgb(r,g,b)" fill."""
+    channels = [int(c) / 255 for c in re.findall(r"\d+", fill)[:3]]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _white_ink(fill: str) -> bool:
+    """Whether white labels contrast more than black ones with a frame's fill (one is always >= 4.5:1)."""
+    lum = _luminance(fill)
+    return (1.05 / (lum + 0.05)) > ((lum + 0.05) / 0.05)
 
 
 def _num(x: float) -> str:

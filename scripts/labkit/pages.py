@@ -73,7 +73,7 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
             formats.html_text(c["shown"]) if c["verdict"] != "cited" else formats.html_text(c["source"])
         )
         if c.get("link"):
-            measured += f' (<a href="{formats.html_text(c["link"])}">evidence</a>)'
+            measured += f' (<a href="{formats.html_text(_from_page(ctx, c["link"]))}">evidence</a>)'
         if c["verdict"] == "cited":  # a documented fact: the verdict is the source's, not a run's
             expected = " (per the source)"
             c = {**c, "verdict": c["expect"]}
@@ -95,7 +95,22 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
     return table(["Claim", "Evidence", "Measured", "Rule", "Verdict"], rows, caption=caption)
 
 
+def _from_page(ctx: Context, link: str) -> str:
+    """A manifest's link, written relative to the page's folder, as the served page must write it."""
+    if not ctx.page or re.match(r"^([a-z][a-z0-9+.-]*:|/|#)", link):
+        return link
+    page = Path(ctx.page)
+    up = Path(os.path.relpath(page.parent, _served_from(page))).as_posix()
+    return link if up == "." else f"{up}/{link}"
+
+
 GENERIC_BLOCKS: dict[str, kinds.Block] = {"provenance": provenance, "claims": claims_table}
+
+# Python-Markdown reads HTML indented inside an admonition or a tab as a paragraph and wraps it in
+# <p> (invalid around a table or a figure). A block written at an indentation is therefore wrapped
+# in pymdownx.blocks.html's `/// html | div` with `markdown: html`, which keeps its body as HTML.
+CONTAINED_OPEN = ("/// html | div.generated", "    markdown: html")
+CONTAINED_CLOSE = "///"
 
 
 def blocks() -> dict[str, kinds.Block]:
@@ -132,6 +147,8 @@ def render(text: str, ctx: Context, *, page: str) -> tuple[str, list[Difference]
             try:
                 # Blank lines around the body: inside an admonition or tab, HTML needs them to render.
                 rows = [line for row in known[kind](ctx, arg) for line in row.split("\n")]
+                if indent:
+                    rows = [*CONTAINED_OPEN, "", *rows, "", CONTAINED_CLOSE]
                 body = ["", *(indent + line if line else line for line in rows), ""]
             except LabError as exc:
                 raise LabError(f"{page}:{i + 1}: {exc}") from exc
@@ -179,8 +196,27 @@ def _value(
     return f"<!-- value: {name} -->{text}<!-- /value -->"
 
 
+def _served_from(page: Path) -> Path:
+    """The folder a page's links resolve against on the site: with directory URLs (MkDocs, Zensical)
+    `docs/a/index.md` is served as `a/`, but `docs/a/b.md` as `a/b/`, one folder deeper."""
+    return page.parent if page.name in ("index.md", "README.md") else page.with_suffix("")
+
+
 def data_href(page: Path, data_dir: Path) -> str:
-    return Path(os.path.relpath(data_dir, page.parent)).as_posix()
+    return Path(os.path.relpath(data_dir, _served_from(page))).as_posix()
+
+
+def docs_root(page: Path) -> Path:
+    """The docs folder a page is under (MkDocs' docs_dir, `docs`)."""
+    for folder in page.parents:
+        if folder.name == "docs":
+            return folder
+    raise LabError(f"{page}: a page must be under docs/")
+
+
+def site_href(page: Path) -> str:
+    """The site's root as the page links to it, e.g. "../.." from `docs/labs/<id>/index.md`."""
+    return Path(os.path.relpath(docs_root(page), _served_from(page))).as_posix()
 
 
 _OPENER = re.compile(r"^[ \t]*(!!!|\?\?\?\+?|===)[ \t]")  # admonition, collapsible or tab: body +4

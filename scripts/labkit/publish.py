@@ -195,6 +195,8 @@ def page_context(lab: Lab, page: Path, *, results: Results, data_dir: Path) -> b
     return blocks.Context(
         results=results,
         data_href=pages.data_href(page, lab.data_dir),
+        site_href=pages.site_href(page),
+        data_path=lab.data_dir.relative_to(pages.docs_root(lab.data_dir)).as_posix(),
         data_dir=data_dir,
         page=page.as_posix(),
     )

@@ -16,7 +16,9 @@ SLOW = "find_duplicates_slow (labs/slow_service/finders.py:23)"
 def frames(svg: str) -> dict[str, ET.Element]:
     """Map each frame's label (its <title> up to the em dash) to its <g> element."""
     out = {}
-    for g in ET.fromstring(svg).iterfind(".//s:g[@class='f']", NS):
+    for g in ET.fromstring(svg).iterfind(".//s:g", NS):
+        if "f" not in g.get("class", "").split():
+            continue
         title = g.find("s:title", NS)
         assert title is not None and title.text is not None
         out[title.text.rsplit(" \u2014 ", 1)[0]] = g
@@ -119,7 +121,7 @@ def test_no_network_references() -> None:
 
 def test_accessible_title_and_desc() -> None:
     root = ET.fromstring(render_svg(stacks={("a",): 7}, title="My graph", subtitle="lab 1, before"))
-    assert root.get("role") == "img"
+    assert root.get("role") != "img", "an image hides its frames, which are controls"
     ids = (root.get("aria-labelledby") or "").split()
     by_id = {el.get("id"): el for el in root.iter() if el.get("id")}
     assert [by_id[i].tag.split("}")[1] for i in ids] == ["title", "desc"]
@@ -155,3 +157,23 @@ def test_tiny_frames_are_omitted_with_a_comment() -> None:
     f = frames(svg)
     assert "big" in f and "tiny" not in f and "child" not in f
     assert "<!-- 2 frames narrower than 0.1% of the width omitted -->" in svg
+
+
+def _contrast(a: float, b: float) -> float:
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+def test_every_label_contrasts_with_its_frame_and_every_frame_is_a_control() -> None:
+    """Labels are black or white, whichever reads better on the frame's colour: at least 4.5:1."""
+    from labkit.flamegraph import _luminance
+
+    labels = [f"func_{i} (f.py:{i})" for i in range(300)]
+    svg = render_svg(stacks={(lab,): 1 for lab in labels}, title="t", width=40000)
+    drawn = frames(svg)
+    inks = set()
+    for g in drawn.values():
+        ink = 1.0 if "w" in g.get("class", "").split() else 0.0
+        inks.add(ink)
+        assert _contrast(ink, _luminance(rect(g).get("fill", ""))) >= 4.5, rect(g).get("fill")
+        assert g.get("tabindex") == "0" and g.get("role") == "button"
+    assert inks == {0.0, 1.0}, "300 colours and never a dark one: the ink rule is not exercised"

@@ -8,12 +8,19 @@ from typing import Any
 
 import markdown
 import pytest
-from labkit import formats, pages
+from labkit import blocks, formats, pages
 from labkit.errors import LabError
 from labkit.kinds import benchmark as benchmark_kind
 from labkit.kinds import profile as profile_kind
 
-EXTENSIONS = ["tables", "md_in_html", "admonition", "pymdownx.superfences", "pymdownx.tabbed"]
+EXTENSIONS = [
+    "tables",
+    "md_in_html",
+    "admonition",
+    "pymdownx.superfences",
+    "pymdownx.tabbed",
+    "pymdownx.blocks.html",
+]
 EXTENSION_CONFIGS = {"pymdownx.tabbed": {"alternate_style": True}}
 
 NASTY = [  # function names and files that HTML or Markdown would otherwise eat
@@ -106,8 +113,10 @@ def test_block_inside_admonition_keeps_its_indentation() -> None:
     end = lines.index("    <!-- end: frame-table p -->")
     body = lines[begin + 1 : end]
     assert body[0] == "" and body[-1] == "", "blank lines around the body"
-    assert all(row.startswith("    <") for row in body[1:-1])
-    assert body[1] == "    <table>"
+    assert body[1:4] == ["    /// html | div.generated", "        markdown: html", ""], "kept as HTML"
+    assert body[-3:-1] == ["", "    ///"]
+    assert all(row.startswith("    <") for row in body[4:-3])
+    assert body[4] == "    <table>"
     assert [d.marker for d in diffs] == ["frame-table p"]
     assert diffs[0].line == begin + 1
     assert diffs[0].found == "    stale"
@@ -120,6 +129,15 @@ def test_block_inside_admonition_keeps_its_indentation() -> None:
     assert admonition, html
     assert "<pre>" not in html
     assert "The end." in html.split("</div>")[-1]
+    # Not a paragraph: Markdown would wrap indented HTML in <p>, invalid around a table (Nu checker).
+    assert not re.search(r"<p>\s*<table", html), html
+
+
+def test_wrapping_is_what_keeps_a_contained_block_out_of_a_paragraph(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pages, "CONTAINED_OPEN", ())
+    monkeypatch.setattr(pages, "CONTAINED_CLOSE", "")
+    out, _ = pages.render(ADMONITION_PAGE, ctx(), page="p.md")
+    assert re.search(r"<p>\s*<table", to_html(out))
 
 
 TAB_PAGE = """\
@@ -140,6 +158,7 @@ def test_block_inside_tab_renders_as_a_table() -> None:
     html = to_html(out)
     assert re.search(r'class="tabbed-block">.*?<table>.*?</table>.*?</div>', html, re.S), html
     assert "<pre>" not in html
+    assert not re.search(r"<p>\s*<table", html), html
 
 
 @pytest.mark.parametrize("page", [ADMONITION_PAGE, TAB_PAGE], ids=["admonition", "tab"])
@@ -265,3 +284,30 @@ def test_provenance_table(results: dict[str, Any]) -> None:
 
 def test_data_href() -> None:
     assert pages.data_href(Path("docs/labs/lab-1/index.md"), Path("docs/labs/lab-1/data")) == "data"
+    # With directory URLs, fact-check.md is served as fact-check/: its links start one folder up.
+    assert pages.data_href(Path("docs/labs/lab-1/fact-check.md"), Path("docs/labs/lab-1/data")) == "../data"
+
+
+def test_site_href() -> None:
+    assert pages.site_href(Path("docs/labs/lab-1/index.md")) == "../.."
+    assert pages.site_href(Path("docs/labs/lab-1/fact-check.md")) == "../../.."
+    assert pages.site_href(Path("docs/index.md")) == "."
+    with pytest.raises(LabError, match="under docs/"):
+        pages.site_href(Path("elsewhere/page.md"))
+
+
+def test_speedscope_link_opens_the_recording_from_the_site_root() -> None:
+    context = pages.Context(
+        results=tiny_results(),
+        data_href="data",
+        data_dir=Path("unused"),
+        site_href="../..",
+        data_path="labs/lab-1/data",
+    )
+    links = blocks.viewer_links(context, svg="slow.svg", speedscope="slow.speedscope.json", title="A & b=c")
+    assert (
+        'href="../../speedscope/index.html#profileURL=../labs/lab-1/data/slow.speedscope.json'
+        '&amp;title=A%20%26%20b%3Dc"' in links
+    )
+    assert '<a href="data/slow.speedscope.json" download>' in links
+    assert 'class="flamegraph-narrow"' in links

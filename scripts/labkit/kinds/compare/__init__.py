@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from labkit import formats, kinds, stacks
-from labkit.blocks import Context, named, table
+from labkit.blocks import Context, named, table, viewer_links
 from labkit.diffgraph import function_stacks, render_diff_svg
 from labkit.kinds.pair import Pair
 from labkit.manifest import Step
@@ -127,7 +127,8 @@ def diff_flamegraph(ctx: Context, arg: str | None) -> list[str]:
         f"<figcaption>{title}: every frame of the {before} and the {after} recording, as wide as the mean "
         f"of its two shares; blue frames lost share, orange ones gained, grey ones kept it, and a dashed "
         f"outline marks a frame found in one recording only. Hover a frame for both shares. "
-        f'<a href="{svg}">Open full screen</a></figcaption>',
+        + viewer_links(ctx, svg=entry["files"]["svg"])
+        + "</figcaption>",
         "</figure>",
         *table(
             ["Function", f"Total, {before}", f"Total, {after}", "Change"],

@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.table import Table
 
 from labkit import formats, kinds, stacks, stats
-from labkit.blocks import Context, named, table
+from labkit.blocks import Context, named, table, viewer_links
 from labkit.errors import LabError
 from labkit.flamegraph import render_svg
 from labkit.manifest import Step
@@ -256,10 +256,12 @@ def flamegraph(ctx: Context, arg: str | None) -> list[str]:
         f'<iframe src="{svg}" title="Flame graph: {title}" loading="lazy" '
         f'style="width:100%;aspect-ratio:{ratio};border:0"></iframe>',
         f"<figcaption>{title}: {formats.count(profile['samples'])} samples in "
-        f"{formats.seconds(profile['wall_s'])}. {finding}. Click a frame to zoom, hover for counts, "
-        f'press <kbd>/</kbd> to search. <a href="{svg}">Open full screen</a> · '
-        f'<a href="{ctx.data_href}/{files["speedscope"]}" download>Download the speedscope file</a>'
-        "</figcaption>",
+        f"{formats.seconds(profile['wall_s'])}. {finding}. Click a frame (or Tab to it and press Enter) "
+        "to zoom, hover for counts, press <kbd>/</kbd> to search. "
+        + viewer_links(
+            ctx, svg=files["svg"], speedscope=files["speedscope"], title=profile["title"] or arg or ""
+        )
+        + "</figcaption>",
         "</figure>",
     ]
 
