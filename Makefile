@@ -12,7 +12,7 @@ LAB    ?= $(ID)
 OPTS   := $(if $(LAB),--lab $(LAB)) $(if $(FORCE),--force) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv site serve assets soak check new-lab test lint clean
+.PHONY: help venv site site-zensical serve assets soak check new-lab test test-pythons lint clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,6 +29,10 @@ venv: $(STAMP) ## Create the virtual environment (.venv) with every dependency
 
 site: $(STAMP) ## Build the site from the committed pages and assets into site/
 	$(VENV)/bin/mkdocs build --strict
+
+site-zensical: $(STAMP) ## Build the same site with Zensical into site-zensical/ (needs Python 3.11+)
+	@test -x $(VENV)/bin/zensical || { echo "Zensical is not installed in $(VENV): it needs Python 3.11+ (set PYTHON=...)"; exit 1; }
+	LABS_SITE_DIR=site-zensical $(VENV)/bin/zensical build --clean --strict
 
 serve: $(STAMP) ## Serve the site on http://127.0.0.1:8000 with live reload
 	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
@@ -56,5 +60,5 @@ lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff format --check scripts labs tests
 	$(VENV)/bin/mypy
 
-clean: ## Remove out/, .labs/ and site/ (never docs/)
-	rm -rf out .labs site
+clean: ## Remove out/, .labs/, site/ and site-zensical/ (never docs/)
+	rm -rf out .labs site site-zensical .cache .nox
