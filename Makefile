@@ -56,8 +56,8 @@ test: $(STAMP) ## Run the test suite
 	$(VPY) -m pytest
 
 lint: $(STAMP) ## ruff and mypy
-	$(VENV)/bin/ruff check scripts labs tests
-	$(VENV)/bin/ruff format --check scripts labs tests
+	$(VENV)/bin/ruff check scripts labs tests noxfile.py
+	$(VENV)/bin/ruff format --check scripts labs tests noxfile.py
 	$(VENV)/bin/mypy
 
 clean: ## Remove out/, .labs/, site/ and site-zensical/ (never docs/)
