@@ -55,10 +55,18 @@ new-lab: $(STAMP) ## Instructor: start a new lab (make new-lab LAB=lab-3 TITLE="
 test: $(STAMP) ## Run the test suite
 	$(VPY) -m pytest
 
-lint: $(STAMP) ## ruff and mypy
+test-pythons: $(STAMP) ## Run the unit tests on every supported Python, 3.10 to 3.13 (nox; a missing one is skipped)
+	$(VENV)/bin/nox -s unit
+
+lint: $(STAMP) ## ruff, mypy, and actionlint on .github/workflows (shellcheck too, when installed)
 	$(VENV)/bin/ruff check scripts labs tests noxfile.py
 	$(VENV)/bin/ruff format --check scripts labs tests noxfile.py
 	$(VENV)/bin/mypy
+	@command -v shellcheck >/dev/null || { \
+	  if [ "$$CI" = true ]; then echo "CI=true: shellcheck is needed (apt-get install shellcheck)"; exit 1; fi; \
+	  echo "note: shellcheck is not installed: the workflows' run steps and .ci/run are checked without it"; }
+	$(VENV)/bin/actionlint
+	@if command -v shellcheck >/dev/null; then echo "shellcheck .ci/run"; shellcheck .ci/run; fi
 
 clean: ## Remove out/, .labs/, site/ and site-zensical/ (never docs/)
 	rm -rf out .labs site site-zensical .cache .nox
