@@ -5,9 +5,10 @@ PATH, pyenv, uv), never by a path written here: each one found is linked as `pyt
 `.nox/pythons/`, which goes first on the PATH that nox searches. A supported version that is not found
 is skipped with its reason, except under CI=true, where it fails (the project's rule for missing tools).
 
-The environments install through pip's own cache (the user's, or $PIP_CACHE_DIR; the same one that
-`make venv` fills), or uv's when uv is installed, so a second run downloads nothing; locally nox also
-reuses the environments themselves (`.nox/`, removed by `make clean`).
+The environments are made and filled by uv (installed with nox by `.[dev]`) through uv's cache, or, where
+uv is missing, by virtualenv and pip through pip's cache (the user's, or $PIP_CACHE_DIR: the one that
+`make venv` fills); either way a second run downloads nothing. Locally nox also reuses the environments
+themselves (`.nox/`, removed by `make clean`); under CI=true it makes them afresh.
 """
 
 from __future__ import annotations
@@ -75,7 +76,10 @@ def unit(session: nox.Session) -> None:
 
 @nox.session(python=INTEGRATION)
 def integration(session: nox.Session) -> None:
-    """Everything but the unit tests (the labs run for real; several minutes)."""
+    """Everything but the unit tests (the labs run for real; several minutes).
+
+    They need what `.ci/run` installs first: the Debian packages it names and speedscope's schema (npm).
+    """
     session.install(".[dev]")
     session.run(
         "python", "-m", "pytest", "tests", "--ignore=tests/unit", "-p", "no:cacheprovider", *session.posargs
