@@ -15,7 +15,7 @@ OPTS   := $(if $(LAB),--lab $(LAB)) $(if $(FORCE),--force) $(if $(QUICK),--quick
 .PHONY: help venv site site-zensical serve assets soak check new-lab test test-pythons lint clean
 
 help: ## Show the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  Variables: LAB=<id> FORCE=1 QUICK=1 METHOD=pid|launch RUNS=N (soak)"
 
 $(STAMP): pyproject.toml
@@ -68,5 +68,5 @@ lint: $(STAMP) ## ruff, mypy, and actionlint on .github/workflows (shellcheck to
 	$(VENV)/bin/actionlint
 	@if command -v shellcheck >/dev/null; then echo "shellcheck .ci/run"; shellcheck .ci/run; fi
 
-clean: ## Remove out/, .labs/, site/ and site-zensical/ (never docs/)
+clean: ## Remove out/, .labs/, site/, site-zensical/ and the nox and Zensical caches (never docs/)
 	rm -rf out .labs site site-zensical .cache .nox
