@@ -12,10 +12,10 @@ LAB    ?= $(ID)
 OPTS   := $(if $(LAB),--lab $(LAB)) $(if $(FORCE),--force) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv site serve assets soak check new-lab test lint clean speedscope
+.PHONY: help venv site site-zensical serve assets soak check new-lab test test-pythons lint clean speedscope
 
 help: ## Show the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  Variables: LAB=<id> FORCE=1 QUICK=1 METHOD=pid|launch RUNS=N (soak)"
 
 $(STAMP): pyproject.toml
@@ -29,6 +29,10 @@ venv: $(STAMP) ## Create the virtual environment (.venv) with every dependency
 
 site: $(STAMP) ## Build the site from the committed pages and assets into site/
 	$(VENV)/bin/mkdocs build --strict
+
+site-zensical: $(STAMP) ## Build the same site with Zensical into site-zensical/ (needs Python 3.11+)
+	@test -x $(VENV)/bin/zensical || { echo "Zensical is not installed in $(VENV): it needs Python 3.11+ (set PYTHON=...)"; exit 1; }
+	LABS_SITE_DIR=site-zensical $(VENV)/bin/zensical build --clean --strict
 
 serve: $(STAMP) ## Serve the site on http://127.0.0.1:8000 with live reload
 	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
@@ -51,10 +55,18 @@ new-lab: $(STAMP) ## Instructor: start a new lab (make new-lab LAB=lab-3 TITLE="
 test: $(STAMP) ## Run the test suite
 	$(VPY) -m pytest
 
-lint: $(STAMP) ## ruff and mypy
-	$(VENV)/bin/ruff check scripts labs tests
-	$(VENV)/bin/ruff format --check scripts labs tests
+test-pythons: $(STAMP) ## Run the unit tests on every supported Python, 3.10 to 3.13 (nox; a missing one is skipped)
+	$(VENV)/bin/nox -s unit
+
+lint: $(STAMP) ## ruff, mypy, and actionlint on .github/workflows (shellcheck too, when installed)
+	$(VENV)/bin/ruff check scripts labs tests noxfile.py
+	$(VENV)/bin/ruff format --check scripts labs tests noxfile.py
 	$(VENV)/bin/mypy
+	@command -v shellcheck >/dev/null || { \
+	  if [ "$$CI" = true ]; then echo "CI=true: shellcheck is needed (apt-get install shellcheck)"; exit 1; fi; \
+	  echo "note: shellcheck is not installed: the workflows' run steps and .ci/run are checked without it"; }
+	$(VENV)/bin/actionlint
+	@if command -v shellcheck >/dev/null; then echo "shellcheck .ci/run"; shellcheck .ci/run; fi
 
 # speedscope's static build, vendored under docs/speedscope/ (MIT, its LICENSE beside it) so that the
 # site's "Open in speedscope" links work offline and under `make serve`; tests/site checks it is this version.
@@ -64,5 +76,5 @@ speedscope: ## Refresh docs/speedscope/ from the speedscope npm package (SPEEDSC
 	rm -rf docs/speedscope && mkdir -p docs/speedscope
 	cp .labs/npm/node_modules/speedscope/dist/release/* .labs/npm/node_modules/speedscope/LICENSE docs/speedscope/
 
-clean: ## Remove out/, .labs/ and site/ (never docs/)
-	rm -rf out .labs site
+clean: ## Remove out/, .labs/, site/, site-zensical/ and the nox and Zensical caches (never docs/)
+	rm -rf out .labs site site-zensical .cache .nox

@@ -73,7 +73,7 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
             formats.html_text(c["shown"]) if c["verdict"] != "cited" else formats.html_text(c["source"])
         )
         if c.get("link"):
-            measured += f' (<a href="{formats.html_text(_from_page(ctx, c["link"]))}">evidence</a>)'
+            measured += f' (<a href="{formats.html_text(c["link"])}">evidence</a>)'
         if c["verdict"] == "cited":  # a documented fact: the verdict is the source's, not a run's
             expected = " (per the source)"
             c = {**c, "verdict": c["expect"]}
@@ -93,15 +93,6 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
         "whole confidence interval is on the right side of the threshold"
     )
     return table(["Claim", "Evidence", "Measured", "Rule", "Verdict"], rows, caption=caption)
-
-
-def _from_page(ctx: Context, link: str) -> str:
-    """A manifest's link, written relative to the page's folder, as the served page must write it."""
-    if not ctx.page or re.match(r"^([a-z][a-z0-9+.-]*:|/|#)", link):
-        return link
-    page = Path(ctx.page)
-    up = Path(os.path.relpath(page.parent, _served_from(page))).as_posix()
-    return link if up == "." else f"{up}/{link}"
 
 
 GENERIC_BLOCKS: dict[str, kinds.Block] = {"provenance": provenance, "claims": claims_table}
@@ -197,9 +188,9 @@ def _value(
 
 
 def _served_from(page: Path) -> Path:
-    """The folder a page's links resolve against on the site: with directory URLs (MkDocs, Zensical)
-    `docs/a/index.md` is served as `a/`, but `docs/a/b.md` as `a/b/`, one folder deeper."""
-    return page.parent if page.name in ("index.md", "README.md") else page.with_suffix("")
+    """The folder a page's links resolve against on the site: its Markdown file's own folder, since
+    mkdocs.yml builds `name.html` pages (`use_directory_urls: false`), as GitHub shows the file too."""
+    return page.parent
 
 
 def data_href(page: Path, data_dir: Path) -> str:

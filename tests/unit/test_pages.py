@@ -284,13 +284,13 @@ def test_provenance_table(results: dict[str, Any]) -> None:
 
 def test_data_href() -> None:
     assert pages.data_href(Path("docs/labs/lab-1/index.md"), Path("docs/labs/lab-1/data")) == "data"
-    # With directory URLs, fact-check.md is served as fact-check/: its links start one folder up.
-    assert pages.data_href(Path("docs/labs/lab-1/fact-check.md"), Path("docs/labs/lab-1/data")) == "../data"
+    # Pages are built as name.html (mkdocs.yml): a page's links are relative to its Markdown file.
+    assert pages.data_href(Path("docs/labs/lab-1/fact-check.md"), Path("docs/labs/lab-1/data")) == "data"
 
 
 def test_site_href() -> None:
     assert pages.site_href(Path("docs/labs/lab-1/index.md")) == "../.."
-    assert pages.site_href(Path("docs/labs/lab-1/fact-check.md")) == "../../.."
+    assert pages.site_href(Path("docs/labs/lab-1/fact-check.md")) == "../.."
     assert pages.site_href(Path("docs/index.md")) == "."
     with pytest.raises(LabError, match="under docs/"):
         pages.site_href(Path("elsewhere/page.md"))

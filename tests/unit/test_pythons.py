@@ -15,6 +15,9 @@ from labkit import pythons
 from tests.helpers import ROOT
 
 HERE = f"{sys.version_info[0]}.{sys.version_info[1]}"  # the running interpreter is always a candidate
+# A version the running interpreter is not (the tests run on 3.10–3.13): a stand-in left out must not be
+# mistaken for the running interpreter, which the discovery always finds.
+ELSEWHERE = "3.13" if HERE != "3.13" else "3.12"
 
 
 def fake(path: Path, version: str, *, impl: str = "cpython", free_threaded: int = 0, code: int = 0) -> Path:
@@ -54,8 +57,8 @@ def test_nothing_configured_finds_only_this_python(env: dict[str, str]) -> None:
 
 def test_home_alone_is_never_searched(env: dict[str, str]) -> None:
     """A ~/.pyenv without pyenv on PATH and without PYENV_ROOT is not looked at."""
-    fake(Path(env["HOME"]) / ".pyenv" / "versions" / "3.13.1" / "bin" / "python3", "3.13")
-    assert "3.13" not in pythons.discover(env=env).pythons
+    fake(Path(env["HOME"]) / ".pyenv" / "versions" / f"{ELSEWHERE}.1" / "bin" / "python3", ELSEWHERE)
+    assert ELSEWHERE not in pythons.discover(env=env).pythons
 
 
 def test_labkit_pythons_lists_interpreters(env: dict[str, str], tmp_path: Path) -> None:
@@ -139,8 +142,8 @@ def test_uv_without_json_listing_falls_back_to_its_folder(env: dict[str, str], t
 def test_unusable_interpreters_are_left_out(
     env: dict[str, str], tmp_path: Path, kwargs: dict[str, object], why: str
 ) -> None:
-    bad = fake(tmp_path / "bad" / "python", "3.12", **kwargs)  # type: ignore[arg-type]
-    assert "3.12" not in pythons.discover(env={**env, pythons.ENV: str(bad)}).pythons, why
+    bad = fake(tmp_path / "bad" / "python", ELSEWHERE, **kwargs)  # type: ignore[arg-type]
+    assert ELSEWHERE not in pythons.discover(env={**env, pythons.ENV: str(bad)}).pythons, why
 
 
 def test_garbage_answers_are_left_out(env: dict[str, str], tmp_path: Path) -> None:
