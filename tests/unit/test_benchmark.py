@@ -79,7 +79,12 @@ def sized(times: dict[int, tuple[list[float], list[float]]], repeats: int = 5) -
     return {
         "repeats": repeats,
         "points": [
-            {"n": n, "number": {"slow": 1, "fast": 100}, "same_result": True, "times_s": {"slow": s, "fast": f}}
+            {
+                "n": n,
+                "number": {"slow": 1, "fast": 100},
+                "same_result": True,
+                "times_s": {"slow": s, "fast": f},
+            }
             for n, (s, f) in times.items()
         ],
     }
