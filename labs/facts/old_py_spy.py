@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # The toolkit's own discovery, from this repository's copy of it (never another installed toolkit).
@@ -92,8 +93,10 @@ def main() -> int:
     checked: list[dict[str, str | bool]] = []
     newest = []
     found = pythons.discover()
-    for version, python in found.pythons.items():
-        ok, error = can_read(spy, python)
+    # One interpreter per thread: each probe mostly waits (0.4 s for its target to start, then py-spy).
+    with ThreadPoolExecutor(max_workers=max(1, len(found.pythons))) as pool:
+        answers = list(pool.map(lambda python: can_read(spy, python), found.pythons.values()))
+    for version, (ok, error) in zip(found.pythons, answers, strict=True):
         checked.append({"python": version, "read": ok, "error": error})
         if tuple(map(int, version.split("."))) >= (3, 12):
             newest.append(version)

@@ -93,3 +93,33 @@ def test_committed_lab1_data_is_clean() -> None:
     repo = Path(__file__).resolve().parents[2]
     folder = repo / "docs" / "labs" / "lab-1"
     assert privacy.scan(privacy.tree(folder), root=repo) == []
+
+
+# --- every published picture is redrawn by `make check` and compared byte for byte ---------------------
+
+PICTURES = [
+    ("lab-1", "bench.scaling.svg"),  # the scaling plot (matplotlib)
+    ("lab-1", "change.svg"),  # the differential flame graph
+    ("lab-1", "slow.svg"),  # a flame graph
+    ("lab-2", "latency.svg"),  # the latency distributions (matplotlib)
+]
+
+
+@pytest.fixture(scope="module")
+def committed_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_repo(tmp_path_factory.mktemp("pictures") / "repo")
+
+
+@pytest.mark.parametrize(("lab", "name"), PICTURES)
+def test_one_changed_byte_of_a_picture_fails_check(committed_copy: Path, lab: str, name: str) -> None:
+    path = committed_copy / "docs" / "labs" / lab / "data" / name
+    original = path.read_bytes()
+    at = original.index(b"<svg") + 1  # a byte that no renderer would write differently: the element's name
+    path.write_bytes(original[:at] + b"S" + original[at + 1 :])
+    try:
+        run = labkit(committed_copy, "check", "--lab", lab)
+        assert run.returncode != 0, str(run)
+        assert name in run.output, str(run)
+    finally:
+        path.write_bytes(original)
+    assert labkit(committed_copy, "check", "--lab", lab).returncode == 0, "the copy is whole again"
