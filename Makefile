@@ -75,6 +75,8 @@ speedscope: ## Refresh docs/speedscope/ from the speedscope npm package (SPEEDSC
 	npm install --silent --no-audit --no-fund --prefix .labs/npm speedscope@$(SPEEDSCOPE)
 	rm -rf docs/speedscope && mkdir -p docs/speedscope
 	cp .labs/npm/node_modules/speedscope/dist/release/* .labs/npm/node_modules/speedscope/LICENSE docs/speedscope/
+	# its font's licence is Markdown: as .txt it is published as it is, not built into a page
+	for f in docs/speedscope/*.md; do mv "$$f" "$${f%.md}.txt"; done
 
 clean: ## Remove out/, .labs/, site/, site-zensical/ and the nox and Zensical caches (never docs/)
 	rm -rf out .labs site site-zensical .cache .nox
