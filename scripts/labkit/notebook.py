@@ -18,6 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import nbformat
 from nbformat import NotebookNode
@@ -91,26 +92,35 @@ def markdown(lines: list[str], *, anchors: dict[str, str]) -> str:
     """A run of page prose as notebook Markdown: values named, admonitions quoted, tabs labelled."""
     out: list[str] = []
     open_: list[tuple[int, bool]] = []  # (body indentation, quoted) of each open admonition or tab
+    blanks = 0  # blank lines wait for the next line: it decides whether they are still in a quote
+
+    def link(m: re.Match[str]) -> str:
+        return f"](#{quote(anchors.get(m[1], m[1]), safe='-:,._~()!*')})"
+
     for line in lines:
-        if line.strip():
-            while open_ and _indent(line) < open_[-1][0]:
-                open_.pop()
+        if not line.strip():
+            blanks += 1
+            continue
+        while open_ and _indent(line) < open_[-1][0]:
+            open_.pop()
         depth = open_[-1][0] if open_ else 0
-        quote = "> " * sum(quoted for _, quoted in open_)
+        prefix = "> " * sum(quoted for _, quoted in open_)
+        out += [prefix.rstrip()] * min(blanks, 1)
+        blanks = 0
         body = line[depth:] if line[:depth].strip() == "" else line.lstrip()
         body = pages.VALUE.sub(lambda m: _PLACEHOLDER.format(name=m["name"]), body)
-        body = _ANCHOR_LINK.sub(lambda m: f"](#{anchors.get(m[1], m[1])})", body)
+        body = _ANCHOR_LINK.sub(link, body)
         admonition, tab = _ADMONITION.match(line), _TAB.match(line)
         if admonition:
             title = admonition["title"] or admonition["type"].capitalize()
-            out += [f"{quote}> **{title}**".rstrip(), f"{quote}>"]
+            out += [f"{prefix}> **{title}**"]
             open_.append((_indent(line) + 4, True))
         elif tab:
-            out += [f"{quote}**{tab['title']}**", quote.rstrip()]
+            out += [f"{prefix}**{tab['title']}**"]
             open_.append((_indent(line) + 4, False))
         else:
-            out.append(f"{quote}{body}".rstrip() if body.strip() else quote.rstrip())
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
+            out.append(f"{prefix}{body}".rstrip())
+    return "\n".join(out).strip("\n")
 
 
 def _block_steps(lab: Lab, block: _Block) -> list[str]:

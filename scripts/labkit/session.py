@@ -222,7 +222,7 @@ class Session:
         if rest:
             _display(_html(rest))
 
-    def verdicts(self) -> Results:
+    def verdicts(self) -> None:
         """The page's claims judged on your run, and every value the page names; results.json saved."""
         results = self._results()
         page = self.lab.page.as_posix()
@@ -244,9 +244,9 @@ class Session:
         print("\nYour run's values, by the names the text shows:")
         width = max((len(n) for n in results["values"]), default=0)
         for name, value in results["values"].items():
-            print(f"  ⟨{name}⟩{' ' * (width - len(name))}  {value['text']}")
+            plain = re.sub(r"\\(.)", r"\1", str(value["text"]))  # the text is escaped for Markdown
+            print(f"  ⟨{name}⟩{' ' * (width - len(name))}  {plain}")
         print(f"\nSaved: {(self.out / 'results.json').relative_to(self.root).as_posix()}")
-        return results
 
     def close(self) -> None:
         """Stop every service and process the notebook started (again: harmless)."""
