@@ -258,7 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--lab"), p.add_argument("--runs", type=int, default=5)
     p.add_argument("--quick", action="store_true"), p.add_argument("--method", choices=["pid", "launch"])
-    p = sub.add_parser("notebook", help="write each lab's notebook (docs/labs/<id>/<id>.ipynb); --execute runs it")
+    p = sub.add_parser(
+        "notebook", help="write each lab's notebook (docs/labs/<id>/<id>.ipynb); --execute runs it"
+    )
     p.add_argument("--lab"), p.add_argument("--execute", action="store_true")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")

@@ -27,7 +27,9 @@ from labkit import kinds, pages
 from labkit.manifest import Lab, Step
 
 GENERIC = {"claims", "provenance"}  # blocks that show the whole run: every step runs before them
-_ADMONITION = re.compile(r'^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?)[ \t]+(?P<type>[\w-]+)(?:[ \t]+"(?P<title>.*)")?')
+_ADMONITION = re.compile(
+    r'^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?)[ \t]+(?P<type>[\w-]+)(?:[ \t]+"(?P<title>.*)")?'
+)
 _TAB = re.compile(r'^(?P<indent>[ \t]*)===[ \t]+"(?P<title>.*)"')
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*$")
 _ANCHOR_LINK = re.compile(r"\]\(#([\w-]+)\)")
@@ -80,7 +82,7 @@ def _jupyter_anchor(text: str) -> str:
 
 
 def _anchors(text: str) -> dict[str, str]:
-    found = {}
+    found: dict[str, str] = {}
     for line, region in zip(text.split("\n"), pages.regions(text), strict=True):
         heading = _HEADING.match(line)
         if region == "prose" and heading:
@@ -260,14 +262,15 @@ def build(lab: Lab, text: str) -> NotebookNode:
     ]
     for number, cell in enumerate(cells, start=1):
         cell["id"] = f"{lab.id}-{number:03d}"  # stable ids: the same input gives the same bytes
-    nb = nbformat.v4.new_notebook(cells=cells)
+    nb: NotebookNode = nbformat.v4.new_notebook(cells=cells)
     nb.metadata = {"kernelspec": dict(KERNEL), "language_info": {"name": "python"}}
     return nb
 
 
 def dumps(nb: NotebookNode) -> str:
     """The notebook's file text (nbformat's own layout, one newline at the end)."""
-    return nbformat.writes(nb, version=4).rstrip("\n") + "\n"
+    text: str = nbformat.writes(nb, version=4)
+    return text.rstrip("\n") + "\n"
 
 
 def render(lab: Lab, *, root: Path) -> str:
@@ -281,7 +284,7 @@ def stale(lab: Lab, *, root: Path) -> str | None:
     try:
         current = (root / path).read_text(encoding="utf-8")
     except OSError:
-        return f"{path.as_posix()}: missing; run `make notebooks` (or `python -m labkit notebook --lab {lab.id}`)"
+        return f"{path.as_posix()}: missing; run `python -m labkit notebook --lab {lab.id}`"
     if current != render(lab, root=root):
         return (
             f"{path.as_posix()}: stale: the page or the manifest changed since it was generated; run "

@@ -20,8 +20,22 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from labkit import SCHEMA_VERSION, blocks, claims, kinds, manifest, pages, preflight, processes, provenance, pyspy
-from labkit import publish, services, store, values
+from labkit import (
+    SCHEMA_VERSION,
+    blocks,
+    claims,
+    kinds,
+    manifest,
+    pages,
+    preflight,
+    processes,
+    provenance,
+    publish,
+    pyspy,
+    services,
+    store,
+    values,
+)
 from labkit.errors import LabError
 from labkit.manifest import Lab
 from labkit.records import Results, StepTime
@@ -238,7 +252,7 @@ class Session:
         decided = [c for c in mine if c["verdict"] != "cited"]
         kept = sum(c["verdict"] == c["expect"] for c in decided)
         if self.quick:
-            print(f"QUICK configuration: too small to judge; {kept} of {len(decided)} came out as the page says")
+            print(f"QUICK configuration, too small to judge: {kept} of {len(decided)} as the page says")
         else:
             print(f"{kept} of {len(decided)} claims came out as the page says")
         print("\nYour run's values, by the names the text shows:")
