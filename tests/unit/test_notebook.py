@@ -57,9 +57,8 @@ def test_prose_and_steps_in_page_order(lab_id: str) -> None:
     md = "\n".join(c.source for c in _built(lab_id).cells if c.cell_type == "markdown")
     positions = [md.find(h) for h in headings]
     assert -1 not in positions and positions == sorted(positions)
-    runs = [
-        m[1] for c in _built(lab_id).cells if c.cell_type == "code" for m in re.finditer(r'lab\.run\("(\w+)"\)', c.source)
-    ]  # fmt: skip
+    code = "\n".join(c.source for c in _built(lab_id).cells if c.cell_type == "code")
+    runs = re.findall(r'lab\.run\("(\w+)"\)', code)
     ids = [s.id for s in lab.steps]
     assert runs == [i for i in ids if i in runs], "steps run in manifest order, each once"
     assert runs == [s.id for s in notebook.included(lab, text)]
@@ -116,7 +115,12 @@ def test_markdown_of_containers_values_and_anchors() -> None:
 
 def test_a_block_inside_a_tab_becomes_code_cells_after_its_steps() -> None:
     lab = _lab("lab-2")
-    text = '# T\n\nProse.\n\n=== "Default"\n\n    <!-- begin: flamegraph default -->\n    x\n    <!-- end: flamegraph default -->\n\nEnd.\n'
+    text = "\n".join(
+        [
+            "# T", "", "Prose.", "", '=== "Default"', "", "    <!-- begin: flamegraph default -->", "    x",
+            "    <!-- end: flamegraph default -->", "", "End.", "",
+        ]
+    )  # fmt: skip
     cells = notebook.build(lab, text).cells
     sources = [c.source for c in cells]
     show = sources.index('lab.show("flamegraph", "default")')
