@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labkit import claims, kinds, pages, privacy, prose, store
+from labkit import claims, kinds, notebook, pages, privacy, prose, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
 from labkit.publish import environment_here, page_context, read_results, refresh, validate
@@ -46,6 +46,9 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
     # Numbers typed into prose need only the pages and the manifest: reported even when the results
     # cannot be checked (missing, an older format, a page naming a value they lack).
     typed = prose.unbound(lab, texts=texts, values=values if isinstance(values, dict) else {})
+    # The notebook is generated from the manifest and the page: a stale one fails, named.
+    stale = notebook.stale(lab, root=root)
+    typed += [stale] if stale else []
     try:
         problems, notes = _check_results(lab, root=root, texts=texts, allow_quick=allow_quick)
     except LabError as exc:
@@ -116,7 +119,9 @@ def _check_results(
                 f"{d.expected[:60]!r}; {fix} rewrites the page"
             )
     problems += claims.unstated(results["claims"], texts)
-    leaks = privacy.scan([*(root / p for p in lab.pages), *privacy.tree(data_dir)], root=root)
+    published = [*(root / p for p in lab.pages), *privacy.tree(data_dir)]
+    published += [path for path in [root / notebook.path_of(lab)] if path.exists()]
+    leaks = privacy.scan(published, root=root)
     problems += [f"{leak} (must not be published)" for leak in leaks]
     return problems, notes
 

@@ -1,4 +1,4 @@
-"""The command line behind the Makefile: assets, check and learn."""
+"""The command line behind the Makefile: assets, check, learn, soak and notebook."""
 
 from __future__ import annotations
 
@@ -219,6 +219,28 @@ def cmd_soak(args: argparse.Namespace, root: Path) -> int:
     return verdict
 
 
+def cmd_notebook(args: argparse.Namespace, root: Path) -> int:
+    """Write each lab's notebook from its manifest and page; with --execute, run it in a fresh kernel."""
+    from labkit import notebook, session
+
+    for lab in _labs(root, args.lab):
+        path = root / notebook.path_of(lab)
+        text = notebook.render(lab, root=root)
+        changed = not path.exists() or path.read_text(encoding="utf-8") != text
+        if changed:
+            path.write_text(text, encoding="utf-8")
+        rel = path.relative_to(root).as_posix()
+        console.print(f"[green]✓[/green] {rel}: {'written' if changed else 'unchanged'}")
+        if args.execute:
+            out = root / "out" / lab.id / "notebook" / path.name
+            started = time.perf_counter()
+            console.print(f"  executing {rel} in a fresh kernel{' (QUICK)' if args.quick else ''} ...")
+            session.execute(path, quick=args.quick, timeout=args.timeout, out=out)
+            took = time.perf_counter() - started
+            console.print(f"  executed in {took:.1f} s; with its outputs: {out.relative_to(root).as_posix()}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: here)")
@@ -236,10 +258,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--lab"), p.add_argument("--runs", type=int, default=5)
     p.add_argument("--quick", action="store_true"), p.add_argument("--method", choices=["pid", "launch"])
+    p = sub.add_parser(
+        "notebook", help="write each lab's notebook (docs/labs/<id>/<id>.ipynb); --execute runs it"
+    )
+    p.add_argument("--lab"), p.add_argument("--execute", action="store_true")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     os.chdir(root)
-    handlers = {"assets": cmd_assets, "check": cmd_check, "learn": cmd_learn, "soak": cmd_soak}
+    handlers = {
+        "assets": cmd_assets,
+        "check": cmd_check,
+        "learn": cmd_learn,
+        "soak": cmd_soak,
+        "notebook": cmd_notebook,
+    }
     try:
         return handlers[args.action](args, root)
     except LabError as exc:
