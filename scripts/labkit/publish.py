@@ -216,6 +216,22 @@ def page_texts(lab: Lab, results: Results, *, root: Path, data_dir: Path) -> dic
     return out
 
 
+def _with_notebook(lab: Lab, texts: dict[Path, tuple[str, str]], *, root: Path) -> None:
+    """Add the lab's notebook, generated from the page as it is about to be written, to what is swapped in.
+
+    Claims are judged on the pages only, so the notebook (derived from the page and the manifest) is
+    added after ``refuse_unstated``.
+    """
+    from labkit import notebook  # nbformat is imported only by a run that writes the notebook
+
+    path = notebook.path_of(lab)
+    try:
+        current = (root / path).read_text(encoding="utf-8")
+    except OSError:
+        current = ""
+    texts[path] = (current, notebook.dumps(notebook.build(lab, texts[lab.page][1])))
+
+
 def _reusable(existing: Results | None, *, inputs: str, env: Environment) -> bool:
     """Stored results that a run may reuse instead of measuring: same format, inputs and environment."""
     return (
@@ -264,6 +280,7 @@ def assets(
             refuse_mismatches(results)
             texts = page_texts(lab, results, root=root, data_dir=data_dir)
             refuse_unstated(lab, results, texts)
+            _with_notebook(lab, texts, root=root)
             if results == existing and all(new == current for current, new in texts.values()):
                 return Outcome(lab.id, "unchanged", results)
             shutil.copytree(data_dir, staged)
@@ -279,6 +296,7 @@ def assets(
             refuse_mismatches(results)
             texts = page_texts(lab, results, root=root, data_dir=staged)
             refuse_unstated(lab, results, texts)
+            _with_notebook(lab, texts, root=root)
             status = "measured"
         (staged / "results.json").write_text(dump(results), encoding="utf-8")
         store.swap_in(
