@@ -214,7 +214,7 @@ def cmd_grade(args: argparse.Namespace, root: Path) -> int:
     if result.unchanged:
         why = " ".join(ex.unchanged.split()) or "change it first"
         errors.print(
-            Text(f"✗ unchanged: {file.relative_to(root)} is still the original exercise: {why}", style="red")
+            Text(f"✗ unchanged: {file.relative_to(root)} is still the original exercise; {why}", style="red")
         )
     failed = grade.failed(result.checks)
     if failed:
