@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers import assert_no_process_left, copy_repo, hash_tree, labkit
 
-SET_FINDER = '''
+SET_FINDER = """
 def find_duplicates(values):
     seen, repeated = set(), set()
     for value in values:
@@ -21,7 +21,7 @@ def find_duplicates(values):
             repeated.add(value)
         seen.add(value)
     return repeated
-'''
+"""
 EMPTY_FINDER = "def find_duplicates(values):\n    return set()\n"
 HEADER = "from service import SharedState, write_record\n\n\n"
 FIXED_LOCK = HEADER + (
