@@ -22,7 +22,8 @@ from typing import Any
 from labkit import benchmark, claims, exercise, processes, pyspy, runner, services, stacks, stats
 from labkit.claims import Measured
 from labkit.errors import LabError
-from labkit.manifest import Exercise, Lab, Step
+from labkit.graders import GRADERS
+from labkit.manifest import Lab, Step
 from labkit.records import JSONObject
 from labkit.sanitize import PathMap
 from labkit.versions import GRADE_VERSION
@@ -32,7 +33,7 @@ QUESTIONS = {
     "correct": "correct: the same duplicates as the reference",
     "fast": "fast: faster than the slow finder",
     "scales": "scales: time ∝ n^b",
-    "profile": "profile: the finder no longer dominates the service",
+    "hot_path": "profile: the finder no longer dominates the service",
     "no_lost_updates": "no lost updates under concurrent requests",
     "p95": "fast: p95 of /locked, the slow version against yours",
 }
@@ -54,12 +55,6 @@ class Check:
     @property
     def passed(self) -> bool:
         return self.verdict == "holds"
-
-
-@dataclass(frozen=True)
-class Grader:
-    checks: tuple[str, ...]  # the check ids, in the order they run and are shown
-    settings: dict[str, tuple[str, ...]]  # the settings each check needs in the manifest
 
 
 def judged(
@@ -293,10 +288,10 @@ def check_profile(
     if not out.exists():
         why = (rec.output.strip().splitlines() or ["(no output)"])[-1]
         return not_measured(
-            "profile", question, f"py-spy wrote no recording: {why}", hint=str(cfg["hint"]), rule=rule
+            "hot_path", question, f"py-spy wrote no recording: {why}", hint=str(cfg["hint"]), rule=rule
         )
     share = finder_share(stacks.load(out), file=file, function=function)
-    return judged("profile", question, share, "<", than, kind="share", hint=str(cfg["hint"]), rule=rule)
+    return judged("hot_path", question, share, "<", than, kind="share", hint=str(cfg["hint"]), rule=rule)
 
 
 def grade_finder(lab: Lab, *, root: Path, work: Path, quick: bool, say: Say) -> list[Check]:
@@ -333,7 +328,7 @@ def grade_finder(lab: Lab, *, root: Path, work: Path, quick: bool, say: Say) -> 
         out.append(
             check_profile(
                 lab,
-                cfg=cfg["profile"],
+                cfg=cfg["hot_path"],
                 file=file,
                 function=function,
                 root=root,
@@ -345,10 +340,10 @@ def grade_finder(lab: Lab, *, root: Path, work: Path, quick: bool, say: Say) -> 
     except LabError as exc:
         out.append(
             not_measured(
-                "profile",
-                QUESTIONS["profile"],
+                "hot_path",
+                QUESTIONS["hot_path"],
                 str(exc).strip().splitlines()[0],
-                hint=str(cfg["profile"]["hint"]),
+                hint=str(cfg["hot_path"]["hint"]),
                 rule="see the hint",
             )
         )
@@ -457,35 +452,7 @@ def grade_lock(lab: Lab, *, root: Path, work: Path, quick: bool, say: Say) -> li
     ]
 
 
-GRADERS = {
-    "finder": Grader(
-        checks=("correct", "fast", "scales", "profile"),
-        settings={
-            "correct": ("reference",),
-            "fast": ("than", "command"),
-            "scales": ("than",),
-            "profile": ("than", "command", "duration"),
-        },
-    ),
-    "lock": Grader(
-        checks=("no_lost_updates", "p95"),
-        settings={"no_lost_updates": (), "p95": ("than", "command", "service", "ready")},
-    ),
-}
 RUNS: dict[str, Callable[..., list[Check]]] = {"finder": grade_finder, "lock": grade_lock}
-
-
-def problem(ex: Exercise) -> str | None:
-    """What a manifest's exercise lacks for its grader (the schema checks the types)."""
-    grader = GRADERS[ex.grader]
-    if set(ex.checks) != set(grader.checks):
-        given = ", ".join(ex.checks) or "none"
-        return f"the {ex.grader} grader has the checks {', '.join(grader.checks)}; the manifest gives {given}"
-    for check, needed in grader.settings.items():
-        missing = [key for key in needed if key not in ex.checks[check]]
-        if missing:
-            return f"check {check!r} needs {', '.join(missing)}"
-    return None
 
 
 @dataclass(frozen=True)

@@ -390,7 +390,7 @@ def _exercise(raw: JSONObject | None, *, node: yaml.Node, rel: Path, root: Path)
     """The optional exercise, checked against what its grader judges (beyond the schema's types)."""
     if raw is None:
         return None
-    from labkit import grade  # the grader reads manifests: ask it only once this module is loaded
+    from labkit import graders  # it names Exercise: ask it only once this module is loaded
 
     exercise = Exercise(
         grader=raw["grader"],
@@ -413,7 +413,7 @@ def _exercise(raw: JSONObject | None, *, node: yaml.Node, rel: Path, root: Path)
             f"{rel}:{mark.line + 1}: the exercise's target {exercise.target!r} is not in one of its files "
             f"({', '.join(names)})"
         )
-    problem = grade.problem(exercise)
+    problem = graders.problem(exercise)
     if problem:
         mark = _locate(node, ["exercise", "checks"]).start_mark
         raise LabError(f"{rel}:{mark.line + 1}: exercise: {problem}")

@@ -72,8 +72,8 @@ def test_the_unchanged_exercise_fails_and_says_so(repo: Path) -> None:
     assert code == 1, output
     assert record["unchanged"] is True and record["passed"] is False
     assert "unchanged" in output and "still the original" in output
-    assert verdicts(record) == {"correct": True, "fast": False, "scales": False, "profile": False}
-    assert "failed: fast, scales, profile" in output
+    assert verdicts(record) == {"correct": True, "fast": False, "scales": False, "hot_path": False}
+    assert "failed: fast, scales, hot_path" in output
     assert output.count("hint (") == 3, "one hint per failed check"
 
 
