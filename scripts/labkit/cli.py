@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from labkit import check, exercise, formats, grade, kinds, lock, manifest, preflight, publish, report, soak
+from labkit import check, exercise, formats, kinds, lock, manifest, preflight, publish, report, soak
 from labkit.errors import LabError
 from labkit.manifest import Lab
 
@@ -187,6 +187,8 @@ def cmd_learn(args: argparse.Namespace, root: Path) -> int:
 
 def cmd_grade(args: argparse.Namespace, root: Path) -> int:
     """Judge the learner's exercise; exit 0 only when every check passes."""
+    from labkit import grade  # runs programs: `check` imports this module and must run nothing
+
     (lab,) = _labs(root, args.lab_id)
     ex = exercise.of(lab)
     made = exercise.create(lab, root=root)

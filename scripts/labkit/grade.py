@@ -217,7 +217,7 @@ def check_correct(
 def program_json(argv: list[str], *, name: str, root: Path, work: Path, say: Say) -> JSONObject:
     """Run a lab program to its end with --json (labkit.runner's way); its log stays in ``work``."""
     opts = runner.Options(root=root, work=work, out=work, quick=False, method=None, say=say)
-    return runner.run_json(Step(id=name, kind="benchmark"), argv, opts=opts, what=name)
+    return runner.run_json(Step(id=name, kind="grade"), argv, opts=opts, what=name)
 
 
 def check_speed(raw: JSONObject, *, fast: JSONObject, scales: JSONObject) -> tuple[Check, Check]:
