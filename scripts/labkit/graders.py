@@ -20,14 +20,14 @@ GRADERS = {
         checks=("correct", "fast", "scales", "hot_path"),
         settings={
             "correct": ("reference",),
-            "fast": ("than", "command"),
+            "fast": ("than", "program"),
             "scales": ("than",),
-            "hot_path": ("than", "command", "duration"),
+            "hot_path": ("than", "program", "duration"),
         },
     ),
     "lock": Grader(
         checks=("no_lost_updates", "p95"),
-        settings={"no_lost_updates": (), "p95": ("than", "command", "service", "ready")},
+        settings={"no_lost_updates": (), "p95": ("than", "program", "service", "ready")},
     ),
 }
 
