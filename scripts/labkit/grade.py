@@ -420,7 +420,7 @@ def grade_lock(lab: Lab, *, root: Path, work: Path, quick: bool, say: Say) -> li
     ex = exercise.of(lab)
     file, function = exercise.target(lab, root=root)
     cfg = ex.checks["p95"]
-    service = runner.python_argv([str(a) for a in cfg["service"]], root)
+    service = runner.python_argv([str(a) for a in cfg["server"]], root)
     command = cfg["quick_program"] if quick and "quick_program" in cfg else cfg["program"]
     loads: dict[str, JSONObject] = {}
     started: dict[str, services.Running] = {}

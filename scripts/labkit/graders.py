@@ -27,7 +27,7 @@ GRADERS = {
     ),
     "lock": Grader(
         checks=("no_lost_updates", "p95"),
-        settings={"no_lost_updates": (), "p95": ("than", "program", "service", "ready")},
+        settings={"no_lost_updates": (), "p95": ("than", "program", "server", "ready")},
     ),
 }
 
