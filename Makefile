@@ -37,8 +37,14 @@ site-zensical: $(STAMP) ## Build the same site with Zensical into site-zensical/
 serve: $(STAMP) ## Serve the site on http://127.0.0.1:8000 with live reload
 	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
 
-lab-%: $(STAMP) ## Run a lab live (make lab-1); outputs go to out/lab-N/, never docs/
+lab-%: $(STAMP) ## Run a lab live (make lab-1) and make your exercise once; outputs go to out/lab-N/
 	$(LABKIT) learn lab-$* $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
+
+grade-%: $(STAMP) ## Grade your exercise (make grade-1): correct, fast, scales; writes out/lab-N/grade.json
+	$(LABKIT) grade lab-$* $(if $(QUICK),--quick)
+
+reset-%: $(STAMP) ## Restore your exercise (exercises/lab-N/) to the original, after asking (FORCE=1: no question)
+	$(LABKIT) reset lab-$* $(if $(FORCE),--force)
 
 assets: $(STAMP) ## Instructor: re-run stale labs and write their results into docs/
 	$(LABKIT) assets $(OPTS)

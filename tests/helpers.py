@@ -54,6 +54,7 @@ IGNORED = (
     "data.new",
     "data.old",
     "*.md.new",
+    "exercises",
 )
 T = TypeVar("T")
 

@@ -13,6 +13,10 @@ duplicates it meets, and a fixed range would mix that into how it scales.
 
     python labs/benchmark/bench.py --n 5000 --repeats 5
     python labs/benchmark/bench.py --sizes 250,529,1118,2364,5000 --json bench.json
+    python labs/benchmark/bench.py --finder exercises/lab-1/finder.py:find_duplicates  # yours as "fast"
+
+``--finder`` times another finder in the fast one's place (a learner's fix, for `make grade-1`); its
+answer must hold the same values as the slow finder's, in any order and collection.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slow_service"))
 
-from finders import find_duplicates_fast, find_duplicates_slow
+from finders import Finder, find_duplicates_fast, find_duplicates_slow, load_finder
 
 Point = dict[str, object]
 
@@ -62,21 +66,21 @@ def time_per_call(
     return number, [total / number for total in timer.repeat(repeat=repeats, number=number)]
 
 
-def measure(*, n: int, repeats: int, min_time: float, seed: int) -> Point:
+def measure(
+    *, n: int, repeats: int, min_time: float, seed: int, fast: Finder = find_duplicates_fast
+) -> Point:
     data = make_data(n=n, seed=seed)
     started = time.perf_counter()
     slow_answer = find_duplicates_slow(data)
     slow_first = time.perf_counter() - started
-    fast_answer = find_duplicates_fast(data)
-    same = set(slow_answer) == fast_answer and len(slow_answer) == len(set(slow_answer))
+    fast_answer = fast(data)
+    same = set(slow_answer) == set(fast_answer) and len(slow_answer) == len(set(slow_answer))
     if not same:
         raise SystemExit(f"the finders disagree at n = {n}: not timing a wrong answer")
     slow_number, slow_times = time_per_call(
         lambda: find_duplicates_slow(data), repeats=repeats, min_time=min_time, first=slow_first
     )
-    fast_number, fast_times = time_per_call(
-        lambda: find_duplicates_fast(data), repeats=repeats, min_time=min_time
-    )
+    fast_number, fast_times = time_per_call(lambda: fast(data), repeats=repeats, min_time=min_time)
     return {
         "n": n,
         "max_value": n // 2,
@@ -88,11 +92,17 @@ def measure(*, n: int, repeats: int, min_time: float, seed: int) -> Point:
 
 
 def run(
-    *, sizes: Sequence[int], repeats: int, min_time: float, seed: int, shown: Callable[[Point], None] = print
+    *,
+    sizes: Sequence[int],
+    repeats: int,
+    min_time: float,
+    seed: int,
+    shown: Callable[[Point], None] = print,
+    fast: Finder = find_duplicates_fast,
 ) -> dict[str, object]:
     points = []
     for n in sorted(sizes):
-        points.append(measure(n=n, repeats=repeats, min_time=min_time, seed=seed))
+        points.append(measure(n=n, repeats=repeats, min_time=min_time, seed=seed, fast=fast))
         shown(points[-1])
     return {
         "seed": seed,
@@ -141,17 +151,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the data (default 1)")
     parser.add_argument("--json", type=Path, help="also write the raw times to this file")
+    parser.add_argument(
+        "--finder", metavar="FILE.py:FUNCTION", help="time this finder in the fast one's place (yours)"
+    )
     args = parser.parse_args(argv)
     sizes = args.sizes or [5000 if args.n is None else args.n]
     if min(sizes) < 1 or args.repeats < 1 or args.min_time <= 0:
         parser.error("--n, --sizes, --repeats and --min-time must be positive")
+    try:
+        fast = load_finder(args.finder) if args.finder else find_duplicates_fast
+    except ValueError as exc:
+        parser.error(f"--finder: {exc}")
     result = run(
         sizes=sizes,
         repeats=args.repeats,
         min_time=args.min_time,
         seed=args.seed,
         shown=lambda point: print(describe(point), flush=True),
+        fast=fast,
     )
+    if args.finder:
+        result["finder"] = args.finder
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0

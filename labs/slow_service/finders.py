@@ -8,10 +8,13 @@ pass, with sets for both "seen" and "duplicates".
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from typing import TypeVar
+import importlib.util
+from collections.abc import Callable, Collection, Hashable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
 T = TypeVar("T", bound=Hashable)
+Finder = Callable[[Sequence[Any]], Collection[Any]]
 
 
 def find_duplicates_slow(values: Sequence[T]) -> list[T]:
@@ -36,3 +39,21 @@ def find_duplicates_fast(values: Sequence[T]) -> set[T]:
         else:
             seen.add(value)
     return duplicates
+
+
+def load_finder(spec: str) -> Finder:
+    """``FILE.py:FUNCTION``: a finder from any file (a learner's exercise), for the service and bench.py."""
+    file, sep, name = spec.rpartition(":")
+    if not sep or not file.endswith(".py") or not name.isidentifier():
+        raise ValueError(f"expected FILE.py:FUNCTION, got {spec!r}")
+    path = Path(file).resolve()
+    loader = importlib.util.spec_from_file_location(f"finder_{path.stem}", path)
+    if loader is None or loader.loader is None or not path.is_file():
+        raise ValueError(f"{file}: no such Python file")
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    found = getattr(module, name, None)
+    if not callable(found):
+        raise ValueError(f"{file} defines no function {name!r}")
+    finder: Finder = found
+    return finder

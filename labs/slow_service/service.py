@@ -6,6 +6,7 @@ batch take seconds; ``--fixed`` swaps in the one-pass finder and nothing else.
 
     python labs/slow_service/service.py            # the slow service
     python labs/slow_service/service.py --fixed    # the repaired one
+    python labs/slow_service/service.py --finder exercises/lab-1/finder.py:find_duplicates  # yours
 """
 
 from __future__ import annotations
@@ -15,14 +16,12 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from finders import find_duplicates_fast, find_duplicates_slow
-
-Finder = Callable[[Sequence[int]], Collection[int]]
+from finders import Finder, find_duplicates_fast, find_duplicates_slow, load_finder
 
 
 def make_batch(rng: random.Random, *, size: int, max_value: int) -> list[int]:
@@ -36,11 +35,15 @@ def process_batch(rng: random.Random, finder: Finder, *, size: int, max_value: i
     return len(finder(batch))
 
 
-def serve(*, fixed: bool, seed: int | None, size: int, max_value: int, batches: int) -> None:
+def serve(
+    *, fixed: bool, seed: int | None, size: int, max_value: int, batches: int, finder_spec: str | None = None
+) -> None:
     """Process batches until ``batches`` are done (0 means run until stopped)."""
     finder: Finder = find_duplicates_fast if fixed else find_duplicates_slow
-    rng = random.Random(seed)
     label = "fixed" if fixed else "slow"
+    if finder_spec:
+        finder, label = load_finder(finder_spec), "your"
+    rng = random.Random(seed)
     print(f"{label} service running as PID {os.getpid()}: batches of {size:,} values", flush=True)
     number = 0
     while batches == 0 or number < batches:
@@ -54,6 +57,9 @@ def serve(*, fixed: bool, seed: int | None, size: int, max_value: int, batches: 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fixed", action="store_true", help="use the one-pass finder")
+    parser.add_argument(
+        "--finder", metavar="FILE.py:FUNCTION", help="use this finder instead (e.g. your exercise's)"
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed for reproducible batches")
     parser.add_argument("--size", type=int, default=5000, help="values per batch (default 5000)")
     parser.add_argument("--max-value", type=int, default=2500, help="largest value drawn (default 2500)")
@@ -61,6 +67,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.size < 0 or args.max_value < 0 or args.batches < 0:
         parser.error("--size, --max-value and --batches must not be negative")
+    if args.finder and args.fixed:
+        parser.error("--finder and --fixed choose the finder both: give one")
     return args
 
 
@@ -68,10 +76,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         serve(
-            fixed=args.fixed, seed=args.seed, size=args.size, max_value=args.max_value, batches=args.batches
+            fixed=args.fixed,
+            seed=args.seed,
+            size=args.size,
+            max_value=args.max_value,
+            batches=args.batches,
+            finder_spec=args.finder,
         )
     except KeyboardInterrupt:
         print("stopped", flush=True)
+    except ValueError as exc:  # --finder names no finder
+        print(f"service: {exc}", file=sys.stderr, flush=True)
+        return 2
     return 0
 
 

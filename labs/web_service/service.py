@@ -8,6 +8,7 @@ worker threads named ``worker-1`` … ``worker-N`` (the accept loop stays in
     /cpu      pure-Python arithmetic for a few milliseconds (``cpu_work``)
     /locked   a little work, then an update of state shared by every worker
               under ONE lock (``update_shared_state``)
+    /state    the shared counters: how many updates were applied, and their total
 
 The bug: ``update_shared_state`` keeps the lock while it writes a record (a
 20 ms sleep standing for disk or network I/O), so the ``/locked`` requests of
@@ -17,6 +18,10 @@ answers of both versions are identical.
 
     python labs/web_service/service.py --port 8000          # the slow service
     python labs/web_service/service.py --port 0 --fixed     # the repaired one, on a free port
+    python labs/web_service/service.py --port 0 --update exercises/lab-2/shared_state.py:update_shared_state
+
+``--update FILE.py:FUNCTION`` runs another ``update_shared_state`` (a learner's fix, for
+`make grade-2`); that file may ``from service import SharedState, write_record``.
 
 It prints one line when it is ready, e.g.
 ``web service (slow) listening on http://127.0.0.1:8000 with 8 workers``,
@@ -26,6 +31,7 @@ and stops cleanly on Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import queue
 import signal
@@ -35,6 +41,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -45,6 +52,7 @@ LOCKED_ITERATIONS = 3_000  # the "little work" a /locked request does before the
 RECORD_SECONDS = 0.020  # the I/O that the slow version does while holding the lock
 
 Request = tuple[socket.socket, Any]
+Update = Callable[["SharedState", int], None]
 
 
 def cpu_work(iterations: int) -> int:
@@ -88,7 +96,28 @@ def update_shared_state_fixed(state: SharedState, value: int) -> None:
         state.apply(value)
 
 
-def answer(endpoint: str, result: int | str) -> bytes:
+def load_update(spec: str) -> Update:
+    """``FILE.py:FUNCTION``: an update function from any file, which may import this module as ``service``."""
+    file, sep, name = spec.rpartition(":")
+    if not sep or not file.endswith(".py") or not name.isidentifier():
+        raise ValueError(f"expected FILE.py:FUNCTION, got {spec!r}")
+    path = Path(file).resolve()
+    if not path.is_file():
+        raise ValueError(f"{file}: no such Python file")
+    sys.modules.setdefault("service", sys.modules[__name__])  # run as a script, this module is __main__
+    loader = importlib.util.spec_from_file_location(f"update_{path.stem}", path)
+    if loader is None or loader.loader is None:
+        raise ValueError(f"{file}: cannot be loaded as a module")
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    found = getattr(module, name, None)
+    if not callable(found):
+        raise ValueError(f"{file} defines no function {name!r}")
+    update: Update = found
+    return update
+
+
+def answer(endpoint: str, result: int | str | dict[str, int]) -> bytes:
     return json.dumps({"endpoint": endpoint, "result": result}, sort_keys=True).encode() + b"\n"
 
 
@@ -109,6 +138,11 @@ class Handler(BaseHTTPRequestHandler):
             value = cpu_work(LOCKED_ITERATIONS)
             self.server.update(self.server.state, value)
             self.reply(200, answer("locked", value))
+        elif path == "/state":
+            state = self.server.state
+            with state.lock:
+                counters = {"count": state.count, "total": state.total}
+            self.reply(200, answer("state", counters))
         else:
             self.reply(404, answer("not found", path))
 
@@ -133,16 +167,16 @@ class WorkerPoolServer(HTTPServer):
 
     request_queue_size = 128  # the listen backlog: a burst of clients must not be refused
 
-    def __init__(self, port: int, *, workers: int = DEFAULT_WORKERS, fixed: bool = False) -> None:
+    def __init__(
+        self, port: int, *, workers: int = DEFAULT_WORKERS, fixed: bool = False, update: Update | None = None
+    ) -> None:
         if workers < 1:
             raise ValueError("at least one worker is needed")
         self.workers: list[threading.Thread] = []  # a failed bind calls server_close() before any start
         super().__init__((HOST, port), Handler)
         self.fixed = fixed
         self.state = SharedState()
-        self.update: Callable[[SharedState, int], None] = (
-            update_shared_state_fixed if fixed else update_shared_state
-        )
+        self.update: Update = update or (update_shared_state_fixed if fixed else update_shared_state)
         self.requests: queue.Queue[Request | None] = queue.Queue()
         self.workers += [
             threading.Thread(target=self.work, name=f"worker-{number}", daemon=True)
@@ -192,9 +226,9 @@ def raise_stop(signum: int, frame: FrameType | None) -> None:
     raise Stop(signal.Signals(signum).name)
 
 
-def serve(port: int, *, fixed: bool, workers: int) -> None:
-    server = WorkerPoolServer(port, workers=workers, fixed=fixed)
-    label = "fixed" if fixed else "slow"
+def serve(port: int, *, fixed: bool, workers: int, update: Update | None = None) -> None:
+    server = WorkerPoolServer(port, workers=workers, fixed=fixed, update=update)
+    label = "yours" if update else "fixed" if fixed else "slow"
     print(
         f"web service ({label}) listening on http://{HOST}:{server.port} with {workers} workers", flush=True
     )
@@ -214,21 +248,31 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--fixed", action="store_true", help="keep the lock only for the shared update")
+    parser.add_argument(
+        "--update", metavar="FILE.py:FUNCTION", help="use this update_shared_state instead (e.g. yours)"
+    )
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="worker threads (default 8)")
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.update and args.fixed:
+        parser.error("--update and --fixed choose the update both: give one")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        update = load_update(args.update) if args.update else None
+    except ValueError as exc:
+        print(f"web service: --update: {exc}", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGTERM, raise_stop)
     signal.signal(signal.SIGINT, raise_stop)
     try:
-        serve(args.port, fixed=args.fixed, workers=args.workers)
+        serve(args.port, fixed=args.fixed, workers=args.workers, update=update)
     except OSError as error:
         print(f"web service: cannot listen on {HOST}:{args.port}: {error.strerror}", file=sys.stderr)
         return 1

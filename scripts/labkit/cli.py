@@ -1,9 +1,10 @@
-"""The command line behind the Makefile: assets, check, learn, soak and notebook."""
+"""The command line behind the Makefile: assets, check, learn, grade, reset, soak and notebook."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 import traceback
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from labkit import check, formats, kinds, lock, manifest, preflight, publish, report, soak
+from labkit import check, exercise, formats, kinds, lock, manifest, preflight, publish, report, soak
 from labkit.errors import LabError
 from labkit.manifest import Lab
 
@@ -138,10 +139,21 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
     return 1 if bad else 0
 
 
+def _exercise_note(lab: Lab, root: Path) -> str | None:
+    """Make the learner's copy of the exercise once (never overwritten); what to tell them about it."""
+    if lab.exercise is None:
+        return None
+    made = exercise.create(lab, root=root)
+    return exercise.instructions(lab, root=root, made=made)
+
+
 def cmd_learn(args: argparse.Namespace, root: Path) -> int:
     (lab,) = _labs(root, args.lab_id)
     preflight.require(lab, root=root, method=args.method, learner=True, quick=args.quick, say=_say)
     console.rule(f"[bold]{lab.title}[/bold] ({lab.id})")
+    note = _exercise_note(lab, root)
+    if note:
+        console.print(Text(note, style="bold"))
     step_no = 0
 
     def say(msg: str) -> None:
@@ -168,6 +180,70 @@ def cmd_learn(args: argparse.Namespace, root: Path) -> int:
     for profile in results["profiles"].values():
         console.print(f"  {out.relative_to(root) / profile['files']['svg']}", markup=False)
     console.print(f"Everything else is in {out.relative_to(root)}/ (results.json, speedscope files).")
+    if note:
+        console.print(Text(note, style="bold"))
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace, root: Path) -> int:
+    """Judge the learner's exercise; exit 0 only when every check passes."""
+    from labkit import grade  # runs programs: `check` imports this module and must run nothing
+
+    (lab,) = _labs(root, args.lab_id)
+    ex = exercise.of(lab)
+    made = exercise.create(lab, root=root)
+    if made:
+        console.print(Text(exercise.instructions(lab, root=root, made=made)))
+    file, function = exercise.target(lab, root=root)
+    console.rule(f"[bold]Grading {file.relative_to(root)}[/bold] ({lab.id}: `{function}`)")
+    with console.status("grading: real processes, real py-spy (Ctrl-C stops everything)"):
+        result = grade.grade(lab, root=root, quick=args.quick, say=_say)
+    table = Table(title=f"make grade-{lab.id.split('-', 1)[1]}" + (" (QUICK)" if args.quick else ""))
+    for column in ("check", "measured", "rule", "verdict"):
+        table.add_column(column)
+    for c in result.checks:
+        style = "green" if c.passed else "red"
+        table.add_row(Text(c.question), Text(c.measured), Text(c.rule), Text(c.verdict, style=style))
+    console.print(table)
+    for c in result.checks:
+        if c.detail:
+            console.print(Text(f"{c.id}: {c.detail}"))
+    for c in result.checks:
+        if c.hint:
+            console.print(Text.assemble((f"hint ({c.id}): ", "yellow"), " ".join(c.hint.split())))
+    path = grade.write(result, root=root)
+    console.print(f"  written to {path.relative_to(root)}", markup=False)
+    if result.unchanged:
+        why = " ".join(ex.unchanged.split()) or "change it first"
+        errors.print(
+            Text(f"✗ unchanged: {file.relative_to(root)} is still the original exercise; {why}", style="red")
+        )
+    failed = grade.failed(result.checks)
+    if failed:
+        errors.print(Text(f"✗ {len(failed)} check(s) failed: {', '.join(failed)}", style="red"))
+    if result.passed:
+        console.print(Text(f"✓ every check passed ({result.wall_s:.0f} s)", style="green"))
+        return 0
+    return 1
+
+
+def cmd_reset(args: argparse.Namespace, root: Path) -> int:
+    """Restore the learner's exercise to the original, after asking (or with --force)."""
+    (lab,) = _labs(root, args.lab_id)
+    exercise.of(lab)
+    folder = root / lab.exercise.folder(lab.id) if lab.exercise else root
+    if not args.force:
+        if not sys.stdin.isatty():
+            raise LabError(
+                f"resetting {folder.relative_to(root)}/ throws your changes away, and there is no "
+                f"terminal to ask you: run `make reset-{lab.id.split('-', 1)[1]} FORCE=1` to do it anyway"
+            )
+        answer = input(f"Restore {folder.relative_to(root)}/ to the original? Your changes are lost. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            console.print("  nothing changed", markup=False)
+            return 1
+    for path in exercise.restore(lab, root=root):
+        console.print(f"  restored {path.relative_to(root)}", markup=False)
     return 0
 
 
@@ -254,6 +330,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("lab_id"), p.add_argument("--quick", action="store_true")
     p.add_argument("--method", choices=["pid", "launch"])
     p = sub.add_parser(
+        "grade", help="judge the learner's exercise (exercises/<id>/); writes out/<id>/grade.json"
+    )
+    p.add_argument("lab_id"), p.add_argument("--quick", action="store_true")
+    p = sub.add_parser("reset", help="restore the learner's exercise to the original (asks first)")
+    p.add_argument("lab_id"), p.add_argument("--force", action="store_true")
+    p = sub.add_parser(
         "soak", help="measure a lab N times into a scratch folder; report how stable its claims are"
     )
     p.add_argument("--lab"), p.add_argument("--runs", type=int, default=5)
@@ -271,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "assets": cmd_assets,
         "check": cmd_check,
         "learn": cmd_learn,
+        "grade": cmd_grade,
+        "reset": cmd_reset,
         "soak": cmd_soak,
         "notebook": cmd_notebook,
     }

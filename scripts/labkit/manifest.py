@@ -122,6 +122,22 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class Exercise:
+    """What the learner fixes (copied into exercises/<id>/) and how `make grade-N` judges it."""
+
+    grader: str  # one of labkit.grade.GRADERS
+    files: list[Path]  # repository-relative originals; each lands in exercises/<id>/ under its name
+    target: str  # FILE.py:FUNCTION, FILE relative to exercises/<id>/
+    change: str
+    checks: dict[str, JSONObject]  # check id → its hint and settings
+    unchanged: str = ""
+
+    def folder(self, lab_id: str) -> Path:
+        """Where the learner's copy lives, relative to the repository (git-ignored)."""
+        return Path("exercises") / lab_id
+
+
+@dataclass(frozen=True)
 class Lab:
     id: str
     title: str
@@ -135,6 +151,7 @@ class Lab:
     raw: JSONObject  # the manifest as YAML gives it
     warnings: list[str] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
+    exercise: Exercise | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -348,6 +365,7 @@ def load(path: Path, *, root: Path) -> Lab:
         if problem:
             raise LabError(f"{rel}:{mark.line + 1}: figure {figure.text!r}: {problem}")
         figures.append(figure)
+    exercise = _exercise(data.get("exercise"), node=node, rel=rel, root=root)
     if data["id"] != path.stem:
         mark = _locate(node, ["id"]).start_mark
         raise LabError(f"{rel}:{mark.line + 1}: id {data['id']!r} must match the file name ({path.stem!r})")
@@ -364,7 +382,42 @@ def load(path: Path, *, root: Path) -> Lab:
         raw=data,
         warnings=warnings,
         figures=figures,
+        exercise=exercise,
     )
+
+
+def _exercise(raw: JSONObject | None, *, node: yaml.Node, rel: Path, root: Path) -> Exercise | None:
+    """The optional exercise, checked against what its grader judges (beyond the schema's types)."""
+    if raw is None:
+        return None
+    from labkit import graders  # it names Exercise: ask it only once this module is loaded
+
+    exercise = Exercise(
+        grader=raw["grader"],
+        files=[Path(f) for f in raw["files"]],
+        target=raw["target"],
+        change=raw["change"],
+        checks=raw["checks"],
+        unchanged=raw.get("unchanged", ""),
+    )
+    for index, file in enumerate(exercise.files):
+        if not (root / file).is_file():
+            mark = _locate(node, ["exercise", "files", index]).start_mark
+            raise LabError(f"{rel}:{mark.line + 1}: exercise file {str(file)!r} does not exist")
+    names = [f.name for f in exercise.files]
+    mark = _locate(node, ["exercise"]).start_mark
+    if len(set(names)) != len(names):
+        raise LabError(f"{rel}:{mark.line + 1}: two exercise files have the same name: {', '.join(names)}")
+    if exercise.target.split(":")[0] not in names:
+        raise LabError(
+            f"{rel}:{mark.line + 1}: the exercise's target {exercise.target!r} is not in one of its files "
+            f"({', '.join(names)})"
+        )
+    problem = graders.problem(exercise)
+    if problem:
+        mark = _locate(node, ["exercise", "checks"]).start_mark
+        raise LabError(f"{rel}:{mark.line + 1}: exercise: {problem}")
+    return exercise
 
 
 def discover(root: Path) -> list[Path]:

@@ -43,6 +43,12 @@ SOAK_CHANGES = {
     1: "the first format",
 }
 
+# out/<id>/grade.json, written by labkit.grade (`make grade-N`)
+GRADE_VERSION = 1
+GRADE_CHANGES = {
+    1: "the first format",
+}
+
 
 @dataclass(frozen=True)
 class Format:
@@ -57,4 +63,5 @@ FORMATS = (
     Format("Manifest", "labs/<id>.yml", "format_version", MANIFEST_VERSION, MANIFEST_CHANGES),
     Format("Results", "docs/labs/<id>/data/results.json", "schema_version", RESULTS_VERSION, RESULTS_CHANGES),
     Format("Soak summary", "out/soak/<id>.json", "format_version", SOAK_VERSION, SOAK_CHANGES),
+    Format("Grade", "out/<id>/grade.json", "format_version", GRADE_VERSION, GRADE_CHANGES),
 )
