@@ -148,14 +148,24 @@ def _reads(text: str, lab: Lab) -> set[str]:
     return ids
 
 
-def included(lab: Lab, text: str) -> list[Step]:
-    """The steps the notebook runs: all of them but the commands whose output only other pages show.
+_STEP_FIELD = re.compile(r"\{(\w+)\.\w+\}")  # `{web.port}`: a command that needs step `web`
 
-    A `command` step captures evidence (e.g. `py-spy record --help`); the fact-check page's need
-    privileges or other Pythons, and `make lab-N` runs them.
+
+def included(lab: Lab, text: str) -> list[Step]:
+    """The steps the notebook runs: those the page reads, those another step needs, and the stops.
+
+    A step nothing reads or needs captures evidence for another page (the fact check's probes, which
+    need privileges or other Pythons); `make lab-N` runs those.
     """
     reads = _reads(text, lab)
-    return [s for s in lab.steps if s.kind != "command" or s.id in reads]
+    needed = {name for s in lab.steps for name in (s.target, s.before, s.after, *s.stop) if name}
+    needed |= {
+        m[1]
+        for s in lab.steps
+        for arg in (*s.command, *(s.quick_command or []))
+        for m in _STEP_FIELD.finditer(arg)
+    }
+    return [s for s in lab.steps if s.id in reads or s.id in needed or s.stop]
 
 
 def _shell(argv: list[str], *, seed: int | None) -> str:
@@ -167,14 +177,15 @@ def _shell(argv: list[str], *, seed: int | None) -> str:
 
 def _run_source(lab: Lab, step: Step) -> str:
     lines = [f"# Step `{step.id}` ({step.kind}): {step.title or step.id}"]
-    if step.kind == "profile" and step.target:
-        lines.append(f"# py-spy attaches to the service of step `{step.target}` and records it")
-    elif step.kind == "profile":
+    # Described by what the step does (its registered kind's traits), never by the kind's name.
+    spy = kinds.uses_spy(step)
+    if step.target:
+        looks = "py-spy looks at" if spy else "it works on"
+        lines.append(f"# {looks} the service of step `{step.target}`")
+    elif spy and kinds.get(step.kind).honours_method:
         lines.append(f"# py-spy records: {_shell(step.command, seed=lab.seed)}")
         lines.append("# (by PID as the page does, or with the launch form: the first code cell says which)")
-    elif step.kind in ("dump", "top") and step.target:
-        lines.append(f"# py-spy {step.kind} looks at the service of step `{step.target}`")
-    elif step.kind == "stop":
+    elif step.stop:
         lines.append(f"# stops: {', '.join(step.stop)}")
     elif step.command:
         lines.append(f"# runs: {_shell(step.command, seed=lab.seed)}")

@@ -10,8 +10,9 @@ import pytest
 
 from tests.helpers import DATA, LAB, assert_no_process_left, copy_repo, hash_tree, labkit
 
-# What a learner's run may write: its outputs, the toolkit's state, and bytecode caches (all git-ignored).
-LEARNER_MAY_WRITE = ("out", ".labs", "__pycache__")
+# What a learner's run may write: its outputs, the toolkit's state, its exercise (made once) and bytecode
+# caches (all git-ignored).
+LEARNER_MAY_WRITE = ("out", ".labs", "exercises", "__pycache__")
 
 
 @pytest.mark.full
@@ -45,6 +46,8 @@ def test_full_run_then_learner_run(tmp_path: Path) -> None:
     assert learn.returncode == 0, str(learn)
     assert_no_process_left(copy)
     assert hash_tree(copy, skip=LEARNER_MAY_WRITE) == before, "the learner's run wrote outside out/"
+    mine = copy / "exercises" / LAB / "finder.py"
+    assert mine.is_file() and "exercises/lab-1/finder.py (created)" in learn.output, str(learn)
     out = copy / "out" / LAB
     assert (out / "results.json").is_file()
     assert not (copy / "out" / f"{LAB}.new").exists()
