@@ -40,9 +40,17 @@ PAGE = Path("docs/labs/lab-1/index.md")
 LAB_DIR = Path("docs/labs/lab-1")
 DATA = LAB_DIR / "data"
 FIX = f"make assets LAB={LAB}"
-# Never copied: the venv, git, build outputs, toolkit state, caches, and a swap in progress in this tree.
+# Never copied: the venvs (.nox holds four, about 1 GB), git, build outputs, toolkit state, caches, and a
+# swap in progress in this tree: everything git ignores (a test below keeps the two lists together).
 IGNORED = (
     ".venv",
+    ".nox",
+    "build",
+    "site-zensical",
+    ".cache",
+    ".hypothesis",
+    "*.egg-info",
+    "*.pyc",
     ".git",
     "site",
     "out",
