@@ -86,6 +86,9 @@ speedscope: ## Refresh docs/speedscope/ from the speedscope npm package (SPEEDSC
 	cp .labs/npm/node_modules/speedscope/dist/release/* .labs/npm/node_modules/speedscope/LICENSE docs/speedscope/
 	# its font's licence is Markdown: as .txt it is published as it is, not built into a page
 	for f in docs/speedscope/*.md; do mv "$$f" "$${f%.md}.txt"; done
+	# its Java Flight Recorder importer (WebAssembly) names its builder's home folder; our recordings are
+	# speedscope JSON, so it is left out (speedscope loads it only when a JFR file is opened)
+	rm -f docs/speedscope/jfrview_bg-*.wasm
 
 clean: ## Remove out/, .labs/, site/, site-zensical/ and the nox and Zensical caches (never docs/)
 	rm -rf out .labs site site-zensical .cache .nox
