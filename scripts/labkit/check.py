@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labkit import claims, kinds, notebook, pages, privacy, prose, store
+from labkit import citations, claims, kinds, notebook, pages, privacy, prose, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
 from labkit.publish import environment_here, page_context, read_results, refresh, validate
@@ -45,15 +45,20 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
     values = stored.get("values") if isinstance(stored, dict) else None
     # Numbers typed into prose need only the pages and the manifest: reported even when the results
     # cannot be checked (missing, an older format, a page naming a value they lack).
-    typed = prose.unbound(lab, texts=texts, values=values if isinstance(values, dict) else {})
+    typed = prose.unbound(lab, texts=texts, values=values if isinstance(values, dict) else {}, root=root)
+    # Citations of py-spy's source, at the version the lab was measured with (skipped offline, noted).
+    env = stored.get("environment") if isinstance(stored, dict) else None
+    version = env.get("py_spy") if isinstance(env, dict) else None
+    cited, skipped = citations.check_lab(texts, lab.source, root=root, version=version, kinds=pages.regions)
+    typed += cited
     # The notebook is generated from the manifest and the page: a stale one fails, named.
     stale = notebook.stale(lab, root=root)
     typed += [stale] if stale else []
     try:
         problems, notes = _check_results(lab, root=root, texts=texts, allow_quick=allow_quick)
     except LabError as exc:
-        return [str(exc), *typed], []
-    return [*problems, *typed], notes
+        return [str(exc), *typed], skipped
+    return [*problems, *typed], [*notes, *skipped]
 
 
 def _check_results(
@@ -114,8 +119,9 @@ def _check_results(
         _, diffs = pages.render(text, ctx, page=page.as_posix())
         for diff in diffs:
             d = _first_changed_line(diff)
+            said = "the source" if d.marker.split(" ")[0] in ("line", "name", "cite") else where
             problems.append(
-                f"{page.as_posix()}:{d.line}: {d.marker} shows {d.found[:60]!r} but {where} says "
+                f"{page.as_posix()}:{d.line}: {d.marker} shows {d.found[:60]!r} but {said} says "
                 f"{d.expected[:60]!r}; {fix} rewrites the page"
             )
     problems += claims.unstated(results["claims"], texts)

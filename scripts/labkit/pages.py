@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import formats, kinds
+from labkit import citations, formats, kinds, refs
 from labkit.blocks import Context, table
 from labkit.errors import LabError
 from labkit.records import Value
@@ -68,10 +68,13 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
     if not mine:
         raise LabError(f"the page has a claims block but no claim names page {ctx.page!r}")
     rows = []
+    cites = _cites(ctx) if any(c["verdict"] == "cited" for c in mine) else {}
     for c in mine:
         measured = (
             formats.html_text(c["shown"]) if c["verdict"] != "cited" else formats.html_text(c["source"])
         )
+        if c["id"] in cites and c["verdict"] == "cited":
+            measured += " " + citations.html(cites[c["id"]], ctx.results["environment"]["py_spy"])
         if c.get("link"):
             measured += f' (<a href="{formats.html_text(c["link"])}">evidence</a>)'
         if c["verdict"] == "cited":  # a documented fact: the verdict is the source's, not a run's
@@ -93,6 +96,15 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
         "whole confidence interval is on the right side of the threshold"
     )
     return table(["Claim", "Evidence", "Measured", "Rule", "Verdict"], rows, caption=caption)
+
+
+def _cites(ctx: Context) -> dict[str, citations.Cited]:
+    """The manifest's citations of cited claims, by claim id ({} for data outside a repository's docs/)."""
+    try:
+        root = docs_root(ctx.data_dir).parent
+    except LabError:
+        return {}
+    return citations.for_claims(root, ctx.results["lab"])
 
 
 GENERIC_BLOCKS: dict[str, kinds.Block] = {"provenance": provenance, "claims": claims_table}
@@ -167,9 +179,34 @@ def render(text: str, ctx: Context, *, page: str) -> tuple[str, list[Difference]
             line = VALUE.sub(
                 functools.partial(_value, values=values, diffs=diffs, page=page, line=i + 1), line
             )
+        if refs.OPENING.search(line) and not in_fence:
+            line = _references(line, ctx, page=page, number=i + 1, diffs=diffs)
         out.append(line)
         i += 1
     return "\n".join(out), diffs
+
+
+def _references(text: str, ctx: Context, *, page: str, number: int, diffs: list[Difference]) -> str:
+    """A line's code references and citations (labkit.refs), written from the source and the results."""
+    if text.lstrip().startswith("#"):
+        raise LabError(
+            f"{page}:{number}: a line, name or cite marker in a heading changes its anchor; move it"
+        )
+    if refs.OPENING.match(text.lstrip()):
+        raise LabError(
+            f"{page}:{number}: a line that starts with a marker is read as an HTML block and breaks its "
+            "paragraph; put a word before it"
+        )
+    try:
+        new, changes = refs.render_line(
+            text,
+            root=lambda: docs_root(ctx.data_dir).parent,
+            version=lambda: ctx.results.get("environment", {}).get("py_spy"),
+        )
+    except LabError as exc:
+        raise LabError(f"{page}:{number}: {exc}") from exc
+    diffs += [Difference(number, marker, expected, found) for marker, expected, found in changes]
+    return new
 
 
 def _value(
@@ -273,6 +310,7 @@ def states(text: str, sentence: str) -> bool:
     lines = text.split("\n")
     prose = [line for line, kind in zip(lines, regions(text), strict=True) if kind != "block"]
     plain = re.sub(r"<!-- /?value(: [A-Za-z0-9_]+)? -->", "", " ".join(prose))
+    plain = refs.COMMENTS.sub("", plain)
     plain = re.sub(r"^\s*(>|!!!|\?\?\?|===)?", " ", plain)
 
     def squash(t: str) -> str:

@@ -25,7 +25,9 @@ import html
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+from labkit import refs
 from labkit.manifest import Lab
 from labkit.pages import VALUE, regions
 from labkit.records import Value
@@ -113,7 +115,7 @@ def numbers(text: str, *, bound: list[str], values: Mapping[str, Value]) -> Iter
     readable = _blank(prose, _HIDDEN)
     exempt = [m.span() for phrase in bound for m in _phrase(phrase).finditer(readable)]
     # ... and, at the same positions, only what is typed by hand.
-    prose = _blank(_blank(_blank(prose, VALUE), _HIDDEN), _CODE_SPAN)
+    prose = _blank(_blank(_blank(_blank(prose, VALUE), refs.MARKED), _HIDDEN), _CODE_SPAN)
     copies = _matchable(values)
     for m in _NUMBER.finditer(prose):
         if any(start <= m.start("num") < end for start, end in exempt):
@@ -126,8 +128,11 @@ def numbers(text: str, *, bound: list[str], values: Mapping[str, Value]) -> Iter
             yield Found(line, found, " ".join(prose[m.start("num") : m.end()].split()), named)
 
 
-def unbound(lab: Lab, *, texts: dict[str, str], values: Mapping[str, Value]) -> list[str]:
-    """Problems: typed numbers that measure something on the lab's pages, and declarations nothing uses."""
+def unbound(
+    lab: Lab, *, texts: dict[str, str], values: Mapping[str, Value], root: Path | None = None
+) -> list[str]:
+    """Problems: typed numbers that measure something on the lab's pages, and declarations nothing uses;
+    with ``root``, also line numbers and function names of the lab's programs typed by hand (labkit.refs)."""
     manifest = lab.source.as_posix()
     declare = f"or declare it under figures: in {manifest} (kind: input, cited or threshold)"
     problems = []
@@ -157,4 +162,4 @@ def unbound(lab: Lab, *, texts: dict[str, str], values: Mapping[str, Value]) -> 
                 f'{manifest}:{figure.line}: figure "{figure.text}" is not in the prose of {where}; '
                 "correct its text or remove the declaration"
             )
-    return problems
+    return problems + (refs.loose(lab, texts=texts, root=root, kinds=regions) if root else [])
