@@ -223,7 +223,7 @@ def _typed(
                     "(quoting the line you mean)",
                 )
             )
-    return sorted((plain.count("\n", 0, offset) + 1, what) for offset, what in out)
+    return [(plain.count("\n", 0, offset) + 1, what) for offset, what in sorted(out)]
 
 
 def _line_text(root: Path, file: str, number: int) -> str:
