@@ -20,8 +20,9 @@ def _bind(copy: Path, number: int) -> int:
     page = copy / PAGE
     text = page.read_text(encoding="utf-8")
     assert ANCHOR in text
+    name = "find_duplicates_slow"
     sentence = (
-        f"The inner test of <!-- name: {PROGRAM} | find_duplicates_slow -->`find_duplicates_slow`<!-- /name --> "
+        f"The inner test of <!-- name: {PROGRAM} | {name} -->`{name}`<!-- /name --> "
         f"is finders.py:<!-- line: {PROGRAM} | {LOOP} -->{number}<!-- /line -->.\n\n"
     )
     page.write_text(text.replace(ANCHOR, sentence + ANCHOR, 1), encoding="utf-8")

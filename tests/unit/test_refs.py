@@ -95,9 +95,9 @@ def test_an_ambiguous_line_names_every_place(root: Path) -> None:
 
 def test_a_marker_that_starts_a_line_or_stands_in_a_heading_is_refused(root: Path) -> None:
     marker = f"<!-- name: {PROGRAM} | Finder -->`Finder`<!-- /name -->"
-    with pytest.raises(LabError, match="index.md:1: .*heading"):
+    with pytest.raises(LabError, match=r"index.md:1: .*heading"):
         _render(root, f"## The {marker} class")
-    with pytest.raises(LabError, match="index.md:1: .*starts with a marker"):
+    with pytest.raises(LabError, match=r"index.md:1: .*starts with a marker"):
         _render(root, f"{marker} is a class.")
 
 
@@ -113,7 +113,7 @@ def _extensions() -> tuple[list[str], dict[str, object]]:
         pass
 
     Loader.add_multi_constructor("!", lambda loader, suffix, node: None)  # mkdocs' own tags (!ENV)
-    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)  # noqa: S506
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)
     listed = config["markdown_extensions"]
     names = [e if isinstance(e, str) else next(iter(e)) for e in listed]
     return names, {k: v for e in listed if isinstance(e, dict) for k, v in e.items()}
@@ -152,7 +152,8 @@ def test_hostile_text_in_markers_stays_inside_its_comment_in_the_built_html(root
     shown = "".join(parser.text)
     number = (SOURCE + "\n\ndef f():\n").count("\n") + 1
     assert shown == (
-        f'Line {number} of find_slow and code, (py-spy 0.4.3, src/main.rs: "a | b <module> [x](y) *a* __b__") end.'
+        f"Line {number} of find_slow and code, "
+        '(py-spy 0.4.3, src/main.rs: "a | b <module> [x](y) *a* __b__") end.'
     ), shown
     # Every marker is still one whole comment (Markdown may rewrite a link inside one; it stays hidden).
     heads = [c.strip().split(" | ")[0] for c in parser.comments]
@@ -213,6 +214,6 @@ def test_references_typed_by_hand_are_found_with_their_fix(root: Path) -> None:
         f"<!-- line: {PROGRAM} | if v not in seen | set(): -->7<!-- /line -->"
     )
     assert found[3].startswith(f"p.md:6: 'lines 5-6' types a line number of {PROGRAM}")
-    assert found[4].startswith(f"p.md:8: 'line 8' types")
+    assert found[4].startswith("p.md:8: 'line 8' types")
     assert found[5].startswith("p.md:10: 'labs/prog/finders.py:7' types a line number by hand")
     assert len(found) == 6
