@@ -110,7 +110,8 @@ def in_manifest(source: Path, *, root: Path) -> list[tuple[str, Cited]]:
         cite = claim.get("cite")
         if isinstance(cite, dict) and claims is not None:
             item = claims.value[index]
-            line = next((k.start_mark.line for k, _ in item.value if k.value == "cite"), item.start_mark.line) + 1
+            key = next((k for k, _ in item.value if k.value == "cite"), item)
+            line = key.start_mark.line + 1
             where = f"{source.as_posix()}:{line}: claim {claim.get('id')!r}"
             cited = make(str(cite.get("path", "")), str(cite.get("snippet", "")), where=where)
             out.append((str(claim.get("id")), cited))

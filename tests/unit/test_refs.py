@@ -8,7 +8,7 @@ from pathlib import Path
 import markdown
 import pytest
 import yaml
-from labkit import pages, refs
+from labkit import pages, prose, refs
 from labkit.blocks import Context
 from labkit.errors import LabError
 from labkit.manifest import Lab
@@ -217,3 +217,18 @@ def test_references_typed_by_hand_are_found_with_their_fix(root: Path) -> None:
     assert found[4].startswith("p.md:8: 'line 8' types")
     assert found[5].startswith("p.md:10: 'labs/prog/finders.py:7' types a line number by hand")
     assert len(found) == 6
+
+
+def test_a_claim_sentence_reads_through_name_and_line_markers() -> None:
+    page = (
+        f"Here <!-- name: {PROGRAM} | find_slow -->`find_slow`<!-- /name --> spends most time on "
+        f"line <!-- line: {PROGRAM} | seen = [] -->5<!-- /line -->."
+    )
+    assert pages.states(page, "find_slow spends most time on line 5")
+    assert not pages.states(page, "find_slow spends little time")
+
+
+def test_numbers_in_markers_are_not_typed_numbers() -> None:
+    page = "See <!-- cite: README.md | 100 samples per second -->(py-spy 0.4.3, …)<!-- /cite --> here."
+    assert list(prose.numbers(page, bound=[], values={"v": {"value": "0.4.3", "text": "0.4.3"}})) == []
+    assert [f.text for f in prose.numbers("See 100 samples here.", bound=[], values={})] == ["100 samples"]
