@@ -223,7 +223,15 @@ def _typed(
                     "(quoting the line you mean)",
                 )
             )
-    return [(plain.count("\n", 0, offset) + 1, what) for offset, what in sorted(out)]
+    found = []
+    for offset, what in sorted(out):
+        if plain[plain.rfind("\n", 0, offset) + 1 : offset].lstrip().startswith("#"):  # a marker would move
+            what = (
+                what.split(": write ")[0]
+                + ": a heading cannot hold a marker (it changes the anchor); reword it"
+            )
+        found.append((plain.count("\n", 0, offset) + 1, what))
+    return found
 
 
 def _line_text(root: Path, file: str, number: int) -> str:

@@ -232,3 +232,10 @@ def test_numbers_in_markers_are_not_typed_numbers() -> None:
     page = "See <!-- cite: README.md | 100 samples per second -->(py-spy 0.4.3, …)<!-- /cite --> here."
     assert list(prose.numbers(page, bound=[], values={"v": {"value": "0.4.3", "text": "0.4.3"}})) == []
     assert [f.text for f in prose.numbers("See 100 samples here.", bound=[], values={})] == ["100 samples"]
+
+
+def test_a_reference_by_hand_in_a_heading_is_to_be_reworded(root: Path) -> None:
+    assert _loose(root, "Intro.\n\n## Inside `find_slow`\n") == [
+        f"p.md:3: `find_slow` names a function of {PROGRAM} by hand: a heading cannot hold a marker "
+        "(it changes the anchor); reword it"
+    ]
