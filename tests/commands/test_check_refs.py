@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from labkit import citations
+
 from tests.helpers import copy_repo, labkit
+from tests.unit.test_citations import _sdist
 
 PAGE = "docs/labs/lab-1/index.md"
 PROGRAM = "labs/slow_service/finders.py"
@@ -75,3 +78,28 @@ def test_check_fails_when_a_bound_function_is_renamed(tmp_path: Path) -> None:
 
     assert run.returncode != 0, run
     assert f"{PAGE}:{line}: {PROGRAM} defines no function or class 'find_duplicates_slow'" in run.flat, run
+
+
+def test_check_fails_naming_the_page_when_a_cited_snippet_is_not_in_py_spy_s_source(tmp_path: Path) -> None:
+    copy = copy_repo(tmp_path / "repo")
+    # py-spy 0.4.3's source as the cache holds it (a small stand-in: the check must not need the network here)
+    _sdist(copy, {"README.md": "# py-spy\n\nOSX always requires\nrunning as root.\n"}, version="0.4.3")
+    page = copy / PAGE
+    text = page.read_text(encoding="utf-8")
+    good = citations.parse("README.md | OSX always requires running as root")
+    bad = citations.parse("README.md | Linux never requires root")
+    sentence = "".join(
+        f"Cited <!-- cite: {c.path} | {c.snippet} -->{citations.render(c, '0.4.3')}<!-- /cite -->.\n\n"
+        for c in (good, bad)
+    )
+    page.write_text(text.replace(ANCHOR, sentence + ANCHOR, 1), encoding="utf-8")
+    line = text[: text.index(ANCHOR)].count("\n") + 1
+
+    run = labkit(copy, "check", "--lab", "lab-1")
+
+    assert run.returncode != 0, run
+    assert f"{PAGE}:{line}:" not in run.flat, run
+    expected = (
+        f'{PAGE}:{line + 2}: cite README.md: "Linux never requires root" is not in py-spy 0.4.3\'s README.md'
+    )
+    assert expected in run.flat, run
