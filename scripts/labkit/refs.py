@@ -24,10 +24,12 @@ LINE = re.compile(r"<!-- line: (?P<args>.*?) -->(?P<shown>.*?)<!-- /line -->")
 NAME = re.compile(r"<!-- name: (?P<args>.*?) -->(?P<shown>.*?)<!-- /name -->")
 # Every marker with what it shows: prose checks blank these (their numbers and names are bound).
 MARKED = re.compile(
-    r"<!-- (?P<kind>line|name|cite): .*? -->.*?<!-- /(?P=kind) -->|<!-- /?(?:line|name|cite)\b.*?-->"
+    r"<!-- (?P<kind>line|name|cite): .*? -->.*?<!-- /(?P=kind) -->|<!-- (?:line|name|cite):.*?-->"
+    r"|<!-- /(?:line|name|cite) -->"
 )
+_WHOLE = re.compile(r"<!-- (?P<kind>line|name|cite): .*? -->.*?<!-- /(?P=kind) -->")
 COMMENTS = re.compile(r"<!-- (?:line|name|cite): .*? -->|<!-- /(?:line|name|cite) -->")
-OPENING = re.compile(r"<!-- /?(?:line|name|cite)\b")
+OPENING = re.compile(r"<!-- (?:line|name|cite):|<!-- /(?:line|name|cite) -->")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Render's report of one marker that showed something else: (marker, expected, found).
 Change = tuple[str, str, str]
@@ -122,11 +124,11 @@ def render_line(
         return f"<!-- cite: {m['args']} -->{shown}<!-- /cite -->"
 
     out = citations.CITE.sub(cite, NAME.sub(name, LINE.sub(number, line)))
-    left = OPENING.search(MARKED.sub("", out))
+    left = OPENING.search(_WHOLE.sub("", out))
     if left:
         raise LabError(
-            f"a marker {left.group(0)}…: is not closed on its line; write "
-            "<!-- KIND: PATH | TEXT -->…<!-- /KIND --> on one line"
+            f"{left.group(0)!r} is half a marker: open and close it on one line, "
+            "<!-- KIND: PATH | TEXT -->…<!-- /KIND -->"
         )
     return out, changes
 

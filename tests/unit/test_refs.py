@@ -76,7 +76,7 @@ def test_a_name_marker_is_written_as_inline_code_when_the_file_defines_it(root: 
         (f"<!-- name: {PROGRAM} | find_fast -->`find_fast`<!-- /name -->", "defines no function or class"),
         (f"<!-- name: {PROGRAM} | <module> -->`x`<!-- /name -->", "'<module>' is not a Python name"),
         (f"<!-- line: {PROGRAM} | print(`x`) -->1<!-- /line -->", "cannot hold a backtick"),
-        (f"<!-- line: {PROGRAM} | return seen", "is not closed on its line"),
+        (f"<!-- line: {PROGRAM} | return seen", "is half a marker"),
     ],
 )
 def test_a_marker_that_cannot_be_written_is_a_located_error(root: Path, marker: str, message: str) -> None:
@@ -99,6 +99,16 @@ def test_a_marker_that_starts_a_line_or_stands_in_a_heading_is_refused(root: Pat
         _render(root, f"## The {marker} class")
     with pytest.raises(LabError, match=r"index.md:1: .*starts with a marker"):
         _render(root, f"{marker} is a class.")
+
+
+def test_other_comments_are_not_markers(root: Path) -> None:
+    text = "A <!-- name of the thing --> and <!-- line up --> and <!-- cite later -->."
+    assert _render(root, text) == (text, [])
+
+
+def test_a_closing_marker_alone_is_refused(root: Path) -> None:
+    with pytest.raises(LabError, match="not closed on its line"):
+        _render(root, "Text 12<!-- /line --> more.")
 
 
 def test_markers_in_a_code_block_are_left_as_they_are(root: Path) -> None:
