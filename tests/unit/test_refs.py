@@ -107,7 +107,7 @@ def test_other_comments_are_not_markers(root: Path) -> None:
 
 
 def test_a_closing_marker_alone_is_refused(root: Path) -> None:
-    with pytest.raises(LabError, match="not closed on its line"):
+    with pytest.raises(LabError, match="is half a marker"):
         _render(root, "Text 12<!-- /line --> more.")
 
 
