@@ -73,8 +73,12 @@ def marks(lab: Lab, results: Mapping[str, Any] | None) -> dict[str, set[str]]:
 
 
 def _page_marks(body: str) -> set[str]:
-    out = {f"value {m['name']}" for m in _VALUE.finditer(body)}
-    for line in body.split("\n"):
+    """The blocks and values a stretch of page shows (not those quoted in its code)."""
+    out: set[str] = set()
+    for line, kind in zip(body.split("\n"), pages.regions(body), strict=True):
+        if kind == "code":
+            continue
+        out |= {f"value {m['name']}" for m in _VALUE.finditer(line)}
         begin = pages.BEGIN.match(line)
         if begin:
             out.add(f"block {begin['kind']}" + (f" {begin['arg']}" if begin["arg"] else ""))
