@@ -83,7 +83,8 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
             [
                 f"<strong>{formats.html_text(said)}</strong>",
                 formats.html_text(c["text"]),
-                f"{EVIDENCE[c['evidence']]}: {measured}",
+                EVIDENCE[c["evidence"]],
+                measured,
                 formats.html_text(c["rule"]),
             ]
         )
@@ -91,7 +92,7 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
         "Each sentence is checked against this build's measurements; a share holds only when its "
         "whole confidence interval is on the right side of the threshold"
     )
-    return table(["Verdict", "Claim", "Evidence", "Rule"], rows, caption=caption)
+    return table(["Verdict", "Claim", "Evidence", "Measured", "Rule"], rows, caption=caption)
 
 
 GENERIC_BLOCKS: dict[str, kinds.Block] = {"provenance": provenance, "claims": claims_table}
