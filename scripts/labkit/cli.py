@@ -11,16 +11,39 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from labkit import check, exercise, formats, kinds, lock, manifest, preflight, publish, report, soak
+from labkit import (
+    check,
+    exercise,
+    formats,
+    kinds,
+    learner,
+    lock,
+    manifest,
+    preflight,
+    publish,
+    report,
+    soak,
+    words,
+)
 from labkit.errors import LabError
 from labkit.manifest import Lab
 
-# soft_wrap: piped output keeps whole lines, so a fix command is never split across two.
-console = Console(highlight=False, soft_wrap=True)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
+# soft_wrap: piped output keeps whole lines, so a fix command is never split across two. Without a
+# terminal rich would draw at 80 columns; the tables print as plain lines there (learner.print_table),
+# and anything else rich draws gets a log's width.
+LOG_WIDTH = 160
+
+
+def _console(*, stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else max(LOG_WIDTH, int(os.environ.get("COLUMNS", "0") or 0))
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+
+
+console = _console()
+errors = _console(stderr=True)
 
 
 def _labs(root: Path, only: str | None) -> list[Lab]:
@@ -51,7 +74,7 @@ def _all_labs(root: Path) -> list[Lab]:
 def cmd_assets(args: argparse.Namespace, root: Path) -> int:
     """Run every (or one) lab; one failing lab does not stop the others; a report table at the end."""
     wait = float(os.environ.get("LABKIT_LOCK_WAIT", "300"))
-    rows: list[tuple[str, str, float, str, str, str, str]] = []
+    rows: list[tuple[str, str, float, str, str, str]] = []
     with lock.held(root / ".labs" / "lock", wait_s=wait, say=_say):
         paths = [p for p in manifest.discover(root) if not args.lab or p.stem == args.lab]
         if args.lab and not paths:
@@ -73,46 +96,31 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
                 took = time.perf_counter() - started
                 if not isinstance(exc, LabError):  # a bug, not bad input: keep the traceback for the report
                     errors.print(Text("".join(traceback.format_exception(exc))))
-                rows.append((path.stem, "failed", took, "", "", "", str(exc) or repr(exc)))
+                rows.append((path.stem, "failed", took, "", "", str(exc) or repr(exc)))
                 # Text, not markup: a claim's sentence may hold [brackets].
                 message = f"{exc}\n  docs/ still holds its previous results."
                 errors.print(Text.assemble((f"✗ {path.stem} failed: ", "red"), message))
                 continue
             took = time.perf_counter() - started
             res = outcome.results
-            decided = [c for c in res["claims"] if c["verdict"] != "cited"]
-            kept = sum(c["verdict"] == c["expect"] for c in decided)
-            samples = ", ".join(f"{k} {p['samples']:,}" for k, p in res["profiles"].items())
             status = {"unchanged": "cached", "updated": "cached, page updated"}.get(
                 outcome.status, outcome.status
             )
-            rows.append((lab.id, status, took, report.step_times(res), samples, f"{kept}/{len(decided)}", ""))
+            details = "; ".join([*report.step_times(lab, res), *report.samples(lab, res)])
+            rows.append((lab.id, status, took, details, str(words.tally(res["claims"])), ""))
             console.print(f"[green]✓[/green] {lab.id}: {outcome.status} ({took:.1f} s)")
         # The report follows the results; it is written only when its text would change.
         if report.write(_all_labs(root), root=root):
             console.print(f"  run report written to {report.PAGE}")
-    table = Table(title="make assets: run report")
-    for column in (
-        "lab",
-        "result",
-        "wall time",
-        "seconds per step (latest measurement)",
-        "samples per profile",
-        "claims as expected",
-        "failure",
-    ):
-        table.add_column(column)
-    for lab_id, status, took, steps, samples, as_expected, why in rows:
-        table.add_row(
-            lab_id,
-            status,
-            f"{took:.1f} s",
-            steps,
-            samples,
-            as_expected,
-            Text(" ".join(why.split("\n")[:2]).strip() if why else ""),
-        )
-    console.print(table)
+    learner.print_table(
+        console,
+        "make assets: run report",
+        ["lab", "result", "wall time", "steps (latest measurement)", "claims", "failure"],
+        [
+            [lab_id, status, f"{took:.1f} s", steps, claims, " ".join(why.split("\n")[:2]).strip()]
+            for lab_id, status, took, steps, claims, why in rows
+        ],
+    )
     return 1 if any(r[1] == "failed" for r in rows) else 0
 
 
@@ -154,28 +162,18 @@ def cmd_learn(args: argparse.Namespace, root: Path) -> int:
     note = _exercise_note(lab, root)
     if note:
         console.print(Text(note, style="bold"))
-    step_no = 0
-
-    def say(msg: str) -> None:
-        nonlocal step_no
-        step_no += 1
-        console.print(Text.assemble((f"{step_no:>2}. ", "cyan"), msg))
-
+    names = learner.places(lab, root=root, results=publish.read_results(root / lab.data_dir))
+    say = learner.Progress(names, console.print)
     with console.status("running the lab: real processes, real py-spy (Ctrl-C stops everything)"):
         out, results = publish.learner_run(lab, root=root, quick=args.quick, method=args.method, say=say)
     for kind, step, entry in kinds.entries(results):
         if kind.summary is not None:
             console.print(kind.summary(step, entry))
     if results["claims"]:
-        table = Table(
-            title="what the lab's pages claim, judged on your run"
-            + (" (QUICK: not judged)" if args.quick else "")
-        )
-        for column in ("claim", "measured", "verdict", "page expects"):
-            table.add_column(column)
-        for c in results["claims"]:
-            table.add_row(Text(c["text"]), Text(c["shown"] or c["source"]), c["verdict"], c["expect"])
-        console.print(table)
+        written = out / "claims.txt"
+        written.write_text(learner.claims_text(results, quick=args.quick), encoding="utf-8")
+        line = learner.claims_line(results, quick=args.quick, written=written.relative_to(root).as_posix())
+        console.print(Text(line, style="bold"))
     console.print("Open the flame graphs in a browser (click to zoom, / to search):")
     for profile in results["profiles"].values():
         console.print(f"  {out.relative_to(root) / profile['files']['svg']}", markup=False)
@@ -198,19 +196,26 @@ def cmd_grade(args: argparse.Namespace, root: Path) -> int:
     console.rule(f"[bold]Grading {file.relative_to(root)}[/bold] ({lab.id}: `{function}`)")
     with console.status("grading: real processes, real py-spy (Ctrl-C stops everything)"):
         result = grade.grade(lab, root=root, quick=args.quick, say=_say)
-    table = Table(title=f"make grade-{lab.id.split('-', 1)[1]}" + (" (QUICK)" if args.quick else ""))
-    for column in ("check", "measured", "rule", "verdict"):
-        table.add_column(column)
-    for c in result.checks:
-        style = "green" if c.passed else "red"
-        table.add_row(Text(c.question), Text(c.measured), Text(c.rule), Text(c.verdict, style=style))
-    console.print(table)
+    number = lab.id.split("-", 1)[1]
+    learner.print_table(
+        console,
+        f"make grade-{number}" + (" (QUICK)" if args.quick else ""),
+        ["check", "measured", "rule", "verdict"],
+        [
+            [c.question, c.measured, c.rule, Text(c.verdict, style="green" if c.passed else "red")]
+            for c in result.checks
+        ],
+    )
     for c in result.checks:
         if c.detail:
             console.print(Text(f"{c.id}: {c.detail}"))
     for c in result.checks:
+        if c.picture:
+            console.print(f"Your service's flame graph (open it in a browser): {c.picture}", markup=False)
+    for c in result.checks:
         if c.hint:
-            console.print(Text.assemble((f"hint ({c.id}): ", "yellow"), " ".join(c.hint.split())))
+            hint = " ".join(c.hint.split()) + (f" Your flame graph: {c.picture}" if c.picture else "")
+            console.print(Text.assemble((f"hint ({c.id}): ", "yellow"), hint))
     path = grade.write(result, root=root)
     console.print(f"  written to {path.relative_to(root)}", markup=False)
     if result.unchanged:
@@ -223,8 +228,18 @@ def cmd_grade(args: argparse.Namespace, root: Path) -> int:
         errors.print(Text(f"✗ {len(failed)} check(s) failed: {', '.join(failed)}", style="red"))
     if result.passed:
         console.print(Text(f"✓ every check passed ({result.wall_s:.0f} s)", style="green"))
+        console.print(Text(_next_step(lab, root), style="bold"))
         return 0
     return 1
+
+
+def _next_step(lab: Lab, root: Path) -> str:
+    """What comes after a passed lab: the next lab in the site's order, or the end of the labs."""
+    after = learner.next_lab(lab, root=root)
+    if after is None:
+        return f"That was the last lab. Well done: {lab.title} is finished, and so are the labs."
+    number = after.id.split("-", 1)[1]
+    return f"Next: {after.title} ({after.page}); start it with `make lab-{number}`."
 
 
 def cmd_reset(args: argparse.Namespace, root: Path) -> int:
@@ -261,30 +276,32 @@ def cmd_soak(args: argparse.Namespace, root: Path) -> int:
         summary = soak.soak(lab, root=root, runs=args.runs, quick=args.quick, method=args.method, say=_say)
     path = soak.write(summary, root=root)
     runs = summary["runs"]
-    table = Table(title=f"make soak LAB={lab.id} RUNS={runs}: claims")
-    for column in ("claim", "expected", "verdicts", "measured range", "smallest margin", "rule"):
-        table.add_column(column)
+    claim_rows: list[list[str | Text]] = []
     for cid, c in summary["claims"].items():
         verdicts = ", ".join(f"{v} {n}/{runs}" for v, n in c["verdicts"].items())
         shown = "" if c["value_range"] is None else " – ".join(f"{x:.4g}" for x in c["value_range"])
         ok = c["as_expected"] == runs
-        table.add_row(
-            cid,
-            c["expect"],
-            Text(verdicts, style="" if ok else "red"),
-            shown,
-            soak.fmt_margin(c["smallest_margin"]),
-            Text(c["rule"]),
+        margin = soak.fmt_margin(c["smallest_margin"])
+        claim_rows.append(
+            [cid, c["expect"], Text(verdicts, style="" if ok else "red"), shown, margin, c["rule"]]
         )
-    console.print(table)
-    times = Table(title="wall time (median, min, max over the runs)")
-    for column in ("step", "median", "min", "max"):
-        times.add_column(column, justify="left" if column == "step" else "right")
+    learner.print_table(
+        console,
+        f"make soak LAB={lab.id} RUNS={runs}: claims",
+        ["claim", "expected", "verdicts", "measured range", "smallest margin", "rule"],
+        claim_rows,
+    )
     spreads = [("whole run", summary["run_wall_s"]), *summary["step_wall_s"].items()]
-    for name, spread in spreads:
-        if spread:
-            times.add_row(name, *(formats.seconds(spread[k]) for k in ("median", "min", "max")))
-    console.print(times)
+    learner.print_table(
+        console,
+        "wall time (median, min, max over the runs)",
+        ["step", "median", "min", "max"],
+        [
+            [name, *(formats.seconds(spread[k]) for k in ("median", "min", "max"))]
+            for name, spread in spreads
+            if spread
+        ],
+    )
     for failed in summary["failed_runs"]:
         errors.print(Text(f"run {failed['run']} failed: {failed['error']}"))
     verdict = soak.exit_code(summary)

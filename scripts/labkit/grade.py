@@ -19,7 +19,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from labkit import benchmark, claims, exercise, processes, pyspy, runner, services, stacks, stats
+from labkit import (
+    benchmark,
+    claims,
+    exercise,
+    flamegraph,
+    processes,
+    pyspy,
+    runner,
+    services,
+    stacks,
+    stats,
+)
 from labkit.claims import Measured
 from labkit.errors import LabError
 from labkit.graders import GRADERS
@@ -49,6 +60,7 @@ class Check:
     verdict: str  # holds, fails or undecided (claims.verdict)
     hint: str = ""  # the manifest's hint, kept only when the check did not pass
     detail: str = ""  # e.g. hypothesis's smallest failing input
+    picture: str = ""  # the flame graph of the learner's code, relative to the repository
     value: Any = None
     interval: list[float] | None = None
 
@@ -290,8 +302,26 @@ def check_profile(
         return not_measured(
             "hot_path", question, f"py-spy wrote no recording: {why}", hint=str(cfg["hint"]), rule=rule
         )
-    share = finder_share(stacks.load(out), file=file, function=function)
-    return judged("hot_path", question, share, "<", than, kind="share", hint=str(cfg["hint"]), rule=rule)
+    data = stacks.load(out)
+    share = finder_share(data, file=file, function=function)
+    check = judged("hot_path", question, share, "<", than, kind="share", hint=str(cfg["hint"]), rule=rule)
+    picture = your_flame_graph(data, lab=lab, root=root, function=function)
+    return dataclasses.replace(check, picture=picture.relative_to(root).as_posix())
+
+
+def your_flame_graph(data: JSONObject, *, lab: Lab, root: Path, function: str) -> Path:
+    """The learner's service as the toolkit draws a flame graph: out/<id>/grade/your-service.svg."""
+    recording = stacks.parse(stacks.sanitize(data, paths=PathMap.here(root)))
+    path = root / "out" / lab.id / "grade" / "your-service.svg"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    svg = flamegraph.render_svg(
+        stacks=stacks.collapsed(recording),
+        title=f"The service with your {function}",
+        subtitle="width = share of samples · click a frame to zoom · press / to search",
+        width=900,
+    )
+    path.write_text(svg, encoding="utf-8")
+    return path
 
 
 def grade_finder(lab: Lab, *, root: Path, work: Path, quick: bool, say: Say) -> list[Check]:

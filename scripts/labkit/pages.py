@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import citations, formats, kinds, refs
+from labkit import citations, formats, kinds, refs, words
 from labkit.blocks import Context, table
 from labkit.errors import LabError
 from labkit.records import Value
@@ -41,7 +41,7 @@ def provenance(ctx: Context, arg: str | None) -> list[str]:
     r = ctx.results
     p = r["provenance"]
     rows = [
-        ["Measured", formats.html_text(r["generated_at"])],
+        ["Measured", formats.html_text(words.date(r["generated_at"]))],
         ["CPU", f"{formats.html_text(p['cpu_model'])}, {p['cpu_count']} logical cores"],
         ["OS", formats.html_text(p["os"])],
         ["Python", formats.html_text(p["python"])],
@@ -58,44 +58,44 @@ def provenance(ctx: Context, arg: str | None) -> list[str]:
     return table(["", ""], rows)
 
 
-VERDICT = {"holds": "✓ holds", "fails": "✗ does not hold", "undecided": "? undecided", "cited": "cited"}
+VERDICT = {  # the toolkit's verdict, next to what the page expects, in the words a reader sees
+    ("holds", "holds"): words.CONFIRMED,
+    ("fails", "fails"): words.REFUTED,
+    ("cited", "holds"): words.CITED,
+    ("cited", "fails"): words.CITED_REFUTED,
+}
 EVIDENCE = {"measured": "measured", "command": "command output", "cited": "cited"}
 
 
 def claims_table(ctx: Context, arg: str | None) -> list[str]:
-    """Every claim made on this page: the sentence, what was measured, the rule, the verdict."""
+    """Every claim made on this page: the verdict first (seen on a phone), the sentence, the evidence."""
     mine = [c for c in ctx.results.get("claims", []) if c["page"] == ctx.page]
     if not mine:
         raise LabError(f"the page has a claims block but no claim names page {ctx.page!r}")
     rows = []
     cites = _cites(ctx) if any(c["verdict"] == "cited" for c in mine) else {}
     for c in mine:
-        measured = (
-            formats.html_text(c["shown"]) if c["verdict"] != "cited" else formats.html_text(c["source"])
-        )
-        if c["id"] in cites and c["verdict"] == "cited":
+        cited = c["verdict"] == "cited"  # a documented fact: the source's word, not a run's
+        measured = formats.html_text(c["source"] if cited else c["shown"])
+        if cited and c["id"] in cites:
             measured += " " + citations.html(cites[c["id"]], ctx.results["environment"]["py_spy"])
         if c.get("link"):
             measured += f' (<a href="{formats.html_text(c["link"])}">evidence</a>)'
-        if c["verdict"] == "cited":  # a documented fact: the verdict is the source's, not a run's
-            expected = " (per the source)"
-            c = {**c, "verdict": c["expect"]}
-        else:
-            expected = " as expected" if c["verdict"] == c["expect"] else f" (expected: {c['expect']})"
+        said = VERDICT.get((c["verdict"], c["expect"])) or words.verdict(c["verdict"], c["expect"])
         rows.append(
             [
+                f"<strong>{formats.html_text(said)}</strong>",
                 formats.html_text(c["text"]),
                 EVIDENCE[c["evidence"]],
                 measured,
                 formats.html_text(c["rule"]),
-                VERDICT[c["verdict"]] + expected,
             ]
         )
     caption = (
         "Each sentence is checked against this build's measurements; a share holds only when its "
         "whole confidence interval is on the right side of the threshold"
     )
-    return table(["Claim", "Evidence", "Measured", "Rule", "Verdict"], rows, caption=caption)
+    return table(["Verdict", "Claim", "Evidence", "Measured", "Rule"], rows, caption=caption)
 
 
 def _cites(ctx: Context) -> dict[str, citations.Cited]:

@@ -89,7 +89,7 @@ def test_a_claim_on_the_wrong_function_blocks_the_run_until_the_page_is_honest(l
     functions = {f["name"]: f for f in results["profiles"]["hot"]["functions"]}
     assert functions["helper_b"]["total_share"] > functions["helper_a"]["total_share"]
     page = (lab9 / LAB9_PAGE).read_text(encoding="utf-8")
-    assert "✗ does not hold as expected" in page  # the claims block shows the verdict
+    assert "✓ refuted, as this page says" in page  # the claims block shows the verdict in words
     assert "It is not true that" in page
     check = labkit(lab9, "check", "--lab", LAB9)
     assert check.returncode == 0, str(check)

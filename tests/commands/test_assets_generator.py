@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from labkit import words
+
 from tests.helpers import DATA, LAB, assert_no_process_left, labkit, labkit_argv, labkit_env, wait_for
 
 LOCK = Path(".labs/lock")
@@ -96,12 +98,12 @@ def test_a_run_killed_between_the_renames_is_repaired(work_copy: Path) -> None:
 
 def test_the_run_report_follows_the_results(work_copy: Path) -> None:
     report = work_copy / "docs" / "reports.md"
-    measured_at = _results(work_copy)["generated_at"]
+    measured_at = words.date(_results(work_copy)["generated_at"])  # as a person reads it
     assert measured_at in report.read_text(encoding="utf-8")
     stamp = report.stat().st_mtime_ns
     run = labkit(work_copy, "assets", "--lab", LAB, "--quick")
     assert run.returncode == 0 and report.stat().st_mtime_ns == stamp  # nothing measured: not rewritten
     assert re.search(rf"{LAB}\s.*cached", run.output)
-    report.write_text(report.read_text(encoding="utf-8").replace(measured_at, "2000-01-01T00:00:00Z"))
+    report.write_text(report.read_text(encoding="utf-8").replace(measured_at, "1 January 2000, 00:00 UTC"))
     check = labkit(work_copy, "check", "--allow-quick")
     assert check.returncode != 0 and "run report" in check.flat

@@ -75,6 +75,11 @@ def test_the_unchanged_exercise_fails_and_says_so(repo: Path) -> None:
     assert verdicts(record) == {"correct": True, "fast": False, "scales": False, "hot_path": False}
     assert "failed: fast, scales, hot_path" in output
     assert output.count("hint (") == 3, "one hint per failed check"
+    graph = "out/lab-1/grade/your-service.svg"
+    assert f"Your service's flame graph (open it in a browser): {graph}" in output
+    (hot_hint,) = [line for line in output.splitlines() if line.startswith("hint (hot_path)")]
+    assert hot_hint.endswith(f"Your flame graph: {graph}"), "the hint points to the learner's own graph"
+    assert record["checks"][-1]["picture"] == graph  # type: ignore[index]
 
 
 def test_a_set_based_finder_passes(repo: Path) -> None:
@@ -83,6 +88,12 @@ def test_a_set_based_finder_passes(repo: Path) -> None:
     assert record["passed"] is True and record["unchanged"] is False
     assert all(verdicts(record).values())
     assert "every check passed" in output
+    svg = (repo / "out" / "lab-1" / "grade" / "your-service.svg").read_text(encoding="utf-8")
+    assert svg.startswith("<?xml") and "find_duplicates" in svg  # the learner's finder, drawn
+    assert str(repo) not in svg, "the flame graph holds an absolute path"
+    assert "out/lab-1/grade/your-service.svg" in output
+    assert "Next: Live triage of a busy web service" in output and "make lab-2" in output
+    assert "│" not in output, "no terminal here: the table prints as plain lines"
 
 
 def test_an_empty_answer_fails_correctness_with_the_smallest_input(repo: Path) -> None:
@@ -118,4 +129,5 @@ def test_lab_2_judges_the_lock(repo: Path, source: str | None, expected: dict[st
     got = verdicts(record)
     assert {k: got[k] for k in expected} == expected, output
     assert code == (0 if all(got.values()) else 1), output
+    assert ("That was the last lab" in output) == (code == 0), output
     assert ("still the original" in output) == (source is None)

@@ -55,6 +55,15 @@ def test_full_run_then_learner_run(tmp_path: Path) -> None:
     assert shown, f"no flame graph paths printed:\n{learn}"
     for rel in shown:
         assert (copy / rel).is_file(), rel
+    # Progress by the page's steps: no step ids, nothing numbered that the page does not number.
+    lines = learn.output.splitlines()
+    assert any(re.match(r"Step \d+: ", line) for line in lines), str(learn)
+    assert not any(re.match(r"\s*\d+\. ", line) for line in lines), "an item numbered as a step"
+    assert not re.search(r"^\s*(slow|fixed|bench|overhead|function_nolineno): ", learn.output, re.MULTILINE)
+    # One line for the claims; the whole table in out/lab-1/claims.txt.
+    claims_lines = [line for line in lines if "claims" in line and "out/lab-1/claims.txt" in line]
+    assert len(claims_lines) == 1, str(learn)
+    assert (out / "claims.txt").read_text(encoding="utf-8").count("    page: ") >= 20
     learned = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert {Path(p["files"]["svg"]).name for p in learned["profiles"].values()} == {
         Path(r).name for r in shown

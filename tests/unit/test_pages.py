@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -311,3 +312,31 @@ def test_speedscope_link_opens_the_recording_from_the_site_root() -> None:
     )
     assert '<a href="data/slow.speedscope.json" download>' in links
     assert 'class="flamegraph-narrow"' in links
+
+
+def test_provenance_shows_the_time_as_a_person_reads_it(results: dict[str, Any]) -> None:
+    results["generated_at"] = "2026-12-02T14:27:09Z"
+    table = "\n".join(pages.provenance(ctx(results), None))
+    assert "<td>2 December 2026, 14:27 UTC</td>" in table
+    assert "2026-12-02T" not in table
+
+
+def test_the_claims_table_puts_the_verdict_first_in_words(results: dict[str, Any]) -> None:
+    base = {"page": "p.md", "evidence": "measured", "rule": "≥ 90%", "shown": "99%", "source": "", "link": ""}
+    results["claims"] = [
+        {**base, "text": "a", "verdict": "holds", "expect": "holds"},
+        {**base, "text": "b", "verdict": "fails", "expect": "fails"},
+        {**base, "text": "c", "verdict": "cited", "expect": "holds", "evidence": "cited", "source": "README"},
+        {**base, "text": "d", "verdict": "fails", "expect": "holds"},
+    ]
+    context = dataclasses.replace(ctx(results), page="p.md")
+    html = "\n".join(pages.claims_table(context, None))
+    assert "<thead><tr><th>Verdict</th>" in html  # the first column: on a phone it is on screen
+    cells = re.findall(r"<tr><td><strong>(.*?)</strong></td><td>(\w)</td>", html)
+    assert cells == [
+        ("✓ confirmed", "a"),
+        ("✓ refuted, as this page says", "b"),
+        ("cited", "c"),
+        ("✗ mismatch: does not hold (this page says it holds)", "d"),
+    ]
+    assert "does not hold as expected" not in html
