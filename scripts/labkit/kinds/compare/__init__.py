@@ -111,7 +111,8 @@ def _found(f: Change) -> str:
 
 def _recorded(ctx: Context, step: str) -> str:
     """The title of the profile step a side of the comparison is, as the page's reader knows it."""
-    profile = (ctx.results.get(PAIR.inputs) or {}).get(step) or {}
+    section: Any = ctx.results.get(PAIR.inputs) or {}  # loads or profiles, keyed by step
+    profile = section.get(step) or {}
     return formats.html_text(str(profile.get("title") or "the profile step"))
 
 
