@@ -52,6 +52,7 @@ class Frame:
     drawn: Drawn
     before: float
     after: float
+    new_side: bool = False  # found in one recording only, and its caller in both: where a subtree starts
 
     @property
     def change(self) -> float:
@@ -111,6 +112,7 @@ def render_diff_svg(
     rows, omitted = layout(build_tree(weights))
     frames: list[Frame] = []
     chain: list[str] = []
+    sides: list[str] = []  # the side of each frame on the current chain
     for start, weight, depth, label in rows:  # pre-order: a frame's ancestors came before it
         chain = [*chain[:depth], label]
         path = tuple(chain[1:])  # without the root, "all"
@@ -122,7 +124,10 @@ def render_diff_svg(
             f"change {100 * (b - a):+.1f} points" + (f" (only {side})" if side else "")
         )
         fill = (ONLY_BEFORE if b == 0 else ONLY_AFTER) if side else _shade(b - a)
-        frames.append(Frame(Drawn(start, weight, depth, label, fill, info, outline=bool(side)), a, b))
+        sides = [*sides[:depth], side]
+        starts = bool(side) and depth > 0 and sides[depth - 1] != side
+        drawn = Drawn(start, weight, depth, label, fill, info, outline=bool(side))
+        frames.append(Frame(drawn, a, b, new_side=starts))
     legend = _legend(frames, names)
     headline = _headline(frames, names)
     desc = (
@@ -157,15 +162,16 @@ def _legend(frames: list[Frame], names: tuple[str, str]) -> list[Legend]:
 
 
 def _headline(frames: list[Frame], names: tuple[str, str]) -> list[tuple[str, str]]:
-    """The main result as (colour, sentence) pairs: the largest loss, the largest gain, then the frames
-    found in one recording only, largest change first; every name in full."""
+    """The main result as (colour, sentence) pairs: the largest loss, the largest gain, then the first
+    frame of each subtree found in one recording only, largest change first; every name in full."""
     changed = [f for f in frames[1:] if abs(f.change) >= _SAME]  # frames[0] is the root
     if not changed:
         return [(GREY, f"No frame's share changed by half a point or more between {names[0]} and {names[1]}")]
     chosen: list[Frame] = []
     loss = min(changed, key=lambda f: (f.change, -f.drawn.depth))  # on a tie, the deeper frame: where
     gain = max(changed, key=lambda f: (f.change, f.drawn.depth))
-    sided = sorted((f for f in changed if f.side), key=lambda f: (-abs(f.change), -f.drawn.depth))
+    # one line per subtree found in one recording only, named by its first frame (the callees follow)
+    sided = sorted((f for f in changed if f.new_side), key=lambda f: (-abs(f.change), f.drawn.depth))
     for f in ([loss] if loss.change < 0 else []) + ([gain] if gain.change > 0 else []) + sided:
         if f not in chosen and len(chosen) < _HEADLINES:
             chosen.append(f)

@@ -112,3 +112,17 @@ def test_width_is_the_mean_of_the_two_shares_and_the_picture_is_deterministic() 
 def test_function_stacks_merge_the_lines_of_a_function() -> None:
     merged = flamegraph.function_stacks({("f (a.py:1)", "g (a.py:5)"): 2, ("f (a.py:2)", "g (a.py:6)"): 3})
     assert merged == {("f (a.py)", "g (a.py)"): 5}
+
+
+def test_a_subtree_found_in_one_recording_only_is_named_once_by_its_first_frame() -> None:
+    after = {
+        ("main (a.py:1)", "fast (a.py:7)", "inner (a.py:8)"): 20,
+        ("main (a.py:1)", "make (a.py:9)", "new (b.py:2)"): 30,
+        ("main (a.py:1)", "make (a.py:9)"): 50,
+    }
+    svg = flamegraph.render_diff_svg(before=BEFORE, after=after, title="t")
+    root = ET.fromstring(svg.split("\n", 1)[1])
+    head = [t.text or "" for t in root.iterfind(".//s:g[@class='key']/s:text", NS)]
+    head = head[: next(i for i, t in enumerate(head) if "dashed" in t)]
+    named = [t.split(": ", 1)[1].split(",")[0] for t in head[1:]]
+    assert named == ["slow (a.py:5)", "make (a.py:9)", "new (b.py:2)", "fast (a.py:7)"]  # never inner

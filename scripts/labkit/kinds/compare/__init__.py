@@ -149,12 +149,12 @@ def diff_flamegraph(ctx: Context, arg: str | None) -> list[str]:
         '<figure class="flamegraph">',
         f'<iframe src="{svg}" title="Differential flame graph: {title}" loading="lazy" '
         f'style="width:100%;aspect-ratio:{ratio};border:0"></iframe>',
-        f"<figcaption>{title}. Before: {_recorded(ctx, entry['before'])}; after: "
-        f"{_recorded(ctx, entry['after'])}. Lost the most share: {said(loss)}; gained the most: "
-        f"{said(gain)}. Each frame is as wide as the mean of its two shares; dark blue frames with a "
-        "dashed outline were found only before, dark brown ones only after; blue frames lost share, "
-        "orange ones gained it, grey ones kept it. The lines above the frames name the largest changes; "
-        "hover a frame for both shares. " + viewer_links(ctx, svg=entry["files"]["svg"]) + "</figcaption>",
+        f"<figcaption>{title}, before ({_recorded(ctx, entry['before'])}) and after "
+        f"({_recorded(ctx, entry['after'])}). Lost the most: {said(loss)}; gained the most: {said(gain)}. "
+        "Dark blue, dashed: found only before; dark brown, dashed: only after; blue lost share, orange "
+        "gained, grey kept it; a frame is as wide as the mean of its two shares. "
+        + viewer_links(ctx, svg=entry["files"]["svg"])
+        + "</figcaption>",
         "</figure>",
         *table(
             ["Function", "Total, before", "Total, after", "Change", "Found"],
