@@ -43,16 +43,9 @@ text{font-family:monospace;font-size:12px;fill:#000}
 .h{display:none}
 .btn{cursor:pointer;fill:#1a5fb4}
 .btn:hover,.btn:focus{text-decoration:underline;outline:none;font-weight:bold}
-@media (prefers-color-scheme:dark){
-#bg{fill:#1e2129}
-text{fill:#e3e3e3}
-#subtitle{fill:#b8b8b8}
-.key rect{stroke:#aaa}
-.f text,.m text,.a text{fill:#000}
-.w text{fill:#fff}
-.f:hover rect,.f:focus rect{stroke:#fff}
-.btn{fill:#8cb4ff}
-}
+@media (prefers-color-scheme:dark){#bg{fill:#1e2129} text{fill:#e3e3e3} #subtitle{fill:#b8b8b8}
+.key rect{stroke:#aaa} .f text,.m text,.a text{fill:#000} .w text{fill:#fff}
+.f:hover rect,.f:focus rect{stroke:#fff} .btn{fill:#8cb4ff}}
 """.replace("HIGHLIGHT", _HIGHLIGHT)
 
 # Frames carry data-s (first sample), data-n (samples) and data-d (depth); the

@@ -128,9 +128,9 @@ def _contrast(a: float, b: float) -> float:
 
 def test_a_flame_graph_has_a_dark_scheme_whose_text_contrasts() -> None:
     svg = render_svg(stacks={("a", "b"): 3}, title="t")
-    dark = re.search(r"@media \(prefers-color-scheme:dark\)\{(.*?)\n\}", svg, re.S)
+    dark = re.search(r"@media \(prefers-color-scheme:dark\)\{(.*?\})\}", svg, re.S)
     assert dark, "no dark scheme"
-    rules = dict(re.findall(r"^([^{\n]+)\{fill:(#[0-9a-f]{6})\}", dark.group(1), re.M))
+    rules = {k.strip(): v for k, v in re.findall(r"([^{}]+)\{fill:(#[0-9a-f]{6})\}", dark.group(1))}
     hexes = {k: "rgb({},{},{})".format(*(int(v[i : i + 2], 16) for i in (1, 3, 5))) for k, v in rules.items()}
     background = _luminance(hexes["#bg"])
     for selector in ("text", "#subtitle", ".btn"):

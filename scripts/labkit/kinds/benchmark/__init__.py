@@ -169,10 +169,9 @@ def benchmark_table(ctx: Context, arg: str | None) -> list[str]:
         ["speedup", "", formats.speedup(sp["min"]), formats.speedup(sp["median"]), formats.speedup(sp["max"])]
     )
     caption = (
-        f"n = {formats.count(bench['n'])}, {bench['repeats']} timings each, per call; "
-        f"same result: {formats.text(bench['same_result'])}. A timing runs the version many times in a "
-        "row; each cell is a timing's mean per call. Speedup min = the slowest timing's mean per call "
-        "of the fast version against the fastest timing's of the slow one"
+        f"n = {formats.count(bench['n'])}, {bench['repeats']} timings each; a cell is a timing's mean per "
+        f"call; same result: {formats.text(bench['same_result'])}. Speedup min: the fast version's slowest "
+        "timing against the slow version's fastest"
     )
     return table(["Version", "Calls per timing", "Min", "Median", "Max"], rows, caption=caption)
 

@@ -141,9 +141,9 @@ def latency_plot(ctx: Context, arg: str | None) -> list[str]:
         f'<div class="plot-scroll"><a href="{svg}"><img src="{svg}" alt="{title}: the share of requests at '
         f"most as slow as each latency, before ({before}) and after ({after}); the table below gives the "
         'same percentiles"></a></div>',
-        f"<figcaption>{title}. Before: {before}; after: {after}. Each line rises from 0 to 1 as the "
-        "latencies of one run are passed (solid blue: before; dashed orange: after); the marks are the "
-        f'median p50, p95 and p99 of the runs\' repeats. <a href="{svg}">Open the picture</a></figcaption>',
+        f"<figcaption>{title}: before ({before}, solid blue) and after ({after}, dashed orange). Each "
+        "line rises from 0 to 1 as one run's latencies are passed; the marks are the median p50, p95 and "
+        f'p99 of the runs\' repeats. <a href="{svg}">Open the picture</a></figcaption>',
         "</figure>",
         *table(
             ["", "Before", "After"],

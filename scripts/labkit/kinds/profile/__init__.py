@@ -192,7 +192,7 @@ def provenance(step: str, prof: Profile) -> list[list[str]]:
     method = "attached by PID" if prof["method"] == "pid" else "launched under py-spy"
     return [
         [
-            f"Profile: {formats.html_text(prof['title'] or step)}",
+            f"Profile: {formats.html_text(prof.get('title') or step)}",
             f"{method}, {prof['rate_hz']} Hz requested, {formats.rate(prof['effective_rate_hz'])} "
             f"effective, {formats.count(prof['samples'])} samples in {formats.seconds(prof['wall_s'])}"
             + _looks(prof),
@@ -234,7 +234,7 @@ def frame_table(ctx: Context, arg: str | None) -> list[str]:
         for f in chosen
     ]
     caption = (
-        f"{formats.html_text(profile['title'] or arg or '')}: the functions with the largest self shares, "
+        f"{formats.html_text(profile.get('title') or arg or '')}: the functions with the largest self shares, "
         f"over {_over(profile)} (a function's lines merged)"
     )
     return table(["Function", "File", "Self", "Total"], rows, caption=caption)
