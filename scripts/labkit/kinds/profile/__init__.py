@@ -233,9 +233,10 @@ def frame_table(ctx: Context, arg: str | None) -> list[str]:
         ]
         for f in chosen
     ]
+    title = formats.html_text(profile.get("title") or arg or "")
     caption = (
-        f"{formats.html_text(profile.get('title') or arg or '')}: the functions with the largest self shares, "
-        f"over {_over(profile)} (a function's lines merged)"
+        f"{title}: the functions with the largest self shares, over {_over(profile)} (a function's lines "
+        "merged)"
     )
     return table(["Function", "File", "Self", "Total"], rows, caption=caption)
 
