@@ -173,7 +173,7 @@ def _headline(frames: list[Frame], names: tuple[str, str]) -> list[tuple[str, st
     # one line per subtree found in one recording only, named by its first frame (the callees follow)
     sided = sorted((f for f in changed if f.new_side), key=lambda f: (-abs(f.change), f.drawn.depth))
     for f in ([loss] if loss.change < 0 else []) + ([gain] if gain.change > 0 else []) + sided:
-        if f not in chosen and len(chosen) < _HEADLINES:
+        if len(chosen) < _HEADLINES and not any(_same_change(f, c) for c in chosen):
             chosen.append(f)
     out = [("", f"The largest changes of share, {names[0]} \u2192 {names[1]}:")]
     for f in chosen:
@@ -187,6 +187,13 @@ def _headline(frames: list[Frame], names: tuple[str, str]) -> list[tuple[str, st
             )
         )
     return out
+
+
+def _same_change(one: Frame, two: Frame) -> bool:
+    """The same frame, or a caller and its callee with the same change (one line says it for both)."""
+    a, b = one.drawn, two.drawn
+    nested = a.start < b.start + b.size and b.start < a.start + a.size  # ranges overlap: one calls the other
+    return nested and round(one.change, 3) == round(two.change, 3)
 
 
 def _share(root: Node, path: tuple[str, ...]) -> float:

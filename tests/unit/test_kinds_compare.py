@@ -126,3 +126,17 @@ def test_a_subtree_found_in_one_recording_only_is_named_once_by_its_first_frame(
     head = head[: next(i for i, t in enumerate(head) if "dashed" in t)]
     named = [t.split(": ", 1)[1].split(",")[0] for t in head[1:]]
     assert named == ["slow (a.py:5)", "make (a.py:9)", "new (b.py:2)", "fast (a.py:7)"]  # never inner
+
+
+def test_a_caller_and_its_callee_with_the_same_change_get_one_line() -> None:
+    before = {("main (a.py:1)", "slow (a.py:5)"): 100}
+    after = {
+        ("main (a.py:1)", "make (a.py:9)", "inner (a.py:10)"): 80,
+        ("main (a.py:1)", "fast (a.py:7)"): 20,
+    }
+    svg = flamegraph.render_diff_svg(before=before, after=after, title="t")
+    root = ET.fromstring(svg.split("\n", 1)[1])
+    head = [t.text or "" for t in root.iterfind(".//s:g[@class='key']/s:text", NS)]
+    head = head[: next(i for i, t in enumerate(head) if "dashed" in t)]
+    named = [t.split(": ", 1)[1].split(",")[0] for t in head[1:]]
+    assert named == ["slow (a.py:5)", "inner (a.py:10)", "fast (a.py:7)"]  # make: the same +80 as inner
