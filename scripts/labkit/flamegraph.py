@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,10 +22,15 @@ _MIN_FRACTION = 0.001  # frames narrower than 0.1% of the plot are dropped
 _HIGHLIGHT = "rgb(170,80,230)"  # search matches: purple, outside the warm palette
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
+# Dark when the page around the frame is (Material's slate scheme sets color-scheme: dark on the frame,
+# which the document inside sees as prefers-color-scheme) or when opened alone in a dark browser; the
+# frames keep their colours, whose labels contrast either way.
 _CSS = """
 text{font-family:monospace;font-size:12px;fill:#000}
+#bg{fill:#fdfaf3}
 #title{font-size:17px;text-anchor:middle}
 #subtitle{text-anchor:middle;fill:#555}
+.key rect{stroke:#555}
 .f{cursor:pointer}
 .f text{pointer-events:none}
 .f:hover rect{stroke:#000;stroke-width:.6}
@@ -37,6 +43,9 @@ text{font-family:monospace;font-size:12px;fill:#000}
 .h{display:none}
 .btn{cursor:pointer;fill:#1a5fb4}
 .btn:hover,.btn:focus{text-decoration:underline;outline:none;font-weight:bold}
+@media (prefers-color-scheme:dark){#bg{fill:#1e2129} text{fill:#e3e3e3} #subtitle{fill:#b8b8b8}
+.key rect{stroke:#aaa} .f text,.m text,.a text{fill:#000} .w text{fill:#fff}
+.f:hover rect,.f:focus rect{stroke:#fff} .btn{fill:#8cb4ff}}
 """.replace("HIGHLIGHT", _HIGHLIGHT)
 
 # Frames carry data-s (first sample), data-n (samples) and data-d (depth); the
@@ -275,6 +284,15 @@ class Drawn:
     outline: bool = False  # dashed: a frame found in one recording only
 
 
+@dataclass(frozen=True)
+class Legend:
+    """A legend entry: a swatch of a colour the frames use, and what it means."""
+
+    fill: str
+    words: str
+    dashed: bool = False
+
+
 def document(
     frames: list[Drawn],
     *,
@@ -284,12 +302,21 @@ def document(
     subtitle: str,
     desc: str,
     width: int,
-    legend: Sequence[tuple[str, str]] = (),
+    legend: Sequence[Legend] = (),
+    headline: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The SVG around laid-out frames: title, controls, the frames, the legend and the script."""
+    """The SVG around laid-out frames: title, controls, the main result as lines (headline: a frame's
+    colour and a sentence, wrapped, never cut), the frames, the legend and the script."""
     max_depth = max(f.depth for f in frames)
+    chars = max(20, int((width - 2 * _PAD - 32) / _CHAR_W))
+    lines = [
+        (fill if index == 0 else "", part)
+        for fill, sentence in headline
+        for index, part in enumerate(textwrap.wrap(sentence, chars, break_on_hyphens=False))
+    ]
+    top = _TOP + _FRAME_H * len(lines) + (8 if lines else 0)
     extra = _FRAME_H * len(legend)
-    height = _TOP + (max_depth + 1) * _FRAME_H + _BOTTOM + extra
+    height = top + (max_depth + 1) * _FRAME_H + _BOTTOM + extra
     scale = (width - 2 * _PAD) / total
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -300,7 +327,7 @@ def document(
         f'<title id="fg-title">{_esc(title)}</title>',
         f'<desc id="fg-desc">{_esc(desc)}</desc>',
         f"<style><![CDATA[{_CSS}]]></style>",
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fdfaf3"/>',
+        f'<rect id="bg" x="0" y="0" width="{width}" height="{height}"/>',
         f'<text id="title" x="{width / 2:.1f}" y="24">{_esc(title)}</text>',
         f'<text id="subtitle" x="{width / 2:.1f}" y="42">{_esc(subtitle)}</text>',
         f'<text id="reset" class="btn h" {_CONTROL} x="{_PAD}" y="24">Reset zoom</text>',
@@ -310,20 +337,25 @@ def document(
         f'<text id="details" x="{_PAD}" y="{height - 10 - extra}"> </text>',
         f'<text id="matched" x="{width - _PAD}" y="{height - 10 - extra}" text-anchor="end"></text>',
     ]
-    for index, (swatch, words) in enumerate(legend):
+    for index, (swatch, words) in enumerate(lines):
+        y = _TOP - 6 + index * _FRAME_H
+        box = f'<rect x="{_PAD}" y="{y}" width="24" height="{_FRAME_H - 3}" fill="{swatch}"/>'
+        box = box if swatch else ""
+        out.append(f'<g class="key">{box}<text x="{_PAD + 32}" y="{y + 10}">{_esc(words)}</text></g>')
+    for index, entry in enumerate(legend):
         y = height - extra + index * _FRAME_H
         out.append(
-            f'<rect x="{_PAD}" y="{y}" width="24" height="{_FRAME_H - 3}" fill="{swatch}" stroke="#555" '
-            f'stroke-width=".6"{DASH if swatch == ONLY else ""}/>'
-            f'<text x="{_PAD + 32}" y="{y + 10}">{_esc(words)}</text>'
+            f'<g class="key"><rect x="{_PAD}" y="{y}" width="24" height="{_FRAME_H - 3}" fill="{entry.fill}" '
+            f'stroke-width="{1 if entry.dashed else 0.6}"{_dashed(entry.fill) if entry.dashed else ""}/>'
+            f'<text x="{_PAD + 32}" y="{y + 10}">{_esc(entry.words)}</text></g>'
         )
     if omitted:
         out.append(f"<!-- {omitted} frames narrower than 0.1% of the width omitted -->")
     out.append('<g id="frames">')
     for f in frames:
         x, w = _PAD + f.start * scale, f.size * scale
-        y = _TOP + (max_depth - f.depth) * _FRAME_H
-        dash = f' stroke="#333" stroke-width="1"{DASH}' if f.outline else ""
+        y = top + (max_depth - f.depth) * _FRAME_H
+        dash = f' stroke-width="1"{_dashed(f.fill)}' if f.outline else ""
         rect = f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{_FRAME_H - 1}" rx="2" '
         rect += f'fill="{f.fill}"{dash}/>'
         ink = " w" if _white_ink(f.fill) else ""
@@ -361,6 +393,6 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.6f}"
 
 
-# A frame found in one recording only (a differential graph, labkit.diffgraph): pale, dashed outline.
-ONLY = "rgb(235,235,235)"
-DASH = ' stroke-dasharray="3,2"'
+def _dashed(fill: str) -> str:
+    """The dashed outline of a frame found in one recording only (labkit.diffgraph), light on a dark fill."""
+    return f' style="stroke:{"#fff" if _white_ink(fill) else "#333"}" stroke-dasharray="3,2"'

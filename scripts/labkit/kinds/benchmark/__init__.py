@@ -169,9 +169,9 @@ def benchmark_table(ctx: Context, arg: str | None) -> list[str]:
         ["speedup", "", formats.speedup(sp["min"]), formats.speedup(sp["median"]), formats.speedup(sp["max"])]
     )
     caption = (
-        f"n = {formats.count(bench['n'])}, {bench['repeats']} timings each, per call; "
-        f"same result: {formats.text(bench['same_result'])}. Speedup min = slowest fast call "
-        "against fastest slow call"
+        f"n = {formats.count(bench['n'])}, {bench['repeats']} timings each; a cell is a timing's mean per "
+        f"call; same result: {formats.text(bench['same_result'])}. Speedup min: the fast version's slowest "
+        "timing against the slow version's fastest"
     )
     return table(["Version", "Calls per timing", "Min", "Median", "Max"], rows, caption=caption)
 
@@ -211,9 +211,10 @@ def scaling_plot(ctx: Context, arg: str | None) -> list[str]:
     )
     return [
         '<figure class="plot">',
-        f'<img src="{svg}" alt="Time per call of the slow and the fast version at {len(rows) - 1} sizes '
+        f'<div class="plot-scroll"><a href="{svg}"><img src="{svg}" '
+        f'alt="Time per call of the slow and the fast version at {len(rows) - 1} sizes '
         f"from {first} to {last}, on log-log axes, with fitted lines: slow exponent {fitted('slow')}, "
-        f'fast exponent {fitted("fast")}; the table below gives the same numbers">',
+        f'fast exponent {fitted("fast")}; the table below gives the same numbers"></a></div>',
         "<figcaption>Time per call against n on log-log axes, where time ∝ n^b is a straight line of "
         f"slope b. Circles and the solid line: slow version, fitted b = {fitted('slow')}; squares and "
         f"the dashed line: fast version, b = {fitted('fast')}. Every timing is a point. "

@@ -67,10 +67,9 @@ def derive(entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
     svg = render_diff_svg(
         before=function_stacks(stacks.collapsed(one)),
         after=function_stacks(stacks.collapsed(two)),
-        title=entry["title"] or f"{entry['before']} against {entry['after']}",
-        subtitle=f"{entry['before']} \u2192 {entry['after']}: blue shrank, orange grew \u00b7 click to zoom",
+        title=entry["title"] or "before against after",
+        subtitle="width = the mean of both shares \u00b7 click a frame to zoom \u00b7 press / to search",
         width=900,
-        names=(entry["before"], entry["after"]),
     )
     return {
         "functions": shares,
@@ -100,8 +99,26 @@ def run(ctx: kinds.Context, step: Step) -> dict[str, Any]:
     return PAIR.write(entry, ctx.opts.out)
 
 
+def _change(change: float) -> str:
+    """A signed change of share in points, with a real minus sign."""
+    sign = "+" if change > 0 else "\u2212" if change < 0 else "\u00b1"
+    return f"{sign}{abs(100 * change):.1f} points"
+
+
+def _found(f: Change) -> str:
+    return "before only" if f["after"] == 0 else "after only" if f["before"] == 0 else "both"
+
+
+def _recorded(ctx: Context, step: str) -> str:
+    """The title of the profile step a side of the comparison is, as the page's reader knows it."""
+    section: Any = ctx.results.get(PAIR.inputs) or {}  # loads or profiles, keyed by step
+    profile = section.get(step) or {}
+    return formats.html_text(str(profile.get("title") or "the profile step"))
+
+
 def diff_flamegraph(ctx: Context, arg: str | None) -> list[str]:
-    """The differential flame graph, with the largest changes as a table (no number in colour alone)."""
+    """The differential flame graph, its main result in words, and the largest changes as a table with a
+    signed change column (no number in colour alone)."""
     entry = named(ctx, "compares", arg, "compare")
     svg = f"{ctx.data_href}/{entry['files']['svg']}"
     match = re.search(
@@ -110,30 +127,39 @@ def diff_flamegraph(ctx: Context, arg: str | None) -> list[str]:
     )
     ratio = f"{match.group(1)}/{match.group(2)}" if match else "900/400"
     title = formats.html_text(entry["title"] or arg or "")
-    before, after = formats.html_text(entry["before"]), formats.html_text(entry["after"])
+    functions: list[Change] = entry["functions"]
+    by_name = {f["name"]: f for f in functions}
+    loss, gain = by_name[entry["largest_decrease"]], by_name[entry["largest_increase"]]
+
+    def said(f: Change) -> str:
+        where = {"before only": ", found only before", "after only": ", found only after"}.get(_found(f), "")
+        return f"<code>{formats.html_text(f['name'])}</code> ({_change(f['change'])}{where})"
+
     rows = [
         [
             f"<code>{formats.html_text(f['name'])}</code>",
             formats.share(f["before"]),
             formats.share(f["after"]),
-            f"{100 * f['change']:+.1f} points",
+            _change(f["change"]),
+            _found(f),
         ]
-        for f in entry["functions"][:8]
+        for f in functions[:8]
     ]
     return [
         '<figure class="flamegraph">',
         f'<iframe src="{svg}" title="Differential flame graph: {title}" loading="lazy" '
         f'style="width:100%;aspect-ratio:{ratio};border:0"></iframe>',
-        f"<figcaption>{title}: every frame of the {before} and the {after} recording, as wide as the mean "
-        f"of its two shares; blue frames lost share, orange ones gained, grey ones kept it, and a dashed "
-        f"outline marks a frame found in one recording only. Hover a frame for both shares. "
+        f"<figcaption>{title}, before ({_recorded(ctx, entry['before'])}) and after "
+        f"({_recorded(ctx, entry['after'])}). Lost the most: {said(loss)}; gained the most: {said(gain)}. "
+        "Dark blue, dashed: found only before; dark brown, dashed: only after; blue lost share, orange "
+        "gained, grey kept it; a frame is as wide as the mean of its two shares. "
         + viewer_links(ctx, svg=entry["files"]["svg"])
         + "</figcaption>",
         "</figure>",
         *table(
-            ["Function", f"Total, {before}", f"Total, {after}", "Change"],
+            ["Function", "Total, before", "Total, after", "Change", "Found"],
             rows,
-            caption=f"The functions whose total share changed most between {before} and {after}",
+            caption="The functions whose total share changed most between before and after",
         ),
     ]
 

@@ -74,14 +74,13 @@ def _plot(entry: dict[str, Any], sides: dict[str, dict[str, Any]]) -> str:
         for (side, data), (colour, line, marker) in zip(sides.items(), plots.STYLES, strict=True):
             values = data["latencies"]
             heights = [(i + 1) / len(values) for i in range(len(values))]
-            name = entry[side]
             ax.step(
                 values,
                 heights,
                 where="post",
                 color=colour,
                 linestyle=line,
-                label=f"{name} ({len(values)} requests)",
+                label=f"{side} ({len(values)} requests)",
             )
             for key, lift in zip(_MARKS, (0, -11, 7), strict=True):
                 ms = data["marks"][key]
@@ -91,7 +90,7 @@ def _plot(entry: dict[str, Any], sides: dict[str, dict[str, Any]]) -> str:
                 away = -8 if side == "before" else 8
                 ax.annotate(
                     f"{key[:3]} {formats.milliseconds(ms)}", (ms, at), textcoords="offset points",
-                    xytext=(away, lift - 3), ha="right" if away < 0 else "left", fontsize=8, color=plots.INK,
+                    xytext=(away, lift - 3), ha="right" if away < 0 else "left", fontsize=plots.SMALL_PT,
                 )  # fmt: skip
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
@@ -99,7 +98,8 @@ def _plot(entry: dict[str, Any], sides: dict[str, dict[str, Any]]) -> str:
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda _v, _pos: ""))
         ax.set_xlabel("latency of one request (log scale)")
         ax.set_ylabel("share of requests at most that slow")
-        ax.set_ylim(0, 1.02)
+        ax.set_ylim(0, 1.1)  # room above the top marks for their labels
+        ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
         ax.grid(True, which="both", color=plots.GRID, linewidth=0.6)
         ax.legend(loc="lower right")
         ax.set_title(entry["title"] or "latency before and after")
@@ -118,11 +118,18 @@ def run(ctx: kinds.Context, step: Step) -> dict[str, Any]:
     return PAIR.write(entry, ctx.opts.out)
 
 
+def _load_title(ctx: Context, step: str) -> str:
+    """The title of the load step a side is, as the page's reader knows it (never the step's id)."""
+    section: Any = ctx.results.get(PAIR.inputs) or {}  # loads or profiles, keyed by step
+    load = section.get(step) or {}
+    return formats.html_text(str(load.get("title") or "the load step"))
+
+
 def latency_plot(ctx: Context, arg: str | None) -> list[str]:
     """The picture, and its numbers as a table (its text alternative)."""
     entry = named(ctx, "latencies", arg, "latency")
     svg = f"{ctx.data_href}/{entry['files']['svg']}"
-    before, after = formats.html_text(entry["before"]), formats.html_text(entry["after"])
+    before, after = _load_title(ctx, entry["before"]), _load_title(ctx, entry["after"])
     rows = [
         [label, *(formats.milliseconds(entry["marks"][side][key]) for side in ("before", "after"))]
         for key, label in zip(_MARKS, ("p50", "p95", "p99"), strict=True)
@@ -131,13 +138,18 @@ def latency_plot(ctx: Context, arg: str | None) -> list[str]:
     title = formats.html_text(entry["title"] or arg or "")
     return [
         '<figure class="plot">',
-        f'<img src="{svg}" alt="{title}: the share of requests at most as slow as each latency, for {before} '
-        f'and {after}; the table below gives the same percentiles">',
-        f"<figcaption>{title}: each line rises from 0 to 1 as the latencies of one run are passed "
-        f"(solid blue: {before}; dashed orange: {after}); the marks are the median p50, p95 and p99 of "
-        f'the runs\' repeats. <a href="{svg}">Open the picture</a></figcaption>',
+        f'<div class="plot-scroll"><a href="{svg}"><img src="{svg}" alt="{title}: the share of requests at '
+        f"most as slow as each latency, before ({before}) and after ({after}); the table below gives the "
+        'same percentiles"></a></div>',
+        f"<figcaption>{title}: before ({before}, solid blue) and after ({after}, dashed orange). Each "
+        "line rises from 0 to 1 as one run's latencies are passed; the marks are the median p50, p95 and "
+        f'p99 of the runs\' repeats. <a href="{svg}">Open the picture</a></figcaption>',
         "</figure>",
-        *table(["", before, after], rows, caption=f"Latency percentiles of {before} and {after}"),
+        *table(
+            ["", "Before", "After"],
+            rows,
+            caption=f"Latency percentiles before ({before}) and after ({after})",
+        ),
     ]
 
 

@@ -192,7 +192,7 @@ def provenance(step: str, prof: Profile) -> list[list[str]]:
     method = "attached by PID" if prof["method"] == "pid" else "launched under py-spy"
     return [
         [
-            f"Profile <code>{step}</code>",
+            f"Profile: {formats.html_text(prof.get('title') or step)}",
             f"{method}, {prof['rate_hz']} Hz requested, {formats.rate(prof['effective_rate_hz'])} "
             f"effective, {formats.count(prof['samples'])} samples in {formats.seconds(prof['wall_s'])}"
             + _looks(prof),
@@ -204,14 +204,19 @@ def _profile(ctx: Context, arg: str | None) -> Profile:
     return named(ctx, "profiles", arg, "profile")
 
 
+def threads_in_words(pattern: str) -> str:
+    """The threads a name pattern chooses, as a reader says it: ``^worker-`` is "the worker threads"."""
+    prefix = re.fullmatch(r"\^([A-Za-z][A-Za-z0-9]*)[-_. ]?", pattern)
+    if prefix:
+        return f"the {formats.html_text(prefix.group(1))} threads"
+    return f"the threads whose names match the pattern <code>{formats.html_text(pattern)}</code>"
+
+
 def _over(profile: Profile) -> str:
     """Which samples the shares are over: the page must say which threads."""
     pattern = profile.get("threads_filter") or ""
     if pattern:
-        return (
-            f"the {formats.count(profile['share_samples'])} samples of the threads whose name matches "
-            f"<code>{formats.html_text(pattern)}</code>"
-        )
+        return f"the {formats.count(profile['share_samples'])} samples of {threads_in_words(pattern)}"
     return f"all {formats.count(profile['samples'])} samples of all threads"
 
 
@@ -228,9 +233,10 @@ def frame_table(ctx: Context, arg: str | None) -> list[str]:
         ]
         for f in chosen
     ]
+    title = formats.html_text(profile.get("title") or arg or "")
     caption = (
-        f"The functions of the {formats.html_text(arg or '')} profile with the largest self shares, over "
-        f"{_over(profile)} (a function's lines merged)"
+        f"{title}: the functions with the largest self shares, over {_over(profile)} (a function's lines "
+        "merged)"
     )
     return table(["Function", "File", "Self", "Total"], rows, caption=caption)
 
