@@ -192,8 +192,8 @@ def test_prints_ready_line_then_one_line_per_round() -> None:
 PAGE = """\
 # {heading}
 
-The service's function `crunch` was on the stack in
-<!-- value: crunch_total -->…<!-- /value --> of the samples that py-spy took
+The service's function `crunch` was on the stack
+in <!-- value: crunch_total -->…<!-- /value --> of the samples that py-spy took
 of it while it ran: crunch is on the stack in at least half of the samples.
 This lab shows how to find that out about a program that is already running.
 
