@@ -3,7 +3,8 @@
 It writes a manifest, a small CPU-bound program, a page in the lab page template
 of the instructors' guide (result, at a glance, steps, "How we know",
 Troubleshooting, Where to go next) with one value marker, one claim and the
-generated blocks, and a mirrored test, and adds the page to mkdocs.yml's nav. It never overwrites anything: an existing lab is an error.
+generated blocks, and a mirrored test, and adds the page to mkdocs.yml's nav.
+It never overwrites anything: an existing lab is an error.
 """
 
 from __future__ import annotations
