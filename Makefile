@@ -12,7 +12,7 @@ LAB    ?= $(ID)
 OPTS   := $(if $(LAB),--lab $(LAB)) $(if $(FORCE),--force) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv site site-zensical serve assets soak check notebooks new-lab test test-pythons lint clean speedscope
+.PHONY: help venv site site-zensical serve assets soak check budget notebooks new-lab test test-pythons lint clean speedscope
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,6 +54,9 @@ soak: $(STAMP) ## Instructor: measure LAB= RUNS= times (default 5) into a scratc
 
 check: $(STAMP) ## Check that pages agree with results and that assets are fresh
 	$(LABKIT) check $(if $(LAB),--lab $(LAB))
+
+budget: site ## Words each page of the built site shows by default, against its budget (exit 1 when over)
+	$(LABKIT) budget
 
 notebooks: $(STAMP) ## Write each lab's notebook (docs/labs/<id>/<id>.ipynb), then run it in a fresh kernel into out/<id>/notebook/
 	$(LABKIT) notebook --execute $(if $(LAB),--lab $(LAB)) $(if $(QUICK),--quick)

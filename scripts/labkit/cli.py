@@ -1,4 +1,4 @@
-"""The command line behind the Makefile: assets, check, learn, grade, reset, soak and notebook."""
+"""The command line behind the Makefile: assets, check, learn, grade, reset, soak, notebook and budget."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from labkit import (
+    budget,
     check,
     exercise,
     formats,
@@ -334,6 +335,11 @@ def cmd_notebook(args: argparse.Namespace, root: Path) -> int:
     return 0
 
 
+def cmd_budget(args: argparse.Namespace, root: Path) -> int:
+    """Words shown on each page of the built site against its budget; builds nothing."""
+    return budget.run(root / args.site)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: here)")
@@ -363,6 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--lab"), p.add_argument("--execute", action="store_true")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
+    p = sub.add_parser("budget", help="words shown on each page of the built site against its budget")
+    p.add_argument("--site", type=Path, default=Path("site"), help="the built site (default: site/)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     os.chdir(root)
@@ -374,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "reset": cmd_reset,
         "soak": cmd_soak,
         "notebook": cmd_notebook,
+        "budget": cmd_budget,
     }
     try:
         return handlers[args.action](args, root)

@@ -1,8 +1,10 @@
 """Create a new, minimal lab that already works: `python -m labkit.scaffold --lab lab-3 --title "…"`.
 
-It writes a manifest, a small CPU-bound program, a page with one value marker,
-one claim and the generated blocks, and a mirrored test, and adds the page to
-mkdocs.yml's nav. It never overwrites anything: an existing lab is an error.
+It writes a manifest, a small CPU-bound program, a page in the lab page template
+of the instructors' guide (result, at a glance, steps, "How we know",
+Troubleshooting, Where to go next) with one value marker, one claim and the
+generated blocks, and a mirrored test, and adds the page to mkdocs.yml's nav.
+It never overwrites anything: an existing lab is an error.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ LAB_ID = re.compile(r"^lab-([1-9][0-9]*)$")
 
 MANIFEST = """\
 # {id}: {title_comment}
-# Created by `make new-lab`; the format is described on the "For instructors" page (docs/instructors.md).
+# Created by `make new-lab`; the format is described in the instructors' reference (docs/reference.md).
 format_version: {format_version}
 id: {id}
 title: {title_yaml}
@@ -54,6 +56,12 @@ claims:
     than: 0.5
     expect: holds
     evidence: measured
+
+# Numbers the page types in its prose that are not measurements (make check refuses any other).
+figures:
+  - text: about 15 minutes
+    kind: input
+    why: the time a learner needs, as the lab's author estimates it (the page's at-a-glance box)
 """
 
 PROGRAM = '''\
@@ -185,57 +193,86 @@ def test_prints_ready_line_then_one_line_per_round() -> None:
 PAGE = """\
 # {heading}
 
-This lab profiles a small service that keeps one CPU core busy. It was created
-by `make new-lab`: replace this text with the lab's story, and keep every
-sentence that states a measurement bound to a claim in `labs/{id}.yml`.
+The service's function `crunch` was on the stack
+in <!-- value: crunch_total -->…<!-- /value --> of the samples that py-spy took
+of it while it ran: crunch is on the stack in at least half of the samples.
+This lab shows how to find that out about a program that is already running.
 
-## Step 1: Run the service
+!!! abstract "At a glance"
 
-The service lives in `labs/{pkg}/service.py`. Each round it counts the primes
-below a limit, by trial division, in the function `crunch`, and prints one
-line. It runs until you stop it with Ctrl+C:
+    - **Time:** about 15 minutes.
+    - **You learn:** to attach py-spy to a running Python program and read the
+      flame graph it records.
+    - **You need:** Linux or macOS, Python 3.10 or newer and a clone of this
+      repository; `make {id}` sets up py-spy.
+
+This page was written by `make new-lab`: replace its text with your lab's and
+keep its layout (see the instructors' guide).
+
+## Step 1: Start the service
+
+Start the service in a terminal. It keeps one CPU core busy until you stop it
+with Ctrl+C:
 
 ```bash
 python labs/{pkg}/service.py --seed 1
 ```
 
-## Step 2: Profile it
+You should see its process ID on the first line, then one line per round of
+work.
 
-In a second terminal, attach py-spy to the service by its PID (the first line
-the service prints):
+**Takeaway:** the program to profile is already running; you do not restart it
+to look inside.
+
+## Step 2: Record a flame graph
+
+In a second terminal, attach py-spy to the service by the process ID it
+printed, and record for a while:
 
 ```bash
 py-spy record --pid PID --duration 10 -o service.svg
 ```
 
-This is the flame graph of our recording:
+You should see py-spy count its samples, then write `service.svg`. Open it in
+a browser: ours is below. The wider a frame, the more samples held that
+function.
 
 <!-- begin: flamegraph service -->
 
 <!-- end: flamegraph service -->
 
-The function `crunch` was on the stack
-in <!-- value: crunch_total -->…<!-- /value --> of the samples. In other words,
-`crunch` is on the stack in at least half of the samples: it is where the
-service spends its time.
+**Takeaway:** the widest frame of the service's own work, `crunch`, is where
+the time goes: it is the function to make faster.
 
-## What this page claims
+??? info "How we know"
 
-Every sentence on this page that states a measured fact is bound to a check
-over this build's data; a share holds only when its whole confidence interval
-is on the right side of the threshold.
+    `make assets LAB={id}` ran the service, attached py-spy to it by its
+    process ID and wrote the recording and its results into `data/`, next to
+    this page; `make check` recomputes every number from that data. Every
+    sentence that states a measurement is a claim, checked against the data;
+    a share holds only when its whole confidence interval is on the right
+    side of the threshold.
 
-<!-- begin: claims -->
+    <!-- begin: claims -->
 
-<!-- end: claims -->
+    <!-- end: claims -->
 
-## How these numbers were made
+## Troubleshooting
 
-`make assets LAB={id}` ran the service, attached py-spy to it and wrote the
-results into `data/` next to this page; `make check` recomputes every number
-from that data.
+### Permission denied
 
-!!! info "Measured on"
+Attaching to a running program reads its memory, which some systems allow
+only to an administrator. Run the command with `sudo`, or let py-spy start
+the program itself:
+`py-spy record -o service.svg -- python labs/{pkg}/service.py --seed 1`.
+
+## Where to go next
+
+- Run the whole lab on your machine with `make {id}`; your results go to
+  `out/{id}/`.
+- Go back to the [list of labs](../../index.md#the-labs).
+
+??? info "Measured on"
 
     <!-- begin: provenance -->
 

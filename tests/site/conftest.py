@@ -7,8 +7,10 @@ A test that cannot run here skips with its reason, and fails instead under CI=tr
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
+import os
 import shutil
 import subprocess
 import sys
@@ -36,6 +38,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 WIDTHS = {"desktop": 1280, "phone": 390}
+# The repository the site is built from, as the Pages workflow passes it (.github/workflows/pages.yml):
+# the browser tests see the site as it is published, with its repository link.
+REPO = {
+    "LABS_REPO_URL": "https://github.com/example-org/profiling-labs",
+    "LABS_REPO_NAME": "example-org/profiling-labs",
+}
 SCHEMES = {"default": "light", "slate": "dark"}  # Material's scheme → the media query that selects it
 
 
@@ -44,14 +52,14 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`mkdocs build --strict` of the committed pages into a temporary folder."""
-    site = tmp_path_factory.mktemp("site")
+def build(site: Path, env: dict[str, str]) -> Path:
+    """`mkdocs build --strict` of the committed pages into `site`, with `env` added to the environment."""
     mkdocs = Path(sys.executable).with_name("mkdocs")
+    clean = {k: v for k, v in os.environ.items() if k not in REPO}
     done = subprocess.run(
         [str(mkdocs), "build", "--strict", "--quiet", "-d", str(site)],
         cwd=ROOT,
+        env={**clean, **env},
         capture_output=True,
         text=True,
         check=False,
@@ -60,10 +68,10 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-@pytest.fixture(scope="session")
-def site_url(built_site: Path) -> Iterator[str]:
-    """The built site served by a plain http.server on 127.0.0.1 and a free port."""
-    handler = functools.partial(Quiet, directory=str(built_site))
+@contextlib.contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """A built site served by a plain http.server on 127.0.0.1 and a free port: its address."""
+    handler = functools.partial(Quiet, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -72,6 +80,25 @@ def site_url(built_site: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed pages built as the Pages workflow builds them (with the repository's address)."""
+    return build(tmp_path_factory.mktemp("site"), REPO)
+
+
+@pytest.fixture(scope="session")
+def local_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed pages built as on a clone, without a repository address in the environment."""
+    return build(tmp_path_factory.mktemp("local-site"), {})
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site: Path) -> Iterator[str]:
+    """The built site served on loopback."""
+    with serve(built_site) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

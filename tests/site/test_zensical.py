@@ -137,7 +137,7 @@ def resolve(page: str, target: str) -> tuple[str, str] | None:
 
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Both builds of a copy of mkdocs.yml and docs/: builder → its site folder."""
+    """Both builds of a copy of mkdocs.yml, docs/ and overrides/: builder → its site folder."""
     commands = {
         name: shutil.which(
             name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -153,6 +153,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     shutil.copytree(
         ROOT / "docs", project / "docs", ignore=shutil.ignore_patterns("data.new", "data.old", "*.md.new")
     )
+    shutil.copytree(ROOT / "overrides", project / "overrides")  # mkdocs.yml's theme.custom_dir
     shutil.copy2(ROOT / "mkdocs.yml", project / "mkdocs.yml")
     built = {}
     for name in BUILDERS:
