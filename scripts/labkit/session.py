@@ -278,8 +278,9 @@ def execute(nb_path: Path, *, quick: bool, timeout: int, out: Path | None = None
     """Run a notebook top to bottom in a fresh kernel (this Python's ipykernel), as `make notebooks` and
     the tests do; an error in any cell raises ``nbclient.exceptions.CellExecutionError``.
 
-    The kernel starts in the notebook's folder with LABKIT_QUICK set to ``quick``; ``timeout`` is
-    per cell. The executed copy (with outputs) is written to ``out`` when given, never over the source.
+    The kernel starts in ``out``'s folder (the notebook's own folder without it) with LABKIT_QUICK set
+    to ``quick``; ``timeout`` is per cell. The notebook writes its programs and recordings there. The
+    executed copy (with outputs) is written to ``out`` when given, never over the source.
     """
     import nbclient
     import nbformat
@@ -290,8 +291,10 @@ def execute(nb_path: Path, *, quick: bool, timeout: int, out: Path | None = None
         nb,
         timeout=timeout,
         kernel_name="python3",
-        resources={"metadata": {"path": str(nb_path.parent)}},
+        resources={"metadata": {"path": str(out.parent if out is not None else nb_path.parent)}},
     )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
     try:
         client.execute(env=env)  # passed on to the kernel manager's start_kernel
     finally:
