@@ -50,7 +50,7 @@ def start(command, ready="", log="program.log"):
     try:
         while ready and not (found := re.search(f"{{ready}}.*", log.read_text())):
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{{command}} did not start:\n{{log.read_text()}}")
+                raise RuntimeError(f"{{command}} did not start:\\n{{log.read_text()}}")
             time.sleep(0.1)
     except BaseException:  # interrupted or failed: stop what this cell started
         stop(proc)
