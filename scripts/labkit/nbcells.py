@@ -79,9 +79,10 @@ def stop(*procs):
 atexit.register(stop)
 
 
-def functions(path, threads="", top=8):
-    """The functions in a py-spy speedscope file: the share of samples each is on the stack
-    (total) and running its own code (self), over every sample of the threads named `threads`."""
+def functions(path, threads="", top=6, also=()):
+    """The functions in a py-spy speedscope file with the largest shares of samples running their
+    own code (self), and of samples with them anywhere on the stack (total), over every sample of
+    the threads whose names match `threads`; then the functions named in `also`."""
     data = json.loads(Path(path).read_text())
     frames = data["shared"]["frames"]
     samples, total, own = 0, Counter(), Counter()
@@ -94,17 +95,19 @@ def functions(path, threads="", top=8):
             samples += 1
             total.update(set(names))
             own.update(names[-1:])
-    print(f"{{path}}: {{samples}} samples")
-    print(f"{{'total':>7}} {{'self':>7}}  function (file)")
-    for name, count in total.most_common(top):
-        print(f"{{count / samples:7.1%}} {{own[name] / samples:7.1%}}  {{name}}")
+    print(f"{{path}}: {{samples}} samples" + (f" of the threads matching {{threads!r}}" if threads else ""))
+    print(f"{{'self':>7}} {{'total':>7}}  function (file)")
+    shown = [name for name, _ in own.most_common(top)]
+    shown += [n for n in sorted(total) if n.split(" (")[0] in also and n not in shown]
+    for name in shown:
+        print(f"{{own[name] / max(samples, 1):7.1%}} {{total[name] / max(samples, 1):7.1%}}  {{name}}")
     return {{name: count / samples for name, count in total.items()}} if samples else {{}}
 
 
 def compare(before, after, top=5):
     """The functions whose share of the samples fell and rose the most between two recordings."""
     change = {{name: after.get(name, 0) - before.get(name, 0) for name in {{*before, *after}}}}
-    ranked = [name for name in sorted(change, key=lambda name: (change[name], name)) if abs(change[name]) >= 0.01]
+    ranked = sorted((n for n in change if abs(change[n]) >= 0.01), key=lambda n: (change[n], n))
     fell, rose = [n for n in ranked if change[n] < 0][:top], [n for n in ranked if change[n] > 0][-top:][::-1]
     print(f"{{'before':>7}} {{'after':>7}} {{'change':>7}}  function (file)")
     for name in fell + rose:
@@ -165,10 +168,20 @@ def _record(step: Step) -> str:
     return f"!py-spy record --pid $PID --duration $SECONDS{rate}{extra} --format speedscope -o {step.id}.json"
 
 
+def _named(lab: Lab, step: Step) -> list[str]:
+    """The functions of a profile step whose numbers the manifest's values and claims read."""
+    paths = [v["path"] for v in lab.values.values()]
+    paths += [str(c.get(key, "")) for c in lab.claims for key in ("value", "than")]
+    head = f"profiles.{step.id}.functions."
+    return sorted({p[len(head) :].split(".")[0] for p in paths if p.startswith(head)})
+
+
 def cells(lab: Lab, step: Step) -> list[str]:
     """The code cells that run one step and show its numbers (empty: the notebook does not run it)."""
     threads = f", threads={step.threads!r}" if step.threads else ""
-    show = f'{step.id} = functions("{step.id}.json"{threads})'
+    named = _named(lab, step)
+    also = f", also={named!r}" if named else ""
+    show = f'{step.id} = functions("{step.id}.json"{threads}{also})'
     if step.kind == "service":
         return [f"{_start(lab, step.id, step)}\nPID = {step.id}.pid"]
     if step.kind == "profile" and step.target:
@@ -181,8 +194,10 @@ def cells(lab: Lab, step: Step) -> list[str]:
     if step.kind == "latency":
         return [
             f'before, after = p95("{step.before}.json"), p95("{step.after}.json")\n'
-            'print(f"p95 before: {before[0]:.1f} to {before[2]:.1f} ms; after: {after[0]:.1f} to {after[2]:.1f} ms")\n'
-            'print(f"the fastest repeat before took {before[0] / after[2]:.1f} times as long as the slowest after")'
+            'print(f"p95 before: {before[0]:.1f} to {before[2]:.1f} ms; "\n'
+            '      f"after: {after[0]:.1f} to {after[2]:.1f} ms")\n'
+            'print(f"the fastest repeat before took {before[0] / after[2]:.1f} times "\n'
+            '      "as long as the slowest after")'
         ]
     if step.kind == "benchmark" or (step.kind == "command" and not step.needs and not step.json):
         return [_bang(lab, step)]
@@ -197,6 +212,8 @@ def cells(lab: Lab, step: Step) -> list[str]:
     if step.kind == "top":
         seconds = step.seconds(quick=False)
         return [
+            "# top redraws a terminal screen: `script` gives it a terminal, `timeout` ends it, and the\n"
+            "# last screen it drew is printed (in a terminal of your own: py-spy top --pid PID)\n"
             f"PID = {step.target}.pid\n"
             f'!script -qfc "timeout -s INT {seconds} py-spy top --pid $PID" top.log < /dev/null > /dev/null\n'
             'last_screen("top.log")'

@@ -98,9 +98,7 @@ def included(lab: Lab, text: str) -> list[Step]:
     shown = {s for _, ids in sections(lab, text) for s in ids}
     needed = {name for s in lab.steps for name in _needs(s)}
     return [
-        s
-        for s in lab.steps
-        if (s.id in shown or s.id in needed or s.stop) and not s.json and not s.needs
+        s for s in lab.steps if (s.id in shown or s.id in needed or s.stop) and not s.json and not s.needs
     ]
 
 
@@ -182,6 +180,16 @@ def _intro(lab: Lab, url: str, folder: str) -> str:
     )
 
 
+def code(source: str) -> NotebookNode:
+    cell: NotebookNode = nbformat.v4.new_code_cell(source)
+    return cell
+
+
+def md(source: str) -> NotebookNode:
+    cell: NotebookNode = nbformat.v4.new_markdown_cell(source)
+    return cell
+
+
 def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
     """The notebook of one lab from its manifest, programs and page text (no outputs, fixed ids)."""
     root = Path.cwd() if root is None else root
@@ -190,7 +198,6 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
     folder = lab.id
     url = page_url(lab, root=root)
     files = programs(lab, steps, root=root)
-    code, md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
     cells = [
         md(_intro(lab, url, folder)),
         code(

@@ -103,7 +103,9 @@ def _setup(kc, path: Path) -> str:  # type: ignore[no-untyped-def]
             if "PID = " in cell.source:
                 break
     pid: list[str] = []
-    kc.execute_interactive("print(PID)", timeout=10, output_hook=lambda m: pid.append(m["content"].get("text", "")))
+    kc.execute_interactive(
+        "print(PID)", timeout=10, output_hook=lambda m: pid.append(m["content"].get("text", ""))
+    )
     return "".join(pid).strip()
 
 

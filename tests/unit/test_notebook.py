@@ -52,9 +52,17 @@ def test_installs_py_spy_and_writes_every_program_it_runs(lab_id: str) -> None:
     lab = _lab(lab_id)
     sources = [c.source for c in _built(lab_id).cells if c.cell_type == "code"]
     requirement = notebook._requirement(ROOT)
-    assert requirement.startswith("py-spy") and any(f'%pip install --quiet "{requirement}"' in s for s in sources)
-    written = {s.split("\n", 1)[0].split()[1]: s.split("\n", 1)[1] for s in sources if s.startswith("%%writefile")}
-    run = {w for s in notebook.included(lab, (ROOT / lab.page).read_text(encoding="utf-8")) for w in s.command[:1]}
+    assert requirement.startswith("py-spy") and any(
+        f'%pip install --quiet "{requirement}"' in s for s in sources
+    )
+    written = {
+        s.split("\n", 1)[0].split()[1]: s.split("\n", 1)[1] for s in sources if s.startswith("%%writefile")
+    }
+    run = {
+        w
+        for s in notebook.included(lab, (ROOT / lab.page).read_text(encoding="utf-8"))
+        for w in s.command[:1]
+    }
     assert {w for w in run if w.endswith(".py")} <= set(written)
     for path, body in written.items():
         assert body == (ROOT / path).read_text(encoding="utf-8").rstrip("\n")
@@ -65,7 +73,10 @@ def test_lab_1_cells_are_the_learners_commands() -> None:
     assert "!py-spy record --pid $PID --duration $SECONDS --format speedscope -o slow.json" in code
     assert 'start("python labs/slow_service/service.py --seed 1"' in code
     assert "!python labs/benchmark/bench.py $BENCH_ARGS" in code
-    assert 'slow = functions("slow.json")' in code and "compare(slow, fixed)" in code
+    assert (
+        'slow = functions("slow.json", also=["find_duplicates_slow"' in code.replace("'", '"')
+        and "compare(slow, fixed)" in code
+    )
 
 
 def test_headings_are_the_pages_in_page_order_with_links() -> None:
@@ -81,10 +92,17 @@ def test_headings_are_the_pages_in_page_order_with_links() -> None:
 
 def test_a_step_comes_after_what_it_needs_and_stops_come_in_manifest_order() -> None:
     lab = _lab("lab-2")
-    plan = [s.id for _, group in notebook.order(lab, (ROOT / lab.page).read_text(encoding="utf-8")) for s in group]
+    plan = [
+        s.id for _, group in notebook.order(lab, (ROOT / lab.page).read_text(encoding="utf-8")) for s in group
+    ]
     assert plan.index("web") < plan.index("traffic") < plan.index("dump")
     assert plan.index("gil") < plan.index("quiet") < plan.index("slow_latency") < plan.index("done_slow")
-    assert plan.index("done_slow") < plan.index("fixed_web") < plan.index("fixed_latency") < plan.index("latency")
+    assert (
+        plan.index("done_slow")
+        < plan.index("fixed_web")
+        < plan.index("fixed_latency")
+        < plan.index("latency")
+    )
 
 
 def test_commands_keep_service_fields_for_python_to_fill() -> None:
