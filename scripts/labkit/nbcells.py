@@ -35,8 +35,19 @@ os.environ["PATH"] = os.pathsep.join([str(HERE / "bin"), *scripts, os.environ.ge
 RUNNING = []  # the programs started in the background; each is stopped when the kernel stops
 
 
-def _die_with_kernel():  # Linux: the program gets SIGTERM if the kernel is killed
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+def _in_background():  # runs in each program just before it starts (Linux)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: SIGTERM when the kernel dies, even if killed
+    # PR_SET_PTRACER_ANY: with Yama's ptrace_scope 1 (the usual default) only a program's ancestors
+    # may attach to it, and py-spy is not the program's ancestor here; this lets your py-spy attach
+    # by PID as it would in your terminal with ptrace_scope 0 (no effect without Yama)
+    libc.prctl(0x59616D61, ctypes.c_ulong(2**64 - 1))
+
+
+_scope = Path("/proc/sys/kernel/yama/ptrace_scope")
+if _scope.exists() and int(_scope.read_text()) >= 2 and os.geteuid() != 0:
+    print(f"ptrace_scope is {{_scope.read_text().strip()}}: py-spy --pid needs root here (the page's "
+          "troubleshooting says what to do)")
 
 
 def start(command, ready="", log="program.log"):
@@ -44,7 +55,7 @@ def start(command, ready="", log="program.log"):
     log = Path(log)
     with open(log, "w") as out:
         proc = subprocess.Popen(shlex.split(command), stdout=out, stderr=subprocess.STDOUT,
-                                preexec_fn=_die_with_kernel)
+                                preexec_fn=_in_background)
     RUNNING.append(proc)
     found, deadline = None, time.monotonic() + 30
     try:

@@ -1,4 +1,7 @@
-"""A lab run one step at a time, as a notebook's cells ask for it (see ``labkit.notebook``).
+"""A lab run one step at a time from Python, with the toolkit (a kernel in a clone, the tests).
+
+The published notebooks (``labkit.notebook``) do not use it: they run outside a clone. This module
+also executes a notebook in a fresh kernel (``execute``) for `make notebooks`.
 
 The steps run through the same kinds as `make lab-N` (``labkit.runner``); between cells the
 services that earlier steps started keep running. Every process a cell starts is stopped when the
