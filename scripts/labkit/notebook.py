@@ -1,71 +1,40 @@
-"""Each lab as a Jupyter notebook, generated from its manifest and its page (as jupytext or
-Sphinx-Gallery make one from a source file): `docs/labs/<id>/<id>.ipynb`.
+"""Each lab as a Jupyter notebook that runs outside a clone: `docs/labs/<id>/<id>.ipynb`, a download.
 
-Pure: manifest + page text in, an nbformat 4 notebook out; nothing runs here. The page's prose
-becomes Markdown cells, in page order. Where the page shows a generated block (a flame graph, a
-table), the notebook has code cells instead: first the manifest's steps that the block needs (in
-manifest order, each once), then a cell that shows the block from the learner's own run
-(``labkit.session``). A value marker's text is a number of the published run, so a Markdown cell
-shows the value's name instead (``⟨slow_finder_total⟩``), and the last cells print the learner's
-value under each name. Admonitions and tabs, which Jupyter does not render, become quotes and
-labelled paragraphs. The notebook carries no outputs, so its bytes depend only on the manifest and
-the page, and `make check` compares the committed file with what this module makes.
+Generated from the manifest, the lab's programs and the page's step headings; nothing runs here.
+The notebook needs Linux, Python and pip: its first cells install py-spy (the version range the
+project uses), write the programs its steps run into a folder of its own, and define a few helpers
+in plain Python (``nbcells.HELPERS``). Then, under the heading of the page's section where a step's
+evidence first appears (a generated block or a value marker), come the step's cells
+(``nbcells.cells``): the page's commands as the learner types them (`!py-spy record --pid $PID ...`)
+and a few lines that print the learner's own numbers from py-spy's output. Steps that another
+needs (a service, the traffic that keeps it busy, a stop) come first, in manifest order. The
+notebook carries no outputs, so its bytes depend only on its inputs, and `make check` compares the
+committed file with what this module makes.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import nbformat
 from nbformat import NotebookNode
 
-from labkit import kinds, pages
+from labkit import kinds, nbcells, pages
 from labkit.manifest import Lab, Step
 
-GENERIC = {"claims", "provenance"}  # blocks that show the whole run: every step runs before them
-_ADMONITION = re.compile(
-    r'^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?)[ \t]+(?P<type>[\w-]+)(?:[ \t]+"(?P<title>.*)")?'
-)
-_TAB = re.compile(r'^(?P<indent>[ \t]*)===[ \t]+"(?P<title>.*)"')
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*$")
-_ANCHOR_LINK = re.compile(r"\]\(#([\w-]+)\)")
-_PLACEHOLDER = "`⟨{name}⟩`"
+GENERIC = {"claims", "provenance"}  # blocks that show the whole run, not one step
 KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*$")
+_STEP_FIELD = re.compile(r"\{(\w+)\.\w+\}")  # `{web.port}`: a command that needs step `web`
+_PY_SPY = re.compile(r'"(py-spy[^"]*)"')  # the requirement in pyproject.toml's dependencies
+_SITE_URL = re.compile(r"^site_url:[ \t]*['\"]?([^'\"\s#]+)", re.MULTILINE)
 
 
 def path_of(lab: Lab) -> Path:
     """Where a lab's notebook is published: beside its page, named after the lab (a download)."""
     return lab.page.parent / f"{lab.id}.ipynb"
-
-
-@dataclass(frozen=True)
-class _Block:
-    kind: str
-    arg: str | None
-
-
-def _segments(text: str) -> list[list[str] | _Block]:
-    """The page as prose runs and generated blocks, in order (``pages.regions`` tells them apart)."""
-    lines = text.split("\n")
-    out: list[list[str] | _Block] = [[]]
-    for line, region in zip(lines, pages.regions(text), strict=True):
-        if region != "block":
-            if not isinstance(out[-1], list):
-                out.append([])
-            current = out[-1]
-            assert isinstance(current, list)
-            current.append(line)
-        elif (begin := pages.BEGIN.match(line)) is not None:
-            out.append(_Block(begin["kind"], begin["arg"]))
-    return out
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
 
 
 def _slug(text: str) -> str:
@@ -76,205 +45,196 @@ def _slug(text: str) -> str:
     return re.sub(r"[-\s]+", "-", plain)
 
 
-def _jupyter_anchor(text: str) -> str:
-    """The anchor Jupyter (JupyterLab, nbconvert) gives a heading: its text, spaces as hyphens."""
-    return re.sub(r"<[^>]+>|[`*]", "", text).strip().replace(" ", "-")
-
-
-def _anchors(text: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for line, region in zip(text.split("\n"), pages.regions(text), strict=True):
-        heading = _HEADING.match(line)
-        if region == "prose" and heading:
-            found.setdefault(_slug(heading[2]), _jupyter_anchor(heading[2]))
-    return found
-
-
-def markdown(lines: list[str], *, anchors: dict[str, str]) -> str:
-    """A run of page prose as notebook Markdown: values named, admonitions quoted, tabs labelled."""
-    out: list[str] = []
-    open_: list[tuple[int, bool]] = []  # (body indentation, quoted) of each open admonition or tab
-    blanks = 0  # blank lines wait for the next line: it decides whether they are still in a quote
-
-    def link(m: re.Match[str]) -> str:
-        return f"](#{quote(anchors.get(m[1], m[1]), safe='-:,._~()!*')})"
-
-    for line in lines:
-        if not line.strip():
-            blanks += 1
-            continue
-        while open_ and _indent(line) < open_[-1][0]:
-            open_.pop()
-        depth = open_[-1][0] if open_ else 0
-        prefix = "> " * sum(quoted for _, quoted in open_)
-        out += [prefix.rstrip()] * min(blanks, 1)
-        blanks = 0
-        body = line[depth:] if line[:depth].strip() == "" else line.lstrip()
-        body = pages.VALUE.sub(lambda m: _PLACEHOLDER.format(name=m["name"]), body)
-        body = _ANCHOR_LINK.sub(link, body)
-        admonition, tab = _ADMONITION.match(line), _TAB.match(line)
-        if admonition:
-            title = admonition["title"] or admonition["type"].capitalize()
-            out += [f"{prefix}> **{title}**"]
-            open_.append((_indent(line) + 4, True))
-        elif tab:
-            out += [f"{prefix}**{tab['title']}**"]
-            open_.append((_indent(line) + 4, False))
-        else:
-            out.append(f"{prefix}{body}".rstrip())
-    return "\n".join(out).strip("\n")
-
-
-def _block_steps(lab: Lab, block: _Block) -> list[str]:
+def _block_steps(lab: Lab, kind: str, arg: str | None) -> list[str]:
     """The steps a page block shows: the one it names, or those of the kind that offers it."""
-    if block.kind in GENERIC:
-        return [s.id for s in lab.steps]
-    if block.arg and any(s.id == block.arg for s in lab.steps):
-        return [block.arg]
-    offering = [k.name for k in kinds.REGISTRY.values() if block.kind in k.blocks]
+    if kind in GENERIC:
+        return []
+    if arg and any(s.id == arg for s in lab.steps):
+        return [arg]
+    offering = [k.name for k in kinds.REGISTRY.values() if kind in k.blocks]
     return [s.id for s in lab.steps if s.kind in offering]
 
 
-def _reads(text: str, lab: Lab) -> set[str]:
-    """The step ids whose results the page reads: in a block, a value marker or one of its claims."""
-    paths = [lab.values[m["name"]]["path"] for m in pages.VALUE.finditer(text) if m["name"] in lab.values]
-    for claim in lab.claims:
-        if claim.get("page", lab.page.as_posix()) == lab.page.as_posix():
-            paths += [str(claim.get(key, "")) for key in ("value", "than")]
-    ids = {p.split(".")[1] for p in paths if p.count(".") >= 1}
-    for segment in _segments(text):
-        if isinstance(segment, _Block) and segment.kind not in GENERIC:
-            ids |= set(_block_steps(lab, segment))
-    return ids
+def _value_step(lab: Lab, name: str) -> str | None:
+    """The step whose result a page value shows: by its manifest path, or by its name's prefix."""
+    ids = [s.id for s in lab.steps]
+    if name in lab.values:
+        parts = lab.values[name]["path"].split(".")
+        return parts[1] if len(parts) > 1 and parts[1] in ids else None
+    prefixed = [i for i in ids if name.startswith(f"{i}_")]
+    return max(prefixed, key=len) if prefixed else None
 
 
-_STEP_FIELD = re.compile(r"\{(\w+)\.\w+\}")  # `{web.port}`: a command that needs step `web`
+def sections(lab: Lab, text: str) -> list[tuple[str, list[str]]]:
+    """The page's second-level sections in order: (heading, the step ids its blocks and values show)."""
+    out: list[tuple[str, list[str]]] = [("", [])]
+    for line, region in zip(text.split("\n"), pages.regions(text), strict=True):
+        heading = _HEADING.match(line) if region == "prose" else None
+        if heading and len(heading[1]) == 2:
+            out.append((heading[2], []))
+        begin = pages.BEGIN.match(line) if region == "block" else None
+        found = _block_steps(lab, begin["kind"], begin["arg"]) if begin else []
+        if region == "prose":
+            found = [s for m in pages.VALUE.finditer(line) if (s := _value_step(lab, m["name"]))]
+        out[-1][1].extend(s for s in found if s not in out[-1][1])
+    return out
+
+
+def _needs(step: Step) -> set[str]:
+    """The steps this one cannot run without: its target, what it compares, what it stops, fields."""
+    names = {n for n in (step.target, step.before, step.after, *step.stop) if n}
+    for arg in (*step.command, *(step.quick_command or [])):
+        names |= {m[1] for m in _STEP_FIELD.finditer(arg)}
+    return names
 
 
 def included(lab: Lab, text: str) -> list[Step]:
-    """The steps the notebook runs: those the page reads, those another step needs, and the stops.
+    """The steps the notebook runs: those the page shows, those another step needs, and the stops.
 
-    A step nothing reads or needs captures evidence for another page (the fact check's probes, which
-    need privileges or other Pythons); `make lab-N` runs those.
+    A step nothing shows or needs captures evidence for another page (the fact check's probes, which
+    need privileges or other Pythons); so does one that runs a helper program of its own (`json`,
+    `needs`); `make lab-N` runs those.
     """
-    reads = _reads(text, lab)
-    needed = {name for s in lab.steps for name in (s.target, s.before, s.after, *s.stop) if name}
-    needed |= {
-        m[1]
-        for s in lab.steps
-        for arg in (*s.command, *(s.quick_command or []))
-        for m in _STEP_FIELD.finditer(arg)
-    }
-    return [s for s in lab.steps if s.id in reads or s.id in needed or s.stop]
-
-
-def _shell(argv: list[str], *, seed: int | None) -> str:
-    words = [a.replace("{seed}", str(seed)).replace("{py-spy}", "py-spy") for a in argv]
-    if words and words[0].endswith(".py"):
-        words = ["python", *words]
-    return " ".join(w if re.fullmatch(r"[\w./:{}=,@%+-]+", w) else repr(w) for w in words)
-
-
-def _run_source(lab: Lab, step: Step) -> str:
-    lines = [f"# Step `{step.id}` ({step.kind}): {step.title or step.id}"]
-    # Described by what the step does (its registered kind's traits), never by the kind's name.
-    spy = kinds.uses_spy(step)
-    if step.target:
-        looks = "py-spy looks at" if spy else "it works on"
-        lines.append(f"# {looks} the service of step `{step.target}`")
-    elif spy and kinds.get(step.kind).honours_method:
-        lines.append(f"# py-spy records: {_shell(step.command, seed=lab.seed)}")
-        lines.append("# (by PID as the page does, or with the launch form: the first code cell says which)")
-    elif step.stop:
-        lines.append(f"# stops: {', '.join(step.stop)}")
-    elif step.command:
-        lines.append(f"# runs: {_shell(step.command, seed=lab.seed)}")
-        if step.quick_command:
-            lines.append(f"# (LABKIT_QUICK=1: {_shell(step.quick_command, seed=lab.seed)})")
-    lines.append(f'lab.run("{step.id}")')
-    return "\n".join(lines)
-
-
-def _show_source(block: _Block) -> str:
-    if block.kind == "claims":
-        return "# The claims of the page, judged on your run; then every value the text names\nlab.verdicts()"
-    if block.kind == "provenance":
-        return '# Where your run was measured\nlab.show("provenance")'
-    arg = f', "{block.arg}"' if block.arg else ""
-    return f'lab.show("{block.kind}"{arg})'
-
-
-def _intro(lab: Lab, skipped: list[Step]) -> str:
-    page = lab.page.as_posix()
-    lines = [
-        f"*This notebook is generated from `{lab.source.as_posix()}` and `{page}` by "
-        f"`make notebooks` (`python -m labkit notebook --lab {lab.id}`). Do not edit it by hand: edit "
-        "the page or the manifest and generate it again; `make check` fails when it is stale.*",
-        "",
-        f"It is **{lab.title}** ({lab.id}) as a notebook: the page's text, and code cells that run the "
-        "lab's steps for real on your machine (real processes, real py-spy) with the same toolkit as "
-        f"`make {lab.id}`. Run it from a clone of the repository with the project's Python as the "
-        "kernel: after `make venv`, `.venv/bin/python -m pip install jupyterlab` and "
-        "`.venv/bin/jupyter lab`. `make notebooks` runs it without Jupyter and keeps the executed copy "
-        f"in `out/{lab.id}/notebook/`, where your run's files go too; nothing under `docs/` changes.",
-        "",
-        "Where the page shows a number from the published run, this notebook shows its name, such as "
-        f"{_PLACEHOLDER.format(name='name')}: the cell after the claims prints your run's value under "
-        "each name. Set `LABKIT_QUICK=1` in the kernel's environment for the short configuration "
-        "(fewer, smaller runs: quicker, but too small to judge the claims). Every process a cell "
-        "starts is stopped when the cell is interrupted, when the last cell runs, and when the "
-        "kernel shuts down.",
+    shown = {s for _, ids in sections(lab, text) for s in ids}
+    needed = {name for s in lab.steps for name in _needs(s)}
+    return [
+        s for s in lab.steps if (s.id in shown or s.id in needed or s.stop) and not s.json and not s.needs
     ]
-    if skipped:
-        names = ", ".join(f"`{s.id}`" for s in skipped)
-        lines += [
-            "",
-            f"Not run here: {names}, which capture evidence for other pages of the lab "
-            f"(`make {lab.id}` runs them).",
-        ]
-    return "\n".join(lines)
 
 
-def build(lab: Lab, text: str) -> NotebookNode:
-    """The notebook of one lab from its manifest and its page's text (no outputs, fixed cell ids)."""
+def order(lab: Lab, text: str) -> list[tuple[str, list[Step]]]:
+    """The notebook's sections: each page heading with the steps that first run under it.
+
+    Before a step come the earlier steps (manifest order) it needs, and the earlier background and
+    stop steps whose own needs have run: the traffic that keeps a service busy, the stop that ends it.
+    """
     steps = included(lab, text)
-    order = [s.id for s in steps]
-    anchors = _anchors(text)
-    cells: list[NotebookNode] = [
-        nbformat.v4.new_markdown_cell(_intro(lab, [s for s in lab.steps if s not in steps])),
-        nbformat.v4.new_code_cell(
-            "from labkit.session import Session\n\n"
-            f"# Reads labs/{lab.id}.yml from this clone, checks what the machine allows (ptrace_scope),\n"
-            "# and says how py-spy will reach the programs: by PID as the page does, or the launch form.\n"
-            f'lab = Session.start("{lab.id}")'
+    index = {s.id: n for n, s in enumerate(steps)}
+    done: list[str] = []
+    out: list[tuple[str, list[Step]]] = []
+
+    def emit(step: Step, into: list[Step]) -> None:
+        if step.id in done:
+            return
+        wanted = _needs(step)
+        for earlier in steps[: index[step.id]]:
+            follows = (earlier.background or earlier.stop) and _needs(earlier) <= set(done)
+            if earlier.id in wanted or follows:
+                emit(earlier, into)
+        done.append(step.id)
+        into.append(step)
+
+    for heading, ids in sections(lab, text):
+        into: list[Step] = []
+        for step_id in sorted((i for i in ids if i in index), key=index.__getitem__):
+            emit(steps[index[step_id]], into)
+        if into:
+            out.append((heading or lab.title, into))
+    rest: list[Step] = []
+    for step in steps:
+        emit(step, rest)
+    if rest:
+        out.append(("The lab's other steps", rest))
+    return out
+
+
+def programs(lab: Lab, steps: list[Step], *, root: Path) -> dict[str, str]:
+    """The program files the steps run (path -> text): each script's folder, and each of the lab's
+    program folders that an included file names (a script that imports from a sibling folder)."""
+    folders = {Path(w).parent for s in steps for w in s.command[:1] if w.endswith(".py")}
+    files: dict[str, str] = {}
+    while True:
+        for folder in sorted(folders):
+            for path in sorted((root / folder).glob("*.py")):
+                files.setdefault(path.relative_to(root).as_posix(), path.read_text(encoding="utf-8"))
+        more = {p for p in lab.programs if p not in folders and any(p.name in t for t in files.values())}
+        if not more:
+            return dict(sorted(files.items()))
+        folders |= more
+
+
+def _requirement(root: Path) -> str:
+    found = _PY_SPY.search((root / "pyproject.toml").read_text(encoding="utf-8"))
+    return found[1] if found else "py-spy"
+
+
+def page_url(lab: Lab, *, root: Path) -> str:
+    """The page on the published site (mkdocs.yml's `site_url`), or relative to the notebook."""
+    config = root / "mkdocs.yml"
+    site = _SITE_URL.search(config.read_text(encoding="utf-8")) if config.is_file() else None
+    if site is None:
+        return "./"
+    return site[1].rstrip("/") + "/" + lab.page.parent.relative_to("docs").as_posix() + "/"
+
+
+def _intro(lab: Lab, url: str, folder: str) -> str:
+    return (
+        f"# {lab.title}\n\n"
+        f"This notebook runs the lab on your machine: Linux with Python 3.10 or newer and pip. Its cells "
+        f"install py-spy, write the lab's programs into the folder `{folder}/` beside the notebook, run "
+        "them and py-spy with the commands of [the lab's page]"
+        f"({url}), and print the numbers of your run. Run the cells in order; each heading links to the "
+        "page's section that explains it. A program a cell starts in the background runs until a later "
+        "cell stops it; interrupting the kernel stops it too (Ctrl+C reaches it as in a terminal), and "
+        "so does stopping or restarting the kernel."
+    )
+
+
+def code(source: str) -> NotebookNode:
+    cell: NotebookNode = nbformat.v4.new_code_cell(source)
+    return cell
+
+
+def md(source: str) -> NotebookNode:
+    cell: NotebookNode = nbformat.v4.new_markdown_cell(source)
+    return cell
+
+
+def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
+    """The notebook of one lab from its manifest, programs and page text (no outputs, fixed ids)."""
+    root = Path.cwd() if root is None else root
+    plan = order(lab, text)
+    steps = [s for _, group in plan for s in group]
+    folder = lab.id
+    url = page_url(lab, root=root)
+    files = programs(lab, steps, root=root)
+    cells = [
+        md(_intro(lab, url, folder)),
+        code(
+            "import os\n\n"
+            "# QUICK = True (or LABKIT_QUICK=1 in the environment): short recordings and smaller runs\n"
+            'QUICK = os.environ.get("LABKIT_QUICK", "") in ("1", "true", "yes")\n'
+            "SECONDS = 2 if QUICK else 10  # how long each py-spy recording lasts"
+        ),
+        code(f'%pip install --quiet "{_requirement(root)}"'),
+        md("Helpers: start and stop programs in the background, and read py-spy's recordings."),
+        code(nbcells.HELPERS.format(folder=folder).rstrip("\n")),
+        md("The lab's programs, written into the folder."),
+        code(
+            "for folder in "
+            + repr(sorted({str(Path(p).parent) for p in files}))
+            + ":\n    Path(folder).mkdir(parents=True, exist_ok=True)"
         ),
     ]
-    done: set[str] = set()
-    for segment in _segments(text):
-        if isinstance(segment, list):
-            source = markdown(segment, anchors=anchors)
-            if source.strip():
-                cells.append(nbformat.v4.new_markdown_cell(source))
-            continue
-        wanted = [i for i in _block_steps(lab, segment) if i in order]
-        last = max((order.index(i) for i in wanted), default=-1)
-        for step in steps[: last + 1]:
-            if step.id not in done:
-                cells.append(nbformat.v4.new_code_cell(_run_source(lab, step)))
-                done.add(step.id)
-        cells.append(nbformat.v4.new_code_cell(_show_source(segment)))
-    rest = [s for s in steps if s.id not in done]
-    if rest:
-        cells.append(nbformat.v4.new_markdown_cell("The lab's remaining steps:"))
-        cells += [nbformat.v4.new_code_cell(_run_source(lab, s)) for s in rest]
-    cells += [
-        nbformat.v4.new_markdown_cell("Stop every process this notebook started (services still running)."),
-        nbformat.v4.new_code_cell("lab.close()"),
-    ]
+    cells += [code(f"%%writefile {path}\n{body.rstrip(chr(10))}") for path, body in files.items()]
+    for heading, group in plan:
+        anchor = f"{url}#{_slug(heading)}" if heading != lab.title else url
+        cells.append(md(f"## {heading}\n\n[This step on the page]({anchor})"))
+        for step in group:
+            sources = nbcells.cells(lab, step)
+            if sources:
+                title = step.title or (f"Stop {', '.join(step.stop)}" if step.stop else step.id)
+                sources[0] = f"# {title}\n{sources[0]}"
+            cells += [code(source) for source in sources]
+    cells += [md("Stop every program still running in the background."), code("stop()")]
     for number, cell in enumerate(cells, start=1):
         cell["id"] = f"{lab.id}-{number:03d}"  # stable ids: the same input gives the same bytes
     nb: NotebookNode = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata = {"kernelspec": dict(KERNEL), "language_info": {"name": "python"}}
+    nb.metadata = {
+        "kernelspec": dict(KERNEL),
+        "language_info": {"name": "python"},
+        "labkit": f"generated from {lab.source.as_posix()} by `python -m labkit notebook`; do not edit",
+    }
     return nb
 
 
@@ -286,11 +246,11 @@ def dumps(nb: NotebookNode) -> str:
 
 def render(lab: Lab, *, root: Path) -> str:
     """The text the lab's notebook file should hold now."""
-    return dumps(build(lab, (root / lab.page).read_text(encoding="utf-8")))
+    return dumps(build(lab, (root / lab.page).read_text(encoding="utf-8"), root=root))
 
 
 def stale(lab: Lab, *, root: Path) -> str | None:
-    """Why the committed notebook differs from what the manifest and page give, or None."""
+    """Why the committed notebook differs from what the manifest, programs and page give, or None."""
     path = path_of(lab)
     try:
         current = (root / path).read_text(encoding="utf-8")
@@ -298,7 +258,7 @@ def stale(lab: Lab, *, root: Path) -> str | None:
         return f"{path.as_posix()}: missing; run `python -m labkit notebook --lab {lab.id}`"
     if current != render(lab, root=root):
         return (
-            f"{path.as_posix()}: stale: the page or the manifest changed since it was generated; run "
-            f"`python -m labkit notebook --lab {lab.id}` (or `make notebooks`)"
+            f"{path.as_posix()}: stale: the page, the manifest or a program changed since it was "
+            f"generated; run `python -m labkit notebook --lab {lab.id}` (or `make notebooks`)"
         )
     return None

@@ -1,4 +1,7 @@
-"""A lab run one step at a time, as a notebook's cells ask for it (see ``labkit.notebook``).
+"""A lab run one step at a time from Python, with the toolkit (a kernel in a clone, the tests).
+
+The published notebooks (``labkit.notebook``) do not use it: they run outside a clone. This module
+also executes a notebook in a fresh kernel (``execute``) for `make notebooks`.
 
 The steps run through the same kinds as `make lab-N` (``labkit.runner``); between cells the
 services that earlier steps started keep running. Every process a cell starts is stopped when the
@@ -278,8 +281,9 @@ def execute(nb_path: Path, *, quick: bool, timeout: int, out: Path | None = None
     """Run a notebook top to bottom in a fresh kernel (this Python's ipykernel), as `make notebooks` and
     the tests do; an error in any cell raises ``nbclient.exceptions.CellExecutionError``.
 
-    The kernel starts in the notebook's folder with LABKIT_QUICK set to ``quick``; ``timeout`` is
-    per cell. The executed copy (with outputs) is written to ``out`` when given, never over the source.
+    The kernel starts in ``out``'s folder (the notebook's own folder without it) with LABKIT_QUICK set
+    to ``quick``; ``timeout`` is per cell. The notebook writes its programs and recordings there. The
+    executed copy (with outputs) is written to ``out`` when given, never over the source.
     """
     import nbclient
     import nbformat
@@ -290,8 +294,10 @@ def execute(nb_path: Path, *, quick: bool, timeout: int, out: Path | None = None
         nb,
         timeout=timeout,
         kernel_name="python3",
-        resources={"metadata": {"path": str(nb_path.parent)}},
+        resources={"metadata": {"path": str(out.parent if out is not None else nb_path.parent)}},
     )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
     try:
         client.execute(env=env)  # passed on to the kernel manager's start_kernel
     finally:

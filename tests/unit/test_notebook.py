@@ -1,39 +1,40 @@
-"""labkit.notebook: a lab's notebook generated from its manifest and page (pure, no kernel)."""
+"""labkit.notebook: a lab's notebook generated from its manifest, programs and page (pure, no kernel)."""
 
 from __future__ import annotations
 
-import json
-import re
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from labkit import manifest, notebook, pages, prose
+from labkit import manifest, nbcells, notebook
 
 from tests.helpers import ROOT
 
 LABS = [p.stem for p in manifest.discover(ROOT)]
 
 
-def _lab(lab_id: str) -> manifest.Lab:
-    return manifest.load(Path("labs") / f"{lab_id}.yml", root=ROOT)
+def _lab(lab_id: str, root: Path = ROOT) -> manifest.Lab:
+    return manifest.load(Path("labs") / f"{lab_id}.yml", root=root)
 
 
 def _built(lab_id: str) -> nbformat.NotebookNode:
     lab = _lab(lab_id)
-    return notebook.build(lab, (ROOT / lab.page).read_text(encoding="utf-8"))
+    return notebook.build(lab, (ROOT / lab.page).read_text(encoding="utf-8"), root=ROOT)
 
 
 @pytest.mark.parametrize("lab_id", LABS)
-def test_valid_nbformat_4_without_outputs(lab_id: str) -> None:
+def test_valid_nbformat_4_without_outputs_or_toolkit(lab_id: str) -> None:
     nb = _built(lab_id)
     nbformat.validate(nb)
-    assert nb.nbformat == 4
     assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert "do not edit" in nb.metadata["labkit"]
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(c.outputs == [] and c.execution_count is None for c in code)
-    assert "generated" in nb.cells[0].source and "Do not edit it by hand" in nb.cells[0].source
+    text = "\n".join(c.source for c in nb.cells)
+    assert "labkit" not in text and "import labkit" not in text  # it runs outside a clone
+    assert "⟨" not in text  # no placeholder: every number comes from the learner's run
+    assert "make " not in text.split("\n", 1)[0]  # no maintainer banner
 
 
 @pytest.mark.parametrize("lab_id", LABS)
@@ -47,99 +48,91 @@ def test_deterministic_bytes_and_committed_file_is_current(lab_id: str) -> None:
 
 
 @pytest.mark.parametrize("lab_id", LABS)
-def test_prose_and_steps_in_page_order(lab_id: str) -> None:
+def test_installs_py_spy_and_writes_every_program_it_runs(lab_id: str) -> None:
     lab = _lab(lab_id)
+    sources = [c.source for c in _built(lab_id).cells if c.cell_type == "code"]
+    requirement = notebook._requirement(ROOT)
+    assert requirement.startswith("py-spy") and any(
+        f'%pip install --quiet "{requirement}"' in s for s in sources
+    )
+    written = {
+        s.split("\n", 1)[0].split()[1]: s.split("\n", 1)[1] for s in sources if s.startswith("%%writefile")
+    }
+    run = {
+        w
+        for s in notebook.included(lab, (ROOT / lab.page).read_text(encoding="utf-8"))
+        for w in s.command[:1]
+    }
+    assert {w for w in run if w.endswith(".py")} <= set(written)
+    for path, body in written.items():
+        assert body == (ROOT / path).read_text(encoding="utf-8").rstrip("\n")
+
+
+def test_lab_1_cells_are_the_learners_commands() -> None:
+    code = "\n".join(c.source for c in _built("lab-1").cells if c.cell_type == "code")
+    assert "!py-spy record --pid $PID --duration $SECONDS --format speedscope -o slow.json" in code
+    assert 'start("python labs/slow_service/service.py --seed 1"' in code
+    assert "!python labs/benchmark/bench.py $BENCH_ARGS" in code
+    assert (
+        'slow = functions("slow.json", also=["find_duplicates_slow"' in code.replace("'", '"')
+        and "compare(slow, fixed)" in code
+    )
+
+
+def test_headings_are_the_pages_in_page_order_with_links() -> None:
+    lab = _lab("lab-1")
     text = (ROOT / lab.page).read_text(encoding="utf-8")
-    headings = [
-        line for line, kind in zip(text.split("\n"), pages.regions(text), strict=True)
-        if kind == "prose" and re.match(r"#{1,6} ", line)
-    ]  # fmt: skip
-    md = "\n".join(c.source for c in _built(lab_id).cells if c.cell_type == "markdown")
-    positions = [md.find(h) for h in headings]
-    assert -1 not in positions and positions == sorted(positions)
-    code = "\n".join(c.source for c in _built(lab_id).cells if c.cell_type == "code")
-    runs = re.findall(r'lab\.run\("(\w+)"\)', code)
-    ids = [s.id for s in lab.steps]
-    assert runs == [i for i in ids if i in runs], "steps run in manifest order, each once"
-    assert runs == [s.id for s in notebook.included(lab, text)]
+    page_headings = [line[3:] for line in text.split("\n") if line.startswith("## ")]
+    md = [c.source for c in _built("lab-1").cells if c.cell_type == "markdown" and c.source.startswith("## ")]
+    shown = [m.split("\n", 1)[0][3:] for m in md]
+    assert shown and all(h in page_headings for h in shown)
+    assert [page_headings.index(h) for h in shown] == sorted(page_headings.index(h) for h in shown)
+    assert all("](./#" in m or "](http" in m for m in md)
+
+
+def test_a_step_comes_after_what_it_needs_and_stops_come_in_manifest_order() -> None:
+    lab = _lab("lab-2")
+    plan = [
+        s.id for _, group in notebook.order(lab, (ROOT / lab.page).read_text(encoding="utf-8")) for s in group
+    ]
+    assert plan.index("web") < plan.index("traffic") < plan.index("dump")
+    assert plan.index("gil") < plan.index("quiet") < plan.index("slow_latency") < plan.index("done_slow")
+    assert (
+        plan.index("done_slow")
+        < plan.index("fixed_web")
+        < plan.index("fixed_latency")
+        < plan.index("latency")
+    )
+
+
+def test_commands_keep_service_fields_for_python_to_fill() -> None:
+    lab = _lab("lab-2")
+    traffic = next(s for s in lab.steps if s.id == "traffic")
+    (cell,) = nbcells.cells(lab, traffic)
+    assert cell.startswith('traffic = start(f"python labs/load/load.py --url http://127.0.0.1:{web.port} ')
+
+
+def test_stale_when_a_program_changes(tmp_path: Path) -> None:
+    lab = _lab("lab-1")
+    for rel in ("labs", "docs/labs/lab-1", "pyproject.toml", "mkdocs.yml"):
+        source = ROOT / rel
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / rel)
+        else:
+            shutil.copy(source, tmp_path / rel)
+    assert notebook.stale(lab, root=tmp_path) is None
+    finders = tmp_path / "labs" / "slow_service" / "finders.py"
+    finders.write_text(finders.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    assert "stale" in (notebook.stale(lab, root=tmp_path) or "")
+    (tmp_path / notebook.path_of(lab)).unlink()
+    assert "missing" in (notebook.stale(lab, root=tmp_path) or "")
 
 
 @pytest.mark.parametrize("lab_id", LABS)
-def test_no_published_number_in_markdown(lab_id: str) -> None:
-    lab = _lab(lab_id)
-    results = json.loads((ROOT / lab.data_dir / "results.json").read_text(encoding="utf-8"))
-    md = "\n\n".join(c.source for c in _built(lab_id).cells if c.cell_type == "markdown")
-    for marker in ("<!-- value", "<!-- begin", "<!-- end", "<table", "<figure", "<iframe"):
-        assert marker not in md
-    figures = [f.text for f in lab.figures if f.page in ("", lab.page.as_posix())]
-    claims = [c["text"] for c in lab.claims if c.get("page", lab.page.as_posix()) == lab.page.as_posix()]
-    leaked = list(prose.numbers(md, bound=[*claims, *figures], values=results["values"]))
-    assert leaked == []
-    for name in re.findall(r"<!-- value: (\w+) -->", (ROOT / lab.page).read_text(encoding="utf-8")):
-        assert f"`⟨{name}⟩`" in md
-
-
-def test_markdown_of_containers_values_and_anchors() -> None:
-    lines = [
-        "See [the step](#step-2-run-it).",
-        "",
-        '!!! warning "The article says: fast"',
-        "",
-        "    It took <!-- value: slow_wall -->2.02 s<!-- /value -->.",
-        "",
-        '=== "Linux"',
-        "",
-        "    ```bash",
-        "    py-spy record --pid PID",
-        "    ```",
-        "",
-        "After.",
-    ]
-    out = notebook.markdown(lines, anchors={"step-2-run-it": "Step-2:-Run-it"})
-    assert out.split("\n") == [
-        "See [the step](#Step-2:-Run-it).",
-        "",
-        "> **The article says: fast**",
-        ">",
-        "> It took `⟨slow_wall⟩`.",
-        "",
-        "**Linux**",
-        "",
-        "```bash",
-        "py-spy record --pid PID",
-        "```",
-        "",
-        "After.",
-    ]
-
-
-def test_a_block_inside_a_tab_becomes_code_cells_after_its_steps() -> None:
-    lab = _lab("lab-2")
-    text = "\n".join(
-        [
-            "# T", "", "Prose.", "", '=== "Default"', "", "    <!-- begin: flamegraph default -->", "    x",
-            "    <!-- end: flamegraph default -->", "", "End.", "",
-        ]
-    )  # fmt: skip
-    cells = notebook.build(lab, text).cells
-    sources = [c.source for c in cells]
-    show = sources.index('lab.show("flamegraph", "default")')
-    runs = [s for s in sources[:show] if "lab.run(" in s]
-    # the service and its load (other steps need them), the profiles the block and the claims read; the steps
-    # that this page neither reads nor needs are left to `make lab-2`
-    assert [re.search(r'run\("(\w+)"', s)[1] for s in runs] == ["web", "traffic", "idle", "default"]  # type: ignore[index]
-    assert sources[-1] == "lab.close()"
-
-
-def test_stale_when_the_page_changes(tmp_path: Path) -> None:
-    lab = _lab("lab-1")
-    for rel in (lab.page, notebook.path_of(lab)):
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / rel, tmp_path / rel)
-    assert notebook.stale(lab, root=tmp_path) is None
-    page = tmp_path / lab.page
-    page.write_text(page.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
-    problem = notebook.stale(lab, root=tmp_path)
-    assert problem and "stale" in problem and "lab-1.ipynb" in problem
-    (tmp_path / notebook.path_of(lab)).unlink()
-    assert "missing" in (notebook.stale(lab, root=tmp_path) or "")
+def test_every_code_cell_is_valid_python(lab_id: str) -> None:
+    """IPython's `!` and `%` lines aside (they become calls), each cell compiles."""
+    for cell in _built(lab_id).cells:
+        if cell.cell_type != "code" or cell.source.startswith("%%writefile"):
+            continue
+        lines = ["pass" if line.lstrip().startswith(("!", "%")) else line for line in cell.source.split("\n")]
+        compile("\n".join(lines), cell["id"], "exec")

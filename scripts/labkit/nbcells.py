@@ -1,0 +1,232 @@
+"""The code cells of a lab's notebook, one recipe per step kind (see ``labkit.notebook``).
+
+Each cell is what a learner would type: the page's shell commands as ``!`` lines (IPython runs them
+in a pseudo-terminal and expands ``$NAME`` and ``{expression}``), and a few lines of plain Python that
+read py-spy's output. ``HELPERS`` is the one cell of definitions they share: it needs nothing but the
+standard library, so the notebook runs outside a clone, with Python, pip and the programs its own
+cells write. Pure: a step in, cell source out.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from labkit.manifest import Lab, Step
+
+_FIELD = re.compile(r"\{(\w+)\.(\w+)\}")  # `{web.port}`: a field of an earlier service step
+
+HELPERS = '''\
+import atexit, ctypes, json, os, re, shlex, signal, subprocess, sys, sysconfig, time
+from collections import Counter
+from pathlib import Path
+
+# Every file of the lab goes into one folder beside this notebook, and the cells run there.
+HERE = globals().get("HERE") or Path({folder!r}).resolve()
+HERE.mkdir(exist_ok=True)
+os.chdir(HERE)
+# `python` and `py-spy` in the cells: this kernel's Python and the py-spy that pip installed for it
+(HERE / "bin").mkdir(exist_ok=True)
+(HERE / "bin" / "python").write_text(f'#!/bin/sh\\nexec "{{sys.executable}}" "$@"\\n')
+(HERE / "bin" / "python").chmod(0o755)
+scripts = [sysconfig.get_path("scripts"), sysconfig.get_path("scripts", f"{{os.name}}_user")]
+os.environ["PATH"] = os.pathsep.join([str(HERE / "bin"), *scripts, os.environ.get("PATH", "")])
+
+RUNNING = []  # the programs started in the background; each is stopped when the kernel stops
+
+
+def _in_background():  # runs in each program just before it starts (Linux)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: SIGTERM when the kernel dies, even if killed
+    # PR_SET_PTRACER_ANY: with Yama's ptrace_scope 1 (the usual default) only a program's ancestors
+    # may attach to it, and py-spy is not the program's ancestor here; this lets your py-spy attach
+    # by PID as it would in your terminal with ptrace_scope 0 (no effect without Yama)
+    libc.prctl(0x59616D61, ctypes.c_ulong(2**64 - 1))
+
+
+_scope = Path("/proc/sys/kernel/yama/ptrace_scope")
+if _scope.exists() and int(_scope.read_text()) >= 2 and os.geteuid() != 0:
+    print(f"ptrace_scope is {{_scope.read_text().strip()}}: py-spy --pid needs root here (the page's "
+          "troubleshooting says what to do)")
+
+
+def start(command, ready="", log="program.log"):
+    """Start a program in the background, as in a second terminal; wait for `ready` in its output."""
+    log = Path(log)
+    with open(log, "w") as out:
+        proc = subprocess.Popen(shlex.split(command), stdout=out, stderr=subprocess.STDOUT,
+                                preexec_fn=_in_background)
+    RUNNING.append(proc)
+    found, deadline = None, time.monotonic() + 30
+    try:
+        while ready and not (found := re.search(f"{{ready}}.*", log.read_text())):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{{command}} did not start:\\n{{log.read_text()}}")
+            time.sleep(0.1)
+    except BaseException:  # interrupted or failed: stop what this cell started
+        stop(proc)
+        raise
+    for name, value in (found.groupdict() if found else {{}}).items():
+        setattr(proc, name, value)  # e.g. the port it listens on
+    print(log.read_text()[: found.end() if found else None].strip())
+    print(f"(running in the background as PID {{proc.pid}}; its output goes to {{log}})")
+    return proc
+
+
+def stop(*procs):
+    """Stop programs as Ctrl+C would (all that run in the background if none is named)."""
+    for proc in procs or list(RUNNING):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc in RUNNING:
+            RUNNING.remove(proc)
+
+
+atexit.register(stop)
+
+
+def functions(path, threads="", top=6, also=()):
+    """The functions in a py-spy speedscope file with the largest shares of samples running their
+    own code (self), and of samples with them anywhere on the stack (total), over every sample of
+    the threads whose names match `threads`; then the functions named in `also`."""
+    data = json.loads(Path(path).read_text())
+    frames = data["shared"]["frames"]
+    samples, total, own = 0, Counter(), Counter()
+    for profile in data["profiles"]:
+        thread = re.search(r'"(.*)"$', profile["name"])  # py-spy names it: Thread 12 "worker-3"
+        if threads and not re.search(threads, thread[1] if thread else profile["name"]):
+            continue
+        for stack in profile["samples"]:  # frame numbers, outermost first
+            names = [f"{{frames[i]['name']}} ({{Path(frames[i]['file']).name}})" for i in stack]
+            samples += 1
+            total.update(set(names))
+            own.update(names[-1:])
+    print(f"{{path}}: {{samples}} samples" + (f" of the threads matching {{threads!r}}" if threads else ""))
+    print(f"{{'self':>7}} {{'total':>7}}  function (file)")
+    shown = [name for name, _ in own.most_common(top)]
+    shown += [n for n in sorted(total) if n.split(" (")[0] in also and n not in shown]
+    for name in shown:
+        print(f"{{own[name] / max(samples, 1):7.1%}} {{total[name] / max(samples, 1):7.1%}}  {{name}}")
+    return {{name: count / samples for name, count in total.items()}} if samples else {{}}
+
+
+def compare(before, after, top=5):
+    """The functions whose share of the samples fell and rose the most between two recordings."""
+    change = {{name: after.get(name, 0) - before.get(name, 0) for name in {{*before, *after}}}}
+    ranked = sorted((n for n in change if abs(change[n]) >= 0.01), key=lambda n: (change[n], n))
+    fell, rose = [n for n in ranked if change[n] < 0][:top], [n for n in ranked if change[n] > 0][-top:][::-1]
+    print(f"{{'before':>7}} {{'after':>7}} {{'change':>7}}  function (file)")
+    for name in fell + rose:
+        print(f"{{before.get(name, 0):7.1%}} {{after.get(name, 0):7.1%}} {{change[name]:+7.1%}}  {{name}}")
+
+
+def last_screen(path):
+    """The last whole screen of a terminal program's output, recorded by `script`, as plain text."""
+    screens = Path(path).read_text(errors="replace").split("\\x1b[H")[1:]
+    plain = [re.sub(r"\\x1b\\[[0-9;?]*[A-Za-z]|\\r", "", s) for s in screens]
+    plain = [re.sub(r"\\n\\s*\\n", "\\n", s).strip("\\n") for s in plain]
+    print(next((s for s in reversed(plain[:-1] or plain) if s.strip()), "(no screen)"))
+
+
+def p95(path):
+    """The 95th percentiles (ms) of a load report written by `load.py --json`, one per repeat."""
+    stats = json.loads(Path(path).read_text())["summary"]["all"]["p95_ms"]
+    return stats["min"], stats["median"], stats["max"]
+'''
+
+
+def _words(lab: Lab, argv: list[str]) -> list[str]:
+    words = [a.replace("{seed}", str(lab.seed)).replace("{py-spy}", "py-spy") for a in argv]
+    return ["python", *words] if words and words[0].endswith(".py") else words
+
+
+def shell(lab: Lab, argv: list[str]) -> str:
+    """A command line as the learner types it; `{web.port}` stays for IPython or an f-string."""
+    return " ".join(w if _FIELD.search(w) else shlex.quote(w) for w in _words(lab, argv))
+
+
+def _string(text: str) -> str:
+    """A Python string literal of a command: an f-string when it names a service's field."""
+    return ("f" if _FIELD.search(text) else "") + f'"{text}"'
+
+
+def _bang(lab: Lab, step: Step, suffix: str = "") -> str:
+    """The step's command as a `!` line; with a QUICK variant, its arguments chosen in Python first."""
+    full = _words(lab, step.command)
+    if not step.quick_command:
+        return f"!{shell(lab, step.command)}{suffix}"
+    quick = _words(lab, step.quick_command)
+    head = 2 if full[0] == "python" else 1
+    var = f"{step.id.upper()}_ARGS"
+    args = [shell(lab, words[head:]) for words in (quick, full)]
+    choose = f"{var} = {_string(args[0])} if QUICK else {_string(args[1])}"
+    return f"{choose}\n!{' '.join(full[:head])} ${var}{suffix}"
+
+
+def _start(lab: Lab, name: str, step: Step) -> str:
+    ready = f', ready=r"{step.ready}"' if step.ready and '"' not in step.ready else ""
+    return f'{name} = start({_string(shell(lab, step.command))}{ready}, log="{name}.log")'
+
+
+def _record(step: Step) -> str:
+    extra = "".join(f" {a}" for a in step.py_spy_args)
+    rate = f" --rate {step.rate}" if step.rate != 100 else ""
+    return f"!py-spy record --pid $PID --duration $SECONDS{rate}{extra} --format speedscope -o {step.id}.json"
+
+
+def _named(lab: Lab, step: Step) -> list[str]:
+    """The functions of a profile step whose numbers the manifest's values and claims read."""
+    paths = [v["path"] for v in lab.values.values()]
+    paths += [str(c.get(key, "")) for c in lab.claims for key in ("value", "than")]
+    head = f"profiles.{step.id}.functions."
+    return sorted({p[len(head) :].split(".")[0] for p in paths if p.startswith(head)})
+
+
+def cells(lab: Lab, step: Step) -> list[str]:
+    """The code cells that run one step and show its numbers (empty: the notebook does not run it)."""
+    threads = f", threads={step.threads!r}" if step.threads else ""
+    named = _named(lab, step)
+    also = f", also={named!r}" if named else ""
+    show = f'{step.id} = functions("{step.id}.json"{threads}{also})'
+    if step.kind == "service":
+        return [f"{_start(lab, step.id, step)}\nPID = {step.id}.pid"]
+    if step.kind == "profile" and step.target:
+        return [f"PID = {step.target}.pid\n{_record(step)}", show]
+    if step.kind == "profile":
+        name = f"{step.id}_service"
+        return [f"{_start(lab, name, step)}\nPID = {name}.pid", f"{_record(step)}\nstop({name})", show]
+    if step.kind == "compare":
+        return [f"compare({step.before}, {step.after})"]
+    if step.kind == "latency":
+        return [
+            f'before, after = p95("{step.before}.json"), p95("{step.after}.json")\n'
+            'print(f"p95 before: {before[0]:.1f} to {before[2]:.1f} ms; "\n'
+            '      f"after: {after[0]:.1f} to {after[2]:.1f} ms")\n'
+            'print(f"the fastest repeat before took {before[0] / after[2]:.1f} times "\n'
+            '      "as long as the slowest after")'
+        ]
+    if step.kind == "benchmark" or (step.kind == "command" and not step.needs and not step.json):
+        return [_bang(lab, step)]
+    if step.kind == "load" and step.background:
+        return [_start(lab, step.id, step)]
+    if step.kind == "load":
+        return [_bang(lab, step, f" --json {step.id}.json")]
+    if step.kind == "stop":
+        return [f"stop({', '.join(step.stop)})"]
+    if step.kind == "dump":
+        return [f"PID = {step.target}.pid\n!py-spy dump --pid $PID"]
+    if step.kind == "top":
+        seconds = step.seconds(quick=False)
+        return [
+            "# top redraws a terminal screen: `script` gives it a terminal, `timeout` ends it, and the\n"
+            "# last screen it drew is printed (in a terminal of your own: py-spy top --pid PID)\n"
+            f"PID = {step.target}.pid\n"
+            f'!script -qfc "timeout -s INT {seconds} py-spy top --pid $PID" top.log < /dev/null > /dev/null\n'
+            'last_screen("top.log")'
+        ]
+    return []
