@@ -60,7 +60,7 @@ def test_the_wrapper_runs_its_program_with_cap_sys_ptrace_dropped(tmp_path: Path
     if sys.platform != "linux" or os.geteuid() != 0:
         pytest.skip("dropping a capability from the bounding set needs root on Linux")
     target = tmp_path / "py-spy"
-    target.write_text("#!/bin/sh\ngrep CapBnd /proc/self/status\necho \"$@\"\n")
+    target.write_text('#!/bin/sh\ngrep CapBnd /proc/self/status\necho "$@"\n')
     target.chmod(0o755)
     wrapper = load().without_ptrace_capability(target)
     assert wrapper is not None
