@@ -2,9 +2,11 @@
 
 At every size both finders first have to agree on the answer; only then is
 each one timed. For each finder the number of calls that make up one timing is
-chosen by the rule of ``timeit.Timer.autorange`` (1, 2, 5, 10, 20, 50, …
-calls, until one timing lasts at least ``--min-time``; autorange's own target
-is 0.2 s), and every one of the ``--repeats`` timings is kept, per call.
+chosen by the rule of ``timeit.Timer.autorange`` (trial timings of 1, 2, 5,
+10, 20, 50, … calls, until a trial lasts at least ``--min-time``; autorange's
+own target is 0.2 s), and every one of the ``--repeats`` timings with that
+number of calls is kept, per call. The floor holds for the trial only: a later
+timing with the same number of calls may be a little shorter.
 
 The data at size n are n integers drawn uniformly from 0 to n // 2 (from 0
 to 2,500 at n = 5,000, like the service's batches), so that every size has
@@ -147,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--min-time",
         type=float,
         default=0.2,
-        help="seconds one timing lasts at least (default 0.2, autorange's)",
+        help="seconds the trial timing that picks the calls per timing must reach (default 0.2, autorange's)",
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the data (default 1)")
     parser.add_argument("--json", type=Path, help="also write the raw times to this file")

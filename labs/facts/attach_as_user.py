@@ -1,10 +1,16 @@
-"""Can an ordinary user attach py-spy to a process of its own, without sudo?
+"""Can an ordinary user attach py-spy to a process of its own, without sudo? What does a refusal say?
 
 The article says attaching by PID needs sudo on Linux. Whether it does depends
 on Yama's ptrace_scope (and on capabilities and containers), so we try it: an
 unprivileged user starts a busy Python process and runs ``py-spy dump --pid``
 on it. Run as root, the script drops to an unprivileged account for both
-processes; run as a user, it simply tries. It prints one JSON line.
+processes; run as a user, it simply tries.
+
+Run as root, it also makes the kernel refuse twice and keeps what py-spy says:
+an unprivileged user attaching to a root-owned process, and root without the
+CAP_SYS_PTRACE capability (``capsh --drop=cap_sys_ptrace``, as in a container
+started without it) attaching to a root-owned process that has it. It prints
+one JSON line.
 
     python labs/facts/attach_as_user.py PATH-TO-PY-SPY
 """
@@ -76,13 +82,29 @@ def dump_busy(
         target.wait()
 
 
-def refused_line(spy: Path, python: str, drop: Callable[[], None] | None, scratch: str) -> str | None:
-    """py-spy's first line when an unprivileged user tries to attach to a root-owned process."""
-    done = dump_busy(spy, python, scratch=scratch, target_as=None, spy_as=drop)
-    lines = [line for line in (done.stdout + done.stderr).strip().splitlines() if line.strip()]
+def refusal(done: subprocess.CompletedProcess[str]) -> dict[str, object] | None:
+    """What py-spy said when it was refused: its first line and the operating system's error, if any."""
+    text = (done.stdout + done.stderr).split("Stack backtrace:")[0]  # a Rust backtrace is not the message
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if done.returncode == 0 or not lines:
         return None  # it attached (or said nothing): no refusal to quote
-    return lines[0][:200]
+    os_error = next((line for line in lines if "(os error" in line), None)
+    return {
+        "first_line": lines[0][:200],
+        "os_error": os_error[:200] if os_error else None,
+        "says_operation_not_permitted": "Operation not permitted" in text,
+    }
+
+
+def without_ptrace_capability(spy: Path) -> Path | None:
+    """A wrapper that runs py-spy as root with CAP_SYS_PTRACE dropped (capsh), when capsh exists."""
+    capsh = shutil.which("capsh")
+    if capsh is None:
+        return None
+    wrapper = spy.with_name("py-spy-without-cap")
+    wrapper.write_text(f'#!/bin/sh\nexec {capsh} --drop=cap_sys_ptrace -- -c \'exec "$0" "$@"\' {spy} "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
 
 
 def main(argv: list[str]) -> int:
@@ -97,7 +119,17 @@ def main(argv: list[str]) -> int:
         os.chmod(spy, 0o755)
         drop = as_user(account.pw_uid, account.pw_gid)
         done = dump_busy(spy, python, scratch=scratch, target_as=drop, spy_as=drop)
-        refusal = refused_line(spy, python, drop, scratch) if os.geteuid() == 0 else None
+        refusals: dict[str, dict[str, object] | None] = {"user_to_root": None, "root_without_cap": None}
+        if os.geteuid() == 0:
+            # the unprivileged user against a process of root's
+            refusals["user_to_root"] = refusal(
+                dump_busy(spy, python, scratch=scratch, target_as=None, spy_as=drop)
+            )
+            capless = without_ptrace_capability(spy)
+            if capless is not None:  # root without CAP_SYS_PTRACE against a process of root's that has it
+                refusals["root_without_cap"] = refusal(
+                    dump_busy(capless, python, scratch=scratch, target_as=None, spy_as=None)
+                )
     said = (done.stdout + done.stderr).strip().splitlines()
     attached = done.returncode == 0 and any("Thread" in line for line in said)
     print(
@@ -109,11 +141,8 @@ def main(argv: list[str]) -> int:
                 "attached": attached,
                 "exit_code": done.returncode,
                 "py_spy_first_line": "" if attached else (said[0][:200] if said else ""),
-                # What py-spy says when the kernel refuses: the unprivileged user against a root process.
-                "refused_first_line": refusal,
-                "refusal_says_operation_not_permitted": None
-                if refusal is None
-                else "Operation not permitted" in refusal,
+                # What py-spy says when the kernel refuses (None: not refused, or not tried).
+                "refusals": refusals,
             }
         )
     )
