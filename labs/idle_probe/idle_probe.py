@@ -92,6 +92,13 @@ def record(spy: str, python: str, scratch: Path) -> dict[str, object]:
     finally:
         target.kill()
         target.wait()
+    version = subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    ).stdout.strip()
     if not raw.exists():
         return {"problem": f"py-spy recorded nothing (exit code {done.returncode})"}
     counts = {"waiter": 0, "spinner": 0}
@@ -102,6 +109,7 @@ def record(spy: str, python: str, scratch: Path) -> dict[str, object]:
             if kind in thread:
                 counts[kind] += int(count)
     return {
+        "version": version,
         "instants": DURATION * RATE - 1,
         "waiter_threads": WAITERS,
         "waiter_samples": counts["waiter"],
