@@ -8,8 +8,9 @@ From Python 3.11 on, py-spy reports qualified names (``Condition.wait``), so
 that comparison may no longer match.
 
 For two interpreters (the oldest below 3.11 that ``labkit.pythons`` finds, and
-this Python, the one the lab's service runs under, or else the newest 3.11+ found), this probe starts one target program with two kinds
-of thread and records it with py-spy *without* ``--idle``:
+this Python, the one the lab's service runs under, or else the newest 3.11+
+found), this probe starts one target program with two kinds of thread and
+records it with py-spy *without* ``--idle``:
 
 - ``waiter-N``: threads blocked in ``threading.Condition.wait``, as a worker
   with no request to serve is;
@@ -40,15 +41,15 @@ RATE = 100
 DURATION = 3  # seconds; py-spy takes duration × rate − 1 sampling instants
 
 # A look-alike of the standard library's module name, loaded from a file outside sys.path.
-LOOKALIKE = '''
+LOOKALIKE = """
 class Spinner:
     def wait(self):
         total = 0
         while True:
             total = (total * 31 + 7) % 1_000_003
-'''
+"""
 
-TARGET = f'''
+TARGET = f"""
 import importlib.util, pathlib, sys, threading, time
 here = pathlib.Path(sys.argv[1])
 spec = importlib.util.spec_from_file_location("lookalike", here / "lookalike" / "threading.py")
@@ -58,14 +59,29 @@ cond = threading.Condition()
 def waiter():
     with cond:
         cond.wait()
-threads = [threading.Thread(target=waiter, name=f"waiter-{{n}}", daemon=True) for n in range(1, {WAITERS} + 1)]
+threads = [
+    threading.Thread(target=waiter, name=f"waiter-{{n}}", daemon=True) for n in range(1, {WAITERS} + 1)
+]
 threads.append(threading.Thread(target=lookalike.Spinner().wait, name="spinner", daemon=True))
 for thread in threads:
     thread.start()
 time.sleep(0.5)
 print("ready", flush=True)
 time.sleep(600)
-'''
+"""
+
+
+def count_samples(raw: str) -> dict[str, int]:
+    """Samples per kind of thread in py-spy's raw output with --threads (``thread (TID): NAME;… COUNT``)."""
+    counts = {"waiter": 0, "spinner": 0}
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        thread = stack.split(";", 1)[0]
+        name = thread.split(": ", 1)[-1]
+        for kind in counts:
+            if name.startswith(f"{kind}"):
+                counts[kind] += int(count)
+    return counts
 
 
 def record(spy: str, python: str, scratch: Path) -> dict[str, object]:
@@ -82,8 +98,21 @@ def record(spy: str, python: str, scratch: Path) -> dict[str, object]:
         if target.stdout.readline().strip() != "ready":
             return {"problem": "the target program did not start"}
         done = subprocess.run(
-            [spy, "record", "--pid", str(target.pid), "--rate", str(RATE), "--duration", str(DURATION)]
-            + ["--format", "raw", "--threads", "-o", str(raw)],
+            [
+                spy,
+                "record",
+                "--pid",
+                str(target.pid),
+                "--rate",
+                str(RATE),
+                "--duration",
+                str(DURATION),
+                "--format",
+                "raw",
+                "--threads",
+                "-o",
+                str(raw),
+            ],
             capture_output=True,
             text=True,
             timeout=120,
@@ -101,13 +130,7 @@ def record(spy: str, python: str, scratch: Path) -> dict[str, object]:
     ).stdout.strip()
     if not raw.exists():
         return {"problem": f"py-spy recorded nothing (exit code {done.returncode})"}
-    counts = {"waiter": 0, "spinner": 0}
-    for line in raw.read_text(encoding="utf-8").splitlines():
-        stack, _, count = line.rpartition(" ")
-        thread = stack.split(";", 1)[0]
-        for kind in counts:
-            if kind in thread:
-                counts[kind] += int(count)
+    counts = count_samples(raw.read_text(encoding="utf-8"))
     return {
         "version": version,
         "instants": DURATION * RATE - 1,
@@ -126,7 +149,7 @@ def main(argv: list[str]) -> int:
     versions = found.versions()
     older = [v for v in versions if pythons.key(v) < (3, 11)]
     newer = [v for v in versions if pythons.key(v) >= (3, 11)]
-    this = "%d.%d" % sys.version_info[:2]
+    this = f"{sys.version_info[0]}.{sys.version_info[1]}"
     if this in newer:
         newer.append(this)  # the lab's own Python is the one chosen
     report: dict[str, object] = {"rate_hz": RATE, "duration_s": DURATION}
