@@ -31,7 +31,7 @@ from pathlib import Path
 BUSY = "import time\nwhile True:\n    sum(i * i for i in range(10_000))\n"
 
 
-def ptrace_scope() -> int | None:
+def read_ptrace_scope() -> int | None:
     try:
         return int(Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip())
     except (OSError, ValueError):
@@ -137,7 +137,7 @@ def main(argv: list[str]) -> int:
             {
                 "user": "an unprivileged account" if os.geteuid() == 0 else "the current user",
                 "same_user_for_both": True,
-                "ptrace_scope": ptrace_scope(),
+                "ptrace_scope": read_ptrace_scope(),
                 "attached": attached,
                 "exit_code": done.returncode,
                 "py_spy_first_line": "" if attached else (said[0][:200] if said else ""),

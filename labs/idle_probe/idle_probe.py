@@ -84,7 +84,7 @@ def count_samples(raw: str) -> dict[str, int]:
     return counts
 
 
-def record(spy: str, python: str, scratch: Path) -> dict[str, object]:
+def record_without_idle(spy: str, python: str, scratch: Path) -> dict[str, object]:
     """Start the target under one interpreter, record it without --idle, count what py-spy kept."""
     (scratch / "lookalike").mkdir(exist_ok=True)
     (scratch / "lookalike" / "threading.py").write_text(LOOKALIKE, encoding="utf-8")
@@ -158,7 +158,7 @@ def main(argv: list[str]) -> int:
             report[label] = {"problem": f"no CPython for this side found (found: {', '.join(versions)})"}
             continue
         with tempfile.TemporaryDirectory() as scratch:
-            result = record(spy, found.pythons[chosen[0]], Path(scratch))
+            result = record_without_idle(spy, found.pythons[chosen[0]], Path(scratch))
         report[label] = {"python": chosen[0], **result}
     print(json.dumps(report, sort_keys=True))
     return 0

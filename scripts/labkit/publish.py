@@ -168,11 +168,11 @@ def planner(lab: Lab, *, root: Path) -> kinds.Planner:
     )
 
 
-def refuse_unstated(lab: Lab, results: Results, texts: dict[Path, tuple[str, str]]) -> None:
+def refuse_unstated(lab: Lab, results: Results, texts: dict[Path, tuple[str, str]], *, root: Path) -> None:
     """A page whose claim sentences are missing, or whose prose types unbound numbers, is not published."""
     new = {p.as_posix(): text for p, (_, text) in texts.items()}
     missing = claims.unstated(results["claims"], new)
-    missing += prose.unbound(lab, texts=new, values=results["values"])
+    missing += prose.unbound(lab, texts=new, values=results["values"], root=root)
     if missing:
         raise LabError("\n".join(missing))
 
@@ -229,7 +229,7 @@ def _with_notebook(lab: Lab, texts: dict[Path, tuple[str, str]], *, root: Path) 
         current = (root / path).read_text(encoding="utf-8")
     except OSError:
         current = ""
-    texts[path] = (current, notebook.dumps(notebook.build(lab, texts[lab.page][1])))
+    texts[path] = (current, notebook.dumps(notebook.build(lab, texts[lab.page][1], root=root)))
 
 
 def _reusable(existing: Results | None, *, inputs: str, env: Environment) -> bool:
@@ -279,7 +279,7 @@ def assets(
             validate(results, where=f"{lab.data_dir}/results.json")
             refuse_mismatches(results)
             texts = page_texts(lab, results, root=root, data_dir=data_dir)
-            refuse_unstated(lab, results, texts)
+            refuse_unstated(lab, results, texts, root=root)
             _with_notebook(lab, texts, root=root)
             if results == existing and all(new == current for current, new in texts.values()):
                 return Outcome(lab.id, "unchanged", results)
@@ -295,7 +295,7 @@ def assets(
             validate(results, where="new results.json")
             refuse_mismatches(results)
             texts = page_texts(lab, results, root=root, data_dir=staged)
-            refuse_unstated(lab, results, texts)
+            refuse_unstated(lab, results, texts, root=root)
             _with_notebook(lab, texts, root=root)
             status = "measured"
         (staged / "results.json").write_text(dump(results), encoding="utf-8")
