@@ -134,11 +134,11 @@ def test_the_lists_above_name_every_target_that_uses_the_venv() -> None:
     uses: set[str] = set()
     target = ""
     for line in (ROOT / "Makefile").read_text(encoding="utf-8").splitlines():
-        rule = re.match(r"^([a-z0-9%-]+):", line)
+        rule = re.match(r"^(\S+):", line)  # a stamp's own rule counts as no target's
         if rule:
             target = rule.group(1).replace("%", "1")
             if "$(STAMP)" in line or "$(SITE_STAMP)" in line:
                 uses.add(target)
         elif line.startswith("\t") and re.search(r"\$\((VPY|VENV|LABKIT)\)", line):
             uses.add(target)
-    assert uses == set(SITE_TARGETS + FULL_TARGETS)
+    assert uses - {"$(SITE_STAMP)", "$(STAMP)"} == set(SITE_TARGETS + FULL_TARGETS)
