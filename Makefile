@@ -19,7 +19,7 @@ OPTS   := $(if $(LAB),--lab $(LAB)) $(if $(FORCE),--force) $(if $(QUICK),--quick
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  Variables: LAB=<id> FORCE=1 QUICK=1 METHOD=pid|launch RUNS=N (soak)"
+	@echo "  Variables: LAB=<id> FORCE=1 QUICK=1 METHOD=pid|launch RUNS=N LOAD=1 (soak)"
 
 # The site's packages only: no pip upgrade (the pip that venv brings installs them), no bytecode compiled
 # ahead (Python writes it on first import), so that a fresh clone's `make site` is quick.
@@ -61,8 +61,8 @@ reset-%: $(STAMP) ## Restore your exercise (exercises/lab-N/) to the original, a
 assets: $(STAMP) ## Instructor: re-run stale labs and write their results into docs/
 	$(LABKIT) assets $(OPTS)
 
-soak: $(STAMP) ## Instructor: measure LAB= RUNS= times (default 5) into a scratch folder; are its claims stable?
-	$(LABKIT) soak --lab "$(LAB)" --runs $(RUNS) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
+soak: $(STAMP) ## Instructor: measure LAB= RUNS= times (default 5) into a scratch folder; are its claims stable? LOAD=1: under load
+	$(if $(LOAD),LABKIT_SOAK_LOAD=1 )$(LABKIT) soak --lab "$(LAB)" --runs $(RUNS) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
 
 check: $(STAMP) ## Check that pages agree with results and that assets are fresh
 	$(LABKIT) check $(if $(LAB),--lab $(LAB))
