@@ -160,12 +160,13 @@ def test_the_loop_is_stopped_when_the_soak_is_interrupted(
 
 def test_the_loop_stops_by_itself_when_its_parent_dies(tmp_path: Path) -> None:
     # a parent that starts the loop as the toolkit does, then is killed outright (no clean-up can run)
-    parent = subprocess.Popen(
-        [sys.executable, "-c", "import os, subprocess, sys; "
-         "p = subprocess.Popen([sys.executable, '-c', sys.argv[1], str(os.getpid())]); print(p.pid, flush=True); "
-         "import time; time.sleep(60)", soak.LOAD_LOOP],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    code = (
+        "import os, subprocess, sys, time\n"
+        "p = subprocess.Popen([sys.executable, '-c', sys.argv[1], str(os.getpid())])\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code, soak.LOAD_LOOP], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
     pid = int(parent.stdout.readline())
     assert alive(pid)
