@@ -21,17 +21,23 @@ help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  Variables: LAB=<id> FORCE=1 QUICK=1 METHOD=pid|launch RUNS=N LOAD=1 (soak)"
 
-# The site's packages only: no pip upgrade (the pip that venv brings installs them), no bytecode compiled
-# ahead (Python writes it on first import), so that a fresh clone's `make site` is quick.
+# The site's packages only, so that a fresh clone's `make site` is quick: when $(PYTHON) has a pip (22.3+,
+# for --python), that pip installs them and the venv gets its own pip only with the full install; no pip
+# upgrade; no bytecode compiled ahead (Python writes it on first import).
+SYSPIP := $(PYTHON) -m pip --python $(VPY)
+export HAS_PIP_223 := import pip, sys; sys.exit(tuple(map(int, pip.__version__.split(".")[:2])) < (22, 3))
 $(SITE_STAMP): requirements-site.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (set PYTHON=...)")'
 	@echo "Setting up $(VENV) for the site build (mkdocs, mkdocs-material)…"
-	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	@$(VPY) -m pip install --quiet --no-compile -r requirements-site.txt
+	@test -x $(VPY) || { if $(PYTHON) -c "$$HAS_PIP_223" 2>/dev/null; then \
+	  $(PYTHON) -m venv --without-pip $(VENV); else $(PYTHON) -m venv $(VENV); fi; }
+	@if $(VPY) -m pip --version >/dev/null 2>&1; then pip="$(VPY) -m pip"; else pip="$(SYSPIP)"; fi; \
+	  $$pip install --quiet --no-compile -r requirements-site.txt
 	@touch $@
 
 $(STAMP): pyproject.toml $(SITE_STAMP)
 	@echo "Installing the toolkit and the development tools into $(VENV) (py-spy, numpy, matplotlib, Jupyter, pytest, ruff, mypy, Zensical, nox)…"
+	@$(VPY) -m pip --version >/dev/null 2>&1 || $(VPY) -m ensurepip --upgrade --default-pip >/dev/null
 	@$(VPY) -m pip install --quiet --upgrade pip
 	@$(VPY) -m pip install --quiet -e '.[dev]'
 	@touch $@
