@@ -4,6 +4,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 VPY    := $(VENV)/bin/python
+# Two stamps: the site's few packages (requirements-site.txt), then everything else (pyproject.toml's
+# `dev` extra). `make site` and `make serve` need only the first; every other target needs both.
+SITE_STAMP := $(VENV)/.site-installed
 STAMP  := $(VENV)/.installed
 LABKIT := $(VPY) -m labkit
 ID     ?=
@@ -16,25 +19,40 @@ OPTS   := $(if $(LAB),--lab $(LAB)) $(if $(FORCE),--force) $(if $(QUICK),--quick
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  Variables: LAB=<id> FORCE=1 QUICK=1 METHOD=pid|launch RUNS=N (soak)"
+	@echo "  Variables: LAB=<id> FORCE=1 QUICK=1 METHOD=pid|launch RUNS=N LOAD=1 (soak)"
 
-$(STAMP): pyproject.toml
+# The site's packages only, so that a fresh clone's `make site` is quick: when $(PYTHON) has a pip (22.3+,
+# for --python), that pip installs them and the venv gets its own pip only with the full install; no pip
+# upgrade; no bytecode compiled ahead (Python writes it on first import).
+SYSPIP := $(PYTHON) -m pip --python $(VPY)
+export HAS_PIP_223 := import pip, sys; sys.exit(tuple(map(int, pip.__version__.split(".")[:2])) < (22, 3))
+$(SITE_STAMP): requirements-site.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (set PYTHON=...)")'
-	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet -e '.[dev]'
+	@echo "Setting up $(VENV) for the site build (mkdocs, mkdocs-material)…"
+	@test -x $(VPY) || { if $(PYTHON) -c "$$HAS_PIP_223" 2>/dev/null; then \
+	  $(PYTHON) -m venv --without-pip $(VENV); else $(PYTHON) -m venv $(VENV); fi; }
+	@if $(VPY) -m pip --version >/dev/null 2>&1; then pip="$(VPY) -m pip"; else pip="$(SYSPIP)"; fi; \
+	  $$pip install --quiet --no-compile -r requirements-site.txt
+	@touch $@
+
+$(STAMP): pyproject.toml $(SITE_STAMP)
+	@echo "Installing the toolkit and the development tools into $(VENV) (py-spy, numpy, matplotlib, Jupyter, pytest, ruff, mypy, Zensical, nox)…"
+	@$(VPY) -m pip --version >/dev/null 2>&1 || $(VPY) -m ensurepip --upgrade --default-pip >/dev/null
+	@$(VPY) -m pip install --quiet --upgrade pip
+	@$(VPY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
 venv: $(STAMP) ## Create the virtual environment (.venv) with every dependency
 
-site: $(STAMP) ## Build the site from the committed pages and assets into site/
-	$(VENV)/bin/mkdocs build --strict
+site: $(SITE_STAMP) ## Build the site from the committed pages and assets into site/ (installs only mkdocs)
+	@echo "Building the site into site/ (mkdocs build --strict)…"
+	@$(VENV)/bin/mkdocs build --strict
 
 site-zensical: $(STAMP) ## Build the same site with Zensical into site-zensical/ (needs Python 3.11+)
 	@test -x $(VENV)/bin/zensical || { echo "Zensical is not installed in $(VENV): it needs Python 3.11+ (set PYTHON=...)"; exit 1; }
 	LABS_SITE_DIR=site-zensical $(VENV)/bin/zensical build --clean --strict
 
-serve: $(STAMP) ## Serve the site on http://127.0.0.1:8000 with live reload
+serve: $(SITE_STAMP) ## Serve the site on http://127.0.0.1:8000 with live reload
 	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
 
 lab-%: $(STAMP) ## Run a lab live (make lab-1) and make your exercise once; outputs go to out/lab-N/
@@ -49,8 +67,8 @@ reset-%: $(STAMP) ## Restore your exercise (exercises/lab-N/) to the original, a
 assets: $(STAMP) ## Instructor: re-run stale labs and write their results into docs/
 	$(LABKIT) assets $(OPTS)
 
-soak: $(STAMP) ## Instructor: measure LAB= RUNS= times (default 5) into a scratch folder; are its claims stable?
-	$(LABKIT) soak --lab "$(LAB)" --runs $(RUNS) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
+soak: $(STAMP) ## Instructor: measure LAB= RUNS= times (default 5) into a scratch folder; are its claims stable? LOAD=1: under load
+	$(if $(LOAD),LABKIT_SOAK_LOAD=1 )$(LABKIT) soak --lab "$(LAB)" --runs $(RUNS) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
 
 check: $(STAMP) ## Check that pages agree with results and that assets are fresh
 	$(LABKIT) check $(if $(LAB),--lab $(LAB))

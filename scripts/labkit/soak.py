@@ -4,21 +4,27 @@ An instructor soaks a lab before committing a claim: a claim that comes out as
 expected in one run but not in another is a sentence that this machine cannot
 decide reliably, and the sentence (never the rule alone) must change. Nothing
 here writes into docs/; the summary goes to out/soak/<id>.json.
+
+`make soak ... LOAD=1` soaks the lab on a busier machine: a CPU-bound loop, a child of the
+toolkit, keeps one core busy from the first run to the last, and the summary says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import shutil
 import statistics
+import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypedDict
 
-from labkit import claims, publish, store
+from labkit import claims, processes, publish, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
 from labkit.records import Claim, ClaimSpec, Results, Scalar, Spread, StepTime
@@ -66,10 +72,17 @@ class FailedRun(TypedDict):
     error: str
 
 
+class Load(TypedDict):  # what else ran during the soak (LOAD=1)
+    kind: str
+    cores: int
+    description: str
+
+
 class SoakSummary(TypedDict):
     format_version: int
     lab: str
     quick: bool
+    load: Load | None
     runs: int
     successes: int
     run_wall_s: Spread | None
@@ -125,11 +138,68 @@ def one_run(lab: Lab, *, root: Path, scratch: Path, quick: bool, method: str | N
     )  # fmt: skip
 
 
-def soak(lab: Lab, *, root: Path, runs: int, quick: bool, method: str | None, say: Say) -> SoakSummary:
-    """Run the lab ``runs`` times; summarise verdicts, values, margins and times per claim and per step."""
+# The load: a pure-Python loop on one core. It also stops by itself when its parent (the toolkit) is
+# gone, however that went; LOAD_TAG on its command line names it in `ps`.
+LOAD_TAG = "labkit-soak-load"
+LOAD_LOOP = """
+import os, sys
+parent = int(sys.argv[1])  # from the command line: the toolkit may be gone before this line runs
+while os.getppid() == parent:
+    for _ in range(200_000):
+        pass
+"""
+CPU_LOOP: Load = {
+    "kind": "cpu-loop",
+    "cores": 1,
+    "description": "a CPU-bound Python loop, started by the toolkit, kept one core busy for the whole soak",
+}
+
+
+def load_wanted() -> bool:
+    """LOAD=1 reaches the toolkit as LABKIT_SOAK_LOAD=1 (the Makefile's soak target)."""
+    return os.environ.get("LABKIT_SOAK_LOAD", "") not in ("", "0")
+
+
+@contextlib.contextmanager
+def cpu_load(*, root: Path, log: Path, say: Say) -> Iterator[None]:
+    """Keep one core busy while the block runs; the loop is stopped on every way out (Ctrl-C too)."""
+    proc = processes.start(
+        [sys.executable, "-c", LOAD_LOOP, str(os.getpid()), LOAD_TAG, str(root)], log=log, cwd=root
+    )
+    say(f"under load: a CPU-bound loop (pid {proc.pid}) keeps one core busy until the soak ends")
+    try:
+        yield
+    finally:
+        processes.stop(proc, grace=1.0)
+
+
+def soak(
+    lab: Lab,
+    *,
+    root: Path,
+    runs: int,
+    quick: bool,
+    method: str | None,
+    say: Say,
+    load: bool | None = None,
+) -> SoakSummary:
+    """Run the lab ``runs`` times; summarise verdicts, values, margins and times per claim and per step.
+
+    With ``load`` (by default: LABKIT_SOAK_LOAD=1), every run happens while a CPU loop keeps a core busy.
+    """
     if runs < 1:
         raise LabError(f"RUNS must be at least 1 (got {runs})")
+    loaded = load_wanted() if load is None else load
     base = root / ".labs" / "soak" / lab.id
+    base.mkdir(parents=True, exist_ok=True)
+    with cpu_load(root=root, log=base / "load.log", say=say) if loaded else contextlib.nullcontext():
+        done = _runs(lab, root=root, base=base, runs=runs, quick=quick, method=method, say=say)
+    return summarise(lab, done, quick=quick, load=CPU_LOOP if loaded else None)
+
+
+def _runs(
+    lab: Lab, *, root: Path, base: Path, runs: int, quick: bool, method: str | None, say: Say
+) -> list[SoakRun]:
     done: list[SoakRun] = []
     for number in range(1, runs + 1):
         say(f"{lab.id}: soak run {number} of {runs}")
@@ -170,7 +240,7 @@ def soak(lab: Lab, *, root: Path, runs: int, quick: bool, method: str | None, sa
                 "claims": run_claims,
             }
         )
-    return summarise(lab, done, quick=quick)
+    return done
 
 
 class _Tally(TypedDict):
@@ -183,7 +253,7 @@ class _Tally(TypedDict):
     margins: list[float]
 
 
-def summarise(lab: Lab, done: list[SoakRun], *, quick: bool) -> SoakSummary:
+def summarise(lab: Lab, done: list[SoakRun], *, quick: bool, load: Load | None = None) -> SoakSummary:
     """Per claim: verdict counts, value range, smallest margin; per lab: successes and times."""
     per_claim: dict[str, _Tally] = {}
     for record in done:
@@ -223,6 +293,7 @@ def summarise(lab: Lab, done: list[SoakRun], *, quick: bool) -> SoakSummary:
         "format_version": FORMAT_VERSION,
         "lab": lab.id,
         "quick": quick,
+        "load": load,
         "runs": runs,
         "successes": sum(bool(r["ok"]) for r in done),
         "run_wall_s": _spread([r["wall_s"] for r in done]),

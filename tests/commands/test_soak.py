@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import assert_no_process_left, copy_repo, hash_tree, labkit, scaffold
+from tests.helpers import (
+    assert_no_process_left,
+    copy_repo,
+    hash_tree,
+    labkit,
+    labkit_argv,
+    labkit_env,
+    processes_mentioning,
+    scaffold,
+    wait_for,
+)
 
 NEW = "lab-6"
 
@@ -58,3 +72,71 @@ def test_soak_fails_when_a_claim_does_not_come_out_as_expected(scaffolded: Path,
 def test_soak_needs_a_lab(scaffolded: Path) -> None:
     run = labkit(scaffolded, "soak")
     assert run.returncode == 2 and "make soak LAB=<id>" in run.flat
+
+
+# --- LOAD=1 (the Makefile passes it as LABKIT_SOAK_LOAD=1) ---------------------------------------------
+
+LOADED = {"LABKIT_SOAK_LOAD": "1"}
+
+
+def load_processes(copy: Path) -> list[int]:
+    """The soak's CPU loop started from this copy (its command line names the tag and the copy)."""
+    return [pid for pid, cmd in processes_mentioning(str(copy)) if "labkit-soak-load" in cmd]
+
+
+def start_soak(copy: Path, runs: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        labkit_argv(copy, "soak", "--lab", NEW, "--runs", str(runs), "--quick"),
+        cwd=copy,
+        env=labkit_env(copy, LOADED),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def test_a_loaded_soak_keeps_a_cpu_loop_running_and_says_so(scaffolded: Path) -> None:
+    proc = start_soak(scaffolded, runs=2)
+    try:
+        seen = set(wait_for(lambda: load_processes(scaffolded), timeout=60, what="the load", proc=proc))
+        while proc.poll() is None:
+            seen.update(load_processes(scaffolded))
+            time.sleep(0.05)
+        output = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, output
+    assert len(seen) == 1, seen  # one loop for the whole soak
+    assert not load_processes(scaffolded)
+    assert_no_process_left(scaffolded)
+    summary = json.loads((scaffolded / f"out/soak/{NEW}.json").read_text())
+    assert summary["runs"] == summary["successes"] == 2
+    assert summary["load"]["kind"] == "cpu-loop" and summary["load"]["cores"] == 1
+    assert "CPU-bound" in summary["load"]["description"]
+    assert "under load" in output and str(seen.pop()) in output
+
+
+def test_an_unloaded_soak_names_no_load(scaffolded: Path) -> None:
+    run = labkit(scaffolded, "soak", "--lab", NEW, "--runs", "1", "--quick")
+    assert run.returncode == 0, str(run)
+    assert json.loads((scaffolded / f"out/soak/{NEW}.json").read_text())["load"] is None
+    assert "under load" not in run.output
+
+
+def test_ctrl_c_during_a_loaded_soak_stops_the_load(scaffolded: Path, tmp_path: Path) -> None:
+    copy = copy_repo(tmp_path / "repo", source=scaffolded)
+    proc = start_soak(copy, runs=5)
+    try:
+        (pid,) = wait_for(lambda: load_processes(copy), timeout=60, what="the load", proc=proc)
+        os.kill(proc.pid, signal.SIGINT)  # the toolkit only: its children run in their own sessions
+        output = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode in (130, -signal.SIGINT) and "interrupted" in output, output
+    assert not load_processes(copy), f"the load (pid {pid}) outlived the toolkit"
+    assert_no_process_left(copy)

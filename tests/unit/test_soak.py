@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
-from labkit import soak
+from labkit import processes, soak
+from labkit.errors import LabError
 from labkit.manifest import Lab
 
 
@@ -94,3 +99,97 @@ def test_a_crashed_run_is_a_failure_even_when_the_others_hold() -> None:
     assert summary["failed_runs"] == [{"run": 2, "error": "boom"}]
     assert soak.exit_code(summary) == 1
     assert soak.exit_code(soak.summarise(lab(), [run(1, "holds", 0.1, 5.0)], quick=False)) == 0
+
+
+# --- LOAD=1: a CPU loop for the whole soak ---------------------------------------------------------------
+
+
+def load_processes() -> list[subprocess.Popen[bytes]]:
+    """The toolkit's children that are the soak's CPU loop."""
+    return [p for p in processes._children if soak.LOAD_TAG in list(map(str, p.args))]  # type: ignore[call-overload]
+
+
+def alive(pid: int) -> bool:
+    """Running (not a zombie): the kernel's own state letter for the process."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def soak_with(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, one_run: Any, **kwargs: Any) -> Any:
+    monkeypatch.setattr(soak, "one_run", one_run)
+    said: list[str] = []
+    summary = soak.soak(lab(), root=tmp_path, runs=2, quick=True, method=None, say=said.append, **kwargs)
+    return summary, said
+
+
+def test_under_load_a_cpu_loop_runs_through_every_run_and_stops_after(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: list[int] = []
+
+    def one_run(*_args: Any, **_kwargs: Any) -> Any:
+        (proc,) = load_processes()
+        time.sleep(0.3)
+        assert alive(proc.pid) and proc.poll() is None
+        seen.append(proc.pid)
+        raise LabError("stop here")  # a failed run: no claims to judge
+
+    summary, said = soak_with(monkeypatch, tmp_path, one_run, load=True)
+    assert len(seen) == 2 and seen[0] == seen[1]  # one loop for the whole soak
+    assert not alive(seen[0]) and load_processes() == []
+    assert summary["load"] == soak.CPU_LOOP and summary["load"]["cores"] == 1
+    assert any("under load" in line and str(seen[0]) in line for line in said)
+
+
+def test_the_loop_is_stopped_when_the_soak_is_interrupted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pids: list[int] = []
+
+    def one_run(*_args: Any, **_kwargs: Any) -> Any:
+        pids.extend(p.pid for p in load_processes())
+        raise KeyboardInterrupt  # Ctrl-C
+
+    with pytest.raises(KeyboardInterrupt):
+        soak_with(monkeypatch, tmp_path, one_run, load=True)
+    assert len(pids) == 1 and not alive(pids[0]) and load_processes() == []
+
+
+def test_the_loop_stops_by_itself_when_its_parent_dies(tmp_path: Path) -> None:
+    # a parent that starts the loop as the toolkit does, then is killed outright (no clean-up can run)
+    code = (
+        "import os, subprocess, sys, time\n"
+        "p = subprocess.Popen([sys.executable, '-c', sys.argv[1], str(os.getpid())])\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code, soak.LOAD_LOOP], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    assert alive(pid)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid)
+
+
+def test_without_load_nothing_else_runs_and_the_summary_says_none(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("LABKIT_SOAK_LOAD", raising=False)
+    counts: list[int] = []
+
+    def one_run(*_args: Any, **_kwargs: Any) -> Any:
+        counts.append(len(load_processes()))
+        raise LabError("stop here")
+
+    summary, said = soak_with(monkeypatch, tmp_path, one_run)
+    assert counts == [0, 0] and summary["load"] is None and not any("under load" in s for s in said)
+    monkeypatch.setenv("LABKIT_SOAK_LOAD", "1")  # what `make soak LOAD=1` sets
+    summary, _ = soak_with(monkeypatch, tmp_path, one_run)
+    assert counts[2:] == [1, 1] and summary["load"] == soak.CPU_LOOP
