@@ -73,7 +73,7 @@ soak: $(STAMP) ## Instructor: measure LAB= RUNS= times (default 5) into a scratc
 check: $(STAMP) ## Check that pages agree with results and that assets are fresh
 	$(LABKIT) check $(if $(LAB),--lab $(LAB))
 
-budget: site ## Words each page of the built site shows by default, against its budget (exit 1 when over)
+budget: site $(STAMP) ## Words each page of the built site shows by default, against its budget (exit 1 when over)
 	$(LABKIT) budget
 
 notebooks: $(STAMP) ## Write each lab's notebook (docs/labs/<id>/<id>.ipynb), then run it in a fresh kernel into out/<id>/notebook/

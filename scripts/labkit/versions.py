@@ -38,14 +38,16 @@ RESULTS_CHANGES = {
 }
 
 # out/soak/<id>.json, written by labkit.soak (`make soak`)
-SOAK_VERSION = 1
+SOAK_VERSION = 2
 SOAK_CHANGES = {
+    2: "load: what else ran during the soak (LOAD=1: a CPU loop on one core), or null",
     1: "the first format",
 }
 
 # out/<id>/grade.json, written by labkit.grade (`make grade-N`)
-GRADE_VERSION = 1
+GRADE_VERSION = 2
 GRADE_CHANGES = {
+    2: "a check's picture: the flame graph of the learner's code (hot-path check), repository-relative",
     1: "the first format",
 }
 

@@ -56,7 +56,7 @@ def grade(repo: Path, lab: str, source: str | None) -> tuple[int, str, dict[str,
     assert_no_process_left(repo)
     assert hash_tree(repo / "docs") == docs, "grading changed docs/"
     record = json.loads((repo / "out" / lab / "grade.json").read_text(encoding="utf-8"))
-    assert record["format_version"] == 1 and record["lab"] == lab
+    assert record["format_version"] == 2 and record["lab"] == lab
     assert str(repo) not in json.dumps(record), "grade.json holds an absolute path"
     return run.returncode, run.output, record
 

@@ -32,6 +32,7 @@ FULL_TARGETS = [
     "test",
     "test-pythons",
     "lint",
+    "budget",
 ]
 SITE_TARGETS = ["site", "serve"]
 
