@@ -77,7 +77,7 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
     for c in mine:
         cited = c["verdict"] == "cited"  # a documented fact: the source's word, not a run's
         measured = formats.html_text(c["source"] if cited else c["shown"])
-        if cited and c["id"] in cites:
+        if cited and c.get("id") in cites:
             measured += " " + citations.html(cites[c["id"]], ctx.results["environment"]["py_spy"])
         if c.get("link"):
             measured += f' (<a href="{formats.html_text(c["link"])}">evidence</a>)'

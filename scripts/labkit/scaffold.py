@@ -193,7 +193,8 @@ def test_prints_ready_line_then_one_line_per_round() -> None:
 PAGE = """\
 # {heading}
 
-The service's function `crunch` was on the stack
+The service's
+function <!-- name: labs/{pkg}/service.py | crunch -->`crunch`<!-- /name --> was on the stack
 in <!-- value: crunch_total -->…<!-- /value --> of the samples that py-spy took
 of it while it ran: crunch is on the stack in at least half of the samples.
 This lab shows how to find that out about a program that is already running.
@@ -241,7 +242,8 @@ function.
 
 <!-- end: flamegraph service -->
 
-**Takeaway:** the widest frame of the service's own work, `crunch`, is where
+**Takeaway:** the widest frame of the service's own
+work, <!-- name: labs/{pkg}/service.py | crunch -->`crunch`<!-- /name -->, is where
 the time goes: it is the function to make faster.
 
 ??? info "How we know"

@@ -76,7 +76,7 @@ def step_title(steps: Sequence[Step], step_id: str) -> str:
         return step_id
     if step.title:
         return step.title
-    if step.kind == "stop" and step.stop:
+    if step.stop:  # a stop step, described by what it stops
         return "Stop " + " and ".join(_lower(step_title(steps, s)) for s in step.stop)
     return f"A {step.kind} step"
 

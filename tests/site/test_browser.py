@@ -193,9 +193,11 @@ def test_nu_check_is_not_vacuous(built_site: Path, vnu: list[str], tmp_path: Pat
 
 
 def _flamegraph_frames(page: Page) -> Iterator[Frame]:
-    """Every flame graph on the page, loaded and shown: a hidden one's tab is opened first."""
+    """Every flame graph on the page, loaded and shown: a hidden one's folded block or tab is opened first."""
     for index in range(page.locator("figure.flamegraph iframe").count()):
         iframe = page.locator("figure.flamegraph iframe").nth(index)
+        for details in iframe.locator("xpath=ancestor::details[not(@open)]").all():
+            details.locator("xpath=./summary").click()  # a folded "How we know" block: open it as a reader does
         if not iframe.is_visible():
             panel = iframe.locator("xpath=ancestor::div[contains(@class,'tabbed-block')][1]")
             tabs = iframe.locator("xpath=ancestor::div[contains(@class,'tabbed-set')][1]")
