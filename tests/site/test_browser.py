@@ -197,7 +197,7 @@ def _flamegraph_frames(page: Page) -> Iterator[Frame]:
     for index in range(page.locator("figure.flamegraph iframe").count()):
         iframe = page.locator("figure.flamegraph iframe").nth(index)
         for details in iframe.locator("xpath=ancestor::details[not(@open)]").all():
-            details.locator("xpath=./summary").click()  # a folded "How we know" block: open it as a reader does
+            details.locator("xpath=./summary").click()  # a folded block: open it as a reader would
         if not iframe.is_visible():
             panel = iframe.locator("xpath=ancestor::div[contains(@class,'tabbed-block')][1]")
             tabs = iframe.locator("xpath=ancestor::div[contains(@class,'tabbed-set')][1]")
