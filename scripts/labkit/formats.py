@@ -106,9 +106,11 @@ def escape(raw: str) -> str:
 def share_phrase(share: float, *, largest: bool) -> str:
     """The one rule for the comparative words the toolkit writes about a share of samples.
 
-    "most" only for a majority (more than half); the largest of several minorities is "the largest
-    share", never "most"; anything else is "a minority".
+    "all" only when every sample counts (exactly, not as rounded); "most" for a majority (more than half); the
+    largest of several minorities is "the largest share", never "most"; anything else is "a minority".
     """
+    if share >= 1.0:
+        return "all"
     if round(share, 3) > 0.5:  # as shown (one decimal of a percent): "most … (50.0%)" would read wrong
         return "most"
     return "the largest share" if largest else "a minority"

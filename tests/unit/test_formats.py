@@ -108,6 +108,8 @@ def test_render_formats_then_escapes() -> None:
 @pytest.mark.parametrize(
     ("share", "largest", "phrase"),
     [
+        (1.0, True, "all"),
+        (0.9996, True, "most"),  # shown as 100.0%, but one sample in 2,500 is elsewhere: not "all"
         (0.978, True, "most"),
         (0.501, False, "most"),
         (0.5004, True, "the largest share"),  # shown as 50.0%: not a majority on the page
@@ -116,11 +118,12 @@ def test_render_formats_then_escapes() -> None:
         (0.342, False, "a minority"),
     ],
 )
-def test_share_phrase_says_most_only_for_a_majority(share: float, largest: bool, phrase: str) -> None:
+def test_share_phrase_says_most_only_for_a_majority_and_all_only_for_every_sample(share: float, largest: bool, phrase: str) -> None:
     assert formats.share_phrase(share, largest=largest) == phrase
 
 
 @given(st.floats(min_value=0, max_value=1), st.booleans())
 def test_share_phrase_never_most_for_a_minority(share: float, largest: bool) -> None:
     said = formats.share_phrase(share, largest=largest)
-    assert (said == "most") == (float(formats.share(share).rstrip("%")) > 50.0)
+    assert (said in ("most", "all")) == (float(formats.share(share).rstrip("%")) > 50.0)
+    assert (said == "all") == (share == 1.0)

@@ -253,7 +253,7 @@ def flamegraph(ctx: Context, arg: str | None) -> list[str]:
     top = max(profile["functions"], key=lambda f: (f["self_share"], f["name"]))
     phrase = formats.share_phrase(top["self_share"], largest=True)
     finding = (
-        f"Of {_over(profile)}, {phrase} {'end' if phrase == 'most' else 'ends'} in "
+        f"Of {_over(profile)}, {phrase} {'end' if phrase in ('most', 'all') else 'ends'} in "
         f"<code>{formats.html_text(top['name'])}</code> ({formats.share(top['self_share'])} self)"
     )
     title = formats.html_text(profile["title"] or arg or "")
