@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from labkit import kinds
 from labkit.manifest import Lab, Step
 
 _FIELD = re.compile(r"\{(\w+)\.(\w+)\}")  # `{web.port}`: a field of an earlier service step
@@ -140,14 +141,14 @@ def p95(path):
 '''
 
 
-def _words(lab: Lab, argv: list[str]) -> list[str]:
+def words(lab: Lab, argv: list[str]) -> list[str]:
     words = [a.replace("{seed}", str(lab.seed)).replace("{py-spy}", "py-spy") for a in argv]
     return ["python", *words] if words and words[0].endswith(".py") else words
 
 
 def shell(lab: Lab, argv: list[str]) -> str:
     """A command line as the learner types it; `{web.port}` stays for IPython or an f-string."""
-    return " ".join(w if _FIELD.search(w) else shlex.quote(w) for w in _words(lab, argv))
+    return " ".join(w if _FIELD.search(w) else shlex.quote(w) for w in words(lab, argv))
 
 
 def _string(text: str) -> str:
@@ -157,10 +158,10 @@ def _string(text: str) -> str:
 
 def _bang(lab: Lab, step: Step, suffix: str = "") -> str:
     """The step's command as a `!` line; with a QUICK variant, its arguments chosen in Python first."""
-    full = _words(lab, step.command)
+    full = words(lab, step.command)
     if not step.quick_command:
         return f"!{shell(lab, step.command)}{suffix}"
-    quick = _words(lab, step.quick_command)
+    quick = words(lab, step.quick_command)
     head = 2 if full[0] == "python" else 1
     var = f"{step.id.upper()}_ARGS"
     args = [shell(lab, words[head:]) for words in (quick, full)]
@@ -180,29 +181,31 @@ def _record(step: Step) -> str:
 
 
 def _named(lab: Lab, step: Step) -> list[str]:
-    """The functions of a profile step whose numbers the manifest's values and claims read."""
+    """The functions of a recorded step whose numbers the manifest's values and claims read."""
     paths = [v["path"] for v in lab.values.values()]
     paths += [str(c.get(key, "")) for c in lab.claims for key in ("value", "than")]
-    head = f"profiles.{step.id}.functions."
+    head = f"{kinds.get(step.kind).section}.{step.id}.functions."
     return sorted({p[len(head) :].split(".")[0] for p in paths if p.startswith(head)})
 
 
+def _recorded(lab: Lab, step_id: str | None) -> bool:
+    """Whether a step records with py-spy (its results are a profile's functions)."""
+    found = [s for s in lab.steps if s.id == step_id]
+    return bool(found) and kinds.get(found[0].kind).honours_method
+
+
 def cells(lab: Lab, step: Step) -> list[str]:
-    """The code cells that run one step and show its numbers (empty: the notebook does not run it)."""
-    threads = f", threads={step.threads!r}" if step.threads else ""
-    named = _named(lab, step)
-    also = f", also={named!r}" if named else ""
-    show = f'{step.id} = functions("{step.id}.json"{threads}{also})'
-    if step.kind == "service":
-        return [f"{_start(lab, step.id, step)}\nPID = {step.id}.pid"]
-    if step.kind == "profile" and step.target:
-        return [f"PID = {step.target}.pid\n{_record(step)}", show]
-    if step.kind == "profile":
-        name = f"{step.id}_service"
-        return [f"{_start(lab, name, step)}\nPID = {name}.pid", f"{_record(step)}\nstop({name})", show]
-    if step.kind == "compare":
+    """The code cells that run one step and show its numbers (empty: the notebook does not run it).
+
+    The recipe follows what the step's kind declares in ``labkit.kinds`` (it records with py-spy,
+    serves on loopback, publishes nothing, ...) and the step's own fields, never the kind's name.
+    """
+    kind = kinds.get(step.kind)
+    if step.stop:
+        return [f"stop({', '.join(step.stop)})"]
+    if step.before and step.after and _recorded(lab, step.before):
         return [f"compare({step.before}, {step.after})"]
-    if step.kind == "latency":
+    if step.before and step.after:  # two load runs: their p95 latencies
         return [
             f'before, after = p95("{step.before}.json"), p95("{step.after}.json")\n'
             'print(f"p95 before: {before[0]:.1f} to {before[2]:.1f} ms; "\n'
@@ -210,23 +213,34 @@ def cells(lab: Lab, step: Step) -> list[str]:
             'print(f"the fastest repeat before took {before[0] / after[2]:.1f} times "\n'
             '      "as long as the slowest after")'
         ]
-    if step.kind == "benchmark" or (step.kind == "command" and not step.needs and not step.json):
-        return [_bang(lab, step)]
-    if step.kind == "load" and step.background:
-        return [_start(lab, step.id, step)]
-    if step.kind == "load":
-        return [_bang(lab, step, f" --json {step.id}.json")]
-    if step.kind == "stop":
-        return [f"stop({', '.join(step.stop)})"]
-    if step.kind == "dump":
-        return [f"PID = {step.target}.pid\n!py-spy dump --pid $PID"]
-    if step.kind == "top":
+    if step.json or step.needs or not (step.command or step.target):
+        return []  # a helper program of its own, or needs what a notebook may lack (another Python)
+    if kind.section is None:  # a program that runs until a stop: a service
+        return [f"{_start(lab, step.id, step)}\nPID = {step.id}.pid"]
+    if kind.honours_method:  # a py-spy recording, of a running service or of a program it starts
+        threads = f", threads={step.threads!r}" if step.threads else ""
+        named = _named(lab, step)
+        show = f'{step.id} = functions("{step.id}.json"{threads}' + (f", also={named!r})" if named else ")")
+        if step.target:
+            return [f"PID = {step.target}.pid\n{_record(step)}", show]
+        name = f"{step.id}_service"
+        return [f"{_start(lab, name, step)}\nPID = {name}.pid", f"{_record(step)}\nstop({name})", show]
+    if kind.uses_spy and step.target and "terminal" in kind.blocks:  # py-spy redraws a screen
         seconds = step.seconds(quick=False)
         return [
-            "# top redraws a terminal screen: `script` gives it a terminal, `timeout` ends it, and the\n"
-            "# last screen it drew is printed (in a terminal of your own: py-spy top --pid PID)\n"
+            "# py-spy redraws a terminal screen: `script` gives it a terminal, `timeout` ends it, and the\n"
+            f"# last screen it drew is printed (in a terminal of your own: py-spy {step.kind} --pid PID)\n"
             f"PID = {step.target}.pid\n"
-            f'!script -qfc "timeout -s INT {seconds} py-spy top --pid $PID" top.log < /dev/null > /dev/null\n'
-            'last_screen("top.log")'
+            f'!script -qfc "timeout -s INT {seconds} py-spy {step.kind} --pid $PID" {step.kind}.log '
+            "< /dev/null > /dev/null\n"
+            f'last_screen("{step.kind}.log")'
         ]
+    if kind.uses_spy and step.target:  # py-spy's subcommand of the same name, once
+        return [f"PID = {step.target}.pid\n!py-spy {step.kind} --pid $PID"]
+    if kind.loopback and step.background:  # traffic that runs until a stop
+        return [_start(lab, step.id, step)]
+    if kind.loopback:  # a load run whose report the page reads
+        return [_bang(lab, step, f" --json {step.id}.json")]
+    if not kind.uses_spy and step.command:
+        return [_bang(lab, step)]
     return []

@@ -15,6 +15,7 @@ committed file with what this module makes.
 from __future__ import annotations
 
 import re
+import shlex
 import unicodedata
 from pathlib import Path
 
@@ -65,10 +66,36 @@ def _value_step(lab: Lab, name: str) -> str | None:
     return max(prefixed, key=len) if prefixed else None
 
 
-def sections(lab: Lab, text: str) -> list[tuple[str, list[str]]]:
-    """The page's second-level sections in order: (heading, the step ids its blocks and values show)."""
+def _flags(words: list[str]) -> tuple[list[str], set[str]]:
+    """A command's program (`python labs/x.py` or `py-spy dump`) and the options it names."""
+    head = words[:2]
+    return head, {w.split("=")[0] for w in words[2:] if w.startswith("--")}
+
+
+def _command_steps(lab: Lab, line: str) -> list[str]:
+    """The steps whose command a page's code line shows: the same program, with every option the line
+    names and the fewest others (the page may leave out an option the measured run adds)."""
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        return []
+    words = words[1:] if words[:1] == ["sudo"] else words
+    head, flags = _flags(words)
+    extra: dict[str, int] = {}  # step id -> options its command has beyond the line's
+    for step in lab.steps:
+        own_head, own = _flags(nbcells.words(lab, step.command)) if step.command else ([], set())
+        if own_head == head and flags <= own:
+            extra[step.id] = len(own - flags)
+    return [i for i, n in extra.items() if n == min(extra.values())]
+
+
+def sections(lab: Lab, text: str, *, commands: bool = True) -> list[tuple[str, list[str]]]:
+    """The page's second-level sections in order: (heading, the step ids its blocks, values and, with
+    `commands`, code lines show). What comes before the first such heading (the summary of the
+    results at the top) places no step when the page has headings."""
     out: list[tuple[str, list[str]]] = [("", [])]
-    for line, region in zip(text.split("\n"), pages.regions(text), strict=True):
+    lines, kinds_of = text.split("\n"), pages.regions(text)
+    for number, (line, region) in enumerate(zip(lines, kinds_of, strict=True)):
         heading = _HEADING.match(line) if region == "prose" else None
         if heading and len(heading[1]) == 2:
             out.append((heading[2], []))
@@ -76,8 +103,26 @@ def sections(lab: Lab, text: str) -> list[tuple[str, list[str]]]:
         found = _block_steps(lab, begin["kind"], begin["arg"]) if begin else []
         if region == "prose":
             found = [s for m in pages.VALUE.finditer(line) if (s := _value_step(lab, m["name"]))]
+        if region == "code" and commands and line.strip():
+            joined = line.strip()
+            for more in lines[number + 1 :]:
+                if not joined.endswith("\\"):
+                    break
+                joined = joined[:-1] + " " + more.strip()
+            found = _command_steps(lab, joined)
         out[-1][1].extend(s for s in found if s not in out[-1][1])
+    if len(out) > 1:
+        out[0] = ("", [])
     return out
+
+
+def evidence(lab: Lab, text: str) -> dict[str, str]:
+    """Each step's heading where its results first show (a block or a value), or none."""
+    where: dict[str, str] = {}
+    for heading, ids in sections(lab, text, commands=False):
+        for step_id in ids:
+            where.setdefault(step_id, heading or lab.title)
+    return where
 
 
 def _needs(step: Step) -> set[str]:
@@ -153,9 +198,16 @@ def programs(lab: Lab, steps: list[Step], *, root: Path) -> dict[str, str]:
         folders |= more
 
 
+# The py-spy the labs measure with, as pyproject.toml requires it (a test keeps the two equal): what
+# the notebook installs when the lab's repository has no pyproject.toml of its own.
+PY_SPY = "py-spy>=0.4.2,<0.5"
+
+
 def _requirement(root: Path) -> str:
-    found = _PY_SPY.search((root / "pyproject.toml").read_text(encoding="utf-8"))
-    return found[1] if found else "py-spy"
+    """py-spy's version range: the one in the repository's pyproject.toml, else ``PY_SPY``."""
+    config = root / "pyproject.toml"
+    found = _PY_SPY.search(config.read_text(encoding="utf-8")) if config.is_file() else None
+    return found[1] if found else PY_SPY
 
 
 def page_url(lab: Lab, *, root: Path) -> str:
@@ -190,6 +242,31 @@ def md(source: str) -> NotebookNode:
     return cell
 
 
+def _placed(lab: Lab, text: str, plan: list[tuple[str, list[Step]]]) -> list[tuple[str, list[str]]]:
+    """The code cells under each heading. A step that starts its own program whose command the page
+    shows before its results (Lab 1: the service under Step 1, its recording under Step 2) has its
+    first cell, the start, where the command is, and the rest where its results first show."""
+    where = evidence(lab, text)
+    headings = [h or lab.title for h, _ in sections(lab, text)]
+    rank = {h: n for n, h in enumerate(headings)}
+    out: dict[str, list[str]] = {heading: [] for heading, _ in plan}
+    for heading, group in plan:
+        for step in group:
+            sources = nbcells.cells(lab, step)
+            if not sources:
+                continue
+            title = step.title or (f"Stop {', '.join(step.stop)}" if step.stop else step.id)
+            sources[0] = f"# {title}\n{sources[0]}"
+            later = where.get(step.id, heading)
+            starts = bool(step.command) and len(sources) > 2  # start, record and stop, show
+            if starts and rank.get(later, -1) > rank.get(heading, len(rank)):
+                out.setdefault(later, [])[:0] = [f"# {title}, continued\n{sources[1]}", *sources[2:]]
+                sources = sources[:1]
+            out[heading] += sources
+    order = {h: rank.get(h, len(rank)) for h in out}
+    return [(h, out[h]) for h in sorted(out, key=order.__getitem__) if out[h]]
+
+
 def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
     """The notebook of one lab from its manifest, programs and page text (no outputs, fixed ids)."""
     root = Path.cwd() if root is None else root
@@ -217,15 +294,10 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
         ),
     ]
     cells += [code(f"%%writefile {path}\n{body.rstrip(chr(10))}") for path, body in files.items()]
-    for heading, group in plan:
+    for heading, sources in _placed(lab, text, plan):
         anchor = f"{url}#{_slug(heading)}" if heading != lab.title else url
         cells.append(md(f"## {heading}\n\n[This step on the page]({anchor})"))
-        for step in group:
-            sources = nbcells.cells(lab, step)
-            if sources:
-                title = step.title or (f"Stop {', '.join(step.stop)}" if step.stop else step.id)
-                sources[0] = f"# {title}\n{sources[0]}"
-            cells += [code(source) for source in sources]
+        cells += [code(source) for source in sources]
     cells += [md("Stop every program still running in the background."), code("stop()")]
     for number, cell in enumerate(cells, start=1):
         cell["id"] = f"{lab.id}-{number:03d}"  # stable ids: the same input gives the same bytes

@@ -68,6 +68,11 @@ def test_installs_py_spy_and_writes_every_program_it_runs(lab_id: str) -> None:
         assert body == (ROOT / path).read_text(encoding="utf-8").rstrip("\n")
 
 
+def test_py_spy_range_without_a_pyproject_is_the_projects(tmp_path: Path) -> None:
+    """A lab repository without pyproject.toml installs the range this project's pyproject gives."""
+    assert notebook._requirement(tmp_path) == notebook.PY_SPY == notebook._requirement(ROOT)
+
+
 def test_lab_1_cells_are_the_learners_commands() -> None:
     code = "\n".join(c.source for c in _built("lab-1").cells if c.cell_type == "code")
     assert "!py-spy record --pid $PID --duration $SECONDS --format speedscope -o slow.json" in code
@@ -88,6 +93,15 @@ def test_headings_are_the_pages_in_page_order_with_links() -> None:
     assert shown and all(h in page_headings for h in shown)
     assert [page_headings.index(h) for h in shown] == sorted(page_headings.index(h) for h in shown)
     assert all("](./#" in m or "](http" in m for m in md)
+
+
+def test_lab_1_starts_the_service_under_step_1_and_records_under_step_2() -> None:
+    cells = [c.source for c in _built("lab-1").cells]
+    one = cells.index(next(c for c in cells if c.startswith("## Step 1:")))
+    two = cells.index(next(c for c in cells if c.startswith("## Step 2:")))
+    assert 'start("python labs/slow_service/service.py --seed 1"' in "\n".join(cells[one:two])
+    assert "-o slow.json" in "\n".join(cells[two:])
+    assert not any(c.startswith(f"## {_lab('lab-1').title}") for c in cells)  # the summary places no step
 
 
 def test_a_step_comes_after_what_it_needs_and_stops_come_in_manifest_order() -> None:
