@@ -48,7 +48,7 @@ class Budget:
 
 @dataclass(frozen=True)
 class Page:
-    path: str  # relative to the site, e.g. "labs/lab-1/index.html"
+    path: str  # relative to the site, e.g. "labs/<id>/index.html"
     words: int
     budget: Budget | None
 
@@ -121,7 +121,7 @@ def words_shown(html: str) -> int | None:
 
 
 def page_key(path: str) -> str:
-    """`labs/lab-1/index.html` → `labs/lab-1`, `labs/lab-1/fact-check.html` → `labs/lab-1/fact-check`."""
+    """`labs/<id>/index.html` → `labs/<id>`, `labs/<id>/fact-check.html` → `labs/<id>/fact-check`."""
     key = path.removesuffix(".html")
     return key.removesuffix("/index") if key != "index" else key
 

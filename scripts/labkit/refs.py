@@ -1,7 +1,7 @@
 """Code references written from the source: a line number or a function name of a lab program in a page.
 
-    finders.py:<!-- line: labs/slow_service/finders.py | if value not in found: -->23<!-- /line -->
-    <!-- name: labs/slow_service/finders.py | find_duplicates_slow -->`find_duplicates_slow`<!-- /name -->
+    service.py:<!-- line: labs/<program>/service.py | while True: -->23<!-- /line -->
+    <!-- name: labs/<program>/service.py | handle -->`handle`<!-- /name -->
 
 The toolkit writes the number of the one line whose stripped text is the text after ``|`` (and a name
 that the file defines, as inline code), as it writes values; `make check` fails when the program moved
@@ -39,7 +39,7 @@ def resolve(root: Path, path: str) -> Path:
     """A repository-relative file a marker names; it must stay inside the repository."""
     if not path or path.startswith("/") or "\\" in path:
         raise LabError(
-            f"{path!r} is not a repository-relative path (write it like labs/slow_service/finders.py)"
+            f"{path!r} is not a repository-relative path (write it like labs/<program>/service.py)"
         )
     target = (root / path).resolve()
     if not target.is_relative_to(root.resolve()):

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypedDict
 
-from labkit import claims, processes, publish, store
+from labkit import claims, publish, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
 from labkit.records import Claim, ClaimSpec, Results, Scalar, Spread, StepTime
@@ -163,6 +163,8 @@ def load_wanted() -> bool:
 @contextlib.contextmanager
 def cpu_load(*, root: Path, log: Path, say: Say) -> Iterator[None]:
     """Keep one core busy while the block runs; the loop is stopped on every way out (Ctrl-C too)."""
+    from labkit import processes  # only here: `labkit check` imports this module and must start nothing
+
     proc = processes.start(
         [sys.executable, "-c", LOAD_LOOP, str(os.getpid()), LOAD_TAG, str(root)], log=log, cwd=root
     )
@@ -293,7 +295,7 @@ def summarise(lab: Lab, done: list[SoakRun], *, quick: bool, load: Load | None =
         "format_version": FORMAT_VERSION,
         "lab": lab.id,
         "quick": quick,
-        "load": load,
+        "background": load,
         "runs": runs,
         "successes": sum(bool(r["ok"]) for r in done),
         "run_wall_s": _spread([r["wall_s"] for r in done]),

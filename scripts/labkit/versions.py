@@ -40,7 +40,7 @@ RESULTS_CHANGES = {
 # out/soak/<id>.json, written by labkit.soak (`make soak`)
 SOAK_VERSION = 2
 SOAK_CHANGES = {
-    2: "load: what else ran during the soak (LOAD=1: a CPU loop on one core), or null",
+    2: "background: what else ran during the soak (LOAD=1: a CPU loop on one core), or null",
     1: "the first format",
 }
 

@@ -114,15 +114,15 @@ def test_a_loaded_soak_keeps_a_cpu_loop_running_and_says_so(scaffolded: Path) ->
     assert_no_process_left(scaffolded)
     summary = json.loads((scaffolded / f"out/soak/{NEW}.json").read_text())
     assert summary["runs"] == summary["successes"] == 2
-    assert summary["load"]["kind"] == "cpu-loop" and summary["load"]["cores"] == 1
-    assert "CPU-bound" in summary["load"]["description"]
+    assert summary["background"]["kind"] == "cpu-loop" and summary["background"]["cores"] == 1
+    assert "CPU-bound" in summary["background"]["description"]
     assert "under load" in output and str(seen.pop()) in output
 
 
 def test_an_unloaded_soak_names_no_load(scaffolded: Path) -> None:
     run = labkit(scaffolded, "soak", "--lab", NEW, "--runs", "1", "--quick")
     assert run.returncode == 0, str(run)
-    assert json.loads((scaffolded / f"out/soak/{NEW}.json").read_text())["load"] is None
+    assert json.loads((scaffolded / f"out/soak/{NEW}.json").read_text())["background"] is None
     assert "under load" not in run.output
 
 

@@ -140,7 +140,7 @@ def test_under_load_a_cpu_loop_runs_through_every_run_and_stops_after(
     summary, said = soak_with(monkeypatch, tmp_path, one_run, load=True)
     assert len(seen) == 2 and seen[0] == seen[1]  # one loop for the whole soak
     assert not alive(seen[0]) and load_processes() == []
-    assert summary["load"] == soak.CPU_LOOP and summary["load"]["cores"] == 1
+    assert summary["background"] == soak.CPU_LOOP and summary["background"]["cores"] == 1
     assert any("under load" in line and str(seen[0]) in line for line in said)
 
 
@@ -189,7 +189,7 @@ def test_without_load_nothing_else_runs_and_the_summary_says_none(
         raise LabError("stop here")
 
     summary, said = soak_with(monkeypatch, tmp_path, one_run)
-    assert counts == [0, 0] and summary["load"] is None and not any("under load" in s for s in said)
+    assert counts == [0, 0] and summary["background"] is None and not any("under load" in s for s in said)
     monkeypatch.setenv("LABKIT_SOAK_LOAD", "1")  # what `make soak LOAD=1` sets
     summary, _ = soak_with(monkeypatch, tmp_path, one_run)
-    assert counts[2:] == [1, 1] and summary["load"] == soak.CPU_LOOP
+    assert counts[2:] == [1, 1] and summary["background"] == soak.CPU_LOOP
