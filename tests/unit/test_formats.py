@@ -118,7 +118,7 @@ def test_render_formats_then_escapes() -> None:
         (0.342, False, "a minority"),
     ],
 )
-def test_share_phrase_says_most_only_for_a_majority_and_all_only_for_every_sample(share: float, largest: bool, phrase: str) -> None:
+def test_share_phrase_says_all_most_or_the_largest_share(share: float, largest: bool, phrase: str) -> None:
     assert formats.share_phrase(share, largest=largest) == phrase
 
 
