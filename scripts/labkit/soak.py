@@ -82,7 +82,7 @@ class SoakSummary(TypedDict):
     format_version: int
     lab: str
     quick: bool
-    load: Load | None
+    background: Load | None
     runs: int
     successes: int
     run_wall_s: Spread | None
