@@ -44,7 +44,7 @@ class Tally:
 
     def __str__(self) -> str:
         cited = f" ({self.cited} cited)" if self.cited else ""
-        return f"{self.agree} of {self.total} as the page says{cited}"
+        return f"{self.agree} of {self.total} as its pages say{cited}"
 
 
 def tally(claims: Iterable[Mapping[str, Any]]) -> Tally:

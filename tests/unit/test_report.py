@@ -22,7 +22,7 @@ def test_every_claim_is_counted_and_the_cited_ones_are_named() -> None:
     total = len(results["claims"])
     cited = sum(c["verdict"] == "cited" for c in results["claims"])
     assert cited > 0, "Lab 1 cites py-spy's documentation"
-    assert f"{total} of {total} as the page says ({cited} cited)" in html
+    assert f"{total} of {total} as its pages say ({cited} cited)" in html
 
 
 def test_no_step_id_and_no_machine_time_reaches_the_reader() -> None:

@@ -41,8 +41,8 @@ def test_the_tally_counts_cited_claims_and_says_how_many() -> None:
     ]
     tally = words.tally(claims)
     assert (tally.agree, tally.total, tally.cited) == (4, 5, 2)
-    assert str(tally) == "4 of 5 as the page says (2 cited)"
-    assert str(words.tally(claims[:2])) == "2 of 2 as the page says"
+    assert str(tally) == "4 of 5 as its pages say (2 cited)"
+    assert str(words.tally(claims[:2])) == "2 of 2 as its pages say"
 
 
 @pytest.mark.parametrize(
