@@ -6,9 +6,9 @@ spent or its time is up, whichever comes first. Every repeat reports requests
 done, errors, wall time, throughput and latency percentiles (p50, p95, p99);
 the summary gives the min, median and max of each over the repeats.
 
-    python labs/load/load.py --url http://127.0.0.1:8000/locked --concurrency 6 \\
+    python labs/load/load.py --url http://127.0.0.1:8001/locked --concurrency 6 \\
         --requests 300 --max-seconds 10 --repeats 3 --json load.json
-    python labs/load/load.py --url http://127.0.0.1:8000 --mix /locked=6,/cpu=2
+    python labs/load/load.py --url http://127.0.0.1:8001 --mix /locked=6,/cpu=2
 
 ``--mix PATH=CLIENTS,…`` loads several paths at once and adds per-path
 statistics. The JSON keeps every latency, so each figure can be recomputed.

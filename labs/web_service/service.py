@@ -16,7 +16,7 @@ all workers queue up behind one another. ``--fixed`` writes the record first,
 with no lock held, and keeps the lock only for the tiny shared update. The
 answers of both versions are identical.
 
-    python labs/web_service/service.py --port 8000          # the slow service
+    python labs/web_service/service.py --port 8001          # the slow service
     python labs/web_service/service.py --port 0 --fixed     # the repaired one, on a free port
     python labs/web_service/service.py --port 0 --update exercises/lab-2/shared_state.py:update_shared_state
 
@@ -24,7 +24,7 @@ answers of both versions are identical.
 `make grade-2`); that file may ``from service import SharedState, write_record``.
 
 It prints one line when it is ready, e.g.
-``web service (slow) listening on http://127.0.0.1:8000 with 8 workers``,
+``web service (slow) listening on http://127.0.0.1:8001 with 8 workers``,
 and stops cleanly on Ctrl-C or SIGTERM.
 """
 
@@ -246,7 +246,7 @@ def serve(port: int, *, fixed: bool, workers: int, update: Update | None = None)
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (0 picks a free one)")
+    parser.add_argument("--port", type=int, default=8001, help="port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--fixed", action="store_true", help="keep the lock only for the shared update")
     parser.add_argument(
         "--update", metavar="FILE.py:FUNCTION", help="use this update_shared_state instead (e.g. yours)"

@@ -157,7 +157,7 @@ def claims_line(results: Results, *, quick: bool, written: str) -> str:
         return f"QUICK run: the {len(listed)} claims are not judged; the table is in {written}"
     t = words.tally(listed)
     cited = f" ({t.cited} cited)" if t.cited else ""
-    return f"{t.agree} of {t.total} claims came out as the page says{cited}; the whole table is in {written}"
+    return f"{t.agree} of {t.total} claims came out as its pages say{cited}; the whole table is in {written}"
 
 
 def claims_text(results: Results, *, quick: bool) -> str:

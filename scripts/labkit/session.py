@@ -255,9 +255,9 @@ class Session:
         decided = [c for c in mine if c["verdict"] != "cited"]
         kept = sum(c["verdict"] == c["expect"] for c in decided)
         if self.quick:
-            print(f"QUICK configuration, too small to judge: {kept} of {len(decided)} as the page says")
+            print(f"QUICK configuration, too small to judge: {kept} of {len(decided)} as its pages say")
         else:
-            print(f"{kept} of {len(decided)} claims came out as the page says")
+            print(f"{kept} of {len(decided)} claims came out as its pages say")
         print("\nYour run's values, by the names the text shows:")
         width = max((len(n) for n in results["values"]), default=0)
         for name, value in results["values"].items():

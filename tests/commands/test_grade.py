@@ -92,7 +92,7 @@ def test_a_set_based_finder_passes(repo: Path) -> None:
     assert svg.startswith("<?xml") and "find_duplicates" in svg  # the learner's finder, drawn
     assert str(repo) not in svg, "the flame graph holds an absolute path"
     assert "out/lab-1/grade/your-service.svg" in output
-    assert "Next: Live triage of a busy web service" in output and "make lab-2" in output
+    assert "Next: A busy web service" in output and "make lab-2" in output
     assert "│" not in output, "no terminal here: the table prints as plain lines"
 
 

@@ -129,7 +129,7 @@ def test_one_line_for_the_claims_counting_cited_ones() -> None:
     listed = results()["claims"]
     cited = sum(c["verdict"] == "cited" for c in listed)
     assert cited > 0
-    assert line.startswith(f"{len(listed)} of {len(listed)} claims came out as the page says ({cited} cited)")
+    assert line.startswith(f"{len(listed)} of {len(listed)} claims came out as its pages say ({cited} cited)")
     assert line.endswith("out/lab-1/claims.txt") and "\n" not in line
     text = learner.claims_text(results(), quick=False)  # type: ignore[arg-type]
     assert text.count("    page: ") == len(listed)
