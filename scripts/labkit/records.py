@@ -378,4 +378,5 @@ class ClaimSpec(_ClaimSpecRequired, total=False):
     reason: str
     unit: str
     source: str
+    cite: dict[str, str]  # a cited claim's checked citation: {path, snippet} in py-spy's source
     link: str
