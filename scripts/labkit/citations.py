@@ -78,7 +78,7 @@ def render(cited: Cited, version: str | None) -> str:
             "a cite marker needs the py-spy version the lab was measured with; results.json has none"
         )
     link = f"[{formats.escape(cited.path)}]({url(cited, version)})"
-    return f'(py-spy {version}, {link}: "{formats.escape(cited.snippet)}")'
+    return f"(py-spy {version}, {link}: “{formats.escape(cited.snippet)}”)"
 
 
 def html(cited: Cited, version: str | None) -> str:

@@ -210,23 +210,24 @@ def _requirement(root: Path) -> str:
     return found[1] if found else PY_SPY
 
 
-def page_url(lab: Lab, *, root: Path) -> str:
-    """The page on the published site (mkdocs.yml's `site_url`), or relative to the notebook."""
+def page_url(lab: Lab, *, root: Path) -> str | None:
+    """The page on the published site (mkdocs.yml's `site_url`); None without one (a downloaded
+    notebook has no folder of pages beside it, so a relative link would lead nowhere)."""
     config = root / "mkdocs.yml"
     site = _SITE_URL.search(config.read_text(encoding="utf-8")) if config.is_file() else None
     if site is None:
-        return "./"
+        return None
     return site[1].rstrip("/") + "/" + lab.page.parent.relative_to("docs").as_posix() + "/"
 
 
-def _intro(lab: Lab, url: str, folder: str) -> str:
+def _intro(lab: Lab, url: str | None, folder: str) -> str:
+    page = f"[the lab's page]({url})" if url else f"the lab's page (*{lab.title}* on the site)"
     return (
         f"# {lab.title}\n\n"
         f"This notebook runs the lab on your machine: Linux with Python 3.10 or newer and pip. Its cells "
         f"install py-spy, write the lab's programs into the folder `{folder}/` beside the notebook, run "
-        "them and py-spy with the commands of [the lab's page]"
-        f"({url}), and print the numbers of your run. Run the cells in order; each heading links to the "
-        "page's section that explains it. A program a cell starts in the background runs until a later "
+        f"them and py-spy with the commands of {page}, and print the numbers of your run. Run the cells "
+        "in order; each heading is the page's section that explains it. A program a cell starts in the background runs until a later "
         "cell stops it; interrupting the kernel stops it too (Ctrl+C reaches it as in a terminal), and "
         "so does stopping or restarting the kernel."
     )
@@ -295,8 +296,11 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
     ]
     cells += [code(f"%%writefile {path}\n{body.rstrip(chr(10))}") for path, body in files.items()]
     for heading, sources in _placed(lab, text, plan):
-        anchor = f"{url}#{_slug(heading)}" if heading != lab.title else url
-        cells.append(md(f"## {heading}\n\n[This step on the page]({anchor})"))
+        if url:
+            anchor = f"{url}#{_slug(heading)}" if heading != lab.title else url
+            cells.append(md(f"## {heading}\n\n[This step on the page]({anchor})"))
+        else:
+            cells.append(md(f"## {heading}"))
         cells += [code(source) for source in sources]
     cells += [md("Stop every program still running in the background."), code("stop()")]
     for number, cell in enumerate(cells, start=1):
