@@ -228,8 +228,8 @@ def _intro(lab: Lab, url: str | None, folder: str) -> str:
         f"install py-spy, write the lab's programs into the folder `{folder}/` beside the notebook, run "
         f"them and py-spy with the commands of {page}, and print the numbers of your run. Run the cells "
         "in order; each heading is the page's section that explains it. A program a cell starts in the "
-        "background runs until a later cell stops it; interrupting the kernel stops it too (Ctrl+C reaches it as in a terminal), and "
-        "so does stopping or restarting the kernel."
+        "background runs until a later cell stops it; interrupting the kernel stops it too (Ctrl+C "
+        "reaches it as in a terminal), and so does stopping or restarting the kernel."
     )
 
 
