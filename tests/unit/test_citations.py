@@ -169,7 +169,7 @@ def test_a_citation_is_written_with_the_measured_version_and_escaped() -> None:
     assert citations.render(cited, "0.4.3") == (
         "(py-spy 0.4.3, [README.md]"
         "(https://github.com/benfred/py-spy/blob/v0.4.3/README.md#how-do-you-detect): "
-        '“a \\| b &lt;module&gt; \\_\\_init\\_\\_”)'
+        "“a \\| b &lt;module&gt; \\_\\_init\\_\\_”)"
     )
     with pytest.raises(LabError, match="no py-spy version"):
         citations.html(cited, None)

@@ -163,7 +163,7 @@ def test_hostile_text_in_markers_stays_inside_its_comment_in_the_built_html(root
     number = (SOURCE + "\n\ndef f():\n").count("\n") + 1
     assert shown == (
         f"Line {number} of find_slow and code, "
-        '(py-spy 0.4.3, src/main.rs: “a | b <module> [x](y) *a* __b__”) end.'
+        "(py-spy 0.4.3, src/main.rs: “a | b <module> [x](y) *a* __b__”) end."
     ), shown
     # Every marker is still one whole comment (Markdown may rewrite a link inside one; it stays hidden).
     heads = [c.strip().split(" | ")[0] for c in parser.comments]
