@@ -22,6 +22,7 @@ from labkit.manifest import Lab, discover, load
 from labkit.records import Results
 
 HEADING = re.compile(r"^##\s+(?P<title>Step\s+\d+\s*:.*?)\s*#*\s*$")
+_VALUE = re.compile(r"<!-- value: (?P<name>[A-Za-z0-9_]+) -->")
 
 
 def _plain(title: str) -> str:
@@ -77,7 +78,7 @@ def _page_marks(body: str) -> set[str]:
     for line, kind in zip(body.split("\n"), pages.regions(body), strict=True):
         if kind == "code":
             continue
-        out |= {f"value {m['name']}" for m in pages.VALUE.finditer(line)}
+        out |= {f"value {m['name']}" for m in _VALUE.finditer(line)}
         begin = pages.BEGIN.match(line)
         if begin:
             out.add(f"block {begin['kind']}" + (f" {begin['arg']}" if begin["arg"] else ""))
