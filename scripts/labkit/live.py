@@ -34,6 +34,7 @@ from labkit.records import JSONObject
 from labkit.sanitize import PathMap
 
 DUMP_TIMEOUT_S = 60.0
+ATTACH_TIMEOUT_S = 30.0  # the longest wait for `py-spy top` to draw its first screen
 COLUMNS, ROWS = 120, 40
 _ABS_PATH = re.compile(r"(?<![\w.~<>/-])/[^\s'\"()\[\]{}<>,;:]+")
 _PROCESS = re.compile(r"\b(Process|pid|PID)(:?\s+)(\d+)\b")
@@ -166,9 +167,12 @@ def top(*, exe: str, pid: int, seconds: float, cwd: Path, log: Path, paths: Path
         slave = -1
         try:
             with open(log, "ab") as sink:
-                deadline = time.monotonic() + seconds
+                # `seconds` count from py-spy's first screen: attaching can take seconds on a busy machine
+                deadline = time.monotonic() + ATTACH_TIMEOUT_S
+                drawn = False
                 while time.monotonic() < deadline and _read(master, sink, chunks, 0.1) is not None:
-                    pass
+                    if not drawn and _HOME.search(b"".join(chunks[-2:]).decode("utf-8", errors="replace")):
+                        drawn, deadline = True, time.monotonic() + seconds
                 exited = proc.poll()
                 processes.stop(proc)
                 while _read(master, sink, chunks, 0.2):  # what py-spy wrote before it stopped
@@ -184,7 +188,10 @@ def top(*, exe: str, pid: int, seconds: float, cwd: Path, log: Path, paths: Path
         raise _refused_or_failed("top", exited, _ESCAPE.sub("", stream).replace("\r", ""))
     screen = plain_screen(stream)
     if screen is None:
-        raise LabError(f"`py-spy top` showed no complete screen within {seconds:g} s; see {log}")
+        raise LabError(
+            f"`py-spy top` showed no complete screen {seconds:g} s after its first (or none within "
+            f"{ATTACH_TIMEOUT_S:g} s); see {log}"
+        )
     return sanitise_text(screen, paths)
 
 

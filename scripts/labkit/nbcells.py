@@ -36,7 +36,9 @@ os.environ["PATH"] = os.pathsep.join([str(HERE / "bin"), *scripts, os.environ.ge
 RUNNING = []  # the programs started in the background; each is stopped when the kernel stops
 
 
-def _in_background():  # runs in each program just before it starts (Linux)
+def _in_background():  # runs in each program just before it starts
+    if not sys.platform.startswith("linux"):
+        return  # macOS has neither prctl call (nor Yama); `stop()` and atexit still stop programs
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: SIGTERM when the kernel dies, even if killed
     # PR_SET_PTRACER_ANY: with Yama's ptrace_scope 1 (the usual default) only a program's ancestors
@@ -126,12 +128,42 @@ def compare(before, after, top=5):
         print(f"{{before.get(name, 0):7.1%}} {{after.get(name, 0):7.1%}} {{change[name]:+7.1%}}  {{name}}")
 
 
-def last_screen(path):
-    """The last whole screen of a terminal program's output, recorded by `script`, as plain text."""
-    screens = Path(path).read_text(errors="replace").split("\\x1b[H")[1:]
-    plain = [re.sub(r"\\x1b\\[[0-9;?]*[A-Za-z]|\\r", "", s) for s in screens]
-    plain = [re.sub(r"\\n\\s*\\n", "\\n", s).strip("\\n") for s in plain]
-    print(next((s for s in reversed(plain[:-1] or plain) if s.strip()), "(no screen)"))
+def screen(command, seconds, log):
+    """Run a program that redraws a terminal screen (py-spy top) in a pseudo-terminal, for `seconds`
+    after it first draws; stop it as Ctrl+C would and print the last whole screen it drew."""
+    import fcntl, pty, select, struct, termios
+    master, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # rows, columns
+    proc = subprocess.Popen(shlex.split(command), stdin=terminal, stdout=terminal, stderr=terminal,
+                            preexec_fn=_in_background)
+    os.close(terminal)
+    out, deadline = b"", time.monotonic() + 30  # attaching can take a few seconds on a busy machine
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if select.select([master], [], [], 0.1)[0]:
+                drawn = b"\\x1b[H" in out
+                try:
+                    out += os.read(master, 65536)
+                except OSError:  # the program ended and its terminal closed
+                    break
+                if not drawn and b"\\x1b[H" in out:  # the first screen: count `seconds` from here
+                    deadline = time.monotonic() + seconds
+    finally:
+        stop(proc)
+        while select.select([master], [], [], 0.2)[0]:  # what it wrote before it stopped
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # Linux: the terminal closed with the program
+                break
+            if not chunk:  # macOS: the same
+                break
+            out += chunk
+        os.close(master)
+    Path(log).write_bytes(out)
+    parts = out.decode(errors="replace").split("\\x1b[H")  # each redraw starts with "cursor home"
+    parts = [re.sub(r"\\x1b\\[[0-9;?]*[A-Za-z]|\\r", "", s) for s in parts]
+    screens = [re.sub(r"\\n\\s*\\n", "\\n", s).strip("\\n") for s in parts[1:]]
+    print(next((s for s in reversed(screens[:-1] or screens) if s.strip()), parts[0].strip() or "(nothing)"))
 
 
 def p95(path):
@@ -228,12 +260,10 @@ def cells(lab: Lab, step: Step) -> list[str]:
     if kind.uses_spy and step.target and "terminal" in kind.blocks:  # py-spy redraws a screen
         seconds = step.seconds(quick=False)
         return [
-            "# py-spy redraws a terminal screen: `script` gives it a terminal, `timeout` ends it, and the\n"
-            f"# last screen it drew is printed (in a terminal of your own: py-spy {step.kind} --pid PID)\n"
+            "# py-spy redraws a terminal screen: here it runs in a terminal of its own for a few seconds,\n"
+            f"# then its last screen is printed (in a terminal of yours: py-spy {step.kind} --pid PID)\n"
             f"PID = {step.target}.pid\n"
-            f'!script -qfc "timeout -s INT {seconds} py-spy {step.kind} --pid $PID" {step.kind}.log '
-            "< /dev/null > /dev/null\n"
-            f'last_screen("{step.kind}.log")'
+            f'screen(f"py-spy {step.kind} --pid {{PID}}", seconds={seconds}, log="{step.kind}.log")'
         ]
     if kind.uses_spy and step.target:  # py-spy's subcommand of the same name, once
         return [f"PID = {step.target}.pid\n!py-spy {step.kind} --pid $PID"]
