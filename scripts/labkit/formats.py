@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import unicodedata
 from typing import Any
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}#|!~])")
@@ -95,12 +96,48 @@ def html_text(raw: str) -> str:
     Inside an admonition or tab, Python-Markdown reads indented HTML as a
     paragraph and would turn ``__init__`` into bold; entities survive both ways.
     """
-    return "".join(_ENTITIES.get(c, c) for c in raw)
+    return "".join(_ENTITIES.get(c, c) for c in visible(raw))
 
 
 def escape(raw: str) -> str:
-    """Safe inside Markdown text and HTML: ``<module>``, ``__init__`` and ``a|b`` stay literal."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(raw, quote=False))
+    """Safe inside Markdown text and HTML: ``<module>``, ``__init__`` and ``a|b`` stay literal.
+
+    Control characters are shown as escapes (``visible``), so the text never spans lines: a value
+    marker stays on its one line, where `make check` reads it back.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(visible(raw), quote=False))
+
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Characters that move the cursor, end a line or reorder text: control characters (C0, DEL, C1),
+# the Unicode line and paragraph separators, and the bidirectional overrides and isolates.
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _hidden(c: str) -> bool:
+    return unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI
+
+
+def visible(raw: str, *, keep: str = "") -> str:
+    """Text with every control character shown as an escape: a newline as ``\\n``, ESC as ``\\x1b``.
+
+    A program's names (functions, threads, files) and output are data: they must neither end a line
+    of a page nor reach a terminal as a command. ``keep`` lists characters left as they are (a
+    terminal message keeps its newlines).
+    """
+    if not any(_hidden(c) for c in raw):
+        return raw
+    out = []
+    for c in raw:
+        if c in keep or not _hidden(c):
+            out.append(c)
+        elif c in _NAMED:
+            out.append(_NAMED[c])
+        elif ord(c) < 0x100:
+            out.append(f"\\x{ord(c):02x}")
+        else:
+            out.append(f"\\u{ord(c):04x}")
+    return "".join(out)
 
 
 def share_phrase(share: float, *, largest: bool) -> str:

@@ -25,6 +25,8 @@ from labkit.errors import LabError
 from labkit.records import Value
 
 VALUE = re.compile(r"<!-- value: (?P<name>[A-Za-z0-9_]+) -->(?P<text>.*?)<!-- /value -->")
+# What is left of a value marker once the whole ones are taken out: half a marker, which check cannot read.
+_UNCLOSED = re.compile(r"<!--\s*/?\s*value\b")
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)<!-- begin: (?P<kind>[a-z-]+)(?: (?P<arg>[A-Za-z0-9_]+))? -->[ \t]*$")
 FENCE = re.compile(r"^\s*(```|~~~)")
 
@@ -163,6 +165,12 @@ def render(text: str, ctx: Context, *, page: str) -> tuple[str, list[Difference]
             out += [line, *body, lines[end]]
             i = end + 1
             continue
+        if not in_fence and _UNCLOSED.search(VALUE.sub("", line)):
+            raise LabError(
+                f"{page}:{i + 1}: a value marker that does not close on its own line (each "
+                "<!-- value: NAME --> needs its <!-- /value --> on the same line); `make check` could "
+                "not read its text"
+            )
         if VALUE.search(line):
             if in_fence:
                 raise LabError(
@@ -219,9 +227,20 @@ def _value(
             f"known values: {', '.join(sorted(values))}"
         )
     text = str(values[name]["text"])
+    if _unreadable(text):
+        # formats.render never makes such text: it comes from elsewhere (a hand-edited results.json).
+        raise LabError(
+            f"{page}:{line}: value {name!r} is {text!r}, which would break its marker (a line break or "
+            "comment syntax); values are written by formats.render"
+        )
     if text != m["text"]:
         diffs.append(Difference(line, f"value {name}", text, m["text"]))
     return f"<!-- value: {name} -->{text}<!-- /value -->"
+
+
+def _unreadable(text: str) -> bool:
+    """Whether a value's text, written between its markers, would not read back as itself."""
+    return text != formats.visible(text) or any(s in text for s in ("<!--", "-->", "<", ">"))
 
 
 def _served_from(page: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import re
 import socket
@@ -29,19 +30,75 @@ def patterns(root: Path) -> list[tuple[str, re.Pattern[str]]]:
     return found
 
 
+def machine_names() -> list[tuple[str, str]]:
+    """(what, name): this machine's user name and host name (its first label)."""
+    found = [("user name", getpass.getuser()), ("host name", socket.gethostname().split(".")[0])]
+    return [(what, name) for what, name in found if name]
+
+
+def bare_names(text: str, *, shown: str, names: list[tuple[str, str]] | None = None) -> list[str]:
+    """Where a captured output names this machine's user or host as a word, e.g. `whoami`'s `root`.
+
+    Only program output is read this way, never pages, CSS or stacks (CSS has `:root`). A name of 3
+    characters or more counts as a whole word, a word being letters, digits, `_` and `-` (so
+    `user_to_root` and `root-owned` do not count); a shorter one (`vm`) only as a whole line, as
+    `hostname` prints it, since two letters occur in any text.
+    """
+    leaks = []
+    for what, name in machine_names() if names is None else names:
+        word = re.escape(name)
+        regex = (
+            re.compile(rf"(?<![\w-]){word}(?![\w-])")
+            if len(name) >= 3
+            else re.compile(rf"^[ \t]*{word}[ \t]*$", re.MULTILINE)
+        )
+        for match in regex.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            leaks.append(f"{shown}:{line}: this machine's {what} {name!r} in a captured output")
+    return leaks
+
+
+def captured(data_dir: Path) -> list[Path]:
+    """The captured outputs of a lab's data folder (commands, dumps, tops), as its results.json names them."""
+    try:
+        results = json.loads((data_dir / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    names = []
+    for section in ("commands", "dumps", "tops"):
+        entries = results.get(section) if isinstance(results, dict) else None
+        for entry in entries.values() if isinstance(entries, dict) else []:
+            if isinstance(entry, dict):
+                files = entry.get("files")
+                named = entry.get("file") or (files.get("text") if isinstance(files, dict) else None)
+                if isinstance(named, str):
+                    names.append(named)
+    return sorted({data_dir / name for name in names if (data_dir / name).resolve().is_relative_to(data_dir.resolve())})
+
+
+def _shown(path: Path, root: Path) -> str:
+    return os.path.relpath(path, root) if path.is_relative_to(root) else path.name
+
+
 def scan(files: Iterable[Path], *, root: Path) -> list[str]:
-    """Every leak as 'file:line: reason'."""
+    """Every leak as 'file:line: reason'; the captured outputs beside a results.json are also read for
+    bare user and host names (``bare_names``)."""
     checks = patterns(root)
     leaks = []
+    outputs: list[Path] = []
     for path in files:
+        if path.name == "results.json":
+            outputs += captured(path.parent)
         if path.suffix not in TEXT_SUFFIXES or not path.is_file():
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         for reason, regex in checks:
             for match in regex.finditer(text):
                 line = text.count("\n", 0, match.start()) + 1
-                shown = os.path.relpath(path, root) if path.is_relative_to(root) else path.name
-                leaks.append(f"{shown}:{line}: {reason}")
+                leaks.append(f"{_shown(path, root)}:{line}: {reason}")
+    for path in outputs:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        leaks += bare_names(text, shown=_shown(path, root))
     return leaks
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from labkit import records, stats
 from labkit.errors import LabError
@@ -127,9 +129,41 @@ def collapsed(recording: Recording) -> dict[tuple[str, ...], int]:
     return dict(Counter(tuple(f.label for f in stack) for stack in recording.stacks()))
 
 
+# The collapsed format (Brendan Gregg's, read by flamegraph.pl and inferno) has no escaping: `;` ends a
+# frame, a line break ends a stack, and the last space before the count separates it. In a frame's label
+# (a name is whatever the program calls its function) these are percent-encoded as in a URL: `%` itself,
+# `;`, and every control or line-separating character (tab included), so each stack stays one line with
+# its own frames, and `unquote` gives the labels back. Labels end with `:line)`, never with a number.
+def _encoded(c: str) -> bool:
+    return c in "%;" or unicodedata.category(c) in ("Cc", "Zl", "Zp")
+
+
+def frame_text(label: str) -> str:
+    """One frame's label as the collapsed format holds it."""
+    if not any(_encoded(c) for c in label):
+        return label
+    return "".join(quote(c, safe="") if _encoded(c) else c for c in label)
+
+
 def collapsed_text(stacks: Mapping[tuple[str, ...], int]) -> str:
     """The 'collapsed' text format, sorted so that a diff shows real changes only."""
-    return "".join(f"{';'.join(stack)} {count}\n" for stack, count in sorted(stacks.items()))
+    return "".join(
+        f"{';'.join(frame_text(f) for f in stack)} {count}\n" for stack, count in sorted(stacks.items())
+    )
+
+
+def read_collapsed(text: str) -> dict[tuple[str, ...], int]:
+    """The stacks of a collapsed file, labels decoded: the inverse of ``collapsed_text``."""
+    out: dict[tuple[str, ...], int] = {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line:
+            continue
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            raise LabError(f"collapsed stacks, line {number}: expected 'frame;frame;... COUNT', found {line!r}")
+        frames = tuple(unquote(f) for f in stack.split(";"))
+        out[frames] = out.get(frames, 0) + int(count)
+    return out
 
 
 def functions(recording: Recording, *, confidence: float = 0.95) -> list[records.FunctionShares]:

@@ -44,6 +44,30 @@ def lookup(results: Mapping[str, object], path: str) -> Any:
     return node
 
 
+def _manifest(results: Results) -> str:
+    # TODO(manifest): name the value's line once the manifest keeps where each value is declared.
+    return f"labs/{results['lab']}.yml"
+
+
+def _no_step_for(results: Results, path: str) -> str:
+    """Why a path's section can never be measured (no step of its kind in the lab), or "" if it can.
+
+    A section is empty both when its step was skipped here ("not measured", shown as such) and when the
+    lab has no such step at all: a misspelt or copied path, which must not publish "not measured".
+    """
+    from labkit import kinds
+
+    section = path.split(".", 1)[0]
+    ran = results["provenance"].get("steps")
+    if ran is None:  # results from before the provenance listed the steps: cannot tell
+        return ""
+    owners = [k for k in kinds.sections() if k.section == section]
+    if not owners or any(step.get("kind") in {k.name for k in owners} for step in ran):
+        return ""
+    steps = ", ".join(sorted({str(step.get("kind")) for step in ran})) or "none"
+    return f"the lab has no {' or '.join(k.name for k in owners)} step (its steps are of the kinds {steps})"
+
+
 def _entry(value: Scalar, kind: str) -> Value:
     return {"value": value, "format": kind, "text": formats.render(value, kind)}
 
@@ -80,7 +104,10 @@ def evaluate(
             raise LabError(f"value {name!r} is declared in the manifest but is also a standard value")
         try:
             found = lookup(results, spec["path"])
-        except NotMeasured:
+        except NotMeasured as exc:
+            absent = _no_step_for(results, spec["path"])
+            if absent:
+                raise LabError(f"{_manifest(results)}: value {name!r}: {exc}: {absent}") from exc
             # The step was skipped on this machine; its claims are undecided, so no such run is published.
             out[name] = {"value": None, "format": spec["format"], "text": "not measured"}
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from labkit import processes
+from labkit import privacy, processes
 from labkit.errors import LabError
 from labkit.kinds import Context
 from labkit.kinds.command import read_command
@@ -32,6 +32,10 @@ def run(ctx: Context, step: Step) -> Command:
     finally:
         processes.stop(proc)
     text = sanitize_text(log.read_text(encoding="utf-8", errors="replace"), root=opts.root)
+    if opts.out.resolve().is_relative_to((opts.root / "docs").resolve()):  # to be published
+        leaks = privacy.bare_names(text, shown=(lab.data_dir / f"{step.id}.txt").as_posix())
+        if leaks:
+            raise LabError(f"{leaks[0]}: the output of step {step.id!r} would publish it; print something else")
     opts.out.mkdir(parents=True, exist_ok=True)
     (opts.out / f"{step.id}.txt").write_text(text, encoding="utf-8")
     entry: CommandRun = {

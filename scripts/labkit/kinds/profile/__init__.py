@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from labkit import formats, kinds, stacks, stats
+from labkit import formats, kinds, stacks, stats, terminal
 from labkit.blocks import Context, named, table, viewer_links
 from labkit.errors import LabError
 from labkit.flamegraph import render_svg
@@ -286,13 +286,21 @@ def _looks(prof: Profile) -> str:
 def summary(step: str, profile: Profile) -> Table:
     """The learner's terminal table: the hottest functions first."""
     out = Table(
-        title=f"{profile['title'] or step}: {profile['samples']:,} samples, "
-        f"{'attached by PID' if profile['method'] == 'pid' else 'launched'}"
+        title=terminal.cell(
+            f"{profile['title'] or step}: {profile['samples']:,} samples, "
+            f"{'attached by PID' if profile['method'] == 'pid' else 'launched'}"
+        )
     )
     for column in ("function", "file", "self", "total"):
         out.add_column(column, justify="right" if column in ("self", "total") else "left")
     for f in sorted(profile["functions"], key=lambda f: (-f["self_share"], -f["total_share"]))[:6]:
-        out.add_row(f["name"], f["file"], formats.share(f["self_share"]), formats.share(f["total_share"]))
+        # The program names its functions and files: shown as text (rich would read `[/b]` as markup).
+        out.add_row(
+            terminal.cell(f["name"]),
+            terminal.cell(f["file"]),
+            formats.share(f["self_share"]),
+            formats.share(f["total_share"]),
+        )
     return out
 
 
