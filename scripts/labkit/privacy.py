@@ -73,7 +73,9 @@ def captured(data_dir: Path) -> list[Path]:
                 named = entry.get("file") or (files.get("text") if isinstance(files, dict) else None)
                 if isinstance(named, str):
                     names.append(named)
-    return sorted({data_dir / name for name in names if (data_dir / name).resolve().is_relative_to(data_dir.resolve())})
+    return sorted(
+        {data_dir / name for name in names if (data_dir / name).resolve().is_relative_to(data_dir.resolve())}
+    )
 
 
 def _shown(path: Path, root: Path) -> str:

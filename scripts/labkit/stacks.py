@@ -160,7 +160,9 @@ def read_collapsed(text: str) -> dict[tuple[str, ...], int]:
             continue
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
-            raise LabError(f"collapsed stacks, line {number}: expected 'frame;frame;... COUNT', found {line!r}")
+            raise LabError(
+                f"collapsed stacks, line {number}: expected 'frame;frame;... COUNT', found {line!r}"
+            )
         frames = tuple(unquote(f) for f in stack.split(";"))
         out[frames] = out.get(frames, 0) + int(count)
     return out

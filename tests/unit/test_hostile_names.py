@@ -158,7 +158,9 @@ def _recording(stacks_of_names: list[list[tuple[str, str, int]]]) -> stacks.Reco
         max_size=6,
     )
 )
-def test_collapsed_stacks_parse_back_to_the_same_stacks(stacks_of_names: list[list[tuple[str, str, int]]]) -> None:
+def test_collapsed_stacks_parse_back_to_the_same_stacks(
+    stacks_of_names: list[list[tuple[str, str, int]]],
+) -> None:
     counted = stacks.collapsed(_recording(stacks_of_names))
     text = stacks.collapsed_text(counted)
     lines = text.splitlines()  # every line break Python knows, \r, \x85 and \u2028 included
@@ -206,7 +208,11 @@ def _profile(names: list[str]) -> dict[str, Any]:
 def _printed(renderable: Any, *, console: type[Console] = Console, colours: bool = False) -> str:
     out = io.StringIO()
     shown = console(
-        file=out, force_terminal=True, color_system="standard" if colours else None, width=200, highlight=False
+        file=out,
+        force_terminal=True,
+        color_system="standard" if colours else None,
+        width=200,
+        highlight=False,
     )
     shown.print(renderable)
     return out.getvalue()

@@ -66,3 +66,47 @@ def test_file_outside_root_is_named_by_its_name(root: Path, tmp_path: Path) -> N
     outside = tmp_path / "elsewhere.md"
     outside.write_text("x /tmp/y\n", encoding="utf-8")
     assert privacy.scan([outside], root=root) == ["elsewhere.md:1: a /tmp/ path"]
+
+
+NAMES = [("user name", "root"), ("host name", "vm"), ("host name", "buildhost")]
+USER = "out.txt:1: this machine's user name 'root' in a captured output"
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("root\n", [USER]),
+        ("first\nvm\n", ["out.txt:2: this machine's host name 'vm' in a captured output"]),
+        (
+            "Linux buildhost 6.1.0 x86_64\n",
+            [USER.replace("user name 'root'", "host name 'buildhost'")],
+        ),
+        (
+            "uid=0(root) gid=0(root)\n",
+            [USER] * 2,
+        ),
+        ("html:root { color: red }\n", [USER]),
+        # not the names as words: parts of other words, and a two-letter name inside a line
+        ('{"refusals": {"user_to_root": 1}}\na root-owned process\nbuildhosts\n', []),
+        ("Linux vm 6.1.0\nvmstat\n", []),
+    ],
+)
+def test_bare_names_in_a_captured_output(text: str, found: list[str]) -> None:
+    assert privacy.bare_names(text, shown="out.txt", names=NAMES) == found
+
+
+def test_scan_reads_the_captured_outputs_that_results_json_names(root: Path) -> None:
+    """Issue 26, item 19: `whoami`'s output in a command step's file was published."""
+    data = root / "docs" / "data"
+    data.mkdir()
+    user = getpass.getuser()
+    (data / "results.json").write_text(
+        '{"commands": {"who": {"file": "who.txt"}}, "dumps": {"d": {"files": {"text": "dump.txt"}}}}\n',
+        encoding="utf-8",
+    )
+    (data / "who.txt").write_text(f"you are\n{user}\n", encoding="utf-8")
+    (data / "dump.txt").write_text("Thread 1 (idle)\n", encoding="utf-8")
+    (data / "style.css").write_text(f":{user} {{ color: red }}\n{user}\n", encoding="utf-8")
+    (data / "slow.collapsed.txt").write_text(f"{user} (labs/app.py:1) 3\n", encoding="utf-8")
+    leaks = privacy.scan(privacy.tree(data), root=root)
+    assert leaks == [f"docs/data/who.txt:2: this machine's user name {user!r} in a captured output"]

@@ -153,3 +153,31 @@ def test_declared_value_may_not_shadow_a_standard_one(results: dict[str, Any]) -
     declared = {"speedup_median": {"path": "benchmark.speedup.median", "format": "speedup"}}
     with pytest.raises(LabError, match="also a standard value"):
         values.evaluate(results, declared, defined=lambda f: True)
+
+
+def _without_benchmark(results: dict[str, Any], *, ran: bool) -> None:
+    """Lab 1's results as a lab would give them with no benchmark (``ran``: it has one, skipped here)."""
+    results["benchmark"] = None
+    if not ran:
+        steps = results["provenance"]["steps"]
+        results["provenance"]["steps"] = [s for s in steps if s["kind"] != "benchmark"]
+
+
+def test_a_path_into_a_section_the_lab_has_no_step_for_is_an_error(results: dict[str, Any]) -> None:
+    """Issue 26, item 16: `benchmark.speedup.median` in a lab without a benchmark published "not measured"."""
+    _without_benchmark(results, ran=False)
+    declared = {"fix_speedup": {"path": "benchmark.speedup.median", "format": "speedup"}}
+    with pytest.raises(
+        LabError,
+        match=r"^labs/lab-1\.yml: value 'fix_speedup': value path 'benchmark\.speedup\.median': .*"
+        r"the lab has no benchmark step \(its steps are of the kinds command, overhead, profile\)$",
+    ):
+        values.evaluate(results, declared, defined=lambda f: True)
+
+
+def test_a_path_into_a_step_skipped_here_is_not_measured(results: dict[str, Any]) -> None:
+    """A step that the lab has but that did not run here (attaching refused) is shown as not measured."""
+    _without_benchmark(results, ran=True)
+    declared = {"fix_speedup": {"path": "benchmark.speedup.median", "format": "speedup"}}
+    out = values.evaluate(results, declared, defined=lambda f: True)
+    assert out["fix_speedup"] == {"value": None, "format": "speedup", "text": "not measured"}

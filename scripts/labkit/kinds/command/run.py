@@ -35,7 +35,9 @@ def run(ctx: Context, step: Step) -> Command:
     if opts.out.resolve().is_relative_to((opts.root / "docs").resolve()):  # to be published
         leaks = privacy.bare_names(text, shown=(lab.data_dir / f"{step.id}.txt").as_posix())
         if leaks:
-            raise LabError(f"{leaks[0]}: the output of step {step.id!r} would publish it; print something else")
+            raise LabError(
+                f"{leaks[0]}: the output of step {step.id!r} would publish it; print something else"
+            )
     opts.out.mkdir(parents=True, exist_ok=True)
     (opts.out / f"{step.id}.txt").write_text(text, encoding="utf-8")
     entry: CommandRun = {
