@@ -36,21 +36,56 @@ def machine_names() -> list[tuple[str, str]]:
     return [(what, name) for what, name in found if name]
 
 
-def bare_names(text: str, *, shown: str, names: list[tuple[str, str]] | None = None) -> list[str]:
-    """Where a captured output names this machine's user or host as a word, e.g. `whoami`'s `root`.
+# Account and host names that many machines share and that are words of tool output too ("run as root",
+# a JSON key "user"): they identify no one, and as words they would refuse honest output.
+GENERIC = frozenset(
+    [
+        "root",
+        "user",
+        "admin",
+        "administrator",
+        "runner",
+        "ubuntu",
+        "debian",
+        "fedora",
+        "vagrant",
+        "docker",
+        "jenkins",
+        "guest",
+        "build",
+        "test",
+        "python",
+        "node",
+        "app",
+        "dev",
+        "ci",
+        "localhost",
+        "host",
+        "server",
+        "worker",
+        "container",
+        "default",
+    ]
+)
 
-    Only program output is read this way, never pages, CSS or stacks (CSS has `:root`). A name of 3
-    characters or more counts as a whole word, a word being letters, digits, `_` and `-` (so
-    `user_to_root` and `root-owned` do not count); a shorter one (`vm`) only as a whole line, as
-    `hostname` prints it, since two letters occur in any text.
+
+def bare_names(text: str, *, shown: str, names: list[tuple[str, str]] | None = None) -> list[str]:
+    """Where a captured output names this machine's user or host, e.g. `whoami`'s or `hostname`'s line.
+
+    Only program output is read this way, never pages, CSS or stacks (CSS has `:root`). A line that is
+    just the name always counts. Elsewhere in a line, a name counts as a whole word (a word being
+    letters, digits, `_` and `-`: `user_to_root` and `root-owned` do not count) when it has 3 characters
+    or more and is not a name that many machines share (``GENERIC``): two letters such as `vm`, or
+    `root`, occur in any text.
     """
     leaks = []
     for what, name in machine_names() if names is None else names:
         word = re.escape(name)
+        line_only = len(name) < 3 or name.lower() in GENERIC
         regex = (
-            re.compile(rf"(?<![\w-]){word}(?![\w-])")
-            if len(name) >= 3
-            else re.compile(rf"^[ \t]*{word}[ \t]*$", re.MULTILINE)
+            re.compile(rf"^[ \t]*{word}[ \t]*$", re.MULTILINE)
+            if line_only
+            else re.compile(rf"(?<![\w-]){word}(?![\w-])")
         )
         for match in regex.finditer(text):
             line = text.count("\n", 0, match.start()) + 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from labkit import formats
@@ -55,17 +55,26 @@ def _no_step_for(results: Results, path: str) -> str:
     A section is empty both when its step was skipped here ("not measured", shown as such) and when the
     lab has no such step at all: a misspelt or copied path, which must not publish "not measured".
     """
-    from labkit import kinds
-
-    section = path.split(".", 1)[0]
     ran = results["provenance"].get("steps")
     if ran is None:  # results from before the provenance listed the steps: cannot tell
         return ""
-    owners = [k for k in kinds.sections() if k.section == section]
-    if not owners or any(step.get("kind") in {k.name for k in owners} for step in ran):
+    return missing_section(path, [str(step.get("kind")) for step in ran])
+
+
+def missing_section(path: str, step_kinds: Iterable[str]) -> str:
+    """Why ``path`` names a section that no step of a lab with steps of ``step_kinds`` fills, or "".
+
+    The same rule serves a manifest being loaded (its steps) and results being evaluated (the steps run).
+    """
+    from labkit import kinds
+
+    section = path.split(".", 1)[0]
+    owners = [k.name for k in kinds.sections() if k.section == section]
+    present = sorted(set(step_kinds))
+    if not owners or any(kind in owners for kind in present):
         return ""
-    steps = ", ".join(sorted({str(step.get("kind")) for step in ran})) or "none"
-    return f"the lab has no {' or '.join(k.name for k in owners)} step (its steps are of the kinds {steps})"
+    kinds_here = ", ".join(present) or "none"
+    return f"the lab has no {' or '.join(owners)} step (its steps are of the kinds {kinds_here})"
 
 
 def _entry(value: Scalar, kind: str) -> Value:

@@ -68,27 +68,23 @@ def test_file_outside_root_is_named_by_its_name(root: Path, tmp_path: Path) -> N
     assert privacy.scan([outside], root=root) == ["elsewhere.md:1: a /tmp/ path"]
 
 
-NAMES = [("user name", "root"), ("host name", "vm"), ("host name", "buildhost")]
+NAMES = [("user name", "root"), ("host name", "vm"), ("host name", "buildhost"), ("user name", "alice")]
 USER = "out.txt:1: this machine's user name 'root' in a captured output"
+ALICE = "out.txt:1: this machine's user name 'alice' in a captured output"
 
 
 @pytest.mark.parametrize(
     ("text", "found"),
     [
-        ("root\n", [USER]),
-        ("first\nvm\n", ["out.txt:2: this machine's host name 'vm' in a captured output"]),
-        (
-            "Linux buildhost 6.1.0 x86_64\n",
-            [USER.replace("user name 'root'", "host name 'buildhost'")],
-        ),
-        (
-            "uid=0(root) gid=0(root)\n",
-            [USER] * 2,
-        ),
-        ("html:root { color: red }\n", [USER]),
-        # not the names as words: parts of other words, and a two-letter name inside a line
-        ('{"refusals": {"user_to_root": 1}}\na root-owned process\nbuildhosts\n', []),
+        ("root\n", [USER]),  # whoami
+        ("first\nvm\n", ["out.txt:2: this machine's host name 'vm' in a captured output"]),  # hostname
+        ("Linux buildhost 6.1.0 x86_64\n", [ALICE.replace("user name 'alice'", "host name 'buildhost'")]),
+        ("uid=1000(alice) gid=1000(alice)\n", [ALICE] * 2),
+        ("html:alice { color: red }\n", [ALICE]),
+        # not the names as words: parts of other words, a short or generic name inside a line
+        ('{"refusals": {"user_to_alice": 1}}\nan alice-owned file\nbuildhosts\n', []),
         ("Linux vm 6.1.0\nvmstat\n", []),
+        ("uid=0(root) gid=0(root)\nrun py-spy as root\n", []),
     ],
 )
 def test_bare_names_in_a_captured_output(text: str, found: list[str]) -> None:

@@ -181,3 +181,12 @@ def test_a_path_into_a_step_skipped_here_is_not_measured(results: dict[str, Any]
     declared = {"fix_speedup": {"path": "benchmark.speedup.median", "format": "speedup"}}
     out = values.evaluate(results, declared, defined=lambda f: True)
     assert out["fix_speedup"] == {"value": None, "format": "speedup", "text": "not measured"}
+
+
+def test_missing_section_is_the_one_rule_for_manifests_and_results() -> None:
+    assert values.missing_section("benchmark.speedup.median", ["profile", "compare"]) == (
+        "the lab has no benchmark step (its steps are of the kinds compare, profile)"
+    )
+    assert values.missing_section("benchmark.speedup.median", ["benchmark"]) == ""
+    assert values.missing_section("profiles.slow.samples", ["profile"]) == ""
+    assert values.missing_section("provenance.cpu_count", []) == ""  # not a step's section
