@@ -241,3 +241,15 @@ def test_the_terminal_console_shows_control_characters_of_anything_it_prints() -
 
 def test_terminal_text_is_never_markup() -> None:
     assert _printed(terminal.cell("[/bold]x\n")).strip() == "[/bold]x\\n"
+
+
+def test_a_hostile_value_in_a_markdown_table_stays_in_its_cell() -> None:
+    import markdown
+
+    page = "| what | name |\n|---|---|\n| hot | <!-- value: who -->…<!-- /value --> |\n"
+    name = "a|b\n| c | d"
+    out, _ = pages.render(page, _ctx(formats.render(name, "text")), page="p.md")
+    html = markdown.markdown(out, extensions=["tables"])
+    cells = re.findall(r"<td>(.*?)</td>", html, re.S)
+    assert len(cells) == 2, html
+    assert re.sub(r"<!--.*?-->", "", cells[1]) == "a|b\\n| c | d"
