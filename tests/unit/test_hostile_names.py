@@ -253,3 +253,14 @@ def test_a_hostile_value_in_a_markdown_table_stays_in_its_cell() -> None:
     cells = re.findall(r"<td>(.*?)</td>", html, re.S)
     assert len(cells) == 2, html
     assert re.sub(r"<!--.*?-->", "", cells[1]) == "a|b\\n| c | d"
+
+
+def test_the_top_screens_picture_shows_control_characters_and_stays_valid_xml() -> None:
+    """py-spy top's screen holds the program's function names; rich's SVG export kept them raw."""
+    import xml.etree.ElementTree as ET
+
+    from labkit.kinds.top.run import terminal_svg
+
+    svg = terminal_svg("  %Own   Function\n 50.0%  evil\x01\x0e\x1b(labs/x.py)\n", title="py-spy top")
+    ET.fromstring(svg)
+    assert "evil\\x01\\x0e\\x1b(labs/x.py)" in svg.replace("&#160;", " ")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 import re
 
-from rich.console import Console
-
-from labkit import live, services
+from labkit import live, services, terminal
 from labkit.kinds import Context
 from labkit.manifest import Step
 from labkit.records import Top
@@ -49,8 +47,12 @@ def run(ctx: Context, step: Step) -> Top:
 
 
 def terminal_svg(text: str, *, title: str) -> str:
-    """A picture of a terminal screen (rich's SVG export), deterministic for the same text."""
-    console = Console(
+    """A picture of a terminal screen (rich's SVG export), deterministic for the same text.
+
+    The screen holds the program's function names: control characters are shown as escapes (a raw one
+    would also make the SVG invalid XML).
+    """
+    console = terminal.Console(
         record=True,
         width=max(80, max((len(line) for line in text.splitlines()), default=80)),
         file=io.StringIO(),
