@@ -26,6 +26,7 @@ from labkit import (
     publish,
     report,
     soak,
+    terminal,
     words,
 )
 from labkit.errors import LabError
@@ -40,7 +41,7 @@ LOG_WIDTH = 160
 def _console(*, stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else max(LOG_WIDTH, int(os.environ.get("COLUMNS", "0") or 0))
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+    return terminal.Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
 console = _console()
@@ -159,7 +160,7 @@ def _exercise_note(lab: Lab, root: Path) -> str | None:
 def cmd_learn(args: argparse.Namespace, root: Path) -> int:
     (lab,) = _labs(root, args.lab_id)
     preflight.require(lab, root=root, method=args.method, learner=True, quick=args.quick, say=_say)
-    console.rule(f"[bold]{lab.title}[/bold] ({lab.id})")
+    console.rule(terminal.text(f"{lab.title} ({lab.id})", style="bold"))
     note = _exercise_note(lab, root)
     if note:
         console.print(Text(note, style="bold"))
@@ -194,7 +195,7 @@ def cmd_grade(args: argparse.Namespace, root: Path) -> int:
     if made:
         console.print(Text(exercise.instructions(lab, root=root, made=made)))
     file, function = exercise.target(lab, root=root)
-    console.rule(f"[bold]Grading {file.relative_to(root)}[/bold] ({lab.id}: `{function}`)")
+    console.rule(terminal.text(f"Grading {file.relative_to(root)} ({lab.id}: `{function}`)", style="bold"))
     with console.status("grading: real processes, real py-spy (Ctrl-C stops everything)"):
         result = grade.grade(lab, root=root, quick=args.quick, say=_say)
     number = lab.id.split("-", 1)[1]
