@@ -156,13 +156,14 @@ def _check_results(
         problems += wrong
     for page in lab.pages:
         text = texts[page.as_posix()]
-        ctx = page_context(lab, page, results=results, data_dir=data_dir)
+        ctx = page_context(lab, page, results=results, data_dir=data_dir, root=root)
         _, diffs = pages.render(text, ctx, page=page.as_posix())
+        shown = (into / page).relative_to(root).as_posix()
         for diff in diffs:
             d = _first_changed_line(diff)
             said = "the source" if d.marker.split(" ")[0] in ("line", "name", "cite") else where
             problems.append(
-                f"{page.as_posix()}:{d.line}: {d.marker} shows {d.found[:60]!r} but {said} says "
+                f"{shown}:{d.line}: {d.marker} shows {d.found[:60]!r} but {said} says "
                 f"{d.expected[:60]!r}; {fix} rewrites the page"
             )
     problems += claims.unstated(results["claims"], texts)

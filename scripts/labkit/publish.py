@@ -203,8 +203,10 @@ def refuse_mismatches(results: Results) -> None:
         )
 
 
-def page_context(lab: Lab, page: Path, *, results: Results, data_dir: Path) -> blocks.Context:
-    """What a page's markers are rendered from: the results, and where its data is now."""
+def page_context(
+    lab: Lab, page: Path, *, results: Results, data_dir: Path, root: Path | None = None
+) -> blocks.Context:
+    """What a page's markers are rendered from: the results, where its data is now, the repository."""
     return blocks.Context(
         results=results,
         data_href=pages.data_href(page, lab.data_dir),
@@ -212,6 +214,7 @@ def page_context(lab: Lab, page: Path, *, results: Results, data_dir: Path) -> b
         data_path=lab.data_dir.relative_to(pages.docs_root(lab.data_dir)).as_posix(),
         data_dir=data_dir,
         page=page.as_posix(),
+        root=root,
     )
 
 
@@ -233,7 +236,7 @@ def page_texts(
             source = (root / page).read_text(encoding="utf-8")
         except OSError as exc:
             raise LabError(f"{page}: the lab's page cannot be read ({exc.strerror})") from exc
-        ctx = page_context(lab, page, results=results, data_dir=data_dir)
+        ctx = page_context(lab, page, results=results, data_dir=data_dir, root=root)
         new, _ = pages.render(source, ctx, page=page.as_posix())
         out[page] = (source if into in (None, root) else _read(into / page) or "", new)
     return out
