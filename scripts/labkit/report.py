@@ -107,18 +107,23 @@ def write(labs: Sequence[Lab], *, root: Path, into: Path | None = None) -> bool:
     A read-only docs/ or a full disk is a located error; the page is then left as it was.
     """
     into = into or root
-    with store.writing(root, "the run report was left as it was; the labs' results are in place"):
-        store.temporary(into / PAGE).unlink(missing_ok=True)  # left by a killed run
+    page, tmp = into / PAGE, store.temporary(into / PAGE)
+    try:
+        tmp.unlink(missing_ok=True)  # left by a killed run
         rendered = render(labs, root=root, into=into)
         if rendered is None or rendered[0] == rendered[1]:
             return False
-        (into / PAGE).parent.mkdir(parents=True, exist_ok=True)
-        tmp = store.temporary(into / PAGE)
+        page.parent.mkdir(parents=True, exist_ok=True)
         try:
             tmp.write_text(rendered[1], encoding="utf-8")
-            os.replace(tmp, into / PAGE)
+            os.replace(tmp, page)
         finally:
             tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        shown = page.relative_to(root).as_posix()
+        raise LabError(
+            f"{shown}: cannot be rewritten ({exc.strerror or exc}); the run report was left as it was"
+        ) from exc
     return True
 
 
