@@ -20,7 +20,7 @@ from tests.helpers import LAB, QUICK, assert_no_process_left, copy_repo, hash_tr
 
 @pytest.fixture(scope="session")
 def measured_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the repository with a fresh QUICK run of Lab 1 in its out/quick/. Read it; never modify it."""
+    """A copy of the repository with a fresh QUICK run of Lab 1 (in out/quick/). Read it; never modify it."""
     copy = copy_repo(tmp_path_factory.mktemp("measured") / "repo")
     probe = subprocess.run(
         [sys.executable, "-c", "import labkit; print(labkit.__file__)"],

@@ -23,7 +23,9 @@ class Killed(BaseException):
 
 
 def state(lab: Path) -> dict[str, str]:
-    return {p.relative_to(lab).as_posix(): p.read_text(encoding="utf-8") for p in lab.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(lab).as_posix(): p.read_text(encoding="utf-8") for p in lab.rglob("*") if p.is_file()
+    }
 
 
 def start(tmp_path: Path) -> tuple[Path, dict[Path, str]]:
@@ -93,7 +95,9 @@ def test_page_files_left_without_a_swap_in_progress_are_removed(tmp_path: Path) 
     assert state(lab) == OLD and store.leftovers(lab) == []
 
 
-def test_a_failed_page_write_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_page_write_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     lab, pages = start(tmp_path)
     real = store._write_synced
 
