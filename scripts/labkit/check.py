@@ -74,13 +74,11 @@ def leftovers(lab: Lab, *, root: Path, into: Path, fix: str) -> list[str]:
     ]
 
 
-def check_lab(
-    lab: Lab, *, root: Path, allow_quick: bool = False, quick: bool = False
-) -> tuple[list[str], list[str]]:
+def check_lab(lab: Lab, *, root: Path, quick: bool = False) -> tuple[list[str], list[str]]:
     """(problems that fail the check, notes that are only reported).
 
-    ``quick``: check what a QUICK run published into its mirror (QUICK results accepted there) instead
-    of docs/. ``allow_quick`` accepts QUICK results in docs/ (nothing writes them there any more).
+    ``quick``: check what a QUICK run wrote into its mirror (out/quick/) instead of docs/; QUICK results
+    are accepted there, and refused in docs/.
     """
     into = publish.target(root, quick=quick)
     fix = f"run `make assets{' QUICK=1' if quick else ''} LAB={lab.id}`"
@@ -100,9 +98,7 @@ def check_lab(
     typed += [stale] if stale else []
     typed += leftovers(lab, root=root, into=into, fix=fix)
     try:
-        problems, notes = _check_results(
-            lab, root=root, into=into, fix=fix, texts=texts, allow_quick=allow_quick or quick
-        )
+        problems, notes = _check_results(lab, root=root, into=into, fix=fix, texts=texts, allow_quick=quick)
     except LabError as exc:
         return [str(exc), *typed], skipped
     return [*problems, *typed], [*notes, *skipped]

@@ -347,12 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true"), p.add_argument("--method", choices=["pid", "launch"])
     p = sub.add_parser("check", help="pages agree with results, results with raw data, nothing stale")
     p.add_argument("--lab")
-    p.add_argument(
-        "--quick",
-        "--allow-quick",
-        action="store_true",
-        help="check what `assets --quick` wrote into out/quick/",
-    )
+    p.add_argument("--quick", action="store_true", help="check what `assets --quick` wrote into out/quick/")
+    p.add_argument("--allow-quick", action="store_true", dest="quick", help=argparse.SUPPRESS)  # older name
     p = sub.add_parser("learn", help="run one lab live; outputs go to out/<id>/")
     p.add_argument("lab_id"), p.add_argument("--quick", action="store_true")
     p.add_argument("--method", choices=["pid", "launch"])

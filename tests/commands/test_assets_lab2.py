@@ -155,7 +155,7 @@ def test_latency_loads_report_p95(lab2_results: dict, load: str) -> None:
 
 def test_quick_results_pass_check(lab2_copy: tuple[Path, str]) -> None:
     copy, _ = lab2_copy
-    run = labkit(copy, "check", "--lab", LAB2, "--allow-quick")
+    run = labkit(copy, "check", "--lab", LAB2, "--quick")
     assert run.returncode == 0, str(run)
 
 

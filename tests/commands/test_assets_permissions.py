@@ -147,7 +147,7 @@ def test_refused_attach_falls_back_to_the_launch_form(spy_without_ptrace: str, w
         assert profile["method"] == "launch", step
         assert profile["method_note"], step
         assert profile["samples"] > 0, step
-    check = labkit(work_copy, "check", "--lab", LAB, "--allow-quick")
+    check = labkit(work_copy, "check", "--lab", LAB, "--quick")
     assert check.returncode == 0, str(check)
 
 
