@@ -45,7 +45,9 @@ def _pages(lab: Lab, *, root: Path, into: Path, fix: str) -> dict[str, str]:
             texts[page.as_posix()] = (into / page).read_text(encoding="utf-8")
         except OSError as exc:
             shown = (into / page).relative_to(root).as_posix()
-            raise LabError(f"{shown}: cannot be read ({exc.strerror}); {fix}") from exc
+            raise LabError(
+                f"{shown}: cannot be read ({exc.strerror})" + (f"; {fix}" if into != root else "")
+            ) from exc
     return texts
 
 

@@ -344,7 +344,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     p = sub.add_parser("assets", help="re-run stale labs and publish their results into docs/")
     p.add_argument("--lab"), p.add_argument("--force", action="store_true")
-    p.add_argument("--quick", action="store_true"), p.add_argument("--method", choices=["pid", "launch"])
+    p.add_argument(
+        "--quick", action="store_true", help="the short configuration, into out/quick/ (never docs/)"
+    )
+    p.add_argument("--method", choices=["pid", "launch"])
     p = sub.add_parser("check", help="pages agree with results, results with raw data, nothing stale")
     p.add_argument("--lab")
     p.add_argument("--quick", action="store_true", help="check what `assets --quick` wrote into out/quick/")

@@ -294,7 +294,7 @@ def assets(
     """
     into = target(root, quick=quick)
     data_dir = into / lab.data_dir
-    with store.writing(root, "nothing of it was changed"):
+    with store.writing(root, f"{lab.id} was left as it was"):
         repaired = store.repair(data_dir, [into / p for p in published(lab)])
         data_dir.parent.mkdir(parents=True, exist_ok=True)  # a QUICK mirror's first run
     if repaired:
@@ -315,7 +315,7 @@ def assets(
             _with_notebook(lab, texts, into=into, root=root)
             if results == existing and all(new == current for current, new in texts.values()):
                 return Outcome(lab.id, "unchanged", results)
-            with store.writing(root, "nothing of it was replaced"):
+            with store.writing(root, f"{lab.id} was left as it was"):
                 shutil.copytree(data_dir, staged)
             status = "updated"
         else:
@@ -331,7 +331,7 @@ def assets(
             refuse_unstated(lab, results, texts, root=root)
             _with_notebook(lab, texts, into=into, root=root)
             status = "measured"
-        with store.writing(root, "nothing of it was replaced"):
+        with store.writing(root, f"{lab.id} was left as it was"):
             (staged / "results.json").write_text(dump(results), encoding="utf-8")
             pending = {into / page: new for page, (_, new) in texts.items()}
             store.swap_in(data_dir=data_dir, staged=staged, pages=pending)

@@ -148,7 +148,14 @@ def swap_in(*, data_dir: Path, staged: Path, pages: dict[Path, str] | None = Non
     with signals.deferred("the swap finished"):
         if data_dir.exists():
             os.rename(data_dir, old)
-        os.rename(staged, data_dir)
+        try:
+            os.rename(staged, data_dir)
+        except OSError:  # refused (not killed): put the old data back at once
+            if old.exists() and not data_dir.exists():
+                os.rename(old, data_dir)
+            for tmp in pending.values():
+                tmp.unlink(missing_ok=True)
+            raise
         for page, tmp in pending.items():
             os.replace(tmp, page)
         if old.exists():

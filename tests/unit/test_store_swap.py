@@ -121,3 +121,20 @@ def test_the_swap_writes_a_mirror_that_does_not_exist_yet(tmp_path: Path) -> Non
     (lab / "data.new" / "results.json").write_text("new", encoding="utf-8")
     store.swap_in(data_dir=lab / "data", staged=lab / "data.new", pages={lab / "index.md": "page"})
     assert state(lab) == {"data/results.json": "new", "index.md": "page"}
+
+
+def test_a_refused_rename_puts_the_old_data_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a kill: `data.new → data` fails (EACCES, EXDEV): the old lab is whole again at once."""
+    lab, pages = start(tmp_path)
+    real = store.os.rename
+
+    def refuse_staged(src: Path, dst: Path) -> None:
+        if Path(src).name == "data.new":
+            raise OSError(errno.EACCES, "Permission denied", str(src))
+        real(src, dst)
+
+    monkeypatch.setattr(store.os, "rename", refuse_staged)
+    with pytest.raises(OSError):
+        store.swap_in(data_dir=lab / "data", staged=lab / "data.new", pages=pages)
+    assert [p.name for p in store.leftovers(lab)] == ["data.new"]  # the caller removes its staging
+    assert {k: v for k, v in state(lab).items() if not k.startswith("data.new")} == OLD
