@@ -40,6 +40,10 @@ PAGE = Path("docs/labs/lab-1/index.md")
 LAB_DIR = Path("docs/labs/lab-1")
 DATA = LAB_DIR / "data"
 FIX = f"make assets LAB={LAB}"
+# Where `assets --quick` publishes (a mirror of docs/, never docs/ itself) and `check --quick` looks.
+QUICK = Path("out/quick")
+QUICK_DATA = QUICK / DATA
+QUICK_FIX = f"make assets QUICK=1 LAB={LAB}"
 # Never copied: the venvs (.nox holds four, about 1 GB), git, build outputs, toolkit state, caches, and a
 # swap in progress in this tree: everything git ignores (a test below keeps the two lists together).
 IGNORED = (

@@ -20,6 +20,7 @@ class Context:
     page: str = ""  # the page being written (a claims block lists the claims made on it)
     site_href: str = "."  # the site's root as the page links to it, e.g. "../.."
     data_path: str = "data"  # the data folder from the site's root, e.g. "labs/<id>/data"
+    root: Path | None = None  # the repository (code references, citations); None: data_dir's docs/ parent
 
 
 def table(head: list[str], rows: list[list[str]], *, caption: str = "") -> list[str]:

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labkit import citations, claims, kinds, notebook, pages, privacy, prose, store
+from labkit import citations, claims, kinds, notebook, pages, privacy, prose, publish, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
 from labkit.publish import environment_here, page_context, read_results, refresh, validate
@@ -38,10 +38,54 @@ def _compare(problems: list[str], where: str, field: str, stored: Any, recompute
         problems.append(f"{where}: {field}{path} is {shown[0]} but the raw data give {shown[1]}")
 
 
-def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[str], list[str]]:
-    """(problems that fail the check, notes that are only reported)."""
-    texts = {page.as_posix(): (root / page).read_text(encoding="utf-8") for page in lab.pages}
-    stored = read_results(root / lab.data_dir)
+def _pages(lab: Lab, *, root: Path, into: Path, fix: str) -> dict[str, str]:
+    texts = {}
+    for page in lab.pages:
+        try:
+            texts[page.as_posix()] = (into / page).read_text(encoding="utf-8")
+        except OSError as exc:
+            shown = (into / page).relative_to(root).as_posix()
+            raise LabError(
+                f"{shown}: cannot be read ({exc.strerror})" + (f"; {fix}" if into != root else "")
+            ) from exc
+    return texts
+
+
+def _stale_notebook(lab: Lab, *, root: Path, into: Path, texts: dict[str, str], fix: str) -> str | None:
+    """The notebook as the page at ``into`` gives it (docs/: `notebook.stale`, with its own advice)."""
+    if into == root:
+        return notebook.stale(lab, root=root)
+    path = into / notebook.path_of(lab)
+    shown = path.relative_to(root).as_posix()
+    if not path.exists():
+        return f"{shown}: missing; {fix}"
+    if path.read_text(encoding="utf-8") != notebook.dumps(
+        notebook.build(lab, texts[lab.page.as_posix()], root=root)
+    ):
+        return f"{shown}: stale: it differs from what its page and manifest give; {fix}"
+    return None
+
+
+def leftovers(lab: Lab, *, root: Path, into: Path, fix: str) -> list[str]:
+    """Files an interrupted swap left in the lab's folders (``index.md.new``, ``data.old/``, ...)."""
+    folders = {(into / p).parent for p in publish.published(lab)} | {(into / lab.data_dir).parent}
+    found = sorted({path for folder in folders for path in store.leftovers(folder)})
+    return [
+        f"{path.relative_to(root).as_posix()}: an interrupted run left this; {fix} repairs it"
+        for path in found
+    ]
+
+
+def check_lab(lab: Lab, *, root: Path, quick: bool = False) -> tuple[list[str], list[str]]:
+    """(problems that fail the check, notes that are only reported).
+
+    ``quick``: check what a QUICK run wrote into its mirror (out/quick/) instead of docs/; QUICK results
+    are accepted there, and refused in docs/.
+    """
+    into = publish.target(root, quick=quick)
+    fix = f"run `make assets{' QUICK=1' if quick else ''} LAB={lab.id}`"
+    texts = _pages(lab, root=root, into=into, fix=fix)
+    stored = read_results(into / lab.data_dir)
     values = stored.get("values") if isinstance(stored, dict) else None
     # Numbers typed into prose need only the pages and the manifest: reported even when the results
     # cannot be checked (missing, an older format, a page naming a value they lack).
@@ -52,28 +96,23 @@ def check_lab(lab: Lab, *, root: Path, allow_quick: bool = False) -> tuple[list[
     cited, skipped = citations.check_lab(texts, lab.source, root=root, version=version, kinds=pages.regions)
     typed += cited
     # The notebook is generated from the manifest and the page: a stale one fails, named.
-    stale = notebook.stale(lab, root=root)
+    stale = _stale_notebook(lab, root=root, into=into, texts=texts, fix=fix)
     typed += [stale] if stale else []
+    typed += leftovers(lab, root=root, into=into, fix=fix)
     try:
-        problems, notes = _check_results(lab, root=root, texts=texts, allow_quick=allow_quick)
+        problems, notes = _check_results(lab, root=root, into=into, fix=fix, texts=texts, allow_quick=quick)
     except LabError as exc:
         return [str(exc), *typed], skipped
     return [*problems, *typed], [*notes, *skipped]
 
 
 def _check_results(
-    lab: Lab, *, root: Path, texts: dict[str, str], allow_quick: bool
+    lab: Lab, *, root: Path, into: Path, fix: str, texts: dict[str, str], allow_quick: bool
 ) -> tuple[list[str], list[str]]:
-    fix = f"run `make assets LAB={lab.id}`"
-    data_dir = root / lab.data_dir
-    where = f"{lab.data_dir.as_posix()}/results.json"
+    data_dir = into / lab.data_dir
+    where = f"{data_dir.relative_to(root).as_posix()}/results.json"
     problems: list[str] = []
     notes: list[str] = []
-    for leftover in ("data.old", "data.new"):
-        if data_dir.with_name(leftover).exists():
-            problems.append(
-                f"{lab.data_dir.parent.as_posix()}/{leftover}: an interrupted run left this; {fix} repairs it"
-            )
     results = read_results(data_dir)
     if results is None:
         return [*problems, f"{where}: missing; {fix}"], notes
@@ -115,19 +154,20 @@ def _check_results(
         problems += wrong
     for page in lab.pages:
         text = texts[page.as_posix()]
-        ctx = page_context(lab, page, results=results, data_dir=data_dir)
+        ctx = page_context(lab, page, results=results, data_dir=data_dir, root=root)
         _, diffs = pages.render(text, ctx, page=page.as_posix())
+        shown = (into / page).relative_to(root).as_posix()
         for diff in diffs:
             d = _first_changed_line(diff)
             said = "the source" if d.marker.split(" ")[0] in ("line", "name", "cite") else where
             problems.append(
-                f"{page.as_posix()}:{d.line}: {d.marker} shows {d.found[:60]!r} but {said} says "
+                f"{shown}:{d.line}: {d.marker} shows {d.found[:60]!r} but {said} says "
                 f"{d.expected[:60]!r}; {fix} rewrites the page"
             )
     problems += claims.unstated(results["claims"], texts)
-    published = [*(root / p for p in lab.pages), *privacy.tree(data_dir)]
-    published += [path for path in [root / notebook.path_of(lab)] if path.exists()]
-    leaks = privacy.scan(published, root=root)
+    files = [*(into / p for p in lab.pages), *privacy.tree(data_dir)]
+    files += [path for path in [into / notebook.path_of(lab)] if path.exists()]
+    leaks = privacy.scan(files, root=root)
     problems += [f"{leak} (must not be published)" for leak in leaks]
     return problems, notes
 

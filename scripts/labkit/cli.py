@@ -62,21 +62,12 @@ def _say(msg: str) -> None:
     console.print(f"  {msg}", markup=False)
 
 
-def _all_labs(root: Path) -> list[Lab]:
-    """Every lab whose manifest loads (the report lists them all, even when one lab is broken)."""
-    out = []
-    for path in manifest.discover(root):
-        try:
-            out.append(manifest.load(path.relative_to(root), root=root))
-        except LabError:
-            continue
-    return out
-
-
 def cmd_assets(args: argparse.Namespace, root: Path) -> int:
     """Run every (or one) lab; one failing lab does not stop the others; a report table at the end."""
     wait = float(os.environ.get("LABKIT_LOCK_WAIT", "300"))
     rows: list[tuple[str, str, float, str, str, str]] = []
+    into = publish.target(root, quick=args.quick)  # QUICK results are never published: a mirror
+    docs = (into / "docs").relative_to(root).as_posix()
     with lock.held(root / ".labs" / "lock", wait_s=wait, say=_say):
         paths = [p for p in manifest.discover(root) if not args.lab or p.stem == args.lab]
         if args.lab and not paths:
@@ -89,8 +80,9 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
                     errors.print(f"  warning: {warning}", markup=False)
                 if publish.will_measure(lab, root=root, force=args.force, quick=args.quick):
                     preflight.require(
-                        lab, root=root, method=args.method, learner=False, quick=args.quick, say=_say
-                    )
+                        lab, root=root, method=args.method, learner=False, quick=args.quick, say=_say,
+                        writes_docs=not args.quick,
+                    )  # fmt: skip
                 outcome = publish.assets(
                     lab, root=root, force=args.force, quick=args.quick, method=args.method, say=_say
                 )
@@ -100,7 +92,7 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
                     errors.print(Text("".join(traceback.format_exception(exc))))
                 rows.append((path.stem, "failed", took, "", "", str(exc) or repr(exc)))
                 # Text, not markup: a claim's sentence may hold [brackets].
-                message = f"{exc}\n  docs/ still holds its previous results."
+                message = f"{exc}\n  {docs}/ still holds its previous results."
                 errors.print(Text.assemble((f"✗ {path.stem} failed: ", "red"), message))
                 continue
             took = time.perf_counter() - started
@@ -112,8 +104,9 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
             rows.append((lab.id, status, took, details, str(words.tally(res["claims"])), ""))
             console.print(f"[green]✓[/green] {lab.id}: {outcome.status} ({took:.1f} s)")
         # The report follows the results; it is written only when its text would change.
-        if report.write(_all_labs(root), root=root):
-            console.print(f"  run report written to {report.PAGE}")
+        written, why = report.update(root, into=into)
+        if why:
+            (console if written else errors).print(f"  {why}", markup=False)
     learner.print_table(
         console,
         "make assets: run report",
@@ -123,6 +116,10 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
             for lab_id, status, took, steps, claims, why in rows
         ],
     )
+    if args.quick:
+        console.print(
+            f"  QUICK results are never published: see {docs}/ (`labkit check --quick`)", markup=False
+        )
     return 1 if any(r[1] == "failed" for r in rows) else 0
 
 
@@ -130,7 +127,7 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
     bad = 0
     for lab in _labs(root, args.lab):
         try:
-            problems, notes = check.check_lab(lab, root=root, allow_quick=args.allow_quick)
+            problems, notes = check.check_lab(lab, root=root, quick=args.quick)
         except LabError as exc:
             problems, notes = [str(exc)], []
         for note in notes:
@@ -143,7 +140,8 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
         else:
             console.print(f"[green]✓[/green] {lab.id}: page, results and raw data agree; inputs unchanged")
     if not args.lab:
-        for problem in report.check(_all_labs(root), root=root):
+        labs, _ = report.all_labs(root)  # every manifest loaded above
+        for problem in report.check(labs, root=root, into=publish.target(root, quick=args.quick)):
             bad += 1
             errors.print(f"  {problem}", markup=False)
     return 1 if bad else 0
@@ -347,9 +345,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     p = sub.add_parser("assets", help="re-run stale labs and publish their results into docs/")
     p.add_argument("--lab"), p.add_argument("--force", action="store_true")
-    p.add_argument("--quick", action="store_true"), p.add_argument("--method", choices=["pid", "launch"])
+    p.add_argument(
+        "--quick", action="store_true", help="the short configuration, into out/quick/ (never docs/)"
+    )
+    p.add_argument("--method", choices=["pid", "launch"])
     p = sub.add_parser("check", help="pages agree with results, results with raw data, nothing stale")
-    p.add_argument("--lab"), p.add_argument("--allow-quick", action="store_true")
+    p.add_argument("--lab")
+    p.add_argument("--quick", action="store_true", help="check what `assets --quick` wrote into out/quick/")
+    p.add_argument("--allow-quick", action="store_true", dest="quick", help=argparse.SUPPRESS)  # older name
     p = sub.add_parser("learn", help="run one lab live; outputs go to out/<id>/")
     p.add_argument("lab_id"), p.add_argument("--quick", action="store_true")
     p.add_argument("--method", choices=["pid", "launch"])

@@ -103,7 +103,7 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
 def _cites(ctx: Context) -> dict[str, citations.Cited]:
     """The manifest's citations of cited claims, by claim id ({} for data outside a repository's docs/)."""
     try:
-        root = docs_root(ctx.data_dir).parent
+        root = ctx.root or docs_root(ctx.data_dir).parent
     except LabError:
         return {}
     return citations.for_claims(root, ctx.results["lab"])
@@ -208,7 +208,7 @@ def _references(text: str, ctx: Context, *, page: str, number: int, diffs: list[
     try:
         new, changes = refs.render_line(
             text,
-            root=lambda: docs_root(ctx.data_dir).parent,
+            root=lambda: ctx.root or docs_root(ctx.data_dir).parent,
             version=lambda: ctx.results.get("environment", {}).get("py_spy"),
         )
     except LabError as exc:

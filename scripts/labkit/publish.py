@@ -30,6 +30,19 @@ from labkit.manifest import Lab
 from labkit.records import Environment, JSONObject, Measured, Results, as_results, load_results
 
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
+# Where a QUICK run publishes: a mirror of what it would write (docs/..., paths as in the repository),
+# never docs/ itself. `check --quick` checks it there.
+QUICK_INTO = Path("out/quick")
+
+
+def target(root: Path, *, quick: bool) -> Path:
+    """The folder that stands for the repository when published files are written: docs/ lives under it."""
+    return root / QUICK_INTO if quick else root
+
+
+def published(lab: Lab) -> list[Path]:
+    """Every file the swap replaces, besides data/: the lab's pages and its notebook (repository paths)."""
+    return [*lab.pages, lab.page.parent / f"{lab.id}.ipynb"]  # the notebook: notebook.path_of
 
 
 @dataclass(frozen=True)
@@ -190,8 +203,10 @@ def refuse_mismatches(results: Results) -> None:
         )
 
 
-def page_context(lab: Lab, page: Path, *, results: Results, data_dir: Path) -> blocks.Context:
-    """What a page's markers are rendered from: the results, and where its data is now."""
+def page_context(
+    lab: Lab, page: Path, *, results: Results, data_dir: Path, root: Path | None = None
+) -> blocks.Context:
+    """What a page's markers are rendered from: the results, where its data is now, the repository."""
     return blocks.Context(
         results=results,
         data_href=pages.data_href(page, lab.data_dir),
@@ -199,24 +214,35 @@ def page_context(lab: Lab, page: Path, *, results: Results, data_dir: Path) -> b
         data_path=lab.data_dir.relative_to(pages.docs_root(lab.data_dir)).as_posix(),
         data_dir=data_dir,
         page=page.as_posix(),
+        root=root,
     )
 
 
-def page_texts(lab: Lab, results: Results, *, root: Path, data_dir: Path) -> dict[Path, tuple[str, str]]:
-    """For each of the lab's pages: (current text, text with every marker regenerated from ``results``)."""
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+def page_texts(
+    lab: Lab, results: Results, *, root: Path, data_dir: Path, into: Path | None = None
+) -> dict[Path, tuple[str, str]]:
+    """For each of the lab's pages: (text now at ``into``, its source at ``root`` with every marker
+    regenerated from ``results``). ``into`` is ``root`` except for a QUICK run's mirror."""
     out = {}
     for page in lab.pages:
         try:
-            current = (root / page).read_text(encoding="utf-8")
+            source = (root / page).read_text(encoding="utf-8")
         except OSError as exc:
             raise LabError(f"{page}: the lab's page cannot be read ({exc.strerror})") from exc
-        ctx = page_context(lab, page, results=results, data_dir=data_dir)
-        new, _ = pages.render(current, ctx, page=page.as_posix())
-        out[page] = (current, new)
+        ctx = page_context(lab, page, results=results, data_dir=data_dir, root=root)
+        new, _ = pages.render(source, ctx, page=page.as_posix())
+        out[page] = (source if into in (None, root) else _read(into / page) or "", new)
     return out
 
 
-def _with_notebook(lab: Lab, texts: dict[Path, tuple[str, str]], *, root: Path) -> None:
+def _with_notebook(lab: Lab, texts: dict[Path, tuple[str, str]], *, into: Path, root: Path) -> None:
     """Add the lab's notebook, generated from the page as it is about to be written, to what is swapped in.
 
     Claims are judged on the pages only, so the notebook (derived from the page and the manifest) is
@@ -226,7 +252,7 @@ def _with_notebook(lab: Lab, texts: dict[Path, tuple[str, str]], *, root: Path) 
 
     path = notebook.path_of(lab)
     try:
-        current = (root / path).read_text(encoding="utf-8")
+        current = (into / path).read_text(encoding="utf-8")
     except OSError:
         current = ""
     texts[path] = (current, notebook.dumps(notebook.build(lab, texts[lab.page][1], root=root)))
@@ -249,7 +275,7 @@ def will_measure(lab: Lab, *, root: Path, force: bool, quick: bool) -> bool:
     """
     if force:
         return True
-    data_dir = root / lab.data_dir
+    data_dir = target(root, quick=quick) / lab.data_dir
     old = data_dir.with_name("data.old")
     try:
         existing = read_results(data_dir if data_dir.exists() or not old.exists() else old)
@@ -262,9 +288,15 @@ def will_measure(lab: Lab, *, root: Path, force: bool, quick: bool) -> bool:
 def assets(
     lab: Lab, *, root: Path, force: bool, quick: bool, method: str | None, say: Callable[[str], None]
 ) -> Outcome:
-    """Re-measure a lab when its inputs or environment changed; always re-derive values and page."""
-    data_dir = root / lab.data_dir
-    repaired = store.repair(data_dir)
+    """Re-measure a lab when its inputs or environment changed; always re-derive values and page.
+
+    A QUICK run publishes into its mirror (``target``), never into docs/: its small n is for tests.
+    """
+    into = target(root, quick=quick)
+    data_dir = into / lab.data_dir
+    with store.writing(root, f"{lab.id} was left as it was"):
+        repaired = store.repair(data_dir, [into / p for p in published(lab)])
+        data_dir.parent.mkdir(parents=True, exist_ok=True)  # a QUICK mirror's first run
     if repaired:
         say(f"{lab.id}: {repaired}")
     staged = data_dir.with_name("data.new")
@@ -278,12 +310,13 @@ def assets(
             results = finish(lab, existing, root=root)
             validate(results, where=f"{lab.data_dir}/results.json")
             refuse_mismatches(results)
-            texts = page_texts(lab, results, root=root, data_dir=data_dir)
+            texts = page_texts(lab, results, root=root, data_dir=data_dir, into=into)
             refuse_unstated(lab, results, texts, root=root)
-            _with_notebook(lab, texts, root=root)
+            _with_notebook(lab, texts, into=into, root=root)
             if results == existing and all(new == current for current, new in texts.values()):
                 return Outcome(lab.id, "unchanged", results)
-            shutil.copytree(data_dir, staged)
+            with store.writing(root, f"{lab.id} was left as it was"):
+                shutil.copytree(data_dir, staged)
             status = "updated"
         else:
             if staged.exists():
@@ -294,14 +327,14 @@ def assets(
             )  # fmt: skip
             validate(results, where="new results.json")
             refuse_mismatches(results)
-            texts = page_texts(lab, results, root=root, data_dir=staged)
+            texts = page_texts(lab, results, root=root, data_dir=staged, into=into)
             refuse_unstated(lab, results, texts, root=root)
-            _with_notebook(lab, texts, root=root)
+            _with_notebook(lab, texts, into=into, root=root)
             status = "measured"
-        (staged / "results.json").write_text(dump(results), encoding="utf-8")
-        store.swap_in(
-            data_dir=data_dir, staged=staged, pages={root / page: new for page, (_, new) in texts.items()}
-        )
+        with store.writing(root, f"{lab.id} was left as it was"):
+            (staged / "results.json").write_text(dump(results), encoding="utf-8")
+            pending = {into / page: new for page, (_, new) in texts.items()}
+            store.swap_in(data_dir=data_dir, staged=staged, pages=pending)
     finally:
         if staged.exists():
             shutil.rmtree(staged)  # a failed or interrupted run leaves docs/ as it was

@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from labkit import blocks, formats, words
+from labkit import blocks, formats, manifest, store, words
 from labkit.errors import LabError
 from labkit.manifest import Lab
 from labkit.publish import read_results
@@ -78,34 +78,88 @@ def block(labs: Sequence[Lab], *, root: Path) -> list[str]:
     )
 
 
-def render(labs: Sequence[Lab], *, root: Path) -> tuple[str, str] | None:
-    """(current page, regenerated page); None when the site has no report page."""
+def render(labs: Sequence[Lab], *, root: Path, into: Path | None = None) -> tuple[str, str] | None:
+    """(current page, regenerated page); None when the site has no report page.
+
+    ``into`` holds the results and the page to compare with: ``root``, or a QUICK run's mirror (whose
+    report starts from docs/'s text, like its lab pages).
+    """
+    into = into or root
     path = root / PAGE
     if not path.exists():
         return None
-    current = path.read_text(encoding="utf-8")
+    source = path.read_text(encoding="utf-8")
     begin, end = f"<!-- begin: {MARK} -->", f"<!-- end: {MARK} -->"
-    if begin not in current or end not in current:
+    if begin not in source or end not in source:
         raise LabError(f"{PAGE}: expected the lines {begin!r} and {end!r}")
-    head, rest = current.split(begin, 1)
+    head, rest = source.split(begin, 1)
     _, tail = rest.split(end, 1)
-    new = head + begin + "\n\n" + "\n".join(block(labs, root=root)) + "\n\n" + end + tail
-    return current, new
+    new = head + begin + "\n\n" + "\n".join(block(labs, root=into)) + "\n\n" + end + tail
+    if into == root:
+        return source, new
+    mirrored = into / PAGE
+    return (mirrored.read_text(encoding="utf-8") if mirrored.exists() else ""), new
 
 
-def write(labs: Sequence[Lab], *, root: Path) -> bool:
-    """Rewrite the report page if it changed; True when it was written."""
-    rendered = render(labs, root=root)
-    if rendered is None or rendered[0] == rendered[1]:
-        return False
-    tmp = (root / PAGE).with_name(PAGE.name + ".new")
-    tmp.write_text(rendered[1], encoding="utf-8")
-    os.replace(tmp, root / PAGE)
+def write(labs: Sequence[Lab], *, root: Path, into: Path | None = None) -> bool:
+    """Rewrite the report page (at ``into``) if it changed; True when it was written.
+
+    A read-only docs/ or a full disk is a located error; the page is then left as it was.
+    """
+    into = into or root
+    page, tmp = into / PAGE, store.temporary(into / PAGE)
+    try:
+        tmp.unlink(missing_ok=True)  # left by a killed run
+        rendered = render(labs, root=root, into=into)
+        if rendered is None or rendered[0] == rendered[1]:
+            return False
+        page.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            tmp.write_text(rendered[1], encoding="utf-8")
+            os.replace(tmp, page)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        shown = page.relative_to(root).as_posix()
+        raise LabError(
+            f"{shown}: cannot be rewritten ({exc.strerror or exc}); the run report was left as it was"
+        ) from exc
     return True
 
 
-def check(labs: Sequence[Lab], *, root: Path) -> list[str]:
-    rendered = render(labs, root=root)
+def all_labs(root: Path) -> tuple[list[Lab], list[str]]:
+    """Every lab whose manifest loads, and the manifests that do not (the report needs them all)."""
+    out, broken = [], []
+    for path in manifest.discover(root):
+        try:
+            out.append(manifest.load(path.relative_to(root), root=root))
+        except LabError:
+            broken.append(path.relative_to(root).as_posix())
+    return out, broken
+
+
+def update(root: Path, *, into: Path) -> tuple[bool, str | None]:
+    """Rewrite the report from every lab's results: (written, what to say).
+
+    Not while a manifest does not load: its row would be lost, and a failed run never edits docs/.
+    """
+    labs, broken = all_labs(root)
+    shown = (into / PAGE).relative_to(root).as_posix()
+    if broken:
+        return False, f"{shown} left as it was: {', '.join(broken)} does not load, and its row would be lost"
+    if write(labs, root=root, into=into):
+        return True, f"run report written to {shown}"
+    return False, None
+
+
+def check(labs: Sequence[Lab], *, root: Path, into: Path | None = None) -> list[str]:
+    into = into or root
+    fix = "`make assets`" if into == root else "`make assets QUICK=1`"
+    shown = (into / PAGE).relative_to(root).as_posix()
+    problems = []
+    if store.temporary(into / PAGE).exists():
+        problems.append(f"{shown}{store.TEMP}: an interrupted run left this; {fix} removes it")
+    rendered = render(labs, root=root, into=into)
     if rendered is not None and rendered[0] != rendered[1]:
-        return [f"{PAGE}: the run report does not match the labs' results; run `make assets` to rewrite it"]
-    return []
+        problems.append(f"{shown}: the run report does not match the labs' results; run {fix} to rewrite it")
+    return problems

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from labkit import signals
+from labkit.errors import LabError
 from labkit.manifest import Lab, steps_fingerprint
 
 # The toolkit's code that can change a measurement (not the page writer, not the checks).
@@ -70,38 +73,101 @@ def inputs_sha256(lab: Lab, *, root: Path, quick: bool) -> str:
     return digest.hexdigest()
 
 
-def repair(data_dir: Path) -> str | None:
-    """Finish or roll back a swap that a killed run left half-done; say what was done."""
+TEMP = ".new"  # the suffix of every file the swap writes before it renames it into place
+
+
+def temporary(path: Path) -> Path:
+    """Where the swap writes ``path``'s new text before replacing it: ``index.md.new`` beside ``index.md``."""
+    return path.with_name(path.name + TEMP)
+
+
+def leftovers(folder: Path) -> list[Path]:
+    """What an interrupted swap can leave in a folder of docs/: ``*.new`` files and folders, ``data.old/``."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.name.endswith(TEMP) or p.name == "data.old")
+
+
+def repair(data_dir: Path, pages: Sequence[Path] = ()) -> str | None:
+    """Finish or roll back a swap that a killed run left half-done; say what was done.
+
+    The swap writes every page to ``<page>.new`` (flushed to the disk) before its first rename. With
+    ``data.old/`` and the new ``data/`` in place and ``data.new/`` gone, the renames had begun: the
+    pages are replaced (rolled forward). In any other state nothing new was in place yet, or the
+    ``.new`` file may be partial (a full disk): it is removed, and ``data/`` restored from ``data.old/``.
+    """
     old, new = data_dir.with_name("data.old"), data_dir.with_name("data.new")
-    said = None
-    if old.exists():
-        if data_dir.exists():
-            shutil.rmtree(old)  # the new data was in place: only the clean-up was missed
-            said = "removed data.old/ left by an interrupted run (the new data was already in place)"
+    tmps = [(page, temporary(page)) for page in pages if temporary(page).exists()]
+    forward = old.exists() and data_dir.exists() and not new.exists()
+    said: list[str] = []
+    if old.exists() and not data_dir.exists():
+        os.rename(old, data_dir)
+        said.append("restored data/ from data.old/ left by an interrupted run")
+    for page, tmp in tmps:
+        if forward:
+            os.replace(tmp, page)
+            said.append(f"finished replacing {page.name} (the new data was already in place)")
         else:
-            os.rename(old, data_dir)
-            said = "restored data/ from data.old/ left by an interrupted run"
+            tmp.unlink()
+            said.append(f"removed an unfinished {tmp.name}")
+    if old.exists():
+        shutil.rmtree(old)  # the new data was in place: only the clean-up was missed
+        said.append("removed data.old/ left by an interrupted run (the new data was already in place)")
     if new.exists():
         shutil.rmtree(new)
-        said = (said + "; " if said else "") + "removed an unfinished data.new/"
-    return said
+        said.append("removed an unfinished data.new/")
+    return "; ".join(said) or None
+
+
+def _write_synced(path: Path, text: str) -> None:
+    """Write and flush to the disk: a ``.new`` file that repair may roll forward must be whole."""
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def swap_in(*, data_dir: Path, staged: Path, pages: dict[Path, str] | None = None) -> None:
-    """data.new → data, then the pages: a reader (and `make check`) sees the old lab or the new one, whole."""
+    """data.new → data, then the pages: a reader (and `make check`) sees the old lab or the new one, whole.
+
+    A kill at any moment leaves a state that `repair` completes or undoes (see there); a failure while
+    the pages are written (a full disk) removes what was written, before anything is renamed.
+    """
     if staged != data_dir.with_name("data.new"):
         raise ValueError("stage the new data in data.new/ beside data/")
     old = data_dir.with_name("data.old")
-    pending = {}
-    for page, text in (pages or {}).items():
-        tmp = page.with_name(page.name + ".new")
-        tmp.write_text(text, encoding="utf-8")
-        pending[page] = tmp
+    pending = {page: temporary(page) for page in pages or {}}
+    try:
+        for page, tmp in pending.items():
+            page.parent.mkdir(parents=True, exist_ok=True)  # a first run into a scratch mirror
+            _write_synced(tmp, (pages or {})[page])
+    except BaseException:
+        for tmp in pending.values():
+            tmp.unlink(missing_ok=True)
+        raise
     with signals.deferred("the swap finished"):
         if data_dir.exists():
             os.rename(data_dir, old)
-        os.rename(staged, data_dir)
+        try:
+            os.rename(staged, data_dir)
+        except OSError:  # refused (not killed): put the old data back at once
+            if old.exists() and not data_dir.exists():
+                os.rename(old, data_dir)
+            for tmp in pending.values():
+                tmp.unlink(missing_ok=True)
+            raise
         for page, tmp in pending.items():
             os.replace(tmp, page)
         if old.exists():
             shutil.rmtree(old)
+
+
+@contextlib.contextmanager
+def writing(root: Path, then: str) -> Iterator[None]:
+    """A file that cannot be written (a read-only docs/, a full disk) as a located one-line error."""
+    try:
+        yield
+    except OSError as exc:
+        where = Path(exc.filename) if exc.filename else root
+        shown = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
+        raise LabError(f"{shown}: cannot be written ({exc.strerror or exc}); {then}") from exc

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, assert_no_process_left, copy_repo, hash_tree, labkit
+from tests.helpers import QUICK, ROOT, assert_no_process_left, copy_repo, hash_tree, labkit
 
 FIXTURE = ROOT / "tests" / "fixtures" / "hot_elsewhere"
 LAB9 = "lab-9"
@@ -105,14 +105,15 @@ def test_quick_runs_report_mismatched_claims_without_blocking(lab9: Path) -> Non
     """QUICK results are never published; their small n cannot bear a claim, so check only notes it."""
     run = labkit(lab9, "assets", "--lab", LAB9, "--quick")
     assert run.returncode == 0, str(run)
-    results = json.loads((lab9 / LAB9_DIR / "data" / "results.json").read_text(encoding="utf-8"))
+    assert not (lab9 / LAB9_DIR / "data").exists()  # never in docs/
+    results = json.loads((lab9 / QUICK / LAB9_DIR / "data" / "results.json").read_text(encoding="utf-8"))
     assert results["quick"] is True
     assert results["claims"][0]["verdict"] == "fails"
-    check = labkit(lab9, "check", "--lab", LAB9, "--allow-quick")
+    check = labkit(lab9, "check", "--lab", LAB9, "--quick")
     assert check.returncode == 0, str(check)
     assert "QUICK result, not judged" in check.flat and f"'{CLAIM}'" in check.flat, str(check)
-    check = labkit(lab9, "check", "--lab", LAB9)  # without --allow-quick a QUICK result is refused
-    assert check.returncode != 0, str(check)
+    check = labkit(lab9, "check", "--lab", LAB9)  # docs/ holds no result of lab-9: nothing was published
+    assert check.returncode != 0 and "missing" in check.flat, str(check)
 
 
 def test_a_claim_within_noise_is_undecided_and_not_published_as_holding(lab9: Path) -> None:

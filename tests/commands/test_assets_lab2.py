@@ -22,6 +22,7 @@ import yaml
 from labkit import privacy
 
 from tests.helpers import (
+    QUICK,
     assert_no_process_left,
     copy_repo,
     hash_tree,
@@ -34,7 +35,8 @@ from tests.helpers import (
 
 LAB2 = "lab-2"
 LAB2_DIR = Path("docs/labs/lab-2")
-LAB2_DATA = LAB2_DIR / "data"
+QUICK_LAB2 = QUICK / LAB2_DIR  # where a QUICK run writes what it would publish (never docs/)
+LAB2_DATA = QUICK_LAB2 / "data"
 MANIFEST = Path("labs/lab-2.yml")
 WORK = Path(".labs/work/lab-2")
 SERVICE = Path("labs/web_service/service.py")
@@ -97,8 +99,8 @@ def test_quick_run_is_marked_quick_and_leaves_nothing_running(
 ) -> None:
     copy, _ = lab2_copy
     assert lab2_results["quick"] is True
-    assert not (copy / LAB2_DIR / "data.new").exists()
-    assert not (copy / LAB2_DIR / "data.old").exists()
+    assert not (copy / QUICK_LAB2 / "data.new").exists()
+    assert not (copy / QUICK_LAB2 / "data.old").exists()
     assert_no_process_left(copy)
 
 
@@ -153,13 +155,13 @@ def test_latency_loads_report_p95(lab2_results: dict, load: str) -> None:
 
 def test_quick_results_pass_check(lab2_copy: tuple[Path, str]) -> None:
     copy, _ = lab2_copy
-    run = labkit(copy, "check", "--lab", LAB2, "--allow-quick")
+    run = labkit(copy, "check", "--lab", LAB2, "--quick")
     assert run.returncode == 0, str(run)
 
 
 def test_published_lab2_files_leak_nothing(lab2_copy: tuple[Path, str]) -> None:
     copy, _ = lab2_copy
-    files = privacy.tree(copy / LAB2_DIR)
+    files = privacy.tree(copy / QUICK_LAB2)
     assert any(f.name == "results.json" for f in files) and any(f.suffix == ".svg" for f in files)
     assert privacy.scan(files, root=copy) == []
 

@@ -27,7 +27,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import DATA, LAB, assert_no_process_left, hash_tree, labkit, labkit_argv, labkit_env, need
+from tests.helpers import (
+    LAB,
+    QUICK_DATA,
+    assert_no_process_left,
+    hash_tree,
+    labkit,
+    labkit_argv,
+    labkit_env,
+    need,
+)
 
 CAP_SYS_PTRACE = 19
 REMEDIES = ("sudo", "setcap cap_sys_ptrace=eip", "--cap-add SYS_PTRACE", "METHOD=launch")
@@ -102,7 +111,7 @@ def test_whole_toolkit_without_ptrace_still_attaches_to_its_own_service(capsh: s
         check=False,
     )
     assert done.returncode == 0, done.stdout
-    results = json.loads((work_copy / DATA / "results.json").read_text(encoding="utf-8"))
+    results = json.loads((work_copy / QUICK_DATA / "results.json").read_text(encoding="utf-8"))
     assert {p["method"] for p in results["profiles"].values()} == {"pid"}
 
 
@@ -133,12 +142,12 @@ def test_refused_attach_falls_back_to_the_launch_form(spy_without_ptrace: str, w
     )
     assert run.returncode == 0, str(run)
     assert "launch form" in run.output, str(run)
-    results = json.loads((work_copy / DATA / "results.json").read_text(encoding="utf-8"))
+    results = json.loads((work_copy / QUICK_DATA / "results.json").read_text(encoding="utf-8"))
     for step, profile in results["profiles"].items():
         assert profile["method"] == "launch", step
         assert profile["method_note"], step
         assert profile["samples"] > 0, step
-    check = labkit(work_copy, "check", "--lab", LAB, "--allow-quick")
+    check = labkit(work_copy, "check", "--lab", LAB, "--quick")
     assert check.returncode == 0, str(check)
 
 

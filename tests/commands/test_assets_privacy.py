@@ -1,8 +1,9 @@
-"""Nothing local is published: the data and pages after a real run, and the site built from them."""
+"""Nothing local is published: the data and pages of a real (QUICK) run, and a site built from them."""
 
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from labkit import privacy
 
-from tests.helpers import labkit_env
+from tests.helpers import DATA, QUICK, copy_repo, labkit_env
 
 # Resources a page would load from elsewhere. Plain <a href> links are not loads and are allowed.
 FOREIGN = [
@@ -23,7 +24,7 @@ WEB_SUFFIXES = {".html", ".css", ".js", ".svg"}
 
 
 def test_published_files_leak_nothing(measured_copy: Path) -> None:
-    files = privacy.tree(measured_copy / "docs")
+    files = privacy.tree(measured_copy / QUICK / "docs")  # what the QUICK run would have published
     assert any(f.suffix == ".json" for f in files) and any(f.suffix == ".svg" for f in files)
     assert privacy.scan(files, root=measured_copy) == []
 
@@ -38,11 +39,15 @@ def test_scan_finds_a_planted_leak(measured_copy: Path, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def built_site(measured_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     site = tmp_path_factory.mktemp("site")
+    # The site as it would be had the QUICK run published: its mirror laid over docs/ in another copy.
+    source = copy_repo(tmp_path_factory.mktemp("published") / "repo", source=measured_copy)
+    shutil.rmtree(source / DATA)
+    shutil.copytree(measured_copy / QUICK / "docs", source / "docs", dirs_exist_ok=True)
     mkdocs = Path(sys.executable).with_name("mkdocs")
     done = subprocess.run(
         [str(mkdocs), "build", "--strict", "-d", str(site)],
-        cwd=measured_copy,
-        env=labkit_env(measured_copy),
+        cwd=source,
+        env=labkit_env(source),
         capture_output=True,
         text=True,
         timeout=300,
