@@ -1,0 +1,265 @@
+"""The learner's code runs here, in child processes only: a time limit, capped output, data back.
+
+A child never judges: it runs the learner's code and reports what it saw (outputs for inputs the
+grader sends, or a lab program's JSON), and the grader decides in its own process. A child's exit,
+its silence and its output are data: an exit before its report is a failure with a reason, never a
+pass. Each child runs in its own process group, in a private temporary folder as its working
+directory, and is killed with its whole group at its time limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labkit import processes
+
+CAP = 1_000_000  # bytes of a child's output kept per log: the first half and the last half
+CHILD = Path(__file__).with_name("sandbox_child.py")
+LINE_CAP = 16_000_000  # bytes of one answer from the correctness child
+START_S = 30.0  # seconds a child may take to start its interpreter and connect
+
+
+class Capture:
+    """A child's output drained from a pipe, its head and tail kept and the middle counted, not stored."""
+
+    def __init__(self, stream: Any, *, cap: int = CAP) -> None:
+        self.half = cap // 2
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+        self._thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _drain(self, stream: Any) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while chunk := stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536):
+                self.total += len(chunk)
+                room = self.half - len(self.head)
+                if room > 0:
+                    self.head += chunk[:room]
+                    chunk = chunk[room:]
+                if chunk:
+                    self.tail += chunk
+                    if len(self.tail) > 2 * self.half:  # trim now and then, not on every chunk
+                        del self.tail[: len(self.tail) - self.half]
+
+    def join(self, timeout: float = 5.0) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def cut(self) -> int:
+        """Bytes of output not kept."""
+        return max(0, self.total - len(self.head) - min(len(self.tail), self.half))
+
+    def text(self) -> str:
+        tail = bytes(self.tail[-self.half :]) if self.half else b""
+        middle = f"\n... {self.cut:,} bytes cut ...\n".encode() if self.cut else b""
+        return (bytes(self.head) + middle + tail).decode("utf-8", errors="replace")
+
+    def last_lines(self, lines: int = 8) -> str:
+        return "\n".join(self.text().splitlines()[-lines:])
+
+    def write(self, log: Path) -> str:
+        """Write the kept output to ``log``; returns a note when output was cut ("" otherwise)."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(self.text(), encoding="utf-8")
+        return cut_note(log.name, self.cut)
+
+
+def cut_note(name: str, cut: int) -> str:
+    return f"{name}: {cut:,} bytes of output cut (kept the first and last {CAP // 2:,})" if cut else ""
+
+
+def cap_file(log: Path, *, cap: int = CAP) -> str:
+    """Cut an existing log down to its head and tail in place; returns a note when it was cut."""
+    try:
+        size = log.stat().st_size
+    except OSError:
+        return ""
+    if size <= cap:
+        return ""
+    half = cap // 2
+    with open(log, "rb") as f:
+        head = f.read(half)
+        f.seek(size - half)
+        tail = f.read(half)
+    cut = size - len(head) - len(tail)
+    log.write_bytes(head + f"\n... {cut:,} bytes cut ...\n".encode() + tail)
+    return cut_note(log.name, cut)
+
+
+@contextlib.contextmanager
+def private_folder() -> Iterator[Path]:
+    """A temporary folder only this user can enter: the children's working directory."""
+    with tempfile.TemporaryDirectory(prefix="labkit-grade-") as name:
+        os.chmod(name, 0o700)
+        yield Path(name)
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A lab program run to its end (or killed at its limit), seen from outside."""
+
+    code: int | None  # None: killed at the time limit
+    output: str  # capped
+    note: str  # "" or what was cut from the output
+    limit_s: float
+
+    @property
+    def timed_out(self) -> bool:
+        return self.code is None
+
+
+def run(argv: Sequence[str], *, cwd: Path, log: Path, limit_s: float) -> Ran:
+    """Run a program that runs learner code to its end; kill its whole group at ``limit_s``."""
+    proc = processes.start(list(argv), log=log, cwd=cwd, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    capture = Capture(proc.stdout)
+    code: int | None
+    try:
+        code = proc.wait(timeout=limit_s)
+    except subprocess.TimeoutExpired:
+        code = None
+    finally:
+        processes.stop(proc, grace=1.0)
+        capture.join()
+    note = capture.write(log)
+    return Ran(code=code, output=capture.text(), note=note, limit_s=limit_s)
+
+
+class Gone(Exception):
+    """The correctness child stopped answering: it exited, hung or broke the channel."""
+
+
+class Finder:
+    """A child that imports the learner's file and computes the function's answers for inputs sent here.
+
+    It holds no reference answer and decides nothing: it only sends back what the learner's
+    function returned (as plain data) or what it raised.
+    """
+
+    def __init__(self, file: Path, function: str, *, folder: Path, log: Path, call_s: float) -> None:
+        self.log = log
+        self.call_s = call_s
+        self.reason = ""  # why the child is gone, once it is
+        path = folder / "channel"
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(str(path))
+        self._server.listen(1)
+        argv = [sys.executable, "-I", str(CHILD), str(path), str(file), function]
+        self.proc = processes.start(argv, log=log, cwd=folder, stdout=subprocess.PIPE)
+        assert self.proc.stdout is not None
+        self.capture = Capture(self.proc.stdout)
+        self._conn: socket.socket | None = None
+        self._file: Any = None
+
+    def _exited(self, before: str) -> Gone:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=2)
+        code = self.proc.poll()
+        self.capture.join(1)
+        said = self.capture.last_lines(4).strip() or "(no output)"
+        how = f"exited (code {code})" if code is not None else "closed its channel"
+        self.reason = f"your code {how} {before}; its last output: {said}"
+        return Gone(self.reason)
+
+    def _read(self, limit_s: float, *, before: str) -> dict[str, Any]:
+        assert self._conn is not None
+        self._conn.settimeout(limit_s)
+        try:
+            line = self._file.readline(LINE_CAP)
+        except TimeoutError:
+            self.reason = f"{before}: no answer within the limit of {limit_s:g} s, so it was stopped"
+            self.stop()
+            raise Gone(self.reason) from None
+        except OSError:
+            line = b""
+        if not line:
+            raise self._exited(before)
+        if not line.endswith(b"\n"):
+            self.reason = f"{before}: the answer was longer than {LINE_CAP:,} bytes"
+            raise Gone(self.reason)
+        try:
+            message = json.loads(line)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            self.reason = f"{before}: your code wrote something else into the grader's channel"
+            raise Gone(self.reason)
+        return message
+
+    def start(self, *, limit_s: float) -> None:
+        """Wait until the child has imported the learner's file (or failed to, which is data too)."""
+        self._server.settimeout(START_S)
+        try:
+            self._conn, _ = self._server.accept()
+        except TimeoutError:
+            raise self._exited("before it connected") from None
+        finally:
+            self._server.close()
+        self._file = self._conn.makefile("rwb")
+        ready = self._read(limit_s, before="before it reported (while your file was imported)")
+        if "error" in ready:
+            self.reason = str(ready["error"])
+            raise Gone(self.reason)
+
+    def answer(self, values: list[Any]) -> tuple[str, Any]:
+        """("answer", set of values) or ("raised", text), for one input."""
+        if self.reason:
+            raise Gone(self.reason)
+        try:
+            self._file.write(json.dumps({"values": values}).encode() + b"\n")
+            self._file.flush()
+        except OSError:
+            raise self._exited("while it was given an input") from None
+        shown = repr(values)
+        shown = shown if len(shown) <= 200 else shown[:200] + "…"
+        message = self._read(self.call_s, before=f"on the input {shown}")
+        if "raised" in message:
+            return "raised", str(message["raised"])
+        items = message.get("answer")
+        if not isinstance(items, list):
+            self.reason = "your code wrote something else into the grader's channel"
+            raise Gone(self.reason)
+        return "answer", {decode(item) for item in items}
+
+    def stop(self) -> None:
+        processes.stop(self.proc, grace=0.5)
+        self.capture.join(1)
+        with contextlib.suppress(OSError):
+            if self._file is not None:
+                self._file.close()
+            if self._conn is not None:
+                self._conn.close()
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """An element of an answer that is neither an int nor a str (shown, never equal to an input)."""
+
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def decode(item: Any) -> Any:
+    if isinstance(item, list) and len(item) == 2 and item[0] in ("i", "s"):
+        return int(item[1]) if item[0] == "i" else str(item[1])
+    return Foreign(str(item[1]) if isinstance(item, list) and len(item) == 2 else repr(item))
+
+
+def elapsed_since(started: float) -> float:
+    return time.monotonic() - started
