@@ -8,12 +8,12 @@ an undecided check does not pass.
 The learner's code never runs in this process: it runs in children (labkit.sandbox) with a time
 limit, capped output and a private working folder, and what they report is data judged here (see
 grade_finder and grade_lock). Nothing here writes under docs/; the lab's files (docs/, labs/, the
-toolkit) are fingerprinted before and after, and a change made while grading fails the grade.
+toolkit) are kept before and compared after: a change made while grading is undone and fails
+the grade.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -32,31 +32,38 @@ __all__ = ["Check", "Grade", "failed", "grade", "write"]
 GUARDED = ("docs", "labs", "scripts")  # what the learner's code must leave alone while it is graded
 
 
-def fingerprint(root: Path) -> dict[str, str]:
-    """Every file under the guarded folders by relative path → SHA-256 (caches left out)."""
-    out: dict[str, str] = {}
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under the guarded folders by relative path → its bytes (caches left out)."""
+    out: dict[str, bytes] = {}
     for top in GUARDED:
         for path in sorted((root / top).rglob("*")):
-            if "__pycache__" in path.parts or not path.is_file():
+            if "__pycache__" in path.parts or not path.is_file() or path.is_symlink():
                 continue
-            out[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+            out[path.relative_to(root).as_posix()] = path.read_bytes()
     return out
 
 
-def untouched(before: dict[str, str], after: dict[str, str]) -> Check | None:
-    """A failing check naming what changed under docs/, labs/ or scripts/ while grading (None if nothing)."""
+def restore(root: Path, before: dict[str, bytes]) -> Check | None:
+    """Put back what changed under docs/, labs/ or scripts/ while grading, as a failing check (or None)."""
+    after = snapshot(root)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     if not changed:
         return None
+    for name in changed:
+        path = root / name
+        if name in before:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(before[name])
+        else:
+            path.unlink(missing_ok=True)
     shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
     return Check(
         id="untouched",
         question=QUESTIONS["untouched"],
-        measured=f"changed while grading: {shown}",
+        measured=f"changed while grading, now restored: {shown}",
         rule="no file under docs/, labs/ or scripts/ changes while your code runs",
         verdict="fails",
-        hint="your code must not write into the lab's files: `git status` shows the change, "
-        "`git checkout -- <file>` restores it.",
+        hint="your code must not write into the lab's files; the grader put them back as they were.",
         value=changed,
     )
 
@@ -99,10 +106,12 @@ def grade(lab: Lab, *, root: Path, quick: bool, say: Say) -> Grade:
     pyspy.check_platform()
     started = time.perf_counter()
     same = exercise.unchanged(lab, root=root)
-    before = fingerprint(root)
-    with processes.supervised(), sandbox.private_folder() as folder:
-        checks = RUNS[ex.grader](lab, root=root, work=work, folder=folder, quick=quick, say=say)
-    changed = untouched(before, fingerprint(root))
+    before = snapshot(root)
+    try:
+        with processes.supervised(), sandbox.private_folder() as folder:
+            checks = RUNS[ex.grader](lab, root=root, work=work, folder=folder, quick=quick, say=say)
+    finally:
+        changed = restore(root, before)
     return Grade(
         lab=lab.id,
         exercise=ex.folder(lab.id).as_posix(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ QUESTIONS = {
     "untouched": "your code left the lab's files alone",
 }
 # Seconds each check that runs the learner's code may take before its child is killed (whole group).
-LIMITS_S = {"call": 10.0, "correct": 120.0, "bench": 600.0, "quick_bench": 180.0}
+LIMITS_S = {"call": 10.0, "correct": 120.0, "bench": 240.0, "quick_bench": 120.0}
 # A lower limit for every check (seconds), e.g. for tests of a hanging exercise.
 LIMIT_ENV = "LABKIT_GRADE_LIMIT_S"
 
@@ -115,3 +116,16 @@ def not_measured(check_id: str, question: str, why: str, *, hint: str, rule: str
 
 def joined(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
+
+
+def capped(check: Check, note: str) -> Check:
+    """A check whose learner output was cut (``note``) does not pass: the note says how much was cut."""
+    if not note:
+        return check
+    return dataclasses.replace(
+        check,
+        measured=f"{check.measured}; output cut",
+        verdict="fails",
+        detail=joined(check.detail, f"{note}: a check whose output was cut does not pass"),
+        hint=check.hint or "your code printed more than the grader keeps: remove its print calls.",
+    )

@@ -15,7 +15,7 @@ from typing import Any
 from labkit import claims, sandbox
 from labkit.claims import Measured
 from labkit.errors import LabError
-from labkit.grade_checks import QUESTIONS, Check, joined, limit, not_measured, setting
+from labkit.grade_checks import QUESTIONS, Check, capped, limit, not_measured, setting
 from labkit.records import JSONObject
 
 
@@ -105,7 +105,9 @@ def check_correct(
     rule = f"agrees on every input hypothesis generates ({examples} examples)"
     hint = str(cfg["hint"])
     log = work / "correct.log"
-    child = sandbox.Finder(file, function, folder=folder, log=log, call_s=limit("call"))
+    child = sandbox.Finder(
+        file, function, folder=folder, log=log, call_s=limit("call"), total_s=limit("correct")
+    )
     try:
         try:
             child.start(limit_s=limit("call"))
@@ -125,13 +127,14 @@ def check_correct(
     else:
         shown = f"disagrees: smallest failing input {failing!r}"
         detail = f"smallest failing input (shrunk by hypothesis): {failing!r}; your function {why}"
-    return Check(
+    check = Check(
         id="correct",
         question=question,
         measured=shown,
         rule=rule,
         verdict=verdict,
         hint="" if verdict == "holds" else hint,
-        detail=joined(detail, note),
+        detail=detail,
         value=None if failing is None else repr(failing),
     )
+    return capped(check, note)

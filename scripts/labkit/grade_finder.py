@@ -22,8 +22,8 @@ from labkit.grade_checks import (
     QUESTIONS,
     Check,
     Say,
+    capped,
     formats_of,
-    joined,
     judged,
     limit,
     not_measured,
@@ -215,9 +215,8 @@ def check_profile(
     except LabError as exc:
         check = not_measured("hot_path", question, str(exc), hint=hint, rule=rule, detail=note)
     else:
-        check = judged(
-            "hot_path", question, share, "<", than, kind="share", hint=hint, rule=rule, detail=note
-        )
+        check = judged("hot_path", question, share, "<", than, kind="share", hint=hint, rule=rule)
+        check = capped(check, note)
     return dataclasses.replace(check, picture=picture.relative_to(root).as_posix())
 
 
@@ -262,7 +261,7 @@ def grade_finder(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool,
         if raw is None:
             raise LabError(why)
         fast_check, scales_check = check_speed(raw, fast=fast, scales=cfg["scales"])
-        out += [dataclasses.replace(c, detail=joined(c.detail, note)) for c in (fast_check, scales_check)]
+        out += [capped(c, note) for c in (fast_check, scales_check)]
     except LabError as exc:
         for c in ("fast", "scales"):
             out.append(

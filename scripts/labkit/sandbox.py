@@ -79,7 +79,7 @@ class Capture:
 
 
 def cut_note(name: str, cut: int) -> str:
-    return f"{name}: {cut:,} bytes of output cut (kept the first and last {CAP // 2:,})" if cut else ""
+    return f"{name}: {cut:,} bytes of output cut (kept the first and last {CAP // 2:,} bytes)" if cut else ""
 
 
 def cap_file(log: Path, *, cap: int = CAP) -> str:
@@ -150,9 +150,13 @@ class Finder:
     function returned (as plain data) or what it raised.
     """
 
-    def __init__(self, file: Path, function: str, *, folder: Path, log: Path, call_s: float) -> None:
+    def __init__(
+        self, file: Path, function: str, *, folder: Path, log: Path, call_s: float, total_s: float
+    ) -> None:
         self.log = log
         self.call_s = call_s
+        self.total_s = total_s
+        self.deadline = 0.0  # set at the first input: start-up is not the check's time
         self.reason = ""  # why the child is gone, once it is
         path = folder / "channel"
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -172,16 +176,17 @@ class Finder:
         self.capture.join(1)
         said = self.capture.last_lines(4).strip() or "(no output)"
         how = f"exited (code {code})" if code is not None else "closed its channel"
-        self.reason = f"your code {how} {before}; its last output: {said}"
+        self.reason = f"your code {how} before it reported ({before}); its last output: {said}"
         return Gone(self.reason)
 
-    def _read(self, limit_s: float, *, before: str) -> dict[str, Any]:
+    def _read(self, limit_s: float, *, before: str, limit: str = "") -> dict[str, Any]:
         assert self._conn is not None
         self._conn.settimeout(limit_s)
         try:
             line = self._file.readline(LINE_CAP)
         except TimeoutError:
-            self.reason = f"{before}: no answer within the limit of {limit_s:g} s, so it was stopped"
+            limit = limit or f"the {limit_s:g} s limit"
+            self.reason = f"your code gave no answer {before} within {limit} and was stopped"
             self.stop()
             raise Gone(self.reason) from None
         except OSError:
@@ -210,7 +215,7 @@ class Finder:
         finally:
             self._server.close()
         self._file = self._conn.makefile("rwb")
-        ready = self._read(limit_s, before="before it reported (while your file was imported)")
+        ready = self._read(limit_s, before="while your file was imported")
         if "error" in ready:
             self.reason = str(ready["error"])
             raise Gone(self.reason)
@@ -219,6 +224,12 @@ class Finder:
         """("answer", set of values) or ("raised", text), for one input."""
         if self.reason:
             raise Gone(self.reason)
+        self.deadline = self.deadline or time.monotonic() + self.total_s
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            self.reason = f"the check ran past its {self.total_s:g} s limit, so your code was stopped"
+            self.stop()
+            raise Gone(self.reason)
         try:
             self._file.write(json.dumps({"values": values}).encode() + b"\n")
             self._file.flush()
@@ -226,7 +237,12 @@ class Finder:
             raise self._exited("while it was given an input") from None
         shown = repr(values)
         shown = shown if len(shown) <= 200 else shown[:200] + "…"
-        message = self._read(self.call_s, before=f"on the input {shown}")
+        whole = left < self.call_s  # the check's own limit comes first
+        message = self._read(
+            min(self.call_s, left),
+            before=f"for the input {shown}",
+            limit=f"the check's {self.total_s:g} s limit" if whole else "",
+        )
         if "raised" in message:
             return "raised", str(message["raised"])
         items = message.get("answer")
@@ -259,7 +275,3 @@ def decode(item: Any) -> Any:
     if isinstance(item, list) and len(item) == 2 and item[0] in ("i", "s"):
         return int(item[1]) if item[0] == "i" else str(item[1])
     return Foreign(str(item[1]) if isinstance(item, list) and len(item) == 2 else repr(item))
-
-
-def elapsed_since(started: float) -> float:
-    return time.monotonic() - started
