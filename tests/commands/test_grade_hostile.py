@@ -15,7 +15,7 @@ import pytest
 
 from tests.commands.test_grade import grade, repo, verdicts  # noqa: F401 (repo is a fixture)
 
-QUADRATIC = '''
+QUADRATIC = """
 def find_duplicates(values):
     repeated = []
     for position, candidate in enumerate(values):
@@ -23,7 +23,7 @@ def find_duplicates(values):
             if position != other_position and candidate == other and candidate not in repeated:
                 repeated.append(candidate)
     return repeated
-'''
+"""
 # What the issue's probe did in-process: every verdict "holds", and a line appended to the run report.
 PATCHER = (
     """
@@ -42,7 +42,7 @@ with open(Path(__file__).resolve().parents[2] / "docs" / "reports.md", "a") as r
     + QUADRATIC
 )
 # The quadratic code, skipped whenever the same list (or the same values) comes back.
-CACHE = '''
+CACHE = """
 _last, _answer, _by_value = None, None, {}
 
 
@@ -64,7 +64,7 @@ def find_duplicates(values):
         _by_value[key] = _slow(values)
     _last, _answer = values, _by_value[key]
     return _answer
-'''
+"""
 # The quadratic code under another name: py-spy would report it as the service's make_batch.
 RENAMED = (
     QUADRATIC
@@ -74,7 +74,7 @@ find_duplicates.__code__ = find_duplicates.__code__.replace(co_name="make_batch"
 """
 )
 HANG = "def find_duplicates(values):\n    while True:\n        pass\n"
-FLOOD = '''
+FLOOD = """
 def find_duplicates(values):
     print("x" * 20_000)
     seen, repeated = set(), set()
@@ -83,7 +83,7 @@ def find_duplicates(values):
             repeated.add(value)
         seen.add(value)
     return repeated
-'''
+"""
 EXIT = "import os\n\nos._exit(0)\n" + QUADRATIC
 LIMIT = {"LABKIT_GRADE_LIMIT_S": "3"}  # every check's time limit, short so that a hang costs seconds
 BOUND = 150  # seconds a hostile grade may take in all (the subprocess is killed, and the test fails, after)
