@@ -222,3 +222,24 @@ def test_the_child_runs_in_a_private_folder(tmp_path: Path) -> None:
         assert kind == "answer" and {str(x) for x in got} == {os.path.realpath(tmp_path / "private")}
     finally:
         finder.stop()
+
+
+def test_whatever_the_child_writes_is_data(tmp_path: Path) -> None:
+    """A learner's process that writes its own "answers" into the channel cannot crash the grader."""
+    assert sandbox.decode(["i", 3]) == 3 and sandbox.decode(["s", "a"]) == "a"
+    for odd in (["i", "3"], ["i", 1e308], ["s", 3], ["x", 1], [1, 2, 3], {"a": 1}, None):
+        assert isinstance(sandbox.decode(odd), sandbox.Foreign)
+    source = (
+        "import gc, socket\n"
+        "def find_duplicates(values):\n"
+        "    for s in [o for o in gc.get_objects() if isinstance(o, socket.socket)]:\n"
+        "        s.sendall(b'[' * 100000 + b'\\n')\n"
+        "    return []\n"
+    )
+    finder = child(tmp_path, source)
+    try:
+        finder.start(limit_s=10)
+        with pytest.raises(sandbox.Gone, match="wrote something else into the grader's channel"):
+            finder.answer([1])
+    finally:
+        finder.stop()
