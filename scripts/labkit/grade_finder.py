@@ -24,6 +24,7 @@ from labkit.grade_checks import (
     Say,
     capped,
     formats_of,
+    joined,
     judged,
     limit,
     not_measured,
@@ -198,13 +199,23 @@ def check_profile(
     seconds = setting(cfg, "duration", quick=quick)
     out = folder / "profile.speedscope.json"
     log = work / "profile.log"
+    log.unlink(missing_ok=True)
     say(f"profile: the service with your finder, recorded by py-spy for {seconds} s")
-    rec = pyspy.record(
-        exe=pyspy.find(), out=out, log=log, cwd=folder, rate=100, duration=seconds, launch=argv
-    )
-    note = sandbox.cap_file(log)
+    # The service's own output (and the learner's prints) go to a capped pipe, not through py-spy.
+    with sandbox.fifo_output(folder / "service.out") as (redirect, service):
+        rec = pyspy.record(
+            exe=pyspy.find(),
+            out=out,
+            log=log,
+            cwd=folder,
+            rate=100,
+            duration=seconds,
+            launch=[*redirect, *argv],
+        )
+    note = joined(sandbox.cap_file(log), service.write(work / "service.log"))
     if not out.exists():
-        why = (rec.output[-2000:].strip().splitlines() or ["(no output)"])[-1]
+        spy = (rec.output[-2000:].strip().splitlines() or ["(no output)"])[-1]
+        why = f"{spy}; the service's last output: {service.last_lines(1).strip() or '(none)'}"
         return not_measured(
             "hot_path", question, f"py-spy wrote no recording: {why}", hint=hint, rule=rule, detail=note
         )

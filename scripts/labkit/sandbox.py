@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -34,26 +35,45 @@ START_S = 30.0  # seconds a child may take to start its interpreter and connect
 class Capture:
     """A child's output drained from a pipe, its head and tail kept and the middle counted, not stored."""
 
-    def __init__(self, stream: Any, *, cap: int = CAP) -> None:
+    def __init__(self, stream: Any = None, *, fd: int | None = None, cap: int = CAP) -> None:
         self.half = cap // 2
         self.head = bytearray()
         self.tail = bytearray()
         self.total = 0
-        self._thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
+        self.stopping = threading.Event()
+        target, source = (self._drain, stream) if fd is None else (self._poll, fd)
+        self._thread = threading.Thread(target=target, args=(source,), daemon=True)
         self._thread.start()
 
+    def _take(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.half - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            if len(self.tail) > 2 * self.half:  # trim now and then, not on every chunk
+                del self.tail[: len(self.tail) - self.half]
+
     def _drain(self, stream: Any) -> None:
+        """A pipe: read until its writers are gone."""
         with contextlib.suppress(OSError, ValueError):
-            while chunk := stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536):
-                self.total += len(chunk)
-                room = self.half - len(self.head)
-                if room > 0:
-                    self.head += chunk[:room]
-                    chunk = chunk[room:]
-                if chunk:
-                    self.tail += chunk
-                    if len(self.tail) > 2 * self.half:  # trim now and then, not on every chunk
-                        del self.tail[: len(self.tail) - self.half]
+            while chunk := stream.read1(65536):
+                self._take(chunk)
+
+    def _poll(self, fd: int) -> None:
+        """A FIFO this process also holds open: read until told to stop and nothing is left."""
+        with contextlib.suppress(OSError, ValueError):
+            while True:
+                ready, _, _ = select.select([fd], [], [], 0.1)
+                if not ready:
+                    if self.stopping.is_set():
+                        return
+                    continue
+                with contextlib.suppress(BlockingIOError):
+                    if chunk := os.read(fd, 65536):
+                        self._take(chunk)
 
     def join(self, timeout: float = 5.0) -> None:
         self._thread.join(timeout)
@@ -98,6 +118,25 @@ def cap_file(log: Path, *, cap: int = CAP) -> str:
     cut = size - len(head) - len(tail)
     log.write_bytes(head + f"\n... {cut:,} bytes cut ...\n".encode() + tail)
     return cut_note(log.name, cut)
+
+
+@contextlib.contextmanager
+def fifo_output(path: Path) -> Iterator[tuple[list[str], Capture]]:
+    """A named pipe for a program launched by another (py-spy's launch form), drained with a cap.
+
+    Yields the prefix that sends the program's output there (``sh`` redirects, then ``exec``s the
+    program, so py-spy still profiles the program's own process) and the capture. The FIFO is held
+    open here for reading and writing, so opening it never blocks and a program's exit is no EOF.
+    """
+    os.mkfifo(path, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+    capture = Capture(fd=fd)
+    try:
+        yield ["/bin/sh", "-c", 'exec "$@" >"$0" 2>&1', str(path)], capture
+    finally:
+        capture.stopping.set()
+        capture.join()
+        os.close(fd)
 
 
 @contextlib.contextmanager

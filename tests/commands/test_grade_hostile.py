@@ -133,6 +133,7 @@ def test_a_flood_of_output_is_cut_and_fails(repo: Path) -> None:  # noqa: F811
     assert code == 1, output
     assert {"correct", "fast", "scales"} <= failed_checks(record), output
     assert "bytes of output cut" in measured(record, "fast") and "bytes of output cut" in output
+    assert "service.log" in measured(record, "hot_path"), "the service's output is cut too"
     for log in (repo / ".labs" / "grade" / "lab-1").glob("*.log"):
         assert log.stat().st_size < 1_100_000, f"{log.name} holds {log.stat().st_size:,} bytes"
 

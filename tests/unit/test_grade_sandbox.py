@@ -243,3 +243,16 @@ def test_whatever_the_child_writes_is_data(tmp_path: Path) -> None:
             finder.answer([1])
     finally:
         finder.stop()
+
+
+def test_a_launched_program_writes_through_a_capped_fifo(tmp_path: Path) -> None:
+    """py-spy's launch form: the program's output never passes through py-spy, and is cut here."""
+    code = "import os, sys\nsys.stdout.write('HEAD' + 'x' * 3_000_000 + 'TAIL')\nprint(os.getpid())\n"
+    with sandbox.fifo_output(tmp_path / "out") as (redirect, capture):
+        ran = sandbox.run(
+            [*redirect, sys.executable, "-c", code], cwd=tmp_path, log=tmp_path / "x.log", limit_s=30
+        )
+    assert ran.code == 0 and ran.output == "", "nothing came through the launcher's own output"
+    assert "bytes of output cut" in capture.write(tmp_path / "service.log")
+    text = (tmp_path / "service.log").read_text(encoding="utf-8")
+    assert text.startswith("HEAD") and "TAIL" in text and len(text) < sandbox.CAP + 100
