@@ -1,7 +1,9 @@
-"""Time the slow and the fixed duplicate finder on the same data, at one size or several.
+"""Time the slow and the fixed duplicate finder on fresh data for every call, at one size or several.
 
 At every size both finders first have to agree on the answer; only then is
-each one timed. For each finder the number of calls that make up one timing is
+each one timed. Every timed call gets a new list of new random values, made
+before the clock starts, so a finder that remembers its last input or answer
+gains nothing. For each finder the number of calls that make up one timing is
 chosen by the rule of ``timeit.Timer.autorange`` (trial timings of 1, 2, 5,
 10, 20, 50, … calls, until a trial lasts at least ``--min-time``; autorange's
 own target is 0.2 s), and every one of the ``--repeats`` timings with that
@@ -24,12 +26,12 @@ answer must hold the same values as the slow finder's, in any order and collecti
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import statistics
 import sys
 import time
-import timeit
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -46,7 +48,35 @@ def make_data(*, n: int, seed: int) -> list[int]:
     return [rng.randint(0, n // 2) for _ in range(n)]
 
 
-def calls_per_timing(timer: timeit.Timer, *, min_time: float, first: float | None = None) -> int:
+class Inputs:
+    """Fresh lists of n integers from 0 to n // 2, one per call, drawn from one seeded stream."""
+
+    def __init__(self, *, n: int, seed: int) -> None:
+        self.n = n
+        self.values = range(n // 2 + 1)
+        self.rng = random.Random(f"{seed}:{n}:timed")
+
+    def take(self, count: int) -> list[list[int]]:
+        return [self.rng.choices(self.values, k=self.n) for _ in range(count)]
+
+
+def timed(func: Callable[[list[int]], object], inputs: list[list[int]]) -> float:
+    """Seconds for one call on each input, garbage collection off as in timeit."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        for values in inputs:
+            func(values)
+        return time.perf_counter() - started
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def calls_per_timing(
+    func: Callable[[list[int]], object], inputs: Inputs, *, min_time: float, first: float | None = None
+) -> int:
     """autorange's rule with our target; ``first`` is the time of one call already made (the check)."""
     if first is not None and first >= min_time:
         return 1  # the correctness check was already a long enough single call
@@ -54,18 +84,22 @@ def calls_per_timing(timer: timeit.Timer, *, min_time: float, first: float | Non
     while True:
         for step in (1, 2, 5):
             number = scale * step
-            if timer.timeit(number) >= min_time:
+            if timed(func, inputs.take(number)) >= min_time:
                 return number
         scale *= 10
 
 
 def time_per_call(
-    func: Callable[[], object], *, repeats: int, min_time: float, first: float | None = None
+    func: Callable[[list[int]], object],
+    inputs: Inputs,
+    *,
+    repeats: int,
+    min_time: float,
+    first: float | None = None,
 ) -> tuple[int, list[float]]:
     """The calls per timing and ``repeats`` per-call times (all kept, never stopped early)."""
-    timer = timeit.Timer(func)
-    number = calls_per_timing(timer, min_time=min_time, first=first)
-    return number, [total / number for total in timer.repeat(repeat=repeats, number=number)]
+    number = calls_per_timing(func, inputs, min_time=min_time, first=first)
+    return number, [timed(func, inputs.take(number)) / number for _ in range(repeats)]
 
 
 def measure(
@@ -75,18 +109,18 @@ def measure(
     started = time.perf_counter()
     slow_answer = find_duplicates_slow(data)
     slow_first = time.perf_counter() - started
-    fast_answer = fast(data)
+    fast_answer = fast(list(data))
     same = set(slow_answer) == set(fast_answer) and len(slow_answer) == len(set(slow_answer))
     if not same:
         raise SystemExit(f"the finders disagree at n = {n}: not timing a wrong answer")
     slow_number, slow_times = time_per_call(
-        lambda: find_duplicates_slow(data), repeats=repeats, min_time=min_time, first=slow_first
+        find_duplicates_slow, Inputs(n=n, seed=seed), repeats=repeats, min_time=min_time, first=slow_first
     )
-    fast_number, fast_times = time_per_call(lambda: fast(data), repeats=repeats, min_time=min_time)
+    fast_number, fast_times = time_per_call(fast, Inputs(n=n, seed=seed), repeats=repeats, min_time=min_time)
     return {
         "n": n,
         "max_value": n // 2,
-        "duplicates": len(fast_answer),
+        "duplicates": len(slow_answer),
         "same_result": same,
         "number": {"slow": slow_number, "fast": fast_number},
         "times_s": {"slow": slow_times, "fast": fast_times},
@@ -110,7 +144,7 @@ def run(
         "seed": seed,
         "repeats": repeats,
         "min_time_s": min_time,
-        "values": "n integers drawn uniformly from 0 to n // 2",
+        "values": "for every timed call, a new list of n integers drawn uniformly from 0 to n // 2",
         "points": points,
     }
 

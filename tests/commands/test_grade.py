@@ -44,17 +44,24 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_repo(tmp_path_factory.mktemp("grade") / "repo")
 
 
-def grade(repo: Path, lab: str, source: str | None) -> tuple[int, str, dict[str, object]]:
-    """Write the learner's file (None: restore the original), grade it, return code, output, grade.json."""
+def grade(
+    repo: Path, lab: str, source: str | None, *, env: dict[str, str] | None = None, timeout: float = 240
+) -> tuple[int, str, dict[str, object]]:
+    """Write the learner's file (None: restore the original), grade it, return code, output, grade.json.
+
+    Every grade leaves docs/ as it was and no process behind, whatever the learner's code did.
+    """
     reset = labkit(repo, "reset", lab, "--force")
     assert reset.returncode == 0, str(reset)
     if source is not None:
         name = "finder.py" if lab == "lab-1" else "shared_state.py"
         (repo / "exercises" / lab / name).write_text(source, encoding="utf-8")
     docs = hash_tree(repo / "docs")
-    run = labkit(repo, "grade", lab, "--quick", timeout=240)
+    (repo / "out" / lab / "grade.json").unlink(missing_ok=True)
+    run = labkit(repo, "grade", lab, "--quick", env=env, timeout=timeout)
     assert_no_process_left(repo)
     assert hash_tree(repo / "docs") == docs, "grading changed docs/"
+    assert (repo / "out" / lab / "grade.json").exists(), f"no grade.json: {run}"
     record = json.loads((repo / "out" / lab / "grade.json").read_text(encoding="utf-8"))
     assert record["format_version"] == 2 and record["lab"] == lab
     assert str(repo) not in json.dumps(record), "grade.json holds an absolute path"

@@ -1,0 +1,313 @@
+"""Lab 1's grader: a duplicate finder, judged for correctness, speed, scaling and its share of a profile.
+
+The learner's code runs only in children (labkit.sandbox): the correctness child answers the inputs
+that hypothesis generates here, the benchmark and the service are lab programs given the learner's
+finder. The reference answers, the fits and the verdicts are computed here. In the profile the
+learner's function is found by its file and its lines, read from the file's syntax tree, not by the
+name its code object reports.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+from labkit import benchmark, exercise, flamegraph, pyspy, runner, sandbox, stacks, stats
+from labkit.claims import Measured
+from labkit.errors import LabError
+from labkit.grade_checks import (
+    QUESTIONS,
+    Check,
+    Say,
+    capped,
+    formats_of,
+    joined,
+    judged,
+    limit,
+    not_measured,
+    setting,
+)
+from labkit.grade_correct import check_correct, function_from
+from labkit.graders import GRADERS
+from labkit.manifest import Lab
+from labkit.records import JSONObject
+from labkit.sanitize import PathMap
+
+LEVEL = 0.95  # the confidence of a share's interval in the profile check (one look, as in the lab)
+
+
+def lines_of(file: Path, function: str) -> tuple[int, int]:
+    """The first and last line of the module-level ``def function`` (decorators included), from the AST."""
+    try:
+        tree = ast.parse(file.read_bytes(), filename=file.name)
+    except (SyntaxError, ValueError) as exc:
+        raise LabError(f"{file.name} does not parse: {exc}") from exc
+    found = [
+        node
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function
+    ]
+    if not found:
+        raise LabError(f"{file.name} has no `def {function}` at its top level")
+    node = found[-1]  # the last definition is the one the module keeps
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    return first, int(node.end_lineno or node.lineno)
+
+
+# --- fast, scales -----------------------------------------------------------------------------------
+
+
+def fastest_exponent(raw: JSONObject) -> float:
+    """The exponent b of time ∝ n^b fitted through each size's fastest timing of the learner's finder.
+
+    A busy machine only ever adds time: the fastest of a size's timings is the one least disturbed, so
+    this fit keeps a linear finder near 1 and a quadratic one near 2 under load.
+    """
+    summary = benchmark.summarise(raw)
+    xs = [float(p["n"]) for p in summary["sizes"]]
+    ys = [float(p["fast_s"]["min"]) for p in summary["sizes"]]
+    return benchmark.slope([math.log(x) for x in xs], [math.log(y) for y in ys])
+
+
+def check_speed(raw: JSONObject, *, fast: JSONObject, scales: JSONObject) -> tuple[Check, Check]:
+    """fast: the conservative speedup at the largest size; scales: the exponent of the fastest timings."""
+    summary = benchmark.summarise(raw)
+    spread = summary["speedup"]
+    n = summary["n"]
+    speedup = Measured(spread["median"], spread["min"], spread["max"])
+    fast_check = judged(
+        "fast",
+        f"fast: faster than the slow finder at n = {n:,}",
+        speedup,
+        ">=",
+        float(fast["than"]),
+        kind="speedup",
+        hint=str(fast["hint"]),
+        rule=f"≥ {formats_of(float(fast['than']), 'speedup')} at the conservative end (your slowest call "
+        "against the slow finder's fastest)",
+    )
+    scaling = summary["scaling"]
+    if scaling is None:
+        raise LabError("the grader's benchmark needs at least three sizes to fit an exponent")
+    low, high = scaling["fast"]["exponent_ci"]
+    sizes = ", ".join(f"{p['n']:,}" for p in summary["sizes"])
+    exponent = fastest_exponent(raw)
+    scales_check = judged(
+        "scales",
+        f"scales: time ∝ n^b over n = {sizes}",
+        Measured(exponent),
+        "<",
+        float(scales["than"]),
+        kind="exponent",
+        hint=str(scales["hint"]),
+        rule=f"< {float(scales['than']):g} (1 is linear, 2 quadratic), fitted through each size's fastest "
+        "timing (a busy machine only adds time)",
+        detail=f"the fit through the medians gives {scaling['fast']['exponent']:.2f} "
+        f"(95% CI {low:.2f}–{high:.2f})",
+    )
+    return fast_check, scales_check
+
+
+def bench(
+    lab: Lab,
+    *,
+    root: Path,
+    file: Path,
+    function: str,
+    fast: JSONObject,
+    quick: bool,
+    folder: Path,
+    work: Path,
+    say: Say,
+) -> tuple[JSONObject | None, str, str]:
+    """The lab's benchmark with the learner's finder as the fast one: (its JSON or None, why not, note)."""
+    command = fast["quick_program"] if quick and "quick_program" in fast else fast["program"]
+    argv = runner.python_argv([str(a).replace("{seed}", str(lab.seed)) for a in command], root)
+    argv += ["--finder", f"{file}:{function}"]
+    say(f"fast, scales: {' '.join(PathMap.here(root).command(argv)[1:])}")
+    raw = folder / "bench.json"
+    seconds = limit("quick_bench" if quick else "bench")
+    ran = sandbox.run([*argv, "--json", str(raw)], cwd=folder, log=work / "bench.log", limit_s=seconds)
+    last = ran.output.strip().splitlines()[-1:] or ["(no output)"]
+    if ran.timed_out:
+        return (
+            None,
+            f"the benchmark of your finder ran past its {seconds:g} s limit and was stopped",
+            ran.note,
+        )
+    if ran.code != 0:
+        return None, f"the benchmark failed (exit code {ran.code}): {last[0]}", ran.note
+    if not raw.exists():
+        return None, f"your code exited (code 0) before the benchmark reported: {last[0]}", ran.note
+    try:
+        loaded: JSONObject = json.loads(raw.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        return None, f"the benchmark wrote malformed JSON: {exc}", ran.note
+    return loaded, "", ran.note
+
+
+# --- hot_path ---------------------------------------------------------------------------------------
+
+
+def finder_share(data: JSONObject, *, file: Path, lines: tuple[int, int]) -> Measured:
+    """The share of samples with the learner's function on the stack, found by file and line range."""
+    recording = stacks.parse(data)
+    total = recording.sample_count
+    if total == 0:
+        raise LabError("py-spy took no samples of the service")
+    first, last = lines
+    target = str(file.resolve())
+
+    def ours(frame: stacks.Frame) -> bool:
+        return first <= frame.line <= last and frame.file == target
+
+    series = [1 if any(ours(f) for f in stack) else 0 for stack in recording.stacks()]
+    hits = sum(series)
+    if hits == 0:
+        where = f"{file.name}, lines {first}–{last}"
+        raise LabError(f"your function ({where}) never appeared in {total:,} samples of the service")
+    low, high, _ = stats.share_interval(series, confidence=LEVEL)
+    return Measured(hits / total, low, high, LEVEL)
+
+
+def check_profile(
+    lab: Lab,
+    *,
+    cfg: JSONObject,
+    file: Path,
+    function: str,
+    root: Path,
+    folder: Path,
+    work: Path,
+    quick: bool,
+    say: Say,
+) -> Check:
+    """Record the service running the learner's finder (launch form) and judge the finder's share."""
+    question = QUESTIONS["hot_path"]
+    than = float(cfg["than"])
+    hint = str(cfg["hint"])
+    rule = f"whole interval < {formats_of(than, 'share')}" + (f" ({cfg['why']})" if cfg.get("why") else "")
+    try:
+        lines = lines_of(file, function)
+    except LabError as exc:
+        return not_measured("hot_path", question, str(exc), hint=hint, rule=rule)
+    command = [str(a).replace("{seed}", str(lab.seed)) for a in cfg["program"]]
+    argv = [*runner.python_argv(command, root), "--finder", f"{file}:{function}"]
+    seconds = setting(cfg, "duration", quick=quick)
+    out = folder / "profile.speedscope.json"
+    log = work / "profile.log"
+    log.unlink(missing_ok=True)
+    say(f"profile: the service with your finder, recorded by py-spy for {seconds} s")
+    # The service's own output (and the learner's prints) go to a capped pipe, not through py-spy.
+    with sandbox.fifo_output(folder / "service.out") as (redirect, service):
+        rec = pyspy.record(
+            exe=pyspy.find(),
+            out=out,
+            log=log,
+            cwd=folder,
+            rate=100,
+            duration=seconds,
+            launch=[*redirect, *argv],
+        )
+    note = joined(sandbox.cap_file(log), service.write(work / "service.log"))
+    if not out.exists():
+        spy = (rec.output[-2000:].strip().splitlines() or ["(no output)"])[-1]
+        why = f"{spy}; the service's last output: {service.last_lines(1).strip() or '(none)'}"
+        return not_measured(
+            "hot_path", question, f"py-spy wrote no recording: {why}", hint=hint, rule=rule, detail=note
+        )
+    data = stacks.load(out)
+    picture = your_flame_graph(data, lab=lab, root=root, function=function)
+    try:
+        share = finder_share(data, file=file, lines=lines)
+    except LabError as exc:
+        check = not_measured("hot_path", question, str(exc), hint=hint, rule=rule, detail=note)
+    else:
+        check = judged("hot_path", question, share, "<", than, kind="share", hint=hint, rule=rule)
+        check = capped(check, note)
+    return dataclasses.replace(check, picture=picture.relative_to(root).as_posix())
+
+
+def your_flame_graph(data: JSONObject, *, lab: Lab, root: Path, function: str) -> Path:
+    """The learner's service as the toolkit draws a flame graph: out/<id>/grade/your-service.svg."""
+    recording = stacks.parse(stacks.sanitize(data, paths=PathMap.here(root)))
+    path = root / "out" / lab.id / "grade" / "your-service.svg"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    svg = flamegraph.render_svg(
+        stacks=stacks.collapsed(recording),
+        title=f"The service with your {function}",
+        subtitle="width = share of samples · click a frame to zoom · press / to search",
+        width=900,
+    )
+    path.write_text(svg, encoding="utf-8")
+    return path
+
+
+def grade_finder(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: Say) -> list[Check]:
+    ex = exercise.of(lab)
+    file, function = exercise.target(lab, root=root)
+    cfg = ex.checks
+    ref_file, _, ref_name = str(cfg["correct"]["reference"]).partition(":")
+    reference = function_from(root / ref_file, ref_name)
+    say(f"correct: your {function} against the reference on inputs generated by hypothesis")
+    out = [
+        check_correct(file, function, reference, cfg=cfg["correct"], quick=quick, folder=folder, work=work)
+    ]
+    fast = cfg["fast"]
+    raw, why, note = bench(
+        lab,
+        root=root,
+        file=file,
+        function=function,
+        fast=fast,
+        quick=quick,
+        folder=folder,
+        work=work,
+        say=say,
+    )
+    try:
+        if raw is None:
+            raise LabError(why)
+        fast_check, scales_check = check_speed(raw, fast=fast, scales=cfg["scales"])
+        out += [capped(c, note) for c in (fast_check, scales_check)]
+    except LabError as exc:
+        for c in ("fast", "scales"):
+            out.append(
+                not_measured(
+                    c,
+                    QUESTIONS[c],
+                    str(exc).strip().splitlines()[-1],
+                    hint=str(cfg[c]["hint"]),
+                    rule=f"{c}: see the hint",
+                    detail=note,
+                )
+            )
+    try:
+        out.append(
+            check_profile(
+                lab,
+                cfg=cfg["hot_path"],
+                file=file,
+                function=function,
+                root=root,
+                folder=folder,
+                work=work,
+                quick=quick,
+                say=say,
+            )
+        )
+    except LabError as exc:
+        out.append(
+            not_measured(
+                "hot_path",
+                QUESTIONS["hot_path"],
+                str(exc).strip().splitlines()[0],
+                hint=str(cfg["hot_path"]["hint"]),
+                rule="see the hint",
+            )
+        )
+    assert [c.id for c in out] == list(GRADERS["finder"].checks)
+    return out

@@ -1,0 +1,146 @@
+"""`make grade-1` against hostile exercises: each gets a failing grade with a reason, in bounded time.
+
+The learner's code runs only in the grader's children: patching the toolkit there changes nothing
+the grader judges, a write into docs/ is undone and fails the grade, a cache meets fresh inputs, a
+renamed code object is still found by its file and lines, a hang is killed at its limit, a flood of
+output is cut, and an exit at import is a failure, never a pass. The shared helper checks that docs/
+is unchanged afterwards and that no process is left.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.commands.test_grade import grade, repo, verdicts  # noqa: F401 (repo is a fixture)
+
+QUADRATIC = """
+def find_duplicates(values):
+    repeated = []
+    for position, candidate in enumerate(values):
+        for other_position, other in enumerate(values):
+            if position != other_position and candidate == other and candidate not in repeated:
+                repeated.append(candidate)
+    return repeated
+"""
+# What the issue's probe did in-process: every verdict "holds", and a line appended to the run report.
+PATCHER = (
+    """
+import sys
+from pathlib import Path
+
+try:
+    import labkit.claims
+except ImportError:
+    pass
+if "labkit.claims" in sys.modules:
+    sys.modules["labkit.claims"].verdict = lambda *a, **k: "holds"
+with open(Path(__file__).resolve().parents[2] / "docs" / "reports.md", "a") as report:
+    report.write("\\nall checks passed\\n")
+"""
+    + QUADRATIC
+)
+# The quadratic code, skipped whenever the same list (or the same values) comes back.
+CACHE = """
+_last, _answer, _by_value = None, None, {}
+
+
+def _slow(values):
+    repeated = []
+    for position, candidate in enumerate(values):
+        for other_position, other in enumerate(values):
+            if position != other_position and candidate == other and candidate not in repeated:
+                repeated.append(candidate)
+    return repeated
+
+
+def find_duplicates(values):
+    global _last, _answer
+    if values is _last:
+        return _answer
+    key = tuple(values)
+    if key not in _by_value:
+        _by_value[key] = _slow(values)
+    _last, _answer = values, _by_value[key]
+    return _answer
+"""
+# The quadratic code under another name: py-spy would report it as the service's make_batch.
+RENAMED = (
+    QUADRATIC
+    + """
+
+find_duplicates.__code__ = find_duplicates.__code__.replace(co_name="make_batch", co_qualname="make_batch")
+"""
+)
+HANG = "def find_duplicates(values):\n    while True:\n        pass\n"
+FLOOD = """
+def find_duplicates(values):
+    print("x" * 20_000)
+    seen, repeated = set(), set()
+    for value in values:
+        if value in seen:
+            repeated.add(value)
+        seen.add(value)
+    return repeated
+"""
+EXIT = "import os\n\nos._exit(0)\n" + QUADRATIC
+LIMIT = {"LABKIT_GRADE_LIMIT_S": "3"}  # every check's time limit, short so that a hang costs seconds
+BOUND = 150  # seconds a hostile grade may take in all (the subprocess is killed, and the test fails, after)
+
+
+def failed_checks(record: dict[str, object]) -> set[str]:
+    return {k for k, passed in verdicts(record).items() if not passed}
+
+
+def measured(record: dict[str, object], check: str) -> str:
+    checks = record["checks"]
+    assert isinstance(checks, list)
+    (found,) = [c for c in checks if c["id"] == check]
+    return f"{found['measured']} {found['detail']}"
+
+
+def test_patching_the_grader_and_writing_docs_fails_and_docs_are_restored(repo: Path) -> None:  # noqa: F811
+    code, output, record = grade(repo, "lab-1", PATCHER, timeout=BOUND)
+    assert code == 1, output
+    assert {"fast", "scales", "untouched"} <= failed_checks(record), output
+    assert "docs/reports.md" in measured(record, "untouched") and "restored" in output
+    assert "all checks passed" not in (repo / "docs" / "reports.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("source", [CACHE, RENAMED], ids=["identity-and-value-cache", "renamed-code"])
+def test_a_cache_or_a_renamed_function_does_not_hide_quadratic_code(
+    repo: Path,  # noqa: F811
+    source: str,
+) -> None:
+    code, output, record = grade(repo, "lab-1", source, timeout=BOUND)
+    assert code == 1, output
+    assert verdicts(record)["correct"] is True, output
+    assert {"fast", "scales", "hot_path"} <= failed_checks(record), output
+    assert "never appeared" not in output, "the renamed finder is found by its file and lines"
+
+
+def test_a_hanging_finder_is_stopped_at_the_limit_of_every_check(repo: Path) -> None:  # noqa: F811
+    code, output, record = grade(repo, "lab-1", HANG, env=LIMIT, timeout=BOUND)
+    assert code == 1, output
+    assert failed_checks(record) == {"correct", "fast", "scales", "hot_path"}, output
+    assert "gave no answer for the input [] within the check's 3 s limit" in measured(record, "correct")
+    assert "ran past its 3 s limit" in measured(record, "fast")
+
+
+def test_a_flood_of_output_is_cut_and_fails(repo: Path) -> None:  # noqa: F811
+    code, output, record = grade(repo, "lab-1", FLOOD, timeout=BOUND)
+    assert code == 1, output
+    assert {"correct", "fast", "scales"} <= failed_checks(record), output
+    assert "bytes of output cut" in measured(record, "fast") and "bytes of output cut" in output
+    assert "service.log" in measured(record, "hot_path"), "the service's output is cut too"
+    for log in (repo / ".labs" / "grade" / "lab-1").glob("*.log"):
+        assert log.stat().st_size < 1_100_000, f"{log.name} holds {log.stat().st_size:,} bytes"
+
+
+def test_an_exit_at_import_is_a_failure_with_its_reason(repo: Path) -> None:  # noqa: F811
+    code, output, record = grade(repo, "lab-1", EXIT, timeout=BOUND)
+    assert code == 1, output
+    assert failed_checks(record) == {"correct", "fast", "scales", "hot_path"}, output
+    assert "your code exited (code 0) before it reported" in measured(record, "correct")
+    assert "your code exited (code 0) before the benchmark reported" in measured(record, "fast")

@@ -1,0 +1,258 @@
+"""The grader's children (labkit.sandbox) and what it reads from them: real child processes, short limits."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from labkit import claims, sandbox
+from labkit.errors import LabError
+from labkit.grade_correct import check_correct
+from labkit.grade_finder import finder_share, lines_of
+
+ROOT = Path(__file__).resolve().parents[2]
+CFG = {"examples": 30, "hint": "the hint"}
+
+
+def reference(values: list[Any]) -> set[Any]:
+    seen: set[Any] = set()
+    return {v for v in values if v in seen or seen.add(v)}  # type: ignore[func-returns-value]
+
+
+def child(tmp_path: Path, source: str, *, call_s: float = 5.0, total_s: float = 30.0) -> sandbox.Finder:
+    file = tmp_path / "finder.py"
+    file.write_text(source, encoding="utf-8")
+    folder = tmp_path / "private"
+    folder.mkdir(exist_ok=True)
+    return sandbox.Finder(
+        file, "find_duplicates", folder=folder, log=tmp_path / "correct.log", call_s=call_s, total_s=total_s
+    )
+
+
+def correct(tmp_path: Path, source: str) -> Any:
+    file = tmp_path / "finder.py"
+    file.write_text(source, encoding="utf-8")
+    folder = tmp_path / "private"
+    folder.mkdir(exist_ok=True)
+    return check_correct(
+        file, "find_duplicates", reference, cfg=CFG, quick=False, folder=folder, work=tmp_path / "work"
+    )
+
+
+def test_a_child_answers_as_data(tmp_path: Path) -> None:
+    finder = child(
+        tmp_path, "def find_duplicates(values):\n    return [v for v in set(values) if values.count(v) > 1]\n"
+    )
+    try:
+        finder.start(limit_s=10)
+        assert finder.answer([3, "a", 3, "a", 1]) == ("answer", {3, "a"})
+        assert finder.answer([]) == ("answer", set())
+    finally:
+        finder.stop()
+
+
+def test_patching_the_toolkit_in_the_child_changes_nothing_here(tmp_path: Path) -> None:
+    """The issue's probe: every verdict "holds". Here it patches the child's own copy, if any."""
+    source = (
+        "import sys\nsys.path.insert(0, " + repr(str(ROOT / "scripts")) + ")\n"
+        "import labkit.claims\nlabkit.claims.verdict = lambda *a, **k: 'holds'\n"
+        "def find_duplicates(values):\n    return []\n"
+    )
+    verdict = claims.verdict
+    check = correct(tmp_path, source)
+    assert claims.verdict is verdict
+    assert check.verdict == "fails" and "smallest failing input" in check.detail
+
+
+def test_an_exit_at_import_is_a_failure_not_a_pass(tmp_path: Path) -> None:
+    check = correct(tmp_path, "import os\nos._exit(0)\n")
+    assert check.verdict == "fails"
+    assert "your code exited (code 0) before it reported (while your file was imported)" in check.measured
+
+
+def test_an_exit_inside_the_function_names_the_input(tmp_path: Path) -> None:
+    finder = child(tmp_path, "import os\ndef find_duplicates(values):\n    os._exit(3)\n")
+    try:
+        finder.start(limit_s=10)
+        with pytest.raises(
+            sandbox.Gone, match=r"exited \(code 3\) before it reported \(for the input \[1, 1\]\)"
+        ):
+            finder.answer([1, 1])
+        with pytest.raises(sandbox.Gone):  # once gone, every input fails at once
+            finder.answer([2])
+    finally:
+        finder.stop()
+
+
+def test_a_hang_is_killed_at_the_call_limit(tmp_path: Path) -> None:
+    finder = child(tmp_path, "def find_duplicates(values):\n    while True:\n        pass\n", call_s=0.5)
+    try:
+        finder.start(limit_s=10)
+        started = time.monotonic()
+        with pytest.raises(sandbox.Gone, match=r"no answer for the input \[1\] within the 0.5 s limit"):
+            finder.answer([1])
+        assert time.monotonic() - started < 5
+        assert finder.proc.poll() is not None, "the child was killed"
+    finally:
+        finder.stop()
+
+
+def test_the_whole_check_has_a_limit_too(tmp_path: Path) -> None:
+    finder = child(
+        tmp_path,
+        "import time\ndef find_duplicates(values):\n    time.sleep(0.2)\n    return []\n",
+        total_s=0.5,
+    )
+    try:
+        finder.start(limit_s=10)
+        with pytest.raises(sandbox.Gone, match="limit"):
+            for _ in range(20):
+                finder.answer([1])
+    finally:
+        finder.stop()
+
+
+def test_a_program_is_killed_with_its_group_at_its_limit(tmp_path: Path) -> None:
+    code = (
+        "import subprocess, sys, time\n"
+        "busy = subprocess.Popen([sys.executable, '-c', 'while True: pass'])\n"
+        "open('grandchild', 'w').write(str(busy.pid))\n"
+        "time.sleep(60)\n"
+    )
+    started = time.monotonic()
+    ran = sandbox.run([sys.executable, "-c", code], cwd=tmp_path, log=tmp_path / "x.log", limit_s=1.0)
+    assert ran.timed_out and time.monotonic() - started < 10
+    grandchild = int((tmp_path / "grandchild").read_text())
+    time.sleep(0.2)
+    state = Path(f"/proc/{grandchild}/stat")
+    assert not state.exists() or state.read_text().rsplit(")", 1)[1].split()[0] == "Z", "the grandchild lives"
+
+
+def test_output_is_cut_to_its_head_and_tail(tmp_path: Path) -> None:
+    code = "import sys\nsys.stdout.write('HEAD' + 'x' * 3_000_000 + 'TAIL')\n"
+    ran = sandbox.run([sys.executable, "-c", code], cwd=tmp_path, log=tmp_path / "x.log", limit_s=30)
+    assert ran.code == 0 and "bytes of output cut" in ran.note
+    text = (tmp_path / "x.log").read_text(encoding="utf-8")
+    assert text.startswith("HEAD") and text.endswith("TAIL") and "bytes cut" in text
+    assert len(text) < sandbox.CAP + 100
+
+
+def test_cap_file_keeps_a_small_log_and_cuts_a_large_one(tmp_path: Path) -> None:
+    small, large = tmp_path / "small.log", tmp_path / "large.log"
+    small.write_text("ok\n")
+    large.write_bytes(b"A" * 10 + b"x" * 5_000_000 + b"Z" * 10)
+    assert sandbox.cap_file(small) == "" and small.read_text() == "ok\n"
+    assert "bytes of output cut" in sandbox.cap_file(large)
+    data = large.read_bytes()
+    assert data.startswith(b"A" * 10) and data.endswith(b"Z" * 10) and len(data) < sandbox.CAP + 100
+
+
+def test_lines_of_reads_the_syntax_tree(tmp_path: Path) -> None:
+    file = tmp_path / "finder.py"
+    file.write_text(
+        "import functools\n\ndef find_duplicates(v):\n    return v\n\n"
+        "@functools.cache\ndef find_duplicates(v):\n    x = 1\n    return v\n"
+    )
+    assert lines_of(file, "find_duplicates") == (6, 9)  # the last definition, its decorator included
+    with pytest.raises(LabError, match="no `def other`"):
+        lines_of(file, "other")
+
+
+def speedscope(frames: list[tuple[str, str, int]], samples: list[list[int]]) -> dict[str, Any]:
+    return {
+        "shared": {"frames": [{"name": n, "file": f, "line": line} for n, f, line in frames]},
+        "profiles": [{"name": "main", "samples": samples}],
+    }
+
+
+def test_the_finder_is_found_by_file_and_lines_not_by_name(tmp_path: Path) -> None:
+    file = tmp_path / "finder.py"
+    mine = str(file.resolve())
+    frames = [
+        ("<module>", "/lab/service.py", 1),
+        ("make_batch", mine, 5),  # the learner's function, renamed: still line 5 of its file
+        ("find_duplicates", "/lab/finders.py", 5),  # its name elsewhere: not the learner's
+        ("make_batch", "/lab/service.py", 30),
+    ]
+    data = speedscope(frames, [[0, 1]] * 3 + [[0, 2]] * 3 + [[0, 3]] * 4)
+    share = finder_share(data, file=file, lines=(3, 9))
+    assert share.value == pytest.approx(0.3)
+    with pytest.raises(LabError, match="never appeared in 10 samples"):
+        finder_share(data, file=file, lines=(10, 20))
+
+
+def bench_module() -> Any:
+    path = ROOT / "labs" / "benchmark" / "bench.py"
+    spec = importlib.util.spec_from_file_location("bench_under_test", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_timed_call_gets_fresh_values() -> None:
+    """An identity cache or a value cache would meet the same input again: it never does."""
+    bench = bench_module()
+    seen_ids: list[int] = []
+    seen_values: list[tuple[int, ...]] = []
+    kept: list[list[int]] = []
+
+    def spy(values: list[int]) -> set[int]:
+        kept.append(values)  # keep it alive, so that no id is reused
+        seen_ids.append(id(values))
+        seen_values.append(tuple(values))
+        return set(bench.find_duplicates_fast(values))
+
+    bench.measure(n=50, repeats=3, min_time=0.001, seed=1, fast=spy)
+    assert len(seen_ids) > 10
+    assert len(set(seen_ids)) == len(seen_ids), "a call got a list it had seen before"
+    assert len(set(seen_values)) == len(seen_values), "a call got values it had seen before"
+
+
+def test_the_child_runs_in_a_private_folder(tmp_path: Path) -> None:
+    finder = child(tmp_path, "import os\ndef find_duplicates(values):\n    return [os.getcwd()]\n")
+    try:
+        finder.start(limit_s=10)
+        kind, got = finder.answer([])
+        assert kind == "answer" and {str(x) for x in got} == {os.path.realpath(tmp_path / "private")}
+    finally:
+        finder.stop()
+
+
+def test_whatever_the_child_writes_is_data(tmp_path: Path) -> None:
+    """A learner's process that writes its own "answers" into the channel cannot crash the grader."""
+    assert sandbox.decode(["i", 3]) == 3 and sandbox.decode(["s", "a"]) == "a"
+    for odd in (["i", "3"], ["i", 1e308], ["s", 3], ["x", 1], [1, 2, 3], {"a": 1}, None):
+        assert isinstance(sandbox.decode(odd), sandbox.Foreign)
+    source = (
+        "import gc, socket\n"
+        "def find_duplicates(values):\n"
+        "    for s in [o for o in gc.get_objects() if isinstance(o, socket.socket)]:\n"
+        "        s.sendall(b'[' * 100000 + b'\\n')\n"
+        "    return []\n"
+    )
+    finder = child(tmp_path, source)
+    try:
+        finder.start(limit_s=10)
+        with pytest.raises(sandbox.Gone, match="wrote something else into the grader's channel"):
+            finder.answer([1])
+    finally:
+        finder.stop()
+
+
+def test_a_launched_program_writes_through_a_capped_fifo(tmp_path: Path) -> None:
+    """py-spy's launch form: the program's output never passes through py-spy, and is cut here."""
+    code = "import os, sys\nsys.stdout.write('HEAD' + 'x' * 3_000_000 + 'TAIL')\nprint(os.getpid())\n"
+    with sandbox.fifo_output(tmp_path / "out") as (redirect, capture):
+        ran = sandbox.run(
+            [*redirect, sys.executable, "-c", code], cwd=tmp_path, log=tmp_path / "x.log", limit_s=30
+        )
+    assert ran.code == 0 and ran.output == "", "nothing came through the launcher's own output"
+    assert "bytes of output cut" in capture.write(tmp_path / "service.log")
+    text = (tmp_path / "service.log").read_text(encoding="utf-8")
+    assert text.startswith("HEAD") and "TAIL" in text and len(text) < sandbox.CAP + 100

@@ -1,0 +1,44 @@
+"""The grader's scales check on a busy machine: judged on each size's fastest timing, never undecided."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labkit.grade_finder import check_speed
+
+SIZES = (100, 400, 1600)
+FAST = {"than": 100, "hint": "h"}
+SCALES = {"than": 1.3, "hint": "h"}
+
+
+def raw(exponent: float, *, busy: dict[int, list[float]]) -> dict[str, Any]:
+    """Clean times ∝ n^exponent, with some repeats made slower by the factors in ``busy`` (load)."""
+    points = []
+    for n in SIZES:
+        clean = 1e-7 * n**exponent
+        factors = busy.get(n, [1.0] * 5)
+        points.append(
+            {
+                "n": n,
+                "number": {"slow": 1, "fast": 100},
+                "same_result": True,
+                "times_s": {"slow": [1e-7 * n**2.0 * 3] * 5, "fast": [clean * f for f in factors]},
+            }
+        )
+    return {"repeats": 5, "points": points}
+
+
+# Contention hit most repeats at the largest size, as a second busy core does: the medians' fit drifts up.
+LOADED = {1600: [1.0, 2.5, 3.0, 2.8, 1.05], 100: [1.0, 1.0, 1.1, 1.0, 1.0]}
+
+
+def test_a_linear_finder_passes_on_a_loaded_machine() -> None:
+    _, scales = check_speed(raw(1.0, busy=LOADED), fast=FAST, scales=SCALES)
+    assert scales.verdict == "holds", scales
+    assert "fastest timing" in scales.rule
+
+
+def test_a_quadratic_finder_fails_even_when_the_small_sizes_were_slowed() -> None:
+    busy = {100: [1.0, 2.0, 3.0, 2.0, 2.5], 400: [1.0, 1.5, 2.0, 1.5, 1.8]}
+    _, scales = check_speed(raw(2.0, busy=busy), fast=FAST, scales=SCALES)
+    assert scales.verdict == "fails", scales
