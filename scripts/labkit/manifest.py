@@ -24,7 +24,9 @@ from labkit.manifest_checks import spy_options_problem as spy_options_problem
 from labkit.manifest_checks import spy_options_warning as spy_options_warning
 from labkit.records import JSONObject
 from labkit.spec import Exercise as Exercise
-from labkit.spec import Figure, Lab, Step
+from labkit.spec import Figure as Figure
+from labkit.spec import Lab as Lab
+from labkit.spec import Step as Step
 from labkit.versions import MANIFEST_VERSION
 
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
@@ -100,13 +102,13 @@ def _schema_message(error: jsonschema.ValidationError, found: object) -> str:
     return error.message
 
 
-def _schema_errors(doc: Located, errors: list[jsonschema.ValidationError]) -> LabError:
+def _schema_errors(doc: Located, node: yaml.Node, errors: list[jsonschema.ValidationError]) -> LabError:
     lines = []
     for error in errors:
         if error.validator == "required" and not error.path and error.message.startswith(repr(VERSION_KEY)):
             lines.append(_missing_version(doc.rel))
             continue
-        at_node = locate(doc.node, list(error.path))
+        at_node = locate(node, list(error.path))
         if error.validator == "additionalProperties" and isinstance(at_node, yaml.MappingNode):
             # point at the unexpected key itself, not at the mapping that holds it
             allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
@@ -134,7 +136,7 @@ def load(path: Path, *, root: Path) -> Lab:
         raise doc.error([VERSION_KEY], _version_problem(found))
     errors = sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.path])
     if errors:
-        raise _schema_errors(doc, errors)
+        raise _schema_errors(doc, doc.node, errors)
     if data["id"] != path.stem:
         raise doc.error(["id"], f"id {data['id']!r} must match the file name ({path.stem!r})", column=False)
     steps = [Step(**step) for step in data["steps"]]

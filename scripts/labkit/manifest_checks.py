@@ -16,9 +16,9 @@ from labkit.located import Located
 from labkit.records import ClaimSpec, JSONObject
 from labkit.spec import Figure, Step, defined_functions
 
-# The longest a step may record or measure, in seconds (adaptive `max`, `duration`, the overhead
-# kind's windows; the schema states the same limits): a lab's run stays within minutes, and a typo
-# cannot attach py-spy for days.
+# The longest a step may record or measure, in seconds: the schema's limits on `duration`, adaptive
+# `max` and the overhead's windows (3 × window × rounds) add up to it (a test holds them together),
+# so that a lab's run stays within minutes and a typo cannot attach py-spy for days.
 MAX_SECONDS = 120
 
 # py-spy options the toolkit sets itself (pyspy.record): a step may not give them again.
@@ -66,7 +66,7 @@ def step_problem(step: Step, *, kinds: dict[str, str]) -> str | None:
 
 
 def bounds_problem(step: Step) -> tuple[str, str] | None:
-    """(the key, why) when a step could record longer than MAX_SECONDS or never end, or None."""
+    """(the key, why) for limits between two fields, which a schema cannot state, or None."""
     if step.adaptive:
         pilot, most = step.adaptive["pilot"], step.adaptive["max"]
         if most <= pilot:

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from labkit import manifest
+from labkit import manifest, manifest_checks
 from labkit.errors import LabError
 
 GOOD = """\
@@ -253,7 +253,8 @@ def test_a_claim_page_outside_docs_is_refused(root: Path) -> None:
         (
             "adaptive: {pilot: 2, max: 20}",
             "adaptive: {pilot: 1000000000, max: 20}",
-            r"steps/0/adaptive/pilot: 1000000000 is greater than the maximum of 60 \(seconds of the first look, 1 to 60\)",
+            r"steps/0/adaptive/pilot: 1000000000 is greater than the maximum of 60 "
+            r"\(seconds of the first look, 1 to 60\)",
         ),
         (
             "adaptive: {pilot: 2, max: 20}",
@@ -291,17 +292,39 @@ def test_unbounded_recordings_are_refused_with_the_limit(
     assert_located(refused(root, text), f"labs/lab-7.yml:{line_of(text, key)}", message)
 
 
-def test_overhead_rounds_are_bounded_in_all(root: Path) -> None:
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            "window: 60",
+            r"window: 60 is greater than the maximum of 10 \(overhead: seconds per window, 1 to 10",
+        ),
+        ("rounds: 20", r"rounds: 20 is greater than the maximum of 4"),
+    ],
+)
+def test_overhead_rounds_are_bounded(root: Path, setting: str, message: str) -> None:
     text = GOOD.replace(
         "claims:",
         "  - id: cost\n    kind: overhead\n    command: [labs/prog/main.py]\n    ready: running\n"
-        "    window: 20\n    rounds: 20\nclaims:",
+        f"    {setting}\nclaims:",
     )
-    assert_located(
-        refused(root, text),
-        f"labs/lab-7.yml:{line_of(text, 'id: cost')}",
-        r"step 'cost': 20 rounds of 3 windows of 20 s take 1200 s; a step measures for at most 120 s",
-    )
+    assert_located(refused(root, text), f"labs/lab-7.yml:{line_of(text, setting)}", rf"steps/2/{message}")
+
+
+def test_the_schema_s_limits_add_up_to_the_toolkit_s_bound_on_a_step() -> None:
+    defs = manifest.schema()["$defs"]
+    step, check = defs["step"]["properties"], defs["exercise_check"]["properties"]
+    longest = [
+        step["duration"]["maximum"],
+        step["quick_duration"]["maximum"],
+        defs["adaptive"]["properties"]["max"]["maximum"],
+        3 * step["window"]["maximum"] * step["rounds"]["maximum"],
+        check["duration"]["maximum"],
+        check["quick_duration"]["maximum"],
+    ]
+    assert set(longest) == {manifest_checks.MAX_SECONDS}
+    assert defs["adaptive"]["properties"]["pilot"]["maximum"] < manifest_checks.MAX_SECONDS
+    assert step["rate"]["minimum"] >= 1 and step["rate"]["maximum"] <= 1000
 
 
 def test_a_grader_s_examples_are_bounded(root: Path) -> None:

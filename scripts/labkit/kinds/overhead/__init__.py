@@ -11,11 +11,7 @@ from typing import Final
 
 from labkit import kinds, overhead
 from labkit.blocks import Context, table
-from labkit.manifest import Step
-from labkit.manifest_checks import MAX_SECONDS
 from labkit.records import Overhead
-
-WINDOWS_PER_ROUND: Final = 3  # no profiler, py-spy's default mode, --nonblocking
 
 
 def refresh(_step: str, entry: Overhead, data_dir: Path) -> None:
@@ -67,17 +63,6 @@ def overhead_table(ctx: Context, arg: str | None) -> list[str]:
     return table(["Ratio", "Median", "Min–max", "Per round"], rows, caption=caption)
 
 
-def problem(step: Step, earlier: dict[str, str]) -> str | None:
-    """A target to measure, and rounds of windows that end within the toolkit's bound on a step."""
-    total = WINDOWS_PER_ROUND * step.window * step.rounds
-    if total > MAX_SECONDS:
-        return (
-            f"{step.rounds} rounds of {WINDOWS_PER_ROUND} windows of {step.window} s take {total} s; "
-            f"a step measures for at most {MAX_SECONDS} s"
-        )
-    return kinds.target_or_command(step, earlier)
-
-
 KIND_SECTION: Final = "overhead"
 KIND = kinds.register(
     kinds.Kind(
@@ -87,7 +72,7 @@ KIND = kinds.register(
         uses_spy=True,
         accepts_target=True,
         attach=lambda _step: "skippable",
-        problem=problem,
+        problem=kinds.target_or_command,
         refresh=refresh,
         blocks={"overhead-table": overhead_table},
     )
