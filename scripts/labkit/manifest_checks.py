@@ -69,10 +69,10 @@ def bounds_problem(step: Step) -> tuple[str, str] | None:
     """(the key, why) for limits between two fields, which a schema cannot state, or None."""
     if step.adaptive:
         pilot, most = step.adaptive["pilot"], step.adaptive["max"]
-        if most <= pilot:
+        if most < pilot:
             return "adaptive", (
-                f"max ({most} s) must be more than pilot ({pilot} s): max bounds the whole recording, "
-                "pilot included (for one fixed look, use `duration` instead)"
+                f"max ({most} s) must be at least pilot ({pilot} s): max bounds the whole recording, "
+                "pilot included (max equal to pilot: no second look)"
             )
     return None
 

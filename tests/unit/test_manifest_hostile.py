@@ -264,7 +264,7 @@ def test_a_claim_page_outside_docs_is_refused(root: Path) -> None:
         (
             "adaptive: {pilot: 2, max: 20}",
             "adaptive: {pilot: 5, max: 2}",
-            r"step 'slow': adaptive: max \(2 s\) must be more than pilot \(5 s\)",
+            r"step 'slow': adaptive: max \(2 s\) must be at least pilot \(5 s\)",
         ),
         (
             "adaptive: {pilot: 2, max: 20}",
@@ -290,6 +290,11 @@ def test_unbounded_recordings_are_refused_with_the_limit(
     text = edit(old, new)
     key = new.strip().split("\n")[-1].split(":")[0].strip()
     assert_located(refused(root, text), f"labs/lab-7.yml:{line_of(text, key)}", message)
+
+
+def test_an_adaptive_step_whose_max_is_its_pilot_takes_one_look(root: Path) -> None:
+    lab = load(root, edit("adaptive: {pilot: 2, max: 20}", "adaptive: {pilot: 2, max: 2}"))
+    assert lab.steps[0].adaptive == {"pilot": 2, "max": 2}
 
 
 @pytest.mark.parametrize(
