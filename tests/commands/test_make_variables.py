@@ -74,7 +74,7 @@ MARKER = "touched"
         (["assets", f"LAB=$(shell touch {MARKER})"], "is not a lab id"),
         (["check", f"ID=lab-1;touch {MARKER}"], "is not a lab id"),
         (["new-lab", f"LAB=lab-3`touch {MARKER}`", "TITLE=x"], "is not a lab id"),
-        (["assets", f"METHOD=pid;touch {MARKER}"], "is not an attach method: expected METHOD=pid or METHOD=launch"),
+        (["assets", f"METHOD=pid;touch {MARKER}"], "expected METHOD=pid or METHOD=launch"),
         (["soak", "LAB=lab-1", f"RUNS=5;touch {MARKER}"], "is not a number of runs"),
         ([f"lab-1;touch${{IFS}}{MARKER}"], "is not a target: expected lab-N, grade-N or reset-N"),
         ([f"grade-1|touch${{IFS}}{MARKER}"], "is not a target"),
