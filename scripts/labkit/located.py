@@ -55,7 +55,13 @@ class Located:
 
 def read(path: Path, *, root: Path) -> Located:
     """Parse one YAML file under ``root``; a file that cannot be read or parsed is a located error."""
-    rel = path.relative_to(root) if path.is_absolute() else path
+    top = root.resolve()
+    where = (root / path).resolve()
+    if where != top and top not in where.parents:  # absolute elsewhere, `..`, or a link out
+        raise LabError(f"{path}: a manifest must be inside the repository (labs/<id>.yml)")
+    rel = path  # as the caller named it; an absolute path, relative to the repository
+    if path.is_absolute():
+        rel = path.relative_to(root) if path.is_relative_to(root) else where.relative_to(top)
     try:
         text = (root / rel).read_text(encoding="utf-8")
         # libyaml when available: the same nodes and marks, several times faster than pure Python.
@@ -66,6 +72,6 @@ def read(path: Path, *, root: Path) -> Located:
         raise LabError(f"{rel}: cannot read the manifest ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{rel}:{mark.line + 1}:{mark.column + 1}" if mark else str(rel)
-        raise LabError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+        at = f"{rel}:{mark.line + 1}:{mark.column + 1}" if mark else str(rel)
+        raise LabError(f"{at}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
     return Located(rel=rel, node=node, data=data)

@@ -436,3 +436,13 @@ def test_functions_are_found_by_parsing_not_by_a_pattern(root: Path) -> None:
 
 def test_a_claim_on_an_unsampled_name_that_is_not_an_identifier_is_left_to_the_run(root: Path) -> None:
     load(root, edit("functions.main.", "functions.<module>."))
+
+
+@pytest.mark.parametrize("where", ["../outside/lab-7.yml", "ABSOLUTE", "labs/lab-7.yml"])
+def test_a_manifest_outside_the_repository_is_refused(root: Path, where: str) -> None:
+    (root.parent / "outside" / "lab-7.yml").write_text(GOOD, encoding="utf-8")
+    if where == "labs/lab-7.yml":  # a link inside the repository to a manifest outside it
+        (root / "labs" / "lab-7.yml").symlink_to(root.parent / "outside" / "lab-7.yml")
+    path = root.parent / "outside" / "lab-7.yml" if where == "ABSOLUTE" else Path(where)
+    with pytest.raises(LabError, match=r"a manifest must be inside the repository"):
+        manifest.load(path, root=root)
