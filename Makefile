@@ -32,7 +32,7 @@ ifneq ($(filter-out pid launch,$(_METHOD))$(word 2,$(_METHOD)),)
 $(error METHOD='$(_METHOD)' is not an attach method: expected METHOD=pid or METHOD=launch; nothing was run)
 endif
 override METHOD := $(_METHOD)
-_RUNS := $(value RUNS)
+_RUNS := $(or $(value RUNS),5)
 ifeq ($(call is_number,$(_RUNS)),)
 $(error RUNS='$(_RUNS)' is not a number of runs: expected e.g. RUNS=5; nothing was run)
 endif
