@@ -102,7 +102,8 @@ def page_problem(root: Path, value: str, *, folder: str, name: str, missing: str
     """Why a page path is refused: outside ``folder`` (docs/...), escaping, not Markdown, or missing."""
     why = outside(root, value)
     if why or not _under(value, folder) or not value.endswith(".md"):
-        return f"{name} must be inside the repository ({folder}/...md), not {value} ({why or 'elsewhere'})"
+        because = f" ({why})" if why else ""
+        return f"{name} must be inside the repository ({folder}/...md), not {value}{because}"
     return None if (root / value).is_file() else missing
 
 
