@@ -9,9 +9,40 @@ VPY    := $(VENV)/bin/python
 SITE_STAMP := $(VENV)/.site-installed
 STAMP  := $(VENV)/.installed
 LABKIT := $(VPY) -m labkit
+
+# Values given on the command line reach a shell only once checked here, in make itself: LAB (or its
+# alias ID) is a lab id, METHOD pid or launch, RUNS a number; TITLE and SPEEDSCOPE are passed as one
+# single-quoted word. $(value X) is the text as typed, so that make never expands a `$(shell …)` in it.
 ID     ?=
+LAB    ?=
 RUNS   ?= 5
-LAB    ?= $(ID)
+nondigits = $(subst 0,,$(subst 1,,$(subst 2,,$(subst 3,,$(subst 4,,$(subst 5,,$(subst 6,,$(subst 7,,$(subst 8,,$(subst 9,,$1))))))))))
+is_number = $(and $(filter 1,$(words $1)),$(if $(call nondigits,$1),,yes))
+is_lab_id = $(and $(filter lab-%,$1),$(call is_number,$(patsubst lab-%,%,$1)))
+quote = '$(subst ','\'',$(value $1))'
+_LAB := $(if $(value LAB),$(value LAB),$(value ID))
+ifneq ($(_LAB),)
+ifeq ($(call is_lab_id,$(_LAB)),)
+$(error LAB='$(_LAB)' is not a lab id: expected lab-N, N a number (e.g. LAB=lab-1); nothing was run)
+endif
+endif
+override LAB := $(_LAB)
+_METHOD := $(value METHOD)
+ifneq ($(filter-out pid launch,$(_METHOD))$(word 2,$(_METHOD)),)
+$(error METHOD='$(_METHOD)' is not an attach method: expected METHOD=pid or METHOD=launch; nothing was run)
+endif
+override METHOD := $(_METHOD)
+_RUNS := $(or $(value RUNS),5)
+ifeq ($(call is_number,$(_RUNS)),)
+$(error RUNS='$(_RUNS)' is not a number of runs: expected e.g. RUNS=5; nothing was run)
+endif
+override RUNS := $(_RUNS)
+# FORCE, QUICK and LOAD are switches: any text turns them on, and none of it reaches a shell.
+override FORCE := $(if $(value FORCE),1)
+override QUICK := $(if $(value QUICK),1)
+override LOAD := $(if $(value LOAD),1)
+# A pattern target's stem (make lab-1, grade-1, reset-1) is checked the same way before its recipe runs.
+check_stem = $(if $(call is_number,$*),,$(error $@ is not a target: expected lab-N, grade-N or reset-N, N a number))
 OPTS   := $(if $(LAB),--lab $(LAB)) $(if $(FORCE),--force) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
 
 .DEFAULT_GOAL := help
@@ -56,13 +87,13 @@ serve: $(SITE_STAMP) ## Serve the site on http://127.0.0.1:8000 with live reload
 	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
 
 lab-%: $(STAMP) ## Run a lab live (make lab-1) and make your exercise once; outputs go to out/lab-N/
-	$(LABKIT) learn lab-$* $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
+	$(check_stem)$(LABKIT) learn lab-$* $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
 
 grade-%: $(STAMP) ## Grade your exercise (make grade-1): correct, fast, scales; writes out/lab-N/grade.json
-	$(LABKIT) grade lab-$* $(if $(QUICK),--quick)
+	$(check_stem)$(LABKIT) grade lab-$* $(if $(QUICK),--quick)
 
 reset-%: $(STAMP) ## Restore your exercise (exercises/lab-N/) to the original, after asking (FORCE=1: no question)
-	$(LABKIT) reset lab-$* $(if $(FORCE),--force)
+	$(check_stem)$(LABKIT) reset lab-$* $(if $(FORCE),--force)
 
 assets: $(STAMP) ## Instructor: re-run stale labs and write their results into docs/
 	$(LABKIT) assets $(OPTS)
@@ -80,7 +111,7 @@ notebooks: $(STAMP) ## Write each lab's notebook (docs/labs/<id>/<id>.ipynb), th
 	$(LABKIT) notebook --execute $(if $(LAB),--lab $(LAB)) $(if $(QUICK),--quick)
 
 new-lab: $(STAMP) ## Instructor: start a new lab (make new-lab LAB=lab-3 TITLE="...")
-	$(VPY) -m labkit.scaffold --lab "$(LAB)" --title "$(TITLE)"
+	$(VPY) -m labkit.scaffold --lab "$(LAB)" --title $(call quote,TITLE)
 
 test: $(STAMP) ## Run the test suite
 	$(VPY) -m pytest
@@ -102,7 +133,7 @@ lint: $(STAMP) ## ruff, mypy, and actionlint on .github/workflows (shellcheck to
 # site's "Open in speedscope" links work offline and under `make serve`; tests/site checks it is this version.
 SPEEDSCOPE := 1.25.0
 speedscope: ## Refresh docs/speedscope/ from the speedscope npm package (SPEEDSCOPE=version)
-	npm install --silent --no-audit --no-fund --prefix .labs/npm speedscope@$(SPEEDSCOPE)
+	npm install --silent --no-audit --no-fund --prefix .labs/npm speedscope@$(call quote,SPEEDSCOPE)
 	rm -rf docs/speedscope && mkdir -p docs/speedscope
 	cp .labs/npm/node_modules/speedscope/dist/release/* .labs/npm/node_modules/speedscope/LICENSE docs/speedscope/
 	# its font's licence is Markdown: as .txt it is published as it is, not built into a page

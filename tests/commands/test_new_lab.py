@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from labkit import manifest
 
 from tests.helpers import assert_no_process_left, copy_repo, labkit, scaffold
 
@@ -87,3 +90,24 @@ def test_rejects_a_bad_id_and_writes_nothing(tmp_path: Path, bad: str) -> None:
     assert done.returncode == 2
     assert ("is not valid: expected lab-N" if bad else "no lab id given") in done.stderr
     assert sorted(p.relative_to(repo) for p in repo.rglob("*")) == before
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_new_lab_takes_a_title_with_quotes_word_for_word(tmp_path: Path) -> None:
+    """`make new-lab TITLE='a"b'` used to break the recipe's double quotes; backticks ran."""
+    repo = copy_repo(tmp_path / "repo")
+    title = "a\"b it's `touch touched` $(touch touched)"
+    venv = Path(sys.executable).parents[1]  # this virtual environment: nothing to install in the copy
+    done = subprocess.run(
+        ["make", "--no-print-directory", f"VENV={venv}", "new-lab", "LAB=lab-9", f"TITLE={title}"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (repo / "touched").exists()
+    lab = manifest.load(Path("labs/lab-9.yml"), root=repo)
+    assert lab.title == title
+    assert f"- {json.dumps('Lab 9: ' + title)}: labs/lab-9/index.md" in (repo / "mkdocs.yml").read_text()

@@ -192,6 +192,8 @@ claims:
 def test_a_cited_claim_may_carry_a_citation_checked_like_a_page_s(tmp_path: Path) -> None:
     (tmp_path / "labs/prog").mkdir(parents=True)
     (tmp_path / "labs/prog/main.py").write_text("def main():\n    pass\n", encoding="utf-8")
+    (tmp_path / "docs/labs/lab-7").mkdir(parents=True)  # a manifest's page must exist
+    (tmp_path / "docs/labs/lab-7/index.md").write_text("# Lab 7\n", encoding="utf-8")
     lab = manifest.load(write(tmp_path, MANIFEST), root=tmp_path)
     found = citations.in_manifest(lab.source, root=tmp_path)
     assert found == [

@@ -502,6 +502,7 @@ def root(tmp_path: Path) -> Path:
     (tmp_path / "labs" / "prog" / "main.py").write_text("def helper_a():\n    pass\n", encoding="utf-8")
     (tmp_path / "docs" / "labs" / "lab-7").mkdir(parents=True)
     (tmp_path / "docs" / "labs" / "lab-7" / "facts.md").write_text("# Facts\n", encoding="utf-8")
+    (tmp_path / "docs" / "labs" / "lab-7" / "index.md").write_text("# Lab 7\n", encoding="utf-8")
     return tmp_path
 
 

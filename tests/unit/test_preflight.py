@@ -345,6 +345,8 @@ format_version: 1
 def manifest_root(tmp_path: Path) -> Path:
     (tmp_path / "labs" / "prog").mkdir(parents=True)
     (tmp_path / "labs" / "prog" / "main.py").write_text("print('hi')\n", encoding="utf-8")
+    (tmp_path / "docs" / "labs" / "lab-7").mkdir(parents=True)  # a manifest's page must exist
+    (tmp_path / "docs" / "labs" / "lab-7" / "index.md").write_text("# t\n", encoding="utf-8")
     return tmp_path
 
 
@@ -381,8 +383,6 @@ def test_needs_are_not_part_of_the_cache_key(manifest_root: Path) -> None:
 
 def test_will_measure_follows_the_cache(manifest_root: Path) -> None:
     (manifest_root / "labs" / "lab-7.yml").write_text(MANIFEST.replace("    needs: NEEDS\n", ""))
-    (manifest_root / "docs" / "labs" / "lab-7").mkdir(parents=True)
-    (manifest_root / "docs" / "labs" / "lab-7" / "index.md").write_text("# t\n")
     lab = manifest.load(Path("labs/lab-7.yml"), root=manifest_root)
     assert publish.will_measure(lab, root=manifest_root, force=False, quick=False)  # nothing stored yet
     data = manifest_root / lab.data_dir

@@ -25,6 +25,10 @@ title: A test lab
 page: docs/labs/lab-7/index.md
 programs: [labs/prog]
 steps:
+  - id: slow
+    kind: profile
+    command: [labs/prog/main.py]
+    ready: running
   - id: bench
     kind: benchmark
     command: [labs/prog/bench.py, --n, "5000", --repeats, "5"]
@@ -51,6 +55,8 @@ def make_lab(root: Path, figures: str = "") -> manifest.Lab:
     (root / "labs" / "prog").mkdir(parents=True, exist_ok=True)
     (root / "docs" / "labs" / "lab-7").mkdir(parents=True, exist_ok=True)
     (root / NOTES).write_text("Notes.\n", encoding="utf-8")
+    (root / PAGE).write_text("# Lab\n", encoding="utf-8")  # a manifest's page must exist
+    (root / "labs" / "prog" / "main.py").write_text("def finder():\n    pass\n", encoding="utf-8")
     path = root / "labs" / "lab-7.yml"
     path.write_text(MANIFEST + figures, encoding="utf-8")
     return manifest.load(path, root=root)

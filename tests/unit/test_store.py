@@ -28,6 +28,8 @@ def root(tmp_path: Path) -> Path:
     prog.mkdir(parents=True)
     (prog / "main.py").write_text("def main():\n    pass\n", encoding="utf-8")
     (tmp_path / "labs" / "lab-5.yml").write_text(MANIFEST, encoding="utf-8")
+    (tmp_path / "docs" / "labs" / "lab-5").mkdir(parents=True)  # a manifest's page must exist
+    (tmp_path / "docs" / "labs" / "lab-5" / "index.md").write_text("# Lab 5\n", encoding="utf-8")
     return tmp_path
 
 

@@ -38,6 +38,8 @@ steps:
 def root(tmp_path: Path) -> Path:
     (tmp_path / "labs" / "prog").mkdir(parents=True)
     (tmp_path / "labs" / "prog" / "main.py").write_text("def main():\n    pass\n", encoding="utf-8")
+    (tmp_path / "docs" / "labs" / "lab-3").mkdir(parents=True)  # a manifest's page must exist
+    (tmp_path / "docs" / "labs" / "lab-3" / "index.md").write_text("# Lab 3\n", encoding="utf-8")
     return tmp_path
 
 

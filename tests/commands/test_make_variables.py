@@ -1,0 +1,121 @@
+"""The Makefile's variables never reach a shell unchecked: a hostile LAB, METHOD, RUNS or target stem is
+refused by make itself with a clear message before anything runs, and TITLE reaches the scaffold as one
+argument, word for word.
+
+The Makefile runs in a scratch folder with a stand-in virtual environment whose `python` only writes
+down its arguments, so the test sees exactly what each recipe would have run, and runs nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+RECORDER = """#!/bin/sh
+# a stand-in for the virtual environment's python: one argument per line, NUL-separated runs
+for arg in "$@"; do printf '%s\\n' "$arg"; done >> "$(dirname "$0")/../../args.txt"
+printf '\\0\\n' >> "$(dirname "$0")/../../args.txt"
+"""
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Path:
+    """The Makefile beside its inputs, with a stand-in venv newer than them (nothing to install)."""
+    for name in ("Makefile", "pyproject.toml", "requirements-site.txt"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    python = venv / "bin" / "python"
+    python.write_text(RECORDER, encoding="utf-8")
+    python.chmod(0o755)
+    later = (tmp_path / "pyproject.toml").stat().st_mtime + 60
+    for stamp in (".site-installed", ".installed"):
+        (venv / stamp).touch()
+        os.utime(venv / stamp, (later, later))
+    return tmp_path
+
+
+def make(scratch: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", f"VENV={scratch / 'venv'}", *args],
+        cwd=scratch,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def ran(scratch: Path) -> list[list[str]]:
+    """The argument lists the stand-in python was called with, in order."""
+    path = scratch / "args.txt"
+    if not path.exists():
+        return []
+    runs = path.read_text(encoding="utf-8").split("\0\n")
+    return [run.splitlines() for run in runs if run]
+
+
+MARKER = "touched"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["assets", f"LAB=lab-7; touch {MARKER} #"], "is not a lab id: expected lab-N"),
+        (["assets", f"LAB=lab-7 && touch {MARKER}"], "is not a lab id"),
+        (["assets", f"LAB=$(shell touch {MARKER})"], "is not a lab id"),
+        (["check", f"ID=lab-1;touch {MARKER}"], "is not a lab id"),
+        (["new-lab", f"LAB=lab-3`touch {MARKER}`", "TITLE=x"], "is not a lab id"),
+        (["assets", f"METHOD=pid;touch {MARKER}"], "expected METHOD=pid or METHOD=launch"),
+        (["soak", "LAB=lab-1", f"RUNS=5;touch {MARKER}"], "is not a number of runs"),
+        ([f"lab-1;touch${{IFS}}{MARKER}"], "is not a target: expected lab-N, grade-N or reset-N"),
+        ([f"grade-1|touch${{IFS}}{MARKER}"], "is not a target"),
+        ([f"reset-1&touch${{IFS}}{MARKER}"], "is not a target"),
+    ],
+)  # fmt: skip
+def test_a_hostile_variable_is_refused_before_any_shell_runs(
+    scratch: Path, args: list[str], says: str
+) -> None:
+    for dry in (True, False):
+        done = make(scratch, *(["-n"] if dry else []), *args)
+        assert done.returncode != 0, done
+        assert says in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+        assert not (scratch / MARKER).exists(), f"make {args} ran the injected command"
+        assert ran(scratch) == [], "a recipe ran"
+
+
+def test_switches_take_any_text_without_running_it(scratch: Path) -> None:
+    done = make(scratch, "assets", "LAB=lab-2", f"FORCE=$(shell touch {MARKER})", "QUICK=yes")
+    assert done.returncode == 0, done
+    assert not (scratch / MARKER).exists()
+    assert ran(scratch) == [["-m", "labkit", "assets", "--lab", "lab-2", "--force", "--quick"]]
+
+
+@pytest.mark.parametrize(
+    "title", ['a"b', "it's `touch touched` $(touch touched) $$HOME", "x\\y; touch touched"]
+)
+def test_the_title_reaches_the_scaffold_word_for_word(scratch: Path, title: str) -> None:
+    done = make(scratch, "new-lab", "LAB=lab-9", f"TITLE={title}")
+    assert done.returncode == 0, done
+    assert not (scratch / MARKER).exists()
+    assert ran(scratch) == [["-m", "labkit.scaffold", "--lab", "lab-9", "--title", title]]
+
+
+def test_good_values_still_reach_the_toolkit(scratch: Path) -> None:
+    assert make(scratch, "soak", "LAB=lab-2", "RUNS=3", "METHOD=launch").returncode == 0
+    assert make(scratch, "check", "ID=lab-1").returncode == 0
+    assert make(scratch, "lab-12").returncode == 0
+    assert ran(scratch) == [
+        ["-m", "labkit", "soak", "--lab", "lab-2", "--runs", "3", "--method", "launch"],
+        ["-m", "labkit", "check", "--lab", "lab-1"],
+        ["-m", "labkit", "learn", "lab-12"],
+    ]
