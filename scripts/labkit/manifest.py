@@ -174,6 +174,7 @@ def load(path: Path, *, root: Path) -> Lab:
             raise LabError(f"{rel}: at most one {kind.name} step per lab")
     checks.check_paths(doc, root=root, lab_id=data["id"], commands=("command", "quick_command"))
     checks.check_claims(doc, steps=steps, root=root)
+    checks.check_values(doc, steps=steps, root=root)
     page = str(data["page"])
     pages = [page, *sorted({str(c["page"]) for c in data.get("claims", []) if "page" in c} - {page})]
     figures = []

@@ -309,6 +309,19 @@ def check_claims(doc: Located, *, steps: Sequence[Step], root: Path) -> None:
         raise doc.error(["claims", index, key], f"claim {data['claims'][index]['id']!r}: {why}")
 
 
+def check_values(doc: Located, *, steps: Sequence[Step], root: Path) -> None:
+    """Each value's path names a step of the right kind and, for a function, one the programs define."""
+    data: JSONObject = doc.data
+    specs = data.get("values", {})
+    if not specs:
+        return
+    functions = defined_functions(root, tuple(Path(p) for p in data["programs"]))
+    for name, spec in specs.items():
+        why = claim_path_problem(spec["path"], steps=steps, functions=functions)
+        if why:
+            raise doc.error(["values", name, "path"], f"value {name!r}: {why}")
+
+
 def check_bounds(doc: Located, *, steps: Sequence[Step]) -> None:
     for index, step in enumerate(steps):
         found = bounds_problem(step)

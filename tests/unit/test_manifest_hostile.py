@@ -446,3 +446,19 @@ def test_a_manifest_outside_the_repository_is_refused(root: Path, where: str) ->
     path = root.parent / "outside" / "lab-7.yml" if where == "ABSOLUTE" else Path(where)
     with pytest.raises(LabError, match=r"a manifest must be inside the repository"):
         manifest.load(path, root=root)
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("overhead.default.ratio.median", r"value 'shown': 'overhead\.default\.ratio\.median' names 'overhead'"),
+        ("profiles.nope.samples", r"value 'shown': 'profiles\.nope\.samples' names step 'nope'"),
+        ("profiles.slow.functions.ghost.total_share", r"value 'shown': .* names function 'ghost'"),
+    ],
+)
+def test_a_value_naming_what_the_lab_lacks_is_refused_at_load(root: Path, path: str, message: str) -> None:
+    """Without this check the page would show "not measured" for ever, silently (issue 26, item 16)."""
+    new = f"values:\n  shown: {{path: {path}, format: share}}\n"
+    text = GOOD + new
+    assert_located(refused(root, text), f"labs/lab-7.yml:{line_of(text, 'shown:')}", message)
+    load(root, GOOD + "values:\n  shown: {path: profiles.slow.functions.main.total_share, format: share}\n")
