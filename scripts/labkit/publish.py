@@ -19,6 +19,7 @@ from labkit import (
     claims,
     kinds,
     pages,
+    privacy,
     prose,
     provenance,
     pyspy,
@@ -333,6 +334,12 @@ def assets(
             status = "measured"
         with store.writing(root, f"{lab.id} was left as it was"):
             (staged / "results.json").write_text(dump(results), encoding="utf-8")
+        leaks = privacy.scan(privacy.tree(staged), root=root)  # dumps and screens too, before any swap
+        if leaks:
+            raise LabError(
+                f"{lab.id}: nothing was published; the new data names this machine:\n  " + "\n  ".join(leaks)
+            )
+        with store.writing(root, f"{lab.id} was left as it was"):
             pending = {into / page: new for page, (_, new) in texts.items()}
             store.swap_in(data_dir=data_dir, staged=staged, pages=pending)
     finally:

@@ -155,3 +155,33 @@ def test_a_command_output_naming_this_machine_is_not_published(tmp_path: Path) -
     assert run.returncode != 0
     assert "docs/labs/lab-8/data/who.txt:2: this machine's user name" in run.output, str(run)
     assert not (copy / "docs/labs/lab-8/data").exists()
+
+
+def test_a_dump_naming_this_machine_is_refused_before_the_swap(tmp_path: Path) -> None:
+    """py-spy's dump shows thread names as the program chose them: one named user@host must stop the run
+    before anything reaches docs/ (not only at the next `make check`)."""
+    copy = copy_repo(tmp_path / "repo")
+    assert scaffold(copy, "--lab", "lab-6", "--title", "Named threads").returncode == 0
+    (copy / "labs/lab_6/svc.py").write_text(
+        "import getpass, socket, threading, time\n"
+        "name = f'{getpass.getuser()}@{socket.gethostname()}'\n"
+        "threading.Thread(target=time.sleep, args=(60,), name=name, daemon=True).start()\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n",
+        encoding="utf-8",
+    )
+    (copy / "labs/lab-6.yml").write_text(
+        'format_version: 1\nid: lab-6\ntitle: "Named threads"\npage: docs/labs/lab-6/index.md\n'
+        "programs: [labs/lab_6]\nsteps:\n"
+        "  - {id: svc, kind: service, title: A service, command: [labs/lab_6/svc.py], ready: ready}\n"
+        "  - {id: dump, kind: dump, title: Its threads, target: svc}\n"
+        "  - {id: stop, kind: stop, title: Stop it, stop: [svc]}\n",
+        encoding="utf-8",
+    )
+    (copy / "docs/labs/lab-6/index.md").write_text("# Lab 6: Named threads\n\nNothing measured.\n", encoding="utf-8")
+    run = labkit(copy, "assets", "--lab", "lab-6")
+    assert_no_process_left(copy)
+    assert run.returncode != 0, str(run)
+    assert "nothing was published; the new data names this machine" in run.output, str(run)
+    assert "dump.txt" in run.output and "@" in run.output
+    assert not (copy / "docs/labs/lab-6/data").exists()
