@@ -178,7 +178,8 @@ def test_a_dump_naming_this_machine_is_refused_before_the_swap(tmp_path: Path) -
         "  - {id: stop, kind: stop, title: Stop it, stop: [svc]}\n",
         encoding="utf-8",
     )
-    (copy / "docs/labs/lab-6/index.md").write_text("# Lab 6: Named threads\n\nNothing measured.\n", encoding="utf-8")
+    page = "# Lab 6: Named threads\n\nNothing measured.\n"
+    (copy / "docs/labs/lab-6/index.md").write_text(page, encoding="utf-8")
     run = labkit(copy, "assets", "--lab", "lab-6")
     assert_no_process_left(copy)
     assert run.returncode != 0, str(run)
