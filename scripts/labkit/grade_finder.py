@@ -220,7 +220,6 @@ def check_profile(
             "hot_path", question, f"py-spy wrote no recording: {why}", hint=hint, rule=rule, detail=note
         )
     data = stacks.load(out)
-    picture = your_flame_graph(data, lab=lab, root=root, function=function)
     try:
         share = finder_share(data, file=file, lines=lines)
     except LabError as exc:
@@ -228,16 +227,22 @@ def check_profile(
     else:
         check = judged("hot_path", question, share, "<", than, kind="share", hint=hint, rule=rule)
         check = capped(check, note)
-    return dataclasses.replace(check, picture=picture.relative_to(root).as_posix())
+    picture = your_flame_graph(data, lab=lab, root=root, function=function)
+    return dataclasses.replace(check, picture=picture.relative_to(root).as_posix() if picture else "")
 
 
-def your_flame_graph(data: JSONObject, *, lab: Lab, root: Path, function: str) -> Path:
-    """The learner's service as the toolkit draws a flame graph: out/<id>/grade/your-service.svg."""
+def your_flame_graph(data: JSONObject, *, lab: Lab, root: Path, function: str) -> Path | None:
+    """The learner's service as the toolkit draws a flame graph: out/<id>/grade/your-service.svg (None
+    for a recording with no samples: a service that exited at once has nothing to draw)."""
     recording = stacks.parse(stacks.sanitize(data, paths=PathMap.here(root)))
+    counted = stacks.collapsed(recording)
     path = root / "out" / lab.id / "grade" / "your-service.svg"
+    path.unlink(missing_ok=True)  # never an old run's picture beside this run's verdict
+    if not counted:
+        return None
     path.parent.mkdir(parents=True, exist_ok=True)
     svg = flamegraph.render_svg(
-        stacks=stacks.collapsed(recording),
+        stacks=counted,
         title=f"The service with your {function}",
         subtitle="width = share of samples · click a frame to zoom · press / to search",
         width=900,

@@ -67,23 +67,23 @@ def test_check_fails_naming_the_page_when_the_quoted_line_is_gone(tmp_path: Path
 
 
 def test_check_fails_when_a_bound_function_is_renamed(tmp_path: Path) -> None:
+    # a function the manifest does not name (a claim or value naming a renamed one stops at the manifest)
     copy = copy_repo(tmp_path / "repo")
-    line = _bind(copy, _number(copy))
-    program = copy / PROGRAM
-    program.write_text(
-        program.read_text("utf-8").replace("def find_duplicates_slow(", "def find_dups("), "utf-8"
+    page = copy / PAGE
+    text = page.read_text(encoding="utf-8")
+    sentence = (
+        f"It loads a finder with <!-- name: {PROGRAM} | load_finder -->`load_finder`<!-- /name -->.\n\n"
     )
+    page.write_text(text.replace(ANCHOR, sentence + ANCHOR, 1), encoding="utf-8")
+    line = text[: text.index(ANCHOR)].count("\n") + 1
+    assert f"{PAGE}:{line}:" not in labkit(copy, "check", "--lab", "lab-1").flat  # bound right: nothing
+    program = copy / PROGRAM
+    program.write_text(program.read_text("utf-8").replace("def load_finder(", "def get_finder("), "utf-8")
 
     run = labkit(copy, "check", "--lab", "lab-1")
 
     assert run.returncode != 0, run
-    # the page's first name marker of the function is named (the page binds it itself, before ours)
-    first = next(
-        n for n, text in enumerate((copy / PAGE).read_text("utf-8").splitlines(), 1)
-        if f"<!-- name: {PROGRAM} | find_duplicates_slow -->" in text
-    )  # fmt: skip
-    assert first <= line
-    assert f"{PAGE}:{first}: {PROGRAM} defines no function or class 'find_duplicates_slow'" in run.flat, run
+    assert f"{PAGE}:{line}: {PROGRAM} defines no function or class 'load_finder'" in run.flat, run
 
 
 def test_check_fails_naming_the_page_when_a_cited_snippet_is_not_in_py_spy_s_source(tmp_path: Path) -> None:

@@ -36,7 +36,10 @@ def scratch(tmp_path: Path) -> Path:
     python = venv / "bin" / "python"
     python.write_text(RECORDER, encoding="utf-8")
     python.chmod(0o755)
-    later = (tmp_path / "pyproject.toml").stat().st_mtime + 60
+    later = (
+        max((tmp_path / n).stat().st_mtime for n in ("Makefile", "pyproject.toml", "requirements-site.txt"))
+        + 60
+    )
     for stamp in (".site-installed", ".installed"):
         (venv / stamp).touch()
         os.utime(venv / stamp, (later, later))

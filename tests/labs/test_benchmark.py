@@ -34,17 +34,18 @@ def test_times_every_size_in_order(tmp_path: Path) -> None:
     assert all(len(p["times_s"]["slow"]) == 2 for p in points)
 
 
-def test_calls_per_timing_follows_autoranges_rule() -> None:
+def test_calls_per_timing_follows_autoranges_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
 
-    class Clock:  # each timing "lasts" a millisecond per call
-        def timeit(self, number: int) -> float:
-            calls.append(number)
-            return number * 0.001
+    def timed(func: object, inputs: list[list[int]]) -> float:  # each call "lasts" a millisecond
+        calls.append(len(inputs))
+        return len(inputs) * 0.001
 
-    assert bench.calls_per_timing(Clock(), min_time=0.015) == 20  # type: ignore[arg-type]
+    monkeypatch.setattr(bench, "timed", timed)
+    inputs = bench.Inputs(n=10, seed=1)
+    assert bench.calls_per_timing(len, inputs, min_time=0.015) == 20
     assert calls == [1, 2, 5, 10, 20]
-    assert bench.calls_per_timing(Clock(), min_time=0.015, first=0.02) == 1  # type: ignore[arg-type]
+    assert bench.calls_per_timing(len, inputs, min_time=0.015, first=0.02) == 1
     assert calls == [1, 2, 5, 10, 20], "a long enough first call needs no more probing"
 
 
