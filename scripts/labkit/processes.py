@@ -43,7 +43,7 @@ def popen(args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, 
             cwd=cwd,
             start_new_session=True,
             env=reaper.env({**os.environ, **(env or {})}),
-            preexec_fn=reaper.tie(),  # noqa: PLW1509 (prctl only: no lock, no allocation to speak of)
+            preexec_fn=reaper.tie(),  # prctl only: no lock taken in the forked child
             **kwargs,
         )
         with _lock:

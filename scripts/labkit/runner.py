@@ -7,6 +7,7 @@ step produces lands in a work folder or in the run's output folder; nothing here
 
 from __future__ import annotations
 
+import errno
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from labkit import kinds, processes, pyspy, services
 from labkit.errors import LabError
@@ -103,6 +105,23 @@ def pid_of(lab: Lab, step: Step, *, opts: Options) -> tuple[int, services.Runnin
     return item.proc.pid, item
 
 
+def _run_step(kind: kinds.Kind[Any], ctx: kinds.Context, step: Step) -> kinds.Entry | None:
+    """One step; a full disk (its own write, or a program's log) is named as such, with the path."""
+    try:
+        return kind.run(ctx, step)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f"could not write {exc.filename}" if exc.filename else "a write failed"
+        raise LabError(f"{step.id}: no space left on the device: {where} ({exc.strerror})") from None
+    except LabError as exc:
+        unwritten = processes.write_problems(ctx.opts.work)
+        if not unwritten:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise LabError(f"{step.id}: {unwritten[0]} (and then: {first})") from None
+
+
 def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> Measured:
     """All steps of a lab, in order; returns the measured sections of results.json."""
     pyspy.check_platform()
@@ -123,7 +142,7 @@ def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> Measured:
             for step in lab.steps:
                 began = time.perf_counter()
                 kind = kinds.get(step.kind)
-                entry = kind.run(ctx, step)
+                entry = _run_step(kind, ctx, step)
                 if kind.section and entry is not None:
                     if kind.keyed:
                         keyed[kind.section][step.id] = entry
@@ -136,6 +155,12 @@ def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> Measured:
             for item in reversed(list(opts.running.values())):
                 services.stop(item)
             opts.running.clear()
+    for cut in processes.cut_logs(opts.work):
+        kept = f"{cut.head_limit:,} and last {cut.tail_limit:,}"
+        opts.say(f"{cut.path.name}: the program wrote {cut.received:,} bytes; its log keeps the first {kept}")
+    unwritten = processes.write_problems(opts.work)
+    if unwritten:  # a raw file missing: nothing of this run may be published
+        raise LabError(f"{unwritten[0]}; nothing from this run is published")
     # wall seconds per step, in the order they ran
     return {
         "sections": sections,
