@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import subprocess
 import sys
 import time
@@ -107,19 +108,22 @@ def pid_of(lab: Lab, step: Step, *, opts: Options) -> tuple[int, services.Runnin
 
 def _run_step(kind: kinds.Kind[Any], ctx: kinds.Context, step: Step) -> kinds.Entry | None:
     """One step; a full disk (its own write, or a program's log) is named as such, with the path."""
+    here = f"{ctx.opts.root}{os.sep}"
     try:
         return kind.run(ctx, step)
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
         where = f"could not write {exc.filename}" if exc.filename else "a write failed"
-        raise LabError(f"{step.id}: no space left on the device: {where} ({exc.strerror})") from None
+        why = f"no space left on the device: {where} ({exc.strerror})"
+        raise LabError(f"{step.id}: {why}; nothing from this run is published".replace(here, "")) from None
     except LabError as exc:
         unwritten = processes.write_problems(ctx.opts.work)
         if not unwritten:
             raise
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise LabError(f"{step.id}: {unwritten[0]} (and then: {first})") from None
+        said = str(exc).splitlines()[0] if str(exc) else ""
+        why = unwritten[0] if unwritten[0] in said else f"{unwritten[0]} (then: {said})"
+        raise LabError(f"{step.id}: {why}; nothing from this run is published".replace(here, "")) from None
 
 
 def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> Measured:
@@ -160,7 +164,8 @@ def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> Measured:
         opts.say(f"{cut.path.name}: the program wrote {cut.received:,} bytes; its log keeps the first {kept}")
     unwritten = processes.write_problems(opts.work)
     if unwritten:  # a raw file missing: nothing of this run may be published
-        raise LabError(f"{unwritten[0]}; nothing from this run is published")
+        why = unwritten[0].replace(f"{opts.root}{os.sep}", "")
+        raise LabError(f"{why}; nothing from this run is published")
     # wall seconds per step, in the order they ran
     return {
         "sections": sections,
