@@ -67,9 +67,14 @@ def start(args: Sequence[str], *, log: Path, cwd: Path, stdout: int | None = Non
     if stdout is None:
         assert proc.stdout is not None
         sink = caplog.CappedLog(log)
-        with _lock:
-            _logs[log] = (sink, caplog.drain(proc.stdout, sink), proc.pid)
+        keep(log, sink, caplog.drain(proc.stdout, sink), proc)
     return proc
+
+
+def keep(log: Path, sink: caplog.CappedLog, drain: threading.Thread, proc: Popen) -> None:
+    """Track a capped log that a caller drains itself (py-spy's): its problems count for the run."""
+    with _lock:
+        _logs[log] = (sink, drain, proc.pid)
 
 
 def _capped(log: Path) -> caplog.CappedLog | None:

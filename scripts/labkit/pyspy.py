@@ -196,6 +196,7 @@ def record(
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
+    processes.keep(log, sink, reader, proc)
     try:
         proc.wait(timeout=duration + 60)
     except subprocess.TimeoutExpired as exc:
