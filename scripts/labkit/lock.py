@@ -3,7 +3,7 @@
 `make assets`, `make soak`, `make lab-N`, `make grade-N` and `make notebooks` take turns: two of
 them at once would time each other, and skew the published timings. The lock is an flock on
 .labs/lock, so the kernel releases it when its holder dies, even by SIGKILL; the file also holds
-the holder's PID and command for the message a second run prints while it waits.
+the holder's PID (and lock.holder its command) for the message a second run prints while it waits.
 """
 
 from __future__ import annotations
@@ -18,17 +18,16 @@ from pathlib import Path
 from labkit.errors import LabError
 
 
-def _read(path: Path) -> tuple[int, str]:
-    """The holder's PID (0 if unknown) and command ("" if unknown), as the file names them."""
-    try:
-        lines = path.read_text().splitlines()
-        return int(lines[0].strip() or "0") if lines else 0, lines[1].strip() if len(lines) > 1 else ""
-    except (OSError, ValueError, UnicodeDecodeError):
-        return 0, ""
-
-
 def _pid(path: Path) -> int:
-    return _read(path)[0]
+    try:
+        return int(path.read_text().strip() or "0")
+    except (OSError, ValueError):
+        return 0
+
+
+def _what(path: Path) -> Path:
+    """Beside the lock: the holder's command (the lock file itself holds only its PID)."""
+    return path.with_name(path.name + ".holder")
 
 
 def _alive(pid: int) -> bool:
@@ -42,7 +41,11 @@ def _alive(pid: int) -> bool:
 
 
 def _holder(path: Path) -> str:
-    pid, what = _read(path)
+    pid = _pid(path)
+    try:
+        what = _what(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        what = ""
     command = f"`{what}`" if what else "another measuring run"
     return f"{command} (PID {pid})" if pid else command
 
@@ -85,8 +88,10 @@ def held(
             say(f"taking over the lock left by PID {stale}, which is no longer running (killed?)")
         # Unbuffered: on a full disk the write fails here, once; the flock holds all the same, unnamed.
         with contextlib.suppress(OSError):
+            _what(path).write_text(f"{what}\n", encoding="utf-8")
+        with contextlib.suppress(OSError):
             os.ftruncate(handle.fileno(), 0)
-            os.write(handle.fileno(), f"{os.getpid()}\n{what}\n".encode())
+            os.write(handle.fileno(), f"{os.getpid()}\n".encode())
         yield
     finally:
         with contextlib.suppress(OSError):

@@ -195,17 +195,18 @@ def test_a_daemonising_program_is_gone_after_a_successful_run(
 
 
 def _holder(copy: Path, what: str, seconds: float) -> subprocess.Popen[str]:
-    """A process that holds .labs/lock as a measuring run does (flock, PID and command in the file)."""
+    """A process that holds the copy's lock through the copy's own toolkit, as ``what`` would."""
     code = (
-        "import fcntl, os, sys, time\n"
-        f"f = open({str(copy / '.labs/lock')!r}, 'a+')\n"
-        "fcntl.flock(f, fcntl.LOCK_EX)\n"
-        f"f.truncate(0); f.write(f'{{os.getpid()}}\\n{what}\\n'); f.flush()\n"
-        "print('held', flush=True)\n"
-        f"time.sleep({seconds})\n"
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from labkit import lock\n"
+        f"with lock.held(Path({str(copy / '.labs/lock')!r}), wait_s=0, say=print, what={what!r}):\n"
+        "    print('held', flush=True)\n"
+        f"    time.sleep({seconds})\n"
     )
-    (copy / ".labs").mkdir(exist_ok=True)
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], env=labkit_env(copy), stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
     return proc
 
