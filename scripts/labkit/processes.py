@@ -77,10 +77,18 @@ def keep(log: Path, sink: caplog.CappedLog, drain: threading.Thread, proc: Popen
         _logs[log] = (sink, drain, proc.pid)
 
 
-def _capped(log: Path) -> caplog.CappedLog | None:
+def _capped(log: Path, *, settle: float = 0.0) -> caplog.CappedLog | None:
+    """The capped log at ``log``; with ``settle``, first let its drain catch up (up to that long), so
+    that what a program printed just before it exited is in the file."""
     with _lock:
         found = _logs.get(log)
-    return found[0] if found else None
+    if found is None:
+        return None
+    sink, drain, _ = found
+    if settle and drain.is_alive():
+        drain.join(timeout=settle)
+    sink.flush()
+    return sink
 
 
 def log_problem(log: Path) -> str | None:
@@ -103,11 +111,9 @@ def cut_logs(under: Path) -> list[caplog.CappedLog]:
 
 
 def tail(log: Path, lines: int = 8) -> str:
-    sink = _capped(log)
-    if sink is not None:
-        sink.flush()
-        if sink.problem():
-            return f"(no output: {sink.problem()})"
+    sink = _capped(log, settle=0.2)
+    if sink is not None and sink.problem():
+        return f"(no output: {sink.problem()})"
     try:
         text = log.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -127,6 +133,10 @@ def wait_ready(proc: subprocess.Popen[bytes], *, log: Path, pattern: str, timeou
         if problem:
             raise LabError(f"{problem}; the program's output could not be kept, so the run stops here")
         if proc.poll() is not None:
+            _capped(log, settle=1.0)  # its last lines may still be in the pipe
+            with contextlib.suppress(OSError):
+                if regex.search(log.read_text(encoding="utf-8", errors="replace")):
+                    return  # ready, then gone: the caller finds it exited
             raise LabError(
                 f"the program exited (code {proc.returncode}) before it was ready to be profiled; "
                 f"its last output:\n{tail(log)}"
