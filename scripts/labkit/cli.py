@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -339,6 +340,17 @@ def cmd_budget(args: argparse.Namespace, root: Path) -> int:
     return budget.run(root / args.site)
 
 
+def _turn(args: argparse.Namespace, root: Path) -> contextlib.AbstractContextManager[None]:
+    """A learner's run, a grade and the notebooks wait for the lock that `make assets` holds (and it for
+    them): two measuring runs at once would time each other. (assets and soak take it themselves.)"""
+    number = str(getattr(args, "lab_id", "") or "").removeprefix("lab-")
+    what = {"learn": f"make lab-{number}", "grade": f"make grade-{number}", "notebook": "make notebooks"}
+    if args.action not in what:
+        return contextlib.nullcontext()
+    wait = float(os.environ.get("LABKIT_LOCK_WAIT", "300"))
+    return lock.held(root / ".labs" / "lock", wait_s=wait, say=_say, what=what[args.action])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: here)")
@@ -389,7 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "budget": cmd_budget,
     }
     try:
-        return handlers[args.action](args, root)
+        with _turn(args, root):
+            return handlers[args.action](args, root)
     except LabError as exc:
         errors.print(Text.assemble(("error: ", "red"), str(exc)))
         return 2

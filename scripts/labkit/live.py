@@ -154,15 +154,13 @@ def plain_screen(stream: str) -> str | None:
 def top(*, exe: str, pid: int, seconds: float, cwd: Path, log: Path, paths: PathMap, rate: int = 100) -> str:
     """`py-spy top` for ``seconds`` inside a pseudo-terminal; returns its last screen, sanitised."""
     args = [exe, "top", "--pid", str(pid), "--rate", str(rate)]
-    env = {**os.environ, "TERM": "xterm", "COLUMNS": str(COLUMNS), "LINES": str(ROWS)}
+    env = {"TERM": "xterm", "COLUMNS": str(COLUMNS), "LINES": str(ROWS)}
     log.parent.mkdir(parents=True, exist_ok=True)
     master, slave = os.openpty()
     chunks: list[bytes] = []
     try:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
-        proc = subprocess.Popen(
-            args, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, start_new_session=True, env=env
-        )
+        proc = processes.popen(args, cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave)
         os.close(slave)
         slave = -1
         try:

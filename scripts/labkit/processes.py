@@ -1,7 +1,9 @@
 """Real processes: start them with their output in a log file, wait until ready, always stop them.
 
 Children run in their own session, so a Ctrl-C in the terminal reaches only the
-toolkit, which then stops them in order instead of leaving any behind.
+toolkit, which then stops them in order instead of leaving any behind. Every child is
+also tied to the toolkit's life, a `kill -9` included (labkit.reaper), and its log is
+capped (labkit.caplog).
 """
 
 from __future__ import annotations
@@ -16,36 +18,102 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
-from labkit import signals
+from labkit import caplog, reaper, signals
 from labkit.errors import LabError
 
+Popen = subprocess.Popen[bytes]
+
 _children: set[subprocess.Popen[bytes]] = set()
+_logs: dict[Path, tuple[caplog.CappedLog, threading.Thread, int]] = {}  # capped logs: sink, drain, pid
 _lock = threading.Lock()
 
 
-def start(args: Sequence[str], *, log: Path, cwd: Path, stdout: int | None = None) -> subprocess.Popen[bytes]:
-    """Start a child in its own session; its output goes to ``log`` unless a pipe is asked for."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    # Ctrl-C between the fork and the registration would leave a child nobody stops (Popen does not
-    # kill what it forked when interrupted): hold the signals until the child is on the list.
-    with signals.deferred("the child was registered"), contextlib.ExitStack() as stack:
-        sink = stack.enter_context(open(log, "ab")) if stdout is None else stdout
+def popen(args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, **kwargs: Any) -> Popen:
+    """A child in its own session, tied to the toolkit's life (labkit.reaper), on the list stop_all stops.
+
+    Ctrl-C between the fork and the registration would leave a child nobody stops (Popen does not
+    kill what it forked when interrupted): the signals are held until the child is on the list.
+    """
+    reaper.guard()
+    with signals.deferred("the child was registered"):
         proc = subprocess.Popen(
             list(args),
             cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=reaper.env({**os.environ, **(env or {})}),
+            preexec_fn=reaper.tie(),  # prctl only: no lock taken in the forked child
+            **kwargs,
         )
         with _lock:
             _children.add(proc)
+        reaper.register(proc.pid)
     return proc
 
 
+def start(args: Sequence[str], *, log: Path, cwd: Path, stdout: int | None = None) -> Popen:
+    """Start a child in its own session; its output is drained into ``log`` (capped, see labkit.caplog)
+    unless a pipe is asked for."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    proc = popen(
+        args,
+        cwd=cwd,
+        env={"PYTHONUNBUFFERED": "1"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.STDOUT,
+    )
+    if stdout is None:
+        assert proc.stdout is not None
+        sink = caplog.CappedLog(log)
+        keep(log, sink, caplog.drain(proc.stdout, sink), proc)
+    return proc
+
+
+def keep(log: Path, sink: caplog.CappedLog, drain: threading.Thread, proc: Popen) -> None:
+    """Track a capped log that a caller drains itself (py-spy's): its problems count for the run."""
+    with _lock:
+        _logs[log] = (sink, drain, proc.pid)
+
+
+def _capped(log: Path, *, settle: float = 0.0) -> caplog.CappedLog | None:
+    """The capped log at ``log``; with ``settle``, first let its drain catch up (up to that long), so
+    that what a program printed just before it exited is in the file."""
+    with _lock:
+        found = _logs.get(log)
+    if found is None:
+        return None
+    sink, drain, _ = found
+    if settle and drain.is_alive():
+        drain.join(timeout=settle)
+    sink.flush()
+    return sink
+
+
+def log_problem(log: Path) -> str | None:
+    """Why ``log`` could not be written (a full disk), or None."""
+    sink = _capped(log)
+    return sink.problem() if sink else None
+
+
+def write_problems(under: Path) -> list[str]:
+    """Every log under ``under`` that could not be written: a run with one publishes nothing."""
+    with _lock:
+        sinks = [sink for path, (sink, _, _) in _logs.items() if path.is_relative_to(under)]
+    return [p for p in (sink.problem() for sink in sinks) if p]
+
+
+def cut_logs(under: Path) -> list[caplog.CappedLog]:
+    """The logs under ``under`` that passed their cap (their middle was cut), to say so."""
+    with _lock:
+        return [sink for path, (sink, _, _) in _logs.items() if path.is_relative_to(under) and sink.capped]
+
+
 def tail(log: Path, lines: int = 8) -> str:
+    sink = _capped(log, settle=0.2)
+    if sink is not None and sink.problem():
+        return f"(no output: {sink.problem()})"
     try:
         text = log.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -61,7 +129,14 @@ def wait_ready(proc: subprocess.Popen[bytes], *, log: Path, pattern: str, timeou
         with contextlib.suppress(OSError):
             if regex.search(log.read_text(encoding="utf-8", errors="replace")):
                 return
+        problem = log_problem(log)
+        if problem:
+            raise LabError(f"{problem}; the program's output could not be kept, so the run stops here")
         if proc.poll() is not None:
+            _capped(log, settle=1.0)  # its last lines may still be in the pipe
+            with contextlib.suppress(OSError):
+                if regex.search(log.read_text(encoding="utf-8", errors="replace")):
+                    return  # ready, then gone: the caller finds it exited
             raise LabError(
                 f"the program exited (code {proc.returncode}) before it was ready to be profiled; "
                 f"its last output:\n{tail(log)}"
@@ -87,6 +162,11 @@ def stop(proc: subprocess.Popen[bytes], *, grace: float = 3.0) -> int | None:
     finally:
         with _lock:
             _children.discard(proc)
+            drained = [(sink, thread) for sink, thread, pid in _logs.values() if pid == proc.pid]
+        reaper.unregister(proc.pid)
+        for sink, thread in drained:
+            thread.join(timeout=0.5)  # its pipe ends with the group (a daemon may still hold it)
+            sink.flush()
     return proc.returncode
 
 
@@ -96,10 +176,14 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
 
 
 def stop_all() -> None:
+    """Stop every child, then kill what they left (a daemon re-parented to us: labkit.reaper)."""
     with _lock:
         running = list(_children)
     for proc in running:
         stop(proc, grace=2.0)
+    with _lock:
+        spare = {proc.pid for proc in _children}  # started meanwhile by another thread: not ours to kill
+    reaper.sweep(spare)
 
 
 @contextlib.contextmanager

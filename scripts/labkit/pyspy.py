@@ -9,10 +9,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from labkit.caplog import CappedLog
 from labkit.errors import LabError
 
 INSTALL_HINT = "run `make venv` (it installs py-spy), or `python -m pip install 'py-spy>=0.4.2,<0.5'`"
@@ -34,11 +36,31 @@ def find() -> str:
     raise LabError(f"{where}: {INSTALL_HINT}")
 
 
+VERSION_TIMEOUT_S = 10.0  # py-spy answers in milliseconds; a hung one must not hang the toolkit
+
+
 def version(exe: str) -> str:
-    done = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30, check=False)
-    match = re.search(r"(\d+\.\d+\.\d+)", done.stdout)
-    if done.returncode != 0 or not match:
-        raise LabError(f"`py-spy --version` failed: {done.stdout}{done.stderr}".strip())
+    """py-spy's version (x.y.z), or a one-line LabError naming the executable."""
+    from labkit import processes  # starting a process ties it to the toolkit (labkit.reaper)
+
+    proc = processes.popen(
+        [exe, "--version"], cwd=Path.cwd(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        raw, _ = proc.communicate(timeout=VERSION_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise LabError(
+            f"{exe}: `py-spy --version` did not answer within {VERSION_TIMEOUT_S:g} s (stopped); "
+            f"a hung or broken py-spy: {INSTALL_HINT}"
+        ) from None
+    finally:
+        processes.stop(proc, grace=1.0)
+    output = raw.decode("utf-8", errors="replace")
+    match = re.search(r"(\d+\.\d+\.\d+)", output)
+    if proc.returncode != 0 or not match:
+        said = " ".join(output.split())[:200] or "(no output)"
+        raise LabError(f"{exe}: `py-spy --version` failed (exit code {proc.returncode}): {said}")
     return match.group(1)
 
 
@@ -158,19 +180,23 @@ def record(
     from labkit import processes  # only a recording starts processes; `check` imports this module too
 
     started = time.perf_counter()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sink = CappedLog(log)  # a full disk is reported by the run, not raised in this thread
     proc = processes.start(args, log=log, cwd=cwd, stdout=subprocess.PIPE)
     lines: list[str] = []
+    last: deque[str] = deque(maxlen=200)  # a flood is kept as its first and last lines (the summary)
 
     def drain() -> None:
         assert proc.stdout is not None
-        with open(log, "a", encoding="utf-8") as sink:
-            for raw in proc.stdout:
-                line = raw.decode("utf-8", errors="replace")
-                lines.append(line)
-                sink.write(line)
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", errors="replace")
+            (lines.append if len(lines) < 500 else last.append)(line)
+            sink.feed(raw)
+        sink.close()
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
+    processes.keep(log, sink, reader, proc)
     try:
         proc.wait(timeout=duration + 60)
     except subprocess.TimeoutExpired as exc:
@@ -179,7 +205,9 @@ def record(
         ended = time.perf_counter()
         processes.stop(proc)
         reader.join(timeout=5)
-    output = "".join(lines)
+    if sink.problem():
+        raise LabError(f"{sink.problem()}; py-spy's output could not be kept")
+    output = "".join([*lines, *last])
     wall = ended - started
     match = re.search(r"Errors:\s*(\d+)", output)
     if proc.returncode != 0 and any(marker in output for marker in PERMISSION_MARKERS):

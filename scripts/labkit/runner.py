@@ -7,13 +7,16 @@ step produces lands in a work folder or in the run's output folder; nothing here
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from labkit import kinds, processes, pyspy, services
 from labkit.errors import LabError
@@ -103,6 +106,26 @@ def pid_of(lab: Lab, step: Step, *, opts: Options) -> tuple[int, services.Runnin
     return item.proc.pid, item
 
 
+def _run_step(kind: kinds.Kind[Any], ctx: kinds.Context, step: Step) -> kinds.Entry | None:
+    """One step; a full disk (its own write, or a program's log) is named as such, with the path."""
+    here = f"{ctx.opts.root}{os.sep}"
+    try:
+        return kind.run(ctx, step)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f"could not write {exc.filename}" if exc.filename else "a write failed"
+        why = f"no space left on the device: {where} ({exc.strerror})"
+        raise LabError(f"{step.id}: {why}; nothing from this run is published".replace(here, "")) from None
+    except LabError as exc:
+        unwritten = processes.write_problems(ctx.opts.work)
+        if not unwritten:
+            raise
+        said = str(exc).splitlines()[0] if str(exc) else ""
+        why = unwritten[0] if unwritten[0] in said else f"{unwritten[0]} (then: {said})"
+        raise LabError(f"{step.id}: {why}; nothing from this run is published".replace(here, "")) from None
+
+
 def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> Measured:
     """All steps of a lab, in order; returns the measured sections of results.json."""
     pyspy.check_platform()
@@ -123,7 +146,7 @@ def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> Measured:
             for step in lab.steps:
                 began = time.perf_counter()
                 kind = kinds.get(step.kind)
-                entry = kind.run(ctx, step)
+                entry = _run_step(kind, ctx, step)
                 if kind.section and entry is not None:
                     if kind.keyed:
                         keyed[kind.section][step.id] = entry
@@ -136,6 +159,13 @@ def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> Measured:
             for item in reversed(list(opts.running.values())):
                 services.stop(item)
             opts.running.clear()
+    for cut in processes.cut_logs(opts.work):
+        kept = f"{cut.head_limit:,} and last {cut.tail_limit:,}"
+        opts.say(f"{cut.path.name}: the program wrote {cut.received:,} bytes; its log keeps the first {kept}")
+    unwritten = processes.write_problems(opts.work)
+    if unwritten:  # a raw file missing: nothing of this run may be published
+        why = unwritten[0].replace(f"{opts.root}{os.sep}", "")
+        raise LabError(f"{why}; nothing from this run is published")
     # wall seconds per step, in the order they ran
     return {
         "sections": sections,

@@ -35,6 +35,7 @@ from labkit import (
     provenance,
     publish,
     pyspy,
+    reaper,
     services,
     store,
     values,
@@ -289,7 +290,9 @@ def execute(nb_path: Path, *, quick: bool, timeout: int, out: Path | None = None
     import nbformat
 
     nb = nbformat.read(nb_path, as_version=4)
-    env = {**os.environ, QUICK_ENV: "1" if quick else "0"}
+    # The kernel, and every program its cells start, carry the toolkit's mark: killed with it (labkit.reaper).
+    reaper.guard()
+    env = reaper.env({**os.environ, QUICK_ENV: "1" if quick else "0"})
     client = nbclient.NotebookClient(
         nb,
         timeout=timeout,
