@@ -31,6 +31,8 @@ MEASURING_CODE = (
     "plots.py",
     "pythons.py",  # which interpreters a fact probe finds
     "claims.py",  # plans the second look of an adaptive profile
+    "reaper.py",  # how children are started and tied to the toolkit
+    "caplog.py",  # where a program's output goes
 )
 
 
