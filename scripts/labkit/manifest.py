@@ -71,8 +71,8 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 def _missing_version(rel: Path) -> str:
     return (
-        f"{rel}:1: no `{VERSION_KEY}:`; this toolkit reads manifest format {MANIFEST_VERSION}: "
-        f"add `{VERSION_KEY}: {MANIFEST_VERSION}` at the top"
+        f"{rel}:1: no `{VERSION_KEY}:`, so it is read as manifest format 1 (written before the key "
+        f"existed); add `{VERSION_KEY}: {MANIFEST_VERSION}` at the top to silence this warning"
     )
 
 
@@ -105,9 +105,6 @@ def _schema_message(error: jsonschema.ValidationError, found: object) -> str:
 def _schema_errors(doc: Located, node: yaml.Node, errors: list[jsonschema.ValidationError]) -> LabError:
     lines = []
     for error in errors:
-        if error.validator == "required" and not error.path and error.message.startswith(repr(VERSION_KEY)):
-            lines.append(_missing_version(doc.rel))
-            continue
         at_node = locate(node, list(error.path))
         if error.validator == "additionalProperties" and isinstance(at_node, yaml.MappingNode):
             # point at the unexpected key itself, not at the mapping that holds it
@@ -130,6 +127,12 @@ def load(path: Path, *, root: Path) -> Lab:
     rel, data = doc.rel, doc.data
     if doc.node is None or not isinstance(data, dict):
         raise LabError(f"{rel}:1: expected a mapping with {VERSION_KEY}, id, title, page, programs and steps")
+    warnings = []
+    if VERSION_KEY not in data:  # written before the key existed, which was format 1 (a warning, not a refusal)
+        if MANIFEST_VERSION != 1:
+            raise LabError(f"{rel}:1: no `{VERSION_KEY}:`, so format 1: {_version_problem(1)}")
+        warnings.append(_missing_version(rel))
+        data = {VERSION_KEY: 1, **data}
     found = data.get(VERSION_KEY)
     if isinstance(found, int) and not isinstance(found, bool) and found != MANIFEST_VERSION:
         # another format: its keys cannot be judged by this format's schema, so say only this
@@ -141,7 +144,6 @@ def load(path: Path, *, root: Path) -> Lab:
         raise doc.error(["id"], f"id {data['id']!r} must match the file name ({path.stem!r})", column=False)
     steps = [Step(**step) for step in data["steps"]]
     ids = [s.id for s in steps]
-    warnings = []
     for index, step in enumerate(steps):
         warning = spy_options_warning(step.py_spy_args)
         if warning:

@@ -63,18 +63,19 @@ def test_the_current_version_loads(root: Path) -> None:
     assert lab.raw["format_version"] == versions.MANIFEST_VERSION == 1
 
 
-def test_a_manifest_without_a_version_says_what_to_add(root: Path) -> None:
-    shown = refusal(root, "# a comment first\n" + BODY)
-    expected = (
-        "labs/lab-3.yml:1: no `format_version:`; this toolkit reads manifest format 1: "
-        "add `format_version: 1` at the top"
-    )
-    assert shown.splitlines()[1:] == [expected], shown
+def test_a_manifest_without_a_version_is_read_as_format_1_with_a_warning(root: Path) -> None:
+    """Every manifest written before the key existed was format 1: it keeps working (issue 27, 6)."""
+    lab = load(root, "# a comment first\n" + BODY)
+    assert lab.raw["format_version"] == 1 and [s.id for s in lab.steps] == ["run"]
+    assert lab.warnings == [
+        "labs/lab-3.yml:1: no `format_version:`, so it is read as manifest format 1 (written before the "
+        "key existed); add `format_version: 1` at the top to silence this warning"
+    ]
+    assert load(root, "format_version: 1\n" + BODY).warnings == []
 
 
-def test_a_missing_version_is_listed_with_the_other_errors(root: Path) -> None:
+def test_a_manifest_without_a_version_is_still_judged_by_the_schema(root: Path) -> None:
     shown = refusal(root, BODY.replace("title: A test lab\n", ""))
-    assert "labs/lab-3.yml:1: no `format_version:`" in shown
     assert "(top level): 'title' is a required property" in shown
 
 
