@@ -128,7 +128,7 @@ def load(path: Path, *, root: Path) -> Lab:
     if doc.node is None or not isinstance(data, dict):
         raise LabError(f"{rel}:1: expected a mapping with {VERSION_KEY}, id, title, page, programs and steps")
     warnings = []
-    if VERSION_KEY not in data:  # written before the key existed, which was format 1 (a warning, not a refusal)
+    if VERSION_KEY not in data:  # written before the key existed, as format 1: a warning, not a refusal
         if MANIFEST_VERSION != 1:
             raise LabError(f"{rel}:1: no `{VERSION_KEY}:`, so format 1: {_version_problem(1)}")
         warnings.append(_missing_version(rel))

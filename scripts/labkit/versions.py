@@ -12,7 +12,10 @@ from dataclasses import dataclass
 # labs/<id>.yml, read by labkit.manifest (schema: manifest.schema.json)
 MANIFEST_VERSION = 1
 MANIFEST_CHANGES = {
-    1: "the first versioned format: the top-level key `format_version`; a manifest without it is read as format 1, with a warning",
+    1: (
+        "the first versioned format: the top-level key `format_version`; a manifest without it is read "
+        "as format 1, with a warning"
+    ),
 }
 
 # docs/labs/<id>/data/results.json, written by labkit.publish (schema: results.schema.json)
