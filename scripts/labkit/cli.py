@@ -17,6 +17,7 @@ from rich.text import Text
 from labkit import (
     budget,
     check,
+    commands,
     exercise,
     formats,
     kinds,
@@ -30,7 +31,7 @@ from labkit import (
     terminal,
     words,
 )
-from labkit.errors import LabError
+from labkit.errors import EXIT_CHECK, EXIT_INTERNAL, EXIT_OK, LabError
 from labkit.manifest import Lab
 
 # soft_wrap: piped output keeps whole lines, so a fix command is never split across two. Without a
@@ -67,6 +68,7 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
     """Run every (or one) lab; one failing lab does not stop the others; a report table at the end."""
     wait = float(os.environ.get("LABKIT_LOCK_WAIT", "300"))
     rows: list[tuple[str, str, float, str, str, str]] = []
+    codes: list[int] = []  # each failed lab's exit code: the command exits with the first
     into = publish.target(root, quick=args.quick)  # QUICK results are never published: a mirror
     docs = (into / "docs").relative_to(root).as_posix()
     with lock.held(root / ".labs" / "lock", wait_s=wait, say=_say):
@@ -89,6 +91,7 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
                 )
             except (LabError, Exception) as exc:  # one failing lab must not stop the others
                 took = time.perf_counter() - started
+                codes.append(exc.exit_code if isinstance(exc, LabError) else EXIT_INTERNAL)
                 if not isinstance(exc, LabError):  # a bug, not bad input: keep the traceback for the report
                     errors.print(Text("".join(traceback.format_exception(exc))))
                 rows.append((path.stem, "failed", took, "", "", str(exc) or repr(exc)))
@@ -121,7 +124,7 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
         console.print(
             f"  QUICK results are never published: see {docs}/ (`labkit check --quick`)", markup=False
         )
-    return 1 if any(r[1] == "failed" for r in rows) else 0
+    return codes[0] if codes else EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace, root: Path) -> int:
@@ -145,7 +148,7 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
         for problem in report.check(labs, root=root, into=publish.target(root, quick=args.quick)):
             bad += 1
             errors.print(f"  {problem}", markup=False)
-    return 1 if bad else 0
+    return EXIT_CHECK if bad else EXIT_OK
 
 
 def _exercise_note(lab: Lab, root: Path) -> str | None:
@@ -352,42 +355,7 @@ def _turn(args: argparse.Namespace, root: Path) -> contextlib.AbstractContextMan
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
-    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: here)")
-    sub = parser.add_subparsers(dest="action", required=True)
-    p = sub.add_parser("assets", help="re-run stale labs and publish their results into docs/")
-    p.add_argument("--lab"), p.add_argument("--force", action="store_true")
-    p.add_argument(
-        "--quick", action="store_true", help="the short configuration, into out/quick/ (never docs/)"
-    )
-    p.add_argument("--method", choices=["pid", "launch"])
-    p = sub.add_parser("check", help="pages agree with results, results with raw data, nothing stale")
-    p.add_argument("--lab")
-    p.add_argument("--quick", action="store_true", help="check what `assets --quick` wrote into out/quick/")
-    p.add_argument("--allow-quick", action="store_true", dest="quick", help=argparse.SUPPRESS)  # older name
-    p = sub.add_parser("learn", help="run one lab live; outputs go to out/<id>/")
-    p.add_argument("lab_id"), p.add_argument("--quick", action="store_true")
-    p.add_argument("--method", choices=["pid", "launch"])
-    p = sub.add_parser(
-        "grade", help="judge the learner's exercise (exercises/<id>/); writes out/<id>/grade.json"
-    )
-    p.add_argument("lab_id"), p.add_argument("--quick", action="store_true")
-    p = sub.add_parser("reset", help="restore the learner's exercise to the original (asks first)")
-    p.add_argument("lab_id"), p.add_argument("--force", action="store_true")
-    p = sub.add_parser(
-        "soak", help="measure a lab N times into a scratch folder; report how stable its claims are"
-    )
-    p.add_argument("--lab"), p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--quick", action="store_true"), p.add_argument("--method", choices=["pid", "launch"])
-    p = sub.add_parser(
-        "notebook", help="write each lab's notebook (docs/labs/<id>/<id>.ipynb); --execute runs it"
-    )
-    p.add_argument("--lab"), p.add_argument("--execute", action="store_true")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
-    p = sub.add_parser("budget", help="words shown on each page of the built site against its budget")
-    p.add_argument("--site", type=Path, default=Path("site"), help="the built site (default: site/)")
-    args = parser.parse_args(argv)
+    args = commands.parser(description=__doc__).parse_args(argv)
     root = args.root.resolve()
     os.chdir(root)
     handlers = {
@@ -405,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return handlers[args.action](args, root)
     except LabError as exc:
         errors.print(Text.assemble(("error: ", "red"), str(exc)))
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         errors.print("interrupted: every process started here was stopped; docs/ is unchanged")
         return 130

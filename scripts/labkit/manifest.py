@@ -16,7 +16,7 @@ import jsonschema
 import yaml
 
 from labkit import manifest_checks as checks
-from labkit.errors import LabError
+from labkit.errors import LabError, ManifestError, as_kind
 from labkit.located import Located, locate, read
 
 # re-exported: the toolkit and its tests import these from labkit.manifest
@@ -118,7 +118,16 @@ def _schema_errors(doc: Located, node: yaml.Node, errors: list[jsonschema.Valida
 
 
 def load(path: Path, *, root: Path) -> Lab:
-    """Read and validate one manifest; every problem names the file, the line and what was expected.
+    """Read and validate one manifest; every problem (a ManifestError) names the file, the line and
+    what was expected."""
+    try:
+        return _load(path, root=root)
+    except LabError as exc:
+        raise as_kind(exc, ManifestError) from exc
+
+
+def _load(path: Path, *, root: Path) -> Lab:
+    """Read and validate one manifest.
 
     Everything that can be known before a program runs is checked here: the schema (types, limits,
     regular expressions), paths, what each step kind needs, and what claims and figures name.

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit import kinds, pyspy, pythons
-from labkit.errors import LabError
+from labkit.errors import LabError, NeedError
 from labkit.manifest import Lab, Step
 
 # The oldest py-spy that reads each CPython (SOURCE_NOTES: 0.4.0 added 3.12 and 3.13, 0.4.2 added 3.14).
@@ -394,4 +394,4 @@ def require(
         say(f"note: {note}")
     fatal = [str(p) for p in problems if p.fatal]
     if fatal:
-        raise LabError("\n".join(fatal) + "\nNothing was started (preflight).")
+        raise NeedError("\n".join(fatal) + "\nNothing was started (preflight).")

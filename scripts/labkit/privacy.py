@@ -10,6 +10,8 @@ import socket
 from collections.abc import Iterable
 from pathlib import Path
 
+from labkit.errors import LabError
+
 TEXT_SUFFIXES = {".md", ".json", ".txt", ".svg", ".html", ".css", ".js", ".xml", ".yml", ".yaml"}
 
 
@@ -141,3 +143,11 @@ def scan(files: Iterable[Path], *, root: Path) -> list[str]:
 
 def tree(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def refuse_leaks(folder: Path, *, root: Path, what: str) -> None:
+    """Stop a run whose new data (``folder``) names this machine, before anything is published."""
+    leaks = scan(tree(folder), root=root)
+    if leaks:
+        listed = "\n  ".join(leaks)
+        raise LabError(f"{what}: nothing was published; the new data names this machine:\n  {listed}")

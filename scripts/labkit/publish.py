@@ -26,7 +26,7 @@ from labkit import (
     store,
     values,
 )
-from labkit.errors import LabError
+from labkit.errors import ClaimsError, LabError, MeasurementError, as_kind
 from labkit.manifest import Lab
 from labkit.records import Environment, JSONObject, Measured, Results, as_results, load_results
 
@@ -198,7 +198,7 @@ def refuse_mismatches(results: Results) -> None:
     """
     wrong = claims.mismatches(results["claims"])
     if wrong and not results["quick"]:
-        raise LabError(
+        raise ClaimsError(
             "claims that do not come out as the page says:\n"
             + "\n".join(f"  - {claims.describe(c)}" for c in wrong)
         )
@@ -322,10 +322,13 @@ def assets(
         else:
             if staged.exists():
                 shutil.rmtree(staged)
-            results = measure(
-                lab, root=root, work=root / ".labs" / "work" / lab.id, out=staged, inputs=inputs,
-                quick=quick, method=method, say=say,
-            )  # fmt: skip
+            try:
+                results = measure(
+                    lab, root=root, work=root / ".labs" / "work" / lab.id, out=staged, inputs=inputs,
+                    quick=quick, method=method, say=say,
+                )  # fmt: skip
+            except LabError as exc:
+                raise as_kind(exc, MeasurementError) from exc
             validate(results, where="new results.json")
             refuse_mismatches(results)
             texts = page_texts(lab, results, root=root, data_dir=staged, into=into)
@@ -334,11 +337,7 @@ def assets(
             status = "measured"
         with store.writing(root, f"{lab.id} was left as it was"):
             (staged / "results.json").write_text(dump(results), encoding="utf-8")
-        leaks = privacy.scan(privacy.tree(staged), root=root)  # dumps and screens too, before any swap
-        if leaks:
-            raise LabError(
-                f"{lab.id}: nothing was published; the new data names this machine:\n  " + "\n  ".join(leaks)
-            )
+        privacy.refuse_leaks(staged, root=root, what=lab.id)  # dumps and screens too, before any swap
         with store.writing(root, f"{lab.id} was left as it was"):
             pending = {into / page: new for page, (_, new) in texts.items()}
             store.swap_in(data_dir=data_dir, staged=staged, pages=pending)

@@ -151,4 +151,4 @@ def test_check_fails_on_a_stale_notebook(tmp_path: Path) -> None:
     finders = work / "labs" / "slow_service" / "finders.py"
     finders.write_text(finders.read_text(encoding="utf-8") + "\n# one more line\n", encoding="utf-8")
     run = labkit(work, "check", "--lab", "lab-1")
-    assert run.returncode == 1 and "lab-1.ipynb: stale" in run.output, str(run)
+    assert run.returncode == 7 and "lab-1.ipynb: stale" in run.output, str(run)
