@@ -377,3 +377,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         errors.print("interrupted: every process started here was stopped; docs/ is unchanged")
         return 130
+    except Exception:  # a bug in the toolkit, not bad input: its traceback, and a code of its own
+        errors.print(Text(traceback.format_exc()))
+        return EXIT_INTERNAL
