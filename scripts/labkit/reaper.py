@@ -210,9 +210,14 @@ def sweep(spare: Iterable[int] = ()) -> list[int]:
     if not ENABLED:
         return []
     kept = set(spare)
+    dog = _watchdog
+    if dog is not None:
+        kept.add(dog.pid)
     killed: list[int] = []
     for _ in range(20):
-        found = [pid for pid in marked() if pid not in kept]
+        # marked ones, and any process re-parented to us (a daemon that dropped the mark from its
+        # environment still comes here: the toolkit is its subreaper)
+        found = [pid for pid in {*marked(), *adopted()} if pid not in kept]
         if not found:
             break
         for pid in found:
@@ -222,6 +227,18 @@ def sweep(spare: Iterable[int] = ()) -> list[int]:
         time.sleep(0.02)
     _reap(killed, spare=kept)
     return killed
+
+
+def adopted() -> list[int]:
+    """Live processes whose parent is this one (Linux; [] elsewhere): our children, and as a child
+    subreaper, every orphan of our descendants."""
+    me, found = os.getpid(), []
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if name.isdigit():
+            stat = _stat(int(name))
+            if stat is not None and stat[1] == me and stat[0] != "Z":
+                found.append(int(name))
+    return found
 
 
 def _stat(pid: int) -> tuple[str, int] | None:

@@ -194,6 +194,28 @@ def test_a_daemonising_program_is_gone_after_a_successful_run(
         _kill_all(left)
 
 
+def test_a_daemon_that_drops_the_mark_is_gone_after_a_successful_run(small: Path, tmp_path: Path) -> None:
+    """A daemon that also empties its environment (so it carries no LABKIT_OWNER) is still the toolkit's
+    orphan: as the child subreaper, the toolkit finds it by its parent and kills it at the end."""
+    copy = _copy(small, tmp_path)
+    program = copy / SERVICE
+    text = program.read_text(encoding="utf-8")
+    sleeper = f"import time; time.sleep(600)  # {copy}"  # names the copy, so the test can find it
+    unmarked = DAEMONISE.replace(
+        "        import time as _time\n        _time.sleep(600)\n",
+        f"        import sys as _sys\n        _os.execve(_sys.executable, [_sys.executable, '-c', {sleeper!r}], {{}})\n",
+    )
+    assert unmarked != DAEMONISE
+    program.write_text(text.replace("\nimport argparse\n", f"\n{unmarked}import argparse\n", 1))
+    run = labkit(copy, "assets", "--lab", NEW, "--force")
+    assert run.returncode == 0, str(run)
+    left = _leftovers(copy, grace=3)
+    try:
+        assert not left, f"the daemon outlived the run: {left}"
+    finally:
+        _kill_all(left)
+
+
 def _holder(copy: Path, what: str, seconds: float) -> subprocess.Popen[str]:
     """A process that holds the copy's lock through the copy's own toolkit, as ``what`` would."""
     code = (
