@@ -203,7 +203,8 @@ def test_a_daemon_that_drops_the_mark_is_gone_after_a_successful_run(small: Path
     sleeper = f"import time; time.sleep(600)  # {copy}"  # names the copy, so the test can find it
     unmarked = DAEMONISE.replace(
         "        import time as _time\n        _time.sleep(600)\n",
-        f"        import sys as _sys\n        _os.execve(_sys.executable, [_sys.executable, '-c', {sleeper!r}], {{}})\n",
+        "        import sys as _sys\n"
+        f"        _os.execve(_sys.executable, [_sys.executable, '-c', {sleeper!r}], {{}})\n",
     )
     assert unmarked != DAEMONISE
     program.write_text(text.replace("\nimport argparse\n", f"\n{unmarked}import argparse\n", 1))
