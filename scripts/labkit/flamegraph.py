@@ -318,7 +318,7 @@ def document(
     lines = [
         (fill if index == 0 else "", part)
         for fill, sentence in headline
-        for index, part in enumerate(textwrap.wrap(sentence, chars, break_on_hyphens=False))
+        for index, part in enumerate(textwrap.wrap(visible(sentence), chars, break_on_hyphens=False))
     ]
     top = _TOP + _FRAME_H * len(lines) + (8 if lines else 0)
     extra = _FRAME_H * len(legend)

@@ -201,6 +201,9 @@ def test_control_characters_in_a_name_are_written_as_visible_escapes(graph: str,
     # The only control character is the newline between the document's lines: none from the name.
     assert {c for c in svg if unicodedata.category(c) in ("Cc", "Zl", "Zp")} <= {"\n"}
     assert visible(name) in frames(svg)  # the name, escapes shown, is the frame's label
+    if graph == "diff":  # the lines above the frames name it too: its controls shown, not made spaces
+        keys = ET.fromstring(svg).iterfind(".//s:g[@class='key']/s:text", NS)
+        assert "\\t\\n\\x0b\\x0c\\r" in "".join(t.text or "" for t in keys)
     assert svg.isascii()
     path = tmp_path / "g.svg"
     store.write_text(path, svg)
