@@ -143,7 +143,7 @@ def _check_results(
         if kind.artifacts is not None:
             for name, expected in kind.artifacts(step, entry, data_dir).items():
                 path = data_dir / name
-                if not path.exists() or path.read_text(encoding="utf-8") != expected:
+                if not store.same_text(path, expected):
                     problems.append(
                         f"{where}: {kind.section}.{step}: {name} differs from what its raw data give; {fix}"
                     )

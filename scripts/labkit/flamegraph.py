@@ -13,6 +13,8 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from labkit.formats import visible
+
 _PAD = 10  # horizontal margin, px
 _FRAME_H = 16  # row height; rects are one px shorter to leave a gap
 _TOP = 64  # room for title, subtitle and the controls
@@ -169,8 +171,12 @@ class Node:
 
 
 def _esc(text: str) -> str:
-    """XML-escape text for elements and attributes; ASCII output survives any file encoding."""
-    text = _XML_INVALID.sub("\ufffd", text)
+    """XML-escape text for elements and attributes; ASCII output survives any file encoding.
+
+    Control characters (a function's name is whatever its program says) are shown as escapes: a raw
+    CR or NUL would be read back changed (universal newlines) or refused by an XML parser.
+    """
+    text = _XML_INVALID.sub("\ufffd", visible(text))
     for raw, ent in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;")):
         text = text.replace(raw, ent)
     return text.encode("ascii", "xmlcharrefreplace").decode("ascii")
@@ -312,7 +318,7 @@ def document(
     lines = [
         (fill if index == 0 else "", part)
         for fill, sentence in headline
-        for index, part in enumerate(textwrap.wrap(sentence, chars, break_on_hyphens=False))
+        for index, part in enumerate(textwrap.wrap(visible(sentence), chars, break_on_hyphens=False))
     ]
     top = _TOP + _FRAME_H * len(lines) + (8 if lines else 0)
     extra = _FRAME_H * len(legend)
@@ -363,7 +369,7 @@ def document(
             f'<g class="f{ink}" {_CONTROL} data-s="{_num(f.start)}" data-n="{_num(f.size)}" '
             f'data-d="{f.depth}">'
             f"<title>{_esc(f.info)}</title>{rect}"
-            f'<text x="{x + 3:.2f}" y="{y + 11.5}">{_esc(_fit(f.label, w))}</text></g>'
+            f'<text x="{x + 3:.2f}" y="{y + 11.5}">{_esc(_fit(visible(f.label), w))}</text></g>'
         )
     out.append("</g>")
     js = _JS.replace("__W__", str(width)).replace("__PAD__", str(_PAD)).replace("__CW__", str(_CHAR_W))

@@ -6,12 +6,14 @@ runs for a bounded time; the steps, functions and pages that claims and figures 
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from labkit import result_fields
 from labkit.located import Located
 from labkit.records import ClaimSpec, JSONObject
 from labkit.spec import Figure, Step, defined_functions
@@ -120,12 +122,39 @@ def program_folder_problem(root: Path, value: str) -> str | None:
     return None
 
 
-def _file_words(argv: Sequence[Any]) -> Iterator[tuple[int, str]]:
-    """The words of a command that name a file: a first word that is a path, any word ending in .py."""
+def _names_a_path(root: Path, word: str) -> bool:
+    """Whether a word names something that exists: absolute, or relative to the repository (the cwd)."""
+    try:
+        return os.path.lexists(word if os.path.isabs(word) else root / word)
+    except (OSError, ValueError):  # a NUL, a name too long: no file has it
+        return False
+
+
+def _file_words(root: Path, argv: Sequence[Any]) -> Iterator[tuple[int, str]]:
+    """The words of a command that name a file: any word ending in .py, a first word that is a path, and
+    any word (or an option's value after '=') that names an existing path, whatever its suffix.
+
+    A first word without '/' is an interpreter or tool found on PATH (sh, python): not a file here.
+    """
     for index, word in enumerate(argv):
         text = str(word)
-        if text.endswith(".py") or (index == 0 and "/" in text):
+        if text.startswith("-") and "=" in text:
+            text = text.partition("=")[2]  # --config=/tmp/x names /tmp/x
+        if text == "{py-spy}":
+            continue  # the py-spy executable, found by the toolkit
+        filled = re.sub(r"\{[^}]*\}", "x", text)  # {seed} and the like, filled in at run time
+        if index == 0 and "/" not in text:
+            if text.endswith(".py"):
+                yield index, text
+            continue
+        if text.endswith(".py") or (index == 0 and "/" in text) or _names_a_path(root, filled):
             yield index, text
+
+
+def _inside(root: Path, path: str, folder: str) -> bool:
+    """Whether ``path`` is in ``folder``, both with links resolved."""
+    where, top = (root / path).resolve(), (root / folder).resolve()
+    return where == top or top in where.parents
 
 
 def command_problems(
@@ -134,17 +163,16 @@ def command_problems(
     """(index, why) for each file a command names outside the repository (links resolved).
 
     With ``folders`` (a step's command), the file must be inside one of the lab's program folders:
-    their git-tracked files are the cache key, so a change to it re-measures the lab.
+    their git-tracked files are the cache key, so a change to it re-measures the lab, and a step runs
+    only what the lab holds (never a script elsewhere on the machine).
     """
     place = f"one of the lab's program folders: {', '.join(folders)}" if folders else "the repository"
-    for index, word in _file_words(argv):
-        if word == "{py-spy}":
-            continue  # the py-spy executable, found by the toolkit
-        path = re.sub(r"\{[^}]*\}", "x", word)  # {seed} and the like, filled in at run time
+    for index, word in _file_words(root, argv):
+        path = re.sub(r"\{[^}]*\}", "x", word)
         why = outside(root, path)
         if why:
             yield index, f"must be inside the repository ({place}), not {word} ({why})"
-        elif folders is not None and not any(_under(path, f) for f in folders):
+        elif folders is not None and not any(_inside(root, path, f) for f in folders):
             yield (
                 index,
                 (
@@ -159,14 +187,19 @@ def command_problems(
 _FUNCTION = re.compile(r"^profiles\.[a-z0-9_]+\.functions\.(?P<name>[^.]+)(\.|$)")
 
 
-def claim_path_problem(path: str, *, steps: Sequence[Step], functions: frozenset[str]) -> str | None:
-    """Why a claim's path names a step, a section or a function the lab does not have, or None."""
+def claim_path_problem(
+    path: str, *, steps: Sequence[Step], functions: frozenset[str], fields: JSONObject | None = None
+) -> str | None:
+    """Why a claim's path names a step, a section, a function or a field the lab does not have, or None.
+
+    ``fields``: the results' schema (result_fields.schema()), which says the fields of every entry.
+    """
     from labkit import kinds as registry  # the kinds import labkit.manifest: ask them only once it is loaded
 
     section, _, rest = path.partition(".")
     kind = next((k for k in registry.REGISTRY.values() if k.section == section), None)
-    if kind is None:
-        return None  # not a step's section (provenance, …): the results say whether it exists
+    if kind is None:  # not a step's section (provenance, …): only its fields can be checked
+        return result_fields.field_problem(path, fields if fields is not None else result_fields.schema())
     mine = [s.id for s in steps if s.kind == kind.name]
     if not mine:
         return f"{path!r} names {section!r}, but the lab has no {kind.name} step"
@@ -179,7 +212,7 @@ def claim_path_problem(path: str, *, steps: Sequence[Step], functions: frozenset
             f"{path!r} names function {named['name']!r}, which no program of the lab defines "
             "(a `def` in its program folders)"
         )
-    return None
+    return result_fields.field_problem(path, fields if fields is not None else result_fields.schema())
 
 
 def claim_problems(
@@ -187,6 +220,7 @@ def claim_problems(
 ) -> Iterator[tuple[int, str, str]]:
     """(claim index, key, why) for each path of a claim (`value`, or `than` with a dot) that names nothing."""
     functions: frozenset[str] | None = None
+    fields: JSONObject | None = None
     for index, claim in enumerate(claims):
         for key in ("value", "than"):
             path = claim.get(key)
@@ -194,7 +228,8 @@ def claim_problems(
                 continue
             if functions is None:  # parse the programs once, and only when a claim has a path
                 functions = defined_functions(root, tuple(Path(p) for p in programs))
-            why = claim_path_problem(path, steps=steps, functions=functions)
+                fields = result_fields.schema()
+            why = claim_path_problem(path, steps=steps, functions=functions, fields=fields)
             if why:
                 yield index, key, why
 
@@ -316,8 +351,9 @@ def check_values(doc: Located, *, steps: Sequence[Step], root: Path) -> None:
     if not specs:
         return
     functions = defined_functions(root, tuple(Path(p) for p in data["programs"]))
+    fields = result_fields.schema()
     for name, spec in specs.items():
-        why = claim_path_problem(spec["path"], steps=steps, functions=functions)
+        why = claim_path_problem(spec["path"], steps=steps, functions=functions, fields=fields)
         if why:
             raise doc.error(["values", name, "path"], f"value {name!r}: {why}")
 

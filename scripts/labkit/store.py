@@ -75,6 +75,21 @@ def inputs_sha256(lab: Lab, *, root: Path, quick: bool) -> str:
     return digest.hexdigest()
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a derived file exactly as given: no newline translated, so `same_text` reads it back whole."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+
+
+def same_text(path: Path, text: str) -> bool:
+    """Whether the file holds exactly ``text``: read without universal newlines (a CR stays a CR)."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return handle.read() == text
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 TEMP = ".new"  # the suffix of every file the swap writes before it renames it into place
 
 

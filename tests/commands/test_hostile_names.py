@@ -1,6 +1,6 @@
 """A lab whose program names its functions with line breaks, `;`, rich markup and escape sequences, and a
 command whose output names this machine: measured, checked and run by the learner, in a copy (issue 26,
-items 13, 14, 15 and 19)."""
+items 13, 14, 15 and 19; a CR in a name, the second probe's item 8)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def spin_b():
         pass
 
 
-A = _renamed(spin_a, "evil\\n<!-- /value -->a;b")
+A = _renamed(spin_a, "evil\\r\\n<!-- /value -->a;b\\x7f\\u2028")
 B = _renamed(spin_b, "[/bold]x\\x1b]0;pwned\\x07 \\x1b[2Kt\\tab 123")
 
 if __name__ == "__main__":
@@ -101,7 +101,8 @@ def test_a_hostile_value_stays_on_its_line_and_check_sees_a_hand_edit(hostile: P
     (line,) = [line for line in text.split("\n") if "value: change_largest_increase" in line]
     assert line.endswith("<!-- /value --> here.")
     (lost,) = [line for line in text.split("\n") if "value: change_largest_decrease" in line]
-    assert lost.endswith("<!-- /value --> there.") and "evil\\\\n&lt;\\!-- /value --&gt;a;b" in lost
+    assert lost.endswith("<!-- /value --> there.")
+    assert "evil\\\\r\\\\n&lt;\\!-- /value --&gt;a;b\\\\x7f\\\\u2028" in lost
     assert text.count("<!-- /value -->") == 2, "a name closed a marker"
     assert "[/bold]x\\\\x1b]0;pwned\\\\x07 \\\\x1b[2Kt\\\\tab 123" in line.replace("\\[", "[").replace(
         "\\]", "]"
@@ -125,9 +126,11 @@ def test_the_collapsed_stacks_read_back_as_recorded(hostile: Path) -> None:
     recording = stacks.parse(json.loads((data / "before.speedscope.json").read_text(encoding="utf-8")))
     text = (data / "before.collapsed.txt").read_text(encoding="utf-8")
     counted = stacks.collapsed(recording)
-    assert any("evil\n<!-- /value -->a;b" in frame for stack in counted for frame in stack)
+    assert any("evil\r\n<!-- /value -->a;b\x7f\u2028" in frame for stack in counted for frame in stack)
     assert len(text.splitlines()) == len(counted)
     assert stacks.read_collapsed(text) == counted
+    for svg in data.glob("*.svg"):  # a raw CR would be read back as LF by `make check`
+        assert not {c for c in svg.read_bytes().decode() if c in "\r\x7f\u2028" or ord(c) < 0x0A}, svg.name
 
 
 def test_the_learners_run_prints_hostile_names_as_text(hostile: Path) -> None:

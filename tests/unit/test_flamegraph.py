@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from labkit.flamegraph import render_svg  # importable via tests/conftest.py
@@ -177,3 +179,46 @@ def test_every_label_contrasts_with_its_frame_and_every_frame_is_a_control() -> 
         assert _contrast(ink, _luminance(rect(g).get("fill", ""))) >= 4.5, rect(g).get("fill")
         assert g.get("tabindex") == "0" and g.get("role") == "button"
     assert inks == {0.0, 1.0}, "300 colours and never a dark one: the ink rule is not exercised"
+
+
+# Every C0 control character, DEL, a C1 one and the Unicode line separator: a function's name is whatever
+# its program sets (co_name may hold any of them).
+HOSTILE = "".join(chr(c) for c in range(0x20)) + "\x7f\x85\u2028\u2029"
+
+
+@pytest.mark.parametrize("graph", ["flame", "diff"])
+def test_control_characters_in_a_name_are_written_as_visible_escapes(graph: str, tmp_path: Path) -> None:
+    from labkit import store
+    from labkit.diffgraph import render_diff_svg
+    from labkit.formats import visible
+
+    name = f"evil{HOSTILE}end (labs/x.py:1)"
+    stacks = {(MODULE, name): 3, (MODULE,): 1}
+    if graph == "flame":
+        svg = render_svg(stacks=stacks, title=f"t{HOSTILE}")
+    else:
+        svg = render_diff_svg(before=stacks, after={(MODULE,): 2, (MODULE, name): 1}, title="t")
+    # The only control character is the newline between the document's lines: none from the name.
+    assert {c for c in svg if unicodedata.category(c) in ("Cc", "Zl", "Zp")} <= {"\n"}
+    assert visible(name) in frames(svg)  # the name, escapes shown, is the frame's label
+    if graph == "diff":  # the lines above the frames name it too: its controls shown, not made spaces
+        keys = ET.fromstring(svg).iterfind(".//s:g[@class='key']/s:text", NS)
+        assert "\\t\\n\\x0b\\x0c\\r" in "".join(t.text or "" for t in keys)
+    assert svg.isascii()
+    path = tmp_path / "g.svg"
+    store.write_text(path, svg)
+    assert path.read_text(encoding="utf-8") == svg  # survives even a reader with universal newlines
+    assert store.same_text(path, svg)
+
+
+def test_a_derived_file_with_a_carriage_return_reads_back_as_written(tmp_path: Path) -> None:
+    """The writer and `make check` agree on a file's text: a CR is neither translated nor read as \\n."""
+    from labkit import store
+
+    path = tmp_path / "f.txt"
+    for text in ("a\rb\n", "a\r\nb\n", "a\nb"):
+        store.write_text(path, text)
+        assert path.read_bytes() == text.encode()
+        assert store.same_text(path, text)
+    assert not store.same_text(path, "a\r\nb")
+    assert not store.same_text(tmp_path / "missing.txt", "")

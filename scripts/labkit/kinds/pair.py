@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labkit import kinds
+from labkit import kinds, store
 from labkit.manifest import Step
 
 
@@ -21,7 +21,7 @@ class Pair:
     def write(self, entry: dict[str, Any], out: Path) -> dict[str, Any]:
         """Derive from the files in ``out``, write the picture there, return the whole entry."""
         derived = self.derive(entry, out)
-        (out / entry["files"]["svg"]).write_text(derived.pop("svg"), encoding="utf-8")
+        store.write_text(out / entry["files"]["svg"], derived.pop("svg"))
         return {**entry, **derived}
 
     def refresh(self, _step: str, entry: Any, data_dir: Path) -> None:

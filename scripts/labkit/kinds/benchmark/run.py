@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from labkit import benchmark
+from labkit import benchmark, store
 from labkit.errors import LabError
 from labkit.kinds import Context
 from labkit.kinds.benchmark import plot_name, scaling_svg
@@ -27,7 +27,7 @@ def run(ctx: Context, step: Step) -> Benchmark:
     (opts.out / f"{step.id}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     plot = plot_name(step.id, summary)
     if plot:
-        (opts.out / plot).write_text(scaling_svg(summary, result), encoding="utf-8")
+        store.write_text(opts.out / plot, scaling_svg(summary, result))
     paths = PathMap.here(opts.root)
     return {
         "step": step.id,

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import processes, pyspy, services, stacks
+from labkit import processes, pyspy, services, stacks, store
 from labkit.errors import LabError
 from labkit.kinds import Context
 from labkit.kinds.profile import derive, profile_figures
@@ -142,8 +142,8 @@ def run(ctx: Context, step: Step) -> Profile:
     derived = derive(
         step_id=step.id, title=step.title, speedscope=clean, level=step.ci_level, threads=step.threads
     )
-    (opts.out / entry["files"]["collapsed"]).write_text(derived["collapsed"], encoding="utf-8")
-    (opts.out / entry["files"]["svg"]).write_text(derived["svg"], encoding="utf-8")
+    store.write_text(opts.out / entry["files"]["collapsed"], derived["collapsed"])
+    store.write_text(opts.out / entry["files"]["svg"], derived["svg"])
     opts.profiles[step.id] = entry  # what a later profile's second look is planned against
     return entry
 
