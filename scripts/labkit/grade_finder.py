@@ -140,12 +140,16 @@ def bench(
         )
     if ran.code != 0:
         return None, f"the benchmark failed (exit code {ran.code}): {last[0]}", ran.note
-    if not raw.exists():
+    if not raw.exists() and not raw.is_symlink():
         return None, f"your code exited (code 0) before the benchmark reported: {last[0]}", ran.note
     try:
-        loaded: JSONObject = json.loads(raw.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
+        loaded: JSONObject = json.loads(sandbox.read_report(raw))
+    except sandbox.NotRegular as exc:
+        return None, f"the benchmark's report was refused: {exc}", ran.note
+    except (ValueError, OSError, RecursionError) as exc:
         return None, f"the benchmark wrote malformed JSON: {exc}", ran.note
+    if not isinstance(loaded, dict):
+        return None, "the benchmark wrote something else than a JSON object", ran.note
     return loaded, "", ran.note
 
 
@@ -219,7 +223,10 @@ def check_profile(
         return not_measured(
             "hot_path", question, f"py-spy wrote no recording: {why}", hint=hint, rule=rule, detail=note
         )
-    data = stacks.load(out)
+    try:
+        data = recording_of(out)
+    except LabError as exc:
+        return not_measured("hot_path", question, str(exc), hint=hint, rule=rule, detail=note)
     try:
         share = finder_share(data, file=file, lines=lines)
     except LabError as exc:
@@ -229,6 +236,17 @@ def check_profile(
         check = capped(check, note)
     picture = your_flame_graph(data, lab=lab, root=root, function=function)
     return dataclasses.replace(check, picture=picture.relative_to(root).as_posix() if picture else "")
+
+
+def recording_of(path: Path) -> JSONObject:
+    """The py-spy recording in the children's folder, read as a report a child could have replaced."""
+    try:
+        data = json.loads(sandbox.read_report(path))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise LabError(f"{path.name}: not a readable speedscope file ({exc})") from exc
+    if not isinstance(data, dict) or "shared" not in data or "profiles" not in data:
+        raise LabError(f"{path.name}: not a speedscope file (no 'shared' frames or 'profiles')")
+    return data
 
 
 def your_flame_graph(data: JSONObject, *, lab: Lab, root: Path, function: str) -> Path | None:

@@ -14,6 +14,7 @@ import json
 import os
 import select
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,36 @@ CAP = 1_000_000  # bytes of a child's output kept per log: the first half and th
 CHILD = Path(__file__).with_name("sandbox_child.py")
 LINE_CAP = 16_000_000  # bytes of one answer from the correctness child
 START_S = 30.0  # seconds a child may take to start its interpreter and connect
+READ_CAP = 256_000_000  # bytes of a report a child wrote (a py-spy recording of a long run is large)
+
+
+class NotRegular(OSError):
+    """A path a child could have written that is not a plain file, or is too large to read."""
+
+
+def read_report(path: Path, *, cap: int = READ_CAP) -> bytes:
+    """The bytes of a file a learner's process could have written: a regular file only, read with a cap.
+
+    A FIFO, a device or a link planted there would hang or redirect a plain read; it is refused with
+    its reason, and the read never blocks (O_NONBLOCK, and the type is checked on the open descriptor).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegular(f"{path.name} is not a regular file")
+        if info.st_size > cap:
+            raise NotRegular(f"{path.name} is larger than {cap:,} bytes")
+        chunks = []
+        size = 0
+        while chunk := os.read(fd, 1 << 20):
+            size += len(chunk)
+            if size > cap:
+                raise NotRegular(f"{path.name} is larger than {cap:,} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 class Capture:
@@ -105,13 +136,14 @@ def cut_note(name: str, cut: int) -> str:
 def cap_file(log: Path, *, cap: int = CAP) -> str:
     """Cut an existing log down to its head and tail in place; returns a note when it was cut."""
     try:
-        size = log.stat().st_size
+        info = os.lstat(log)
     except OSError:
         return ""
-    if size <= cap:
+    size = info.st_size
+    if not stat.S_ISREG(info.st_mode) or size <= cap:
         return ""
     half = cap // 2
-    with open(log, "rb") as f:
+    with open(log, "rb", opener=lambda p, f: os.open(p, f | os.O_NONBLOCK | os.O_NOFOLLOW)) as f:
         head = f.read(half)
         f.seek(size - half)
         tail = f.read(half)

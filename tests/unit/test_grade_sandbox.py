@@ -256,3 +256,43 @@ def test_a_launched_program_writes_through_a_capped_fifo(tmp_path: Path) -> None
     assert "bytes of output cut" in capture.write(tmp_path / "service.log")
     text = (tmp_path / "service.log").read_text(encoding="utf-8")
     assert text.startswith("HEAD") and "TAIL" in text and len(text) < sandbox.CAP + 100
+
+
+FIFO_BENCH = """
+import os, sys
+os.mkfifo(sys.argv[sys.argv.index("--json") + 1])
+os._exit(0)
+"""
+
+
+def test_a_fifo_in_place_of_a_report_is_refused_not_read(tmp_path: Path) -> None:
+    """Probe 5: a FIFO planted where the benchmark's JSON goes; reading it would block for ever."""
+    from types import SimpleNamespace
+
+    from labkit.grade_finder import bench
+
+    (tmp_path / "fifo_bench.py").write_text(FIFO_BENCH, encoding="utf-8")
+    folder, work = tmp_path / "private", tmp_path / "work"
+    folder.mkdir()
+    work.mkdir()
+    started = time.monotonic()
+    raw, why, _ = bench(
+        SimpleNamespace(seed=1),  # type: ignore[arg-type]
+        root=tmp_path,
+        file=tmp_path / "finder.py",
+        function="find_duplicates",
+        fast={"program": ["fifo_bench.py"]},
+        quick=False,
+        folder=folder,
+        work=work,
+        say=lambda _: None,
+    )
+    assert raw is None and "not a regular file" in why
+    assert time.monotonic() - started < 30
+    with pytest.raises(sandbox.NotRegular):
+        sandbox.read_report(folder / "bench.json")
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * 101)
+    with pytest.raises(sandbox.NotRegular, match="larger than"):
+        sandbox.read_report(big, cap=100)
+    assert sandbox.cap_file(folder / "bench.json", cap=10) == ""
