@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from labkit import exercise, processes, pyspy, sandbox
+from labkit.errors import LabError
 from labkit.grade_checks import QUESTIONS, Check, Say
 from labkit.grade_finder import grade_finder
 from labkit.grade_lock import grade_lock
@@ -102,7 +103,13 @@ def grade(lab: Lab, *, root: Path, quick: bool, say: Say) -> Grade:
     """Every check of the lab's grader, with every process it starts stopped on the way out."""
     ex = exercise.of(lab)
     work = root / ".labs" / "grade" / lab.id
-    work.mkdir(parents=True, exist_ok=True)
+    # A grader that dies (killed, a full disk) must leave no verdict of an earlier run behind.
+    for old in verdicts(lab, root=root):
+        sandbox.remove(old)
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LabError(f"{work}: cannot create it ({exc.strerror or exc})") from exc
     pyspy.check_platform()
     started = time.perf_counter()
     same = exercise.unchanged(lab, root=root)
@@ -122,11 +129,16 @@ def grade(lab: Lab, *, root: Path, quick: bool, say: Say) -> Grade:
     )
 
 
+def verdicts(lab: Lab, *, root: Path) -> tuple[Path, Path]:
+    """What a grade leaves in out/<id>/: grade.json and the learner's flame graph."""
+    out = root / "out" / lab.id
+    return out / "grade.json", out / "grade" / "your-service.svg"
+
+
 def write(result: Grade, *, root: Path) -> Path:
     """out/<id>/grade.json (never under docs/)."""
     path = root / "out" / result.lab / "grade.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result.record(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    sandbox.write_text(path, json.dumps(result.record(), indent=2, ensure_ascii=False) + "\n")
     return path
 
 

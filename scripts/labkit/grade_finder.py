@@ -255,17 +255,16 @@ def your_flame_graph(data: JSONObject, *, lab: Lab, root: Path, function: str) -
     recording = stacks.parse(stacks.sanitize(data, paths=PathMap.here(root)))
     counted = stacks.collapsed(recording)
     path = root / "out" / lab.id / "grade" / "your-service.svg"
-    path.unlink(missing_ok=True)  # never an old run's picture beside this run's verdict
+    sandbox.remove(path)  # never an old run's picture beside this run's verdict
     if not counted:
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
     svg = flamegraph.render_svg(
         stacks=counted,
         title=f"The service with your {function}",
         subtitle="width = share of samples · click a frame to zoom · press / to search",
         width=900,
     )
-    path.write_text(svg, encoding="utf-8")
+    sandbox.write_text(path, svg)
     return path
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit import processes
+from labkit.errors import LabError
 
 CAP = 1_000_000  # bytes of a child's output kept per log: the first half and the last half
 CHILD = Path(__file__).with_name("sandbox_child.py")
@@ -124,9 +125,25 @@ class Capture:
 
     def write(self, log: Path) -> str:
         """Write the kept output to ``log``; returns a note when output was cut ("" otherwise)."""
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(self.text(), encoding="utf-8")
+        write_text(log, self.text())
         return cut_note(log.name, self.cut)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write one of the grader's own files; a full disk or a refused write is a one-line error naming it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise LabError(f"{path}: cannot write it ({exc.strerror or exc})") from exc
+
+
+def remove(path: Path) -> None:
+    """Remove one of the grader's own files if it is there; a refusal is a one-line error naming it."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise LabError(f"{path}: cannot remove it ({exc.strerror or exc})") from exc
 
 
 def cut_note(name: str, cut: int) -> str:

@@ -296,3 +296,21 @@ def test_a_fifo_in_place_of_a_report_is_refused_not_read(tmp_path: Path) -> None
     with pytest.raises(sandbox.NotRegular, match="larger than"):
         sandbox.read_report(big, cap=100)
     assert sandbox.cap_file(folder / "bench.json", cap=10) == ""
+
+
+def test_a_full_disk_is_a_one_line_error_naming_the_file(tmp_path: Path) -> None:
+    """Probe 6: ENOSPC while the grader writes its logs or its verdict (/dev/full is a real full disk)."""
+    from labkit import grade
+
+    capture = sandbox.Capture(fd=os.open(os.devnull, os.O_RDONLY))
+    capture.stopping.set()
+    capture.join()
+    capture._take(b"the child's output")
+    with pytest.raises(LabError, match=r"^/dev/full: cannot write it \(No space left on device\)$"):
+        capture.write(Path("/dev/full"))
+    out = tmp_path / "out" / "lab-1"
+    out.mkdir(parents=True)
+    (out / "grade.json").symlink_to("/dev/full")
+    result = grade.Grade("lab-1", "exercises/lab-1", False, True, [], 1.0)
+    with pytest.raises(LabError, match=r"grade\.json: cannot write it \(No space left on device\)$"):
+        grade.write(result, root=tmp_path)
