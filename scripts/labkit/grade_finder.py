@@ -40,10 +40,15 @@ LEVEL = 0.95  # the confidence of a share's interval in the profile check (one l
 
 
 def lines_of(file: Path, function: str) -> tuple[int, int]:
-    """The first and last line of the module-level ``def function`` (decorators included), from the AST."""
+    """The first and last line of the module-level ``def function``, from the AST.
+
+    The service calls whatever the name holds once the module ran, so the def must be the name's only
+    kind of binding: an assignment, an import, a ``global``, a decorator or the name as a string (for
+    ``globals()[...]``) could hand the service another function than the lines judged here.
+    """
     try:
         tree = ast.parse(file.read_bytes(), filename=file.name)
-    except (SyntaxError, ValueError) as exc:
+    except (SyntaxError, ValueError, RecursionError) as exc:
         raise LabError(f"{file.name} does not parse: {exc}") from exc
     found = [
         node
@@ -53,8 +58,38 @@ def lines_of(file: Path, function: str) -> tuple[int, int]:
     if not found:
         raise LabError(f"{file.name} has no `def {function}` at its top level")
     node = found[-1]  # the last definition is the one the module keeps
-    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-    return first, int(node.end_lineno or node.lineno)
+    for other in rebindings(tree, function, keep=set(found)):
+        raise LabError(
+            f"{file.name}:{getattr(other, 'lineno', 0)}: {function} must be a plain def, never rebound "
+            f"(found {type(other).__name__}): the profile judges the def's own lines"
+        )
+    if node.decorator_list:
+        raise LabError(f"{file.name}:{node.lineno}: {function} must be a plain def, without a decorator")
+    return node.lineno, int(node.end_lineno or node.lineno)
+
+
+def rebindings(tree: ast.Module, name: str, *, keep: set[ast.AST]) -> list[ast.AST]:
+    """Every node that could give ``name`` another value than its top-level def (``keep``), in order."""
+    found: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if node in keep:
+            continue
+        bound: list[str] = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound = [node.name]
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound = [node.id]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound = [(a.asname or a.name).split(".")[0] for a in node.names]
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound = list(node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            bound = [node.value]
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound = [node.attr]  # sys.modules[__name__].name = ...
+        if name in bound:
+            found.append(node)
+    return sorted(found, key=lambda n: getattr(n, "lineno", 0))
 
 
 # --- fast, scales -----------------------------------------------------------------------------------

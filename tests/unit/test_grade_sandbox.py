@@ -156,11 +156,35 @@ def test_lines_of_reads_the_syntax_tree(tmp_path: Path) -> None:
     file = tmp_path / "finder.py"
     file.write_text(
         "import functools\n\ndef find_duplicates(v):\n    return v\n\n"
-        "@functools.cache\ndef find_duplicates(v):\n    x = 1\n    return v\n"
+        "def find_duplicates(v):\n    x = 1\n    return v\n"
     )
-    assert lines_of(file, "find_duplicates") == (6, 9)  # the last definition, its decorator included
+    assert lines_of(file, "find_duplicates") == (6, 8)  # the last definition
     with pytest.raises(LabError, match="no `def other`"):
         lines_of(file, "other")
+
+
+@pytest.mark.parametrize(
+    "rebinding",
+    [
+        "_the_def = find_duplicates\nfind_duplicates = _dispatch\n",  # probe 1b
+        "from os import path as find_duplicates\n",
+        "def _swap():\n    global find_duplicates\n    find_duplicates = _dispatch\n_swap()\n",
+        "globals()['find_duplicates'] = _dispatch\n",
+        "import sys\nsys.modules[__name__].find_duplicates = _dispatch\n",
+        "if True:\n    def find_duplicates(values):\n        return _dispatch(values)\n",
+    ],
+    ids=["assigned", "imported", "global", "globals", "attribute", "nested-def"],
+)
+def test_a_finder_rebound_after_its_def_is_refused(tmp_path: Path, rebinding: str) -> None:
+    """The service calls what the name holds at the end: the judged lines must be that function's."""
+    file = tmp_path / "finder.py"
+    source = "def _dispatch(values):\n    return []\n\ndef find_duplicates(values):\n    return []\n\n"
+    file.write_text(source + rebinding, encoding="utf-8")
+    with pytest.raises(LabError, match="find_duplicates must be a plain def"):
+        lines_of(file, "find_duplicates")
+    file.write_text("import functools\n\n@functools.cache\n" + source.split("\n\n", 1)[1])
+    with pytest.raises(LabError, match="without a decorator"):
+        lines_of(file, "find_duplicates")
 
 
 def speedscope(frames: list[tuple[str, str, int]], samples: list[list[int]]) -> dict[str, Any]:
