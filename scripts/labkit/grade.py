@@ -102,6 +102,7 @@ class Grade:
 def grade(lab: Lab, *, root: Path, quick: bool, say: Say) -> Grade:
     """Every check of the lab's grader, with every process it starts stopped on the way out."""
     ex = exercise.of(lab)
+    exercise.refuse_links(lab, root=root)
     work = root / ".labs" / "grade" / lab.id
     # A grader that dies (killed, a full disk) must leave no verdict of an earlier run behind.
     for old in verdicts(lab, root=root):
