@@ -116,7 +116,8 @@ def grade(lab: Lab, *, root: Path, quick: bool, say: Say) -> Grade:
     same = exercise.unchanged(lab, root=root)
     before = snapshot(root)
     try:
-        with processes.supervised(), sandbox.private_folder() as folder:
+        private = sandbox.private_folder(root / ".labs" / "grade" / "tmp" / lab.id)
+        with processes.supervised(), private as folder:
             checks = RUNS[ex.grader](lab, root=root, work=work, folder=folder, quick=quick, say=say)
     finally:
         changed = restore(root, before)

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import socket
 import stat
 import subprocess
@@ -31,6 +32,7 @@ from labkit.errors import LabError
 CAP = 1_000_000  # bytes of a child's output kept per log: the first half and the last half
 CHILD = Path(__file__).with_name("sandbox_child.py")
 LINE_CAP = 16_000_000  # bytes of one answer from the correctness child
+SOCKET_PATH_MAX = 107  # bytes of a Unix socket's path (the kernel's 108 with its final NUL)
 START_S = 30.0  # seconds a child may take to start its interpreter and connect
 READ_CAP = 256_000_000  # bytes of a report a child wrote (a py-spy recording of a long run is large)
 
@@ -189,11 +191,33 @@ def fifo_output(path: Path) -> Iterator[tuple[list[str], Capture]]:
 
 
 @contextlib.contextmanager
-def private_folder() -> Iterator[Path]:
-    """A temporary folder only this user can enter: the children's working directory."""
-    with tempfile.TemporaryDirectory(prefix="labkit-grade-") as name:
+def private_folder(base: Path) -> Iterator[Path]:
+    """A folder only this user can enter, under ``base`` (the children's working directory).
+
+    ``base`` (.labs/grade/tmp/<id>/) is emptied first: a grader killed with -9 cannot remove its
+    folder, and the next grade does, instead of leaving it in the system's /tmp for ever.
+    """
+    clear(base)
+    base.mkdir(parents=True, exist_ok=True)
+    # A Unix socket's path holds at most 107 bytes: a very deep repository falls back to the system's.
+    near = len(os.fsencode(base)) + len("/tmpXXXXXXXX/channel") <= SOCKET_PATH_MAX
+    with tempfile.TemporaryDirectory(prefix="tmp", dir=base if near else None) as name:
         os.chmod(name, 0o700)
         yield Path(name)
+
+
+def clear(folder: Path) -> None:
+    """Remove ``folder`` and what is in it (a link there is removed, not followed)."""
+    if folder.is_symlink():
+        folder.unlink()
+    elif folder.exists():
+        for top, dirs, _ in os.walk(folder):  # a child may have left a folder that cannot be entered
+            for name in dirs:
+                inner = os.path.join(top, name)
+                if not os.path.islink(inner):
+                    with contextlib.suppress(OSError):
+                        os.chmod(inner, 0o700)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass(frozen=True)

@@ -162,3 +162,5 @@ def test_a_grader_killed_by_the_learner_leaves_no_old_verdict(repo: Path) -> Non
     assert_no_process_left(repo)
     assert run.returncode != 0, str(run)
     assert not verdict.exists() and not picture.exists(), str(run)
+    left = repo / ".labs" / "grade" / "tmp" / "lab-1"
+    assert any(left.iterdir()), "the killed grade's private folder is in .labs/grade/tmp/, not /tmp"

@@ -338,3 +338,18 @@ def test_a_full_disk_is_a_one_line_error_naming_the_file(tmp_path: Path) -> None
     result = grade.Grade("lab-1", "exercises/lab-1", False, True, [], 1.0)
     with pytest.raises(LabError, match=r"grade\.json: cannot write it \(No space left on device\)$"):
         grade.write(result, root=tmp_path)
+
+
+def test_the_private_folders_live_under_the_grade_folder_and_a_killed_grades_are_cleared(
+    tmp_path: Path,
+) -> None:
+    """Probe 9c: a grader killed with -9 left /tmp/labkit-grade-*; the next grade removes its leftover."""
+    base = tmp_path / "t"  # .labs/grade/tmp/<id> in a repository; short for the socket's path
+    left = base / "tmpkilled" / "locked"
+    left.mkdir(parents=True)
+    (left / "bench.json").write_text("{}", encoding="utf-8")
+    left.chmod(0)  # a child's folder that cannot be entered
+    with sandbox.private_folder(base) as folder:
+        assert folder.parent == base and oct(folder.stat().st_mode & 0o777) == "0o700"
+        assert not (base / "tmpkilled").exists()
+    assert not folder.exists()
