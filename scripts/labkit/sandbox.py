@@ -52,15 +52,13 @@ def read_report(path: Path, *, cap: int = READ_CAP) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise NotRegular(f"{path.name} is not a regular file")
-        if info.st_size > cap:
-            raise NotRegular(f"{path.name} is larger than {cap:,} bytes")
-        chunks = []
-        size = 0
-        while chunk := os.read(fd, 1 << 20):
-            size += len(chunk)
-            if size > cap:
-                raise NotRegular(f"{path.name} is larger than {cap:,} bytes")
+        chunks: list[bytes] = []
+        size = info.st_size
+        while size <= cap and (chunk := os.read(fd, 1 << 20)):  # a file that grows is cut at the cap
             chunks.append(chunk)
+            size = max(size, sum(map(len, chunks)))
+        if size > cap:
+            raise NotRegular(f"{path.name} is larger than {cap:,} bytes")
         return b"".join(chunks)
     finally:
         os.close(fd)
@@ -162,12 +160,15 @@ def cap_file(log: Path, *, cap: int = CAP) -> str:
     if not stat.S_ISREG(info.st_mode) or size <= cap:
         return ""
     half = cap // 2
-    with open(log, "rb", opener=lambda p, f: os.open(p, f | os.O_NONBLOCK | os.O_NOFOLLOW)) as f:
-        head = f.read(half)
-        f.seek(size - half)
-        tail = f.read(half)
-    cut = size - len(head) - len(tail)
-    log.write_bytes(head + f"\n... {cut:,} bytes cut ...\n".encode() + tail)
+    try:
+        with open(log, "rb", opener=lambda p, f: os.open(p, f | os.O_NONBLOCK | os.O_NOFOLLOW)) as f:
+            head = f.read(half)
+            f.seek(size - half)
+            tail = f.read(half)
+        cut = size - len(head) - len(tail)
+        log.write_bytes(head + f"\n... {cut:,} bytes cut ...\n".encode() + tail)
+    except OSError as exc:
+        raise LabError(f"{log}: cannot cut it ({exc.strerror or exc})") from exc
     return cut_note(log.name, cut)
 
 
