@@ -20,7 +20,7 @@ NO_WRITE = HEADER + (
     "        state.apply(value)\n"
 )
 # The original (slow) update, plus a thread that keeps pausing every other lab-2 service of this copy.
-PAUSER = '''import os, signal, threading, time
+PAUSER = """import os, signal, threading, time
 from pathlib import Path
 
 from service import SharedState, write_record
@@ -58,7 +58,7 @@ def update_shared_state(state: SharedState, value: int) -> None:
     with state.lock:
         write_record(value)
         state.apply(value)
-'''
+"""
 
 
 def measured(record: dict[str, object], check: str) -> str:
