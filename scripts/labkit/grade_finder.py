@@ -47,7 +47,11 @@ def lines_of(file: Path, function: str) -> tuple[int, int]:
     ``globals()[...]``) could hand the service another function than the lines judged here.
     """
     try:
-        tree = ast.parse(file.read_bytes(), filename=file.name)
+        source = sandbox.read_report(file)  # the learner's children ran before: it may be a FIFO now
+    except OSError as exc:
+        raise LabError(f"{file.name}: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        tree = ast.parse(source, filename=file.name)
     except (SyntaxError, ValueError, RecursionError) as exc:
         raise LabError(f"{file.name} does not parse: {exc}") from exc
     found = [

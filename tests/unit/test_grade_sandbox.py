@@ -161,6 +161,10 @@ def test_lines_of_reads_the_syntax_tree(tmp_path: Path) -> None:
     assert lines_of(file, "find_duplicates") == (6, 8)  # the last definition
     with pytest.raises(LabError, match="no `def other`"):
         lines_of(file, "other")
+    file.unlink()
+    os.mkfifo(file)  # the learner's children run before this is read
+    with pytest.raises(LabError, match=r"finder\.py: cannot be read"):
+        lines_of(file, "find_duplicates")
 
 
 @pytest.mark.parametrize(
