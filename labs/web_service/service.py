@@ -8,7 +8,8 @@ worker threads named ``worker-1`` … ``worker-N`` (the accept loop stays in
     /cpu      pure-Python arithmetic for a few milliseconds (``cpu_work``)
     /locked   a little work, then an update of state shared by every worker
               under ONE lock (``update_shared_state``)
-    /state    the shared counters: how many updates were applied, and their total
+    /state    the shared counters: how many updates were applied, their total, and how many
+              records ``write_record`` wrote (counted under a lock of its own)
 
 The bug: ``update_shared_state`` keeps the lock while it writes a record (a
 20 ms sleep standing for disk or network I/O), so the ``/locked`` requests of
@@ -76,10 +77,31 @@ class SharedState:
         self.total += value
 
 
+class Records:
+    """How many records were written, under a lock of its own: an update that skips the write shows."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._written = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self._written += 1
+
+    @property
+    def written(self) -> int:
+        with self._lock:
+            return self._written
+
+
+RECORDS = Records()
+
+
 def write_record(value: int) -> None:
     """Stands for slow I/O (writing an audit record): the thread waits, using no CPU."""
     del value  # a real service would write it somewhere
     time.sleep(RECORD_SECONDS)
+    RECORDS.add()
 
 
 def update_shared_state(state: SharedState, value: int) -> None:
@@ -141,7 +163,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/state":
             state = self.server.state
             with state.lock:
-                counters = {"count": state.count, "total": state.total}
+                counters = {"count": state.count, "total": state.total, "records": RECORDS.written}
             self.reply(200, answer("state", counters))
         else:
             self.reply(404, answer("not found", path))

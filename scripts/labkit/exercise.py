@@ -5,7 +5,7 @@ The copy is the learner's work: nothing overwrites it, except `make reset-N` aft
 
 from __future__ import annotations
 
-import shutil
+import os
 from pathlib import Path
 
 from labkit.errors import LabError
@@ -26,14 +26,27 @@ def copies(lab: Lab, *, root: Path) -> list[tuple[Path, Path]]:
     return [(root / original, folder / original.name) for original in exercise.files]
 
 
+def put(original: Path, copy: Path) -> None:
+    """Write ``copy`` as a regular file: a symbolic link there (or as its folder) is removed, never
+    written through, so a link to the toolkit's own code cannot turn a reset into an overwrite of it."""
+    if copy.parent.is_symlink():
+        copy.parent.unlink()
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    if copy.is_symlink():
+        copy.unlink()
+    data = original.read_bytes()
+    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
 def create(lab: Lab, *, root: Path) -> list[Path]:
     """Copy each missing exercise file; never touch one that exists. Returns the files made now."""
     made = []
     for original, copy in copies(lab, root=root):
-        if copy.exists():
+        if copy.exists() or copy.is_symlink():
             continue
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(original, copy)
+        put(original, copy)
         made.append(copy)
     return made
 
@@ -42,10 +55,21 @@ def restore(lab: Lab, *, root: Path) -> list[Path]:
     """Put the pristine files back (the caller asked the learner first)."""
     restored = []
     for original, copy in copies(lab, root=root):
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(original, copy)
+        put(original, copy)
         restored.append(copy)
     return restored
+
+
+def refuse_links(lab: Lab, *, root: Path) -> None:
+    """The grader judges regular files in a real folder: a symbolic link is refused with what to do."""
+    number = lab.id.split("-", 1)[1]
+    for _, copy in copies(lab, root=root):
+        for path in (copy.parent, copy):
+            if path.is_symlink() or (path is copy and copy.exists() and not copy.is_file()):
+                raise LabError(
+                    f"{path.relative_to(root)}: is a symbolic link or not a regular file; the grader judges "
+                    f"your own file: `make reset-{number}` puts a regular copy back"
+                )
 
 
 def unchanged(lab: Lab, *, root: Path) -> bool:

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from labkit import exercise, processes, pyspy, sandbox
+from labkit.errors import LabError
 from labkit.grade_checks import QUESTIONS, Check, Say
 from labkit.grade_finder import grade_finder
 from labkit.grade_lock import grade_lock
@@ -101,14 +102,22 @@ class Grade:
 def grade(lab: Lab, *, root: Path, quick: bool, say: Say) -> Grade:
     """Every check of the lab's grader, with every process it starts stopped on the way out."""
     ex = exercise.of(lab)
+    exercise.refuse_links(lab, root=root)
     work = root / ".labs" / "grade" / lab.id
-    work.mkdir(parents=True, exist_ok=True)
+    # A grader that dies (killed, a full disk) must leave no verdict of an earlier run behind.
+    for old in verdicts(lab, root=root):
+        sandbox.remove(old)
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LabError(f"{work}: cannot create it ({exc.strerror or exc})") from exc
     pyspy.check_platform()
     started = time.perf_counter()
     same = exercise.unchanged(lab, root=root)
     before = snapshot(root)
     try:
-        with processes.supervised(), sandbox.private_folder() as folder:
+        private = sandbox.private_folder(root / ".labs" / "grade" / "tmp" / lab.id)
+        with processes.supervised(), private as folder:
             checks = RUNS[ex.grader](lab, root=root, work=work, folder=folder, quick=quick, say=say)
     finally:
         changed = restore(root, before)
@@ -122,11 +131,16 @@ def grade(lab: Lab, *, root: Path, quick: bool, say: Say) -> Grade:
     )
 
 
+def verdicts(lab: Lab, *, root: Path) -> tuple[Path, Path]:
+    """What a grade leaves in out/<id>/: grade.json and the learner's flame graph."""
+    out = root / "out" / lab.id
+    return out / "grade.json", out / "grade" / "your-service.svg"
+
+
 def write(result: Grade, *, root: Path) -> Path:
     """out/<id>/grade.json (never under docs/)."""
     path = root / "out" / result.lab / "grade.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result.record(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    sandbox.write_text(path, json.dumps(result.record(), indent=2, ensure_ascii=False) + "\n")
     return path
 
 

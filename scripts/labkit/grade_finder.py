@@ -40,10 +40,19 @@ LEVEL = 0.95  # the confidence of a share's interval in the profile check (one l
 
 
 def lines_of(file: Path, function: str) -> tuple[int, int]:
-    """The first and last line of the module-level ``def function`` (decorators included), from the AST."""
+    """The first and last line of the module-level ``def function``, from the AST.
+
+    The service calls whatever the name holds once the module ran, so the def must be the name's only
+    kind of binding: an assignment, an import, a ``global``, a decorator or the name as a string (for
+    ``globals()[...]``) could hand the service another function than the lines judged here.
+    """
     try:
-        tree = ast.parse(file.read_bytes(), filename=file.name)
-    except (SyntaxError, ValueError) as exc:
+        source = sandbox.read_report(file)  # the learner's children ran before: it may be a FIFO now
+    except OSError as exc:
+        raise LabError(f"{file.name}: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        tree = ast.parse(source, filename=file.name)
+    except (SyntaxError, ValueError, RecursionError) as exc:
         raise LabError(f"{file.name} does not parse: {exc}") from exc
     found = [
         node
@@ -53,8 +62,38 @@ def lines_of(file: Path, function: str) -> tuple[int, int]:
     if not found:
         raise LabError(f"{file.name} has no `def {function}` at its top level")
     node = found[-1]  # the last definition is the one the module keeps
-    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-    return first, int(node.end_lineno or node.lineno)
+    for other in rebindings(tree, function, keep=set(found)):
+        raise LabError(
+            f"{file.name}:{getattr(other, 'lineno', 0)}: {function} must be a plain def, never rebound "
+            f"(found {type(other).__name__}): the profile judges the def's own lines"
+        )
+    if node.decorator_list:
+        raise LabError(f"{file.name}:{node.lineno}: {function} must be a plain def, without a decorator")
+    return node.lineno, int(node.end_lineno or node.lineno)
+
+
+def rebindings(tree: ast.Module, name: str, *, keep: set[ast.AST]) -> list[ast.AST]:
+    """Every node that could give ``name`` another value than its top-level def (``keep``), in order."""
+    found: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if node in keep:
+            continue
+        bound: list[str] = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound = [node.name]
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound = [node.id]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound = [(a.asname or a.name).split(".")[0] for a in node.names]
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound = list(node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            bound = [node.value]
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound = [node.attr]  # sys.modules[__name__].name = ...
+        if name in bound:
+            found.append(node)
+    return sorted(found, key=lambda n: getattr(n, "lineno", 0))
 
 
 # --- fast, scales -----------------------------------------------------------------------------------
@@ -140,12 +179,16 @@ def bench(
         )
     if ran.code != 0:
         return None, f"the benchmark failed (exit code {ran.code}): {last[0]}", ran.note
-    if not raw.exists():
+    if not raw.exists() and not raw.is_symlink():
         return None, f"your code exited (code 0) before the benchmark reported: {last[0]}", ran.note
     try:
-        loaded: JSONObject = json.loads(raw.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
+        loaded: JSONObject = json.loads(sandbox.read_report(raw))
+    except sandbox.NotRegular as exc:
+        return None, f"the benchmark's report was refused: {exc}", ran.note
+    except (ValueError, OSError, RecursionError) as exc:
         return None, f"the benchmark wrote malformed JSON: {exc}", ran.note
+    if not isinstance(loaded, dict):
+        return None, "the benchmark wrote something else than a JSON object", ran.note
     return loaded, "", ran.note
 
 
@@ -219,7 +262,10 @@ def check_profile(
         return not_measured(
             "hot_path", question, f"py-spy wrote no recording: {why}", hint=hint, rule=rule, detail=note
         )
-    data = stacks.load(out)
+    try:
+        data = recording_of(out)
+    except LabError as exc:
+        return not_measured("hot_path", question, str(exc), hint=hint, rule=rule, detail=note)
     try:
         share = finder_share(data, file=file, lines=lines)
     except LabError as exc:
@@ -231,23 +277,33 @@ def check_profile(
     return dataclasses.replace(check, picture=picture.relative_to(root).as_posix() if picture else "")
 
 
+def recording_of(path: Path) -> JSONObject:
+    """The py-spy recording in the children's folder, read as a report a child could have replaced."""
+    try:
+        data = json.loads(sandbox.read_report(path))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise LabError(f"{path.name}: not a readable speedscope file ({exc})") from exc
+    if not isinstance(data, dict) or "shared" not in data or "profiles" not in data:
+        raise LabError(f"{path.name}: not a speedscope file (no 'shared' frames or 'profiles')")
+    return data
+
+
 def your_flame_graph(data: JSONObject, *, lab: Lab, root: Path, function: str) -> Path | None:
     """The learner's service as the toolkit draws a flame graph: out/<id>/grade/your-service.svg (None
     for a recording with no samples: a service that exited at once has nothing to draw)."""
     recording = stacks.parse(stacks.sanitize(data, paths=PathMap.here(root)))
     counted = stacks.collapsed(recording)
     path = root / "out" / lab.id / "grade" / "your-service.svg"
-    path.unlink(missing_ok=True)  # never an old run's picture beside this run's verdict
+    sandbox.remove(path)  # never an old run's picture beside this run's verdict
     if not counted:
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
     svg = flamegraph.render_svg(
         stacks=counted,
         title=f"The service with your {function}",
         subtitle="width = share of samples · click a frame to zoom · press / to search",
         width=900,
     )
-    path.write_text(svg, encoding="utf-8")
+    sandbox.write_text(path, svg)
     return path
 
 

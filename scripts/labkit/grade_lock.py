@@ -17,17 +17,31 @@ from labkit.claims import Measured
 from labkit.errors import LabError
 from labkit.grade_checks import QUESTIONS, Check, Say, judged, not_measured
 from labkit.graders import GRADERS
-from labkit.manifest import Lab, Step
+from labkit.manifest import Lab
 from labkit.records import JSONObject
 
+STATE_CAP = 100_000  # bytes of a /state answer (a learner's service answers it)
+LOAD_S = 300.0  # seconds a load may take (its own --max-seconds bounds each repeat far below this)
 
-def program_json(argv: list[str], *, name: str, root: Path, work: Path, say: Say) -> JSONObject:
-    """Run a lab program to its end with --json (labkit.runner's way); its log stays in ``work``."""
-    opts = runner.Options(root=root, work=work, out=work, quick=False, method=None, say=say)
+
+def program_json(argv: list[str], *, name: str, work: Path, say: Say) -> JSONObject:
+    """Run a lab program to its end with --json; its report is read as one a learner could replace."""
+    del say
+    raw = work / f"{name}.json"
+    sandbox.remove(raw)
+    ran = sandbox.run([*argv, "--json", str(raw)], cwd=work, log=work / f"{name}.log", limit_s=LOAD_S)
+    last = (ran.output.strip().splitlines() or ["(no output)"])[-1]
+    if ran.timed_out:
+        raise LabError(f"{name}: ran past its {LOAD_S:g} s limit and was stopped")
+    if ran.code != 0:
+        raise LabError(f"{name}: failed (exit code {ran.code}): {last}")
     try:
-        return runner.run_json(Step(id=name, kind="grade"), argv, opts=opts, what=name)
-    finally:
-        sandbox.cap_file(work / f"{name}.log")
+        loaded = json.loads(sandbox.read_report(raw))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise LabError(f"{name}: no readable report ({exc})") from exc
+    if not isinstance(loaded, dict):
+        raise LabError(f"{name}: its report is not a JSON object")
+    return loaded
 
 
 def counters(port: int) -> dict[str, int]:
@@ -35,7 +49,7 @@ def counters(port: int) -> dict[str, int]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         connection.request("GET", "/state")
-        body = json.loads(connection.getresponse().read())
+        body = json.loads(connection.getresponse().read(STATE_CAP))
     finally:
         connection.close()
     result: dict[str, int] = body["result"]
@@ -55,18 +69,26 @@ def p95(load: JSONObject) -> Measured:
 
 
 def check_lost(load: JSONObject, state: dict[str, int], *, hint: str) -> Check:
+    """The counter AND the records written must each equal the requests answered, none failed.
+
+    Too many is as wrong as too few: an update that adds 10 per request, or skips the write of its
+    record (counted by the service's own write_record, under its own lock), does not pass.
+    """
     ok, failed = answered(load)
-    lost = max(0, ok - int(state["count"]))
-    m = Measured(lost + failed)
+    count, records = int(state["count"]), int(state.get("records", -1))
+    off = abs(ok - count) + abs(ok - records)
+    m = Measured(off + failed)
     verdict = claims.verdict(m, "==", 0) if ok > 0 else "fails"
+    how = f"{ok - count} lost" if count <= ok else f"{count - ok} counted twice"
     return Check(
         id="no_lost_updates",
         question="no lost updates under concurrent requests",
-        measured=f"{lost} lost, {failed} failed (counter {state['count']:,} after {ok:,} answered requests)",
-        rule="= 0 lost and 0 failed: the counter equals the requests answered",
+        measured=f"{how}, {failed} failed (counter {count:,} and {records:,} records written after "
+        f"{ok:,} answered requests)",
+        rule="= 0 lost and 0 failed: the counter and the records written both equal the requests answered",
         verdict=verdict,
         hint="" if verdict == "holds" else hint,
-        value=lost + failed,
+        value=off + failed,
     )
 
 
@@ -101,30 +123,30 @@ def grade_lock(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, s
     service = runner.python_argv([str(a) for a in cfg["server"]], root)
     command = cfg["quick_program"] if quick and "quick_program" in cfg else cfg["program"]
     loads: dict[str, JSONObject] = {}
-    started: dict[str, services.Running] = {}
+    state: dict[str, int] = {}
+    # One service at a time, the reference first: the learner's code never runs beside the reference.
     try:
         for name, argv in (("slow", service), ("yours", [*service, "--update", f"{file}:{function}"])):
-            say(f"starting the web service: {'the slow version' if name == 'slow' else 'yours'}")
-            started[name] = services.start(
-                name, argv, ready=str(cfg["ready"]), cwd=root, log=work / f"{name}.log"
-            )
-        for name, running in started.items():
-            url = f"http://127.0.0.1:{running.values['port']}/locked"
-            say(f"load on /locked: {'the slow version' if name == 'slow' else 'yours'}")
-            argv = [*runner.python_argv([str(a) for a in command], root), "--url", url]
-            loads[name] = program_json(argv, name=f"load_{name}", root=root, work=work, say=say)
-            services.alive(running)
-        state = counters(int(started["yours"].values["port"]))
-    except LabError as exc:
-        why = str(exc).strip().splitlines()[0]
+            who = "the slow version" if name == "slow" else "yours"
+            say(f"starting the web service: {who}")
+            running = services.start(name, argv, ready=str(cfg["ready"]), cwd=root, log=work / f"{name}.log")
+            try:
+                url = f"http://127.0.0.1:{running.values['port']}/locked"
+                say(f"load on /locked: {who}")
+                load = [*runner.python_argv([str(a) for a in command], root), "--url", url]
+                loads[name] = program_json(load, name=f"load_{name}", work=work, say=say)
+                services.alive(running)
+                if name == "yours":
+                    state = counters(int(running.values["port"]))
+            finally:
+                services.stop(running)
+                sandbox.cap_file(work / f"{name}.log")
+    except (LabError, OSError, ValueError, KeyError, TypeError, http.client.HTTPException) as exc:
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return [
             not_measured(c, QUESTIONS[c], why, hint=str(ex.checks[c]["hint"]), rule="see the hint")
             for c in GRADERS["lock"].checks
         ]
-    finally:
-        for name, running in started.items():
-            services.stop(running)
-            sandbox.cap_file(work / f"{name}.log")
     return [
         check_lost(loads["yours"], state, hint=str(ex.checks["no_lost_updates"]["hint"])),
         check_p95(loads["slow"], loads["yours"], cfg=cfg),

@@ -13,7 +13,9 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -25,11 +27,41 @@ from pathlib import Path
 from typing import Any
 
 from labkit import processes
+from labkit.errors import LabError
 
 CAP = 1_000_000  # bytes of a child's output kept per log: the first half and the last half
 CHILD = Path(__file__).with_name("sandbox_child.py")
 LINE_CAP = 16_000_000  # bytes of one answer from the correctness child
+SOCKET_PATH_MAX = 107  # bytes of a Unix socket's path (the kernel's 108 with its final NUL)
 START_S = 30.0  # seconds a child may take to start its interpreter and connect
+READ_CAP = 256_000_000  # bytes of a report a child wrote (a py-spy recording of a long run is large)
+
+
+class NotRegular(OSError):
+    """A path a child could have written that is not a plain file, or is too large to read."""
+
+
+def read_report(path: Path, *, cap: int = READ_CAP) -> bytes:
+    """The bytes of a file a learner's process could have written: a regular file only, read with a cap.
+
+    A FIFO, a device or a link planted there would hang or redirect a plain read; it is refused with
+    its reason, and the read never blocks (O_NONBLOCK, and the type is checked on the open descriptor).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegular(f"{path.name} is not a regular file")
+        chunks: list[bytes] = []
+        size = info.st_size
+        while size <= cap and (chunk := os.read(fd, 1 << 20)):  # a file that grows is cut at the cap
+            chunks.append(chunk)
+            size = max(size, sum(map(len, chunks)))
+        if size > cap:
+            raise NotRegular(f"{path.name} is larger than {cap:,} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 class Capture:
@@ -93,9 +125,25 @@ class Capture:
 
     def write(self, log: Path) -> str:
         """Write the kept output to ``log``; returns a note when output was cut ("" otherwise)."""
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(self.text(), encoding="utf-8")
+        write_text(log, self.text())
         return cut_note(log.name, self.cut)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write one of the grader's own files; a full disk or a refused write is a one-line error naming it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise LabError(f"{path}: cannot write it ({exc.strerror or exc})") from exc
+
+
+def remove(path: Path) -> None:
+    """Remove one of the grader's own files if it is there; a refusal is a one-line error naming it."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise LabError(f"{path}: cannot remove it ({exc.strerror or exc})") from exc
 
 
 def cut_note(name: str, cut: int) -> str:
@@ -105,18 +153,22 @@ def cut_note(name: str, cut: int) -> str:
 def cap_file(log: Path, *, cap: int = CAP) -> str:
     """Cut an existing log down to its head and tail in place; returns a note when it was cut."""
     try:
-        size = log.stat().st_size
+        info = os.lstat(log)
     except OSError:
         return ""
-    if size <= cap:
+    size = info.st_size
+    if not stat.S_ISREG(info.st_mode) or size <= cap:
         return ""
     half = cap // 2
-    with open(log, "rb") as f:
-        head = f.read(half)
-        f.seek(size - half)
-        tail = f.read(half)
-    cut = size - len(head) - len(tail)
-    log.write_bytes(head + f"\n... {cut:,} bytes cut ...\n".encode() + tail)
+    try:
+        with open(log, "rb", opener=lambda p, f: os.open(p, f | os.O_NONBLOCK | os.O_NOFOLLOW)) as f:
+            head = f.read(half)
+            f.seek(size - half)
+            tail = f.read(half)
+        cut = size - len(head) - len(tail)
+        log.write_bytes(head + f"\n... {cut:,} bytes cut ...\n".encode() + tail)
+    except OSError as exc:
+        raise LabError(f"{log}: cannot cut it ({exc.strerror or exc})") from exc
     return cut_note(log.name, cut)
 
 
@@ -140,11 +192,33 @@ def fifo_output(path: Path) -> Iterator[tuple[list[str], Capture]]:
 
 
 @contextlib.contextmanager
-def private_folder() -> Iterator[Path]:
-    """A temporary folder only this user can enter: the children's working directory."""
-    with tempfile.TemporaryDirectory(prefix="labkit-grade-") as name:
+def private_folder(base: Path) -> Iterator[Path]:
+    """A folder only this user can enter, under ``base`` (the children's working directory).
+
+    ``base`` (.labs/grade/tmp/<id>/) is emptied first: a grader killed with -9 cannot remove its
+    folder, and the next grade does, instead of leaving it in the system's /tmp for ever.
+    """
+    clear(base)
+    base.mkdir(parents=True, exist_ok=True)
+    # A Unix socket's path holds at most 107 bytes: a very deep repository falls back to the system's.
+    near = len(os.fsencode(base)) + len("/tmpXXXXXXXX/channel") <= SOCKET_PATH_MAX
+    with tempfile.TemporaryDirectory(prefix="tmp", dir=base if near else None) as name:
         os.chmod(name, 0o700)
         yield Path(name)
+
+
+def clear(folder: Path) -> None:
+    """Remove ``folder`` and what is in it (a link there is removed, not followed)."""
+    if folder.is_symlink():
+        folder.unlink()
+    elif folder.exists():
+        for top, dirs, _ in os.walk(folder):  # a child may have left a folder that cannot be entered
+            for name in dirs:
+                inner = os.path.join(top, name)
+                if not os.path.islink(inner):
+                    with contextlib.suppress(OSError):
+                        os.chmod(inner, 0o700)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.commands.test_grade import grade, repo, verdicts  # noqa: F401 (repo is a fixture)
+from tests.helpers import assert_no_process_left, labkit
 
 QUADRATIC = """
 def find_duplicates(values):
@@ -144,3 +145,22 @@ def test_an_exit_at_import_is_a_failure_with_its_reason(repo: Path) -> None:  # 
     assert failed_checks(record) == {"correct", "fast", "scales", "hot_path"}, output
     assert "your code exited (code 0) before it reported" in measured(record, "correct")
     assert "your code exited (code 0) before the benchmark reported" in measured(record, "fast")
+
+
+def test_a_grader_killed_by_the_learner_leaves_no_old_verdict(repo: Path) -> None:  # noqa: F811
+    """Probe 6: the child kills the grader at import; yesterday's passing grade.json must not survive."""
+    reset = labkit(repo, "reset", "lab-1", "--force")
+    assert reset.returncode == 0, str(reset)
+    killer = "import os, signal\n\nos.kill(os.getppid(), signal.SIGKILL)\n" + QUADRATIC
+    (repo / "exercises" / "lab-1" / "finder.py").write_text(killer, encoding="utf-8")
+    verdict = repo / "out" / "lab-1" / "grade.json"
+    picture = repo / "out" / "lab-1" / "grade" / "your-service.svg"
+    for old in (verdict, picture):
+        old.parent.mkdir(parents=True, exist_ok=True)
+        old.write_text('{"passed": true}\n', encoding="utf-8")
+    run = labkit(repo, "grade", "lab-1", "--quick", timeout=BOUND)
+    assert_no_process_left(repo)
+    assert run.returncode != 0, str(run)
+    assert not verdict.exists() and not picture.exists(), str(run)
+    left = repo / ".labs" / "grade" / "tmp" / "lab-1"
+    assert any(left.iterdir()), "the killed grade's private folder is in .labs/grade/tmp/, not /tmp"

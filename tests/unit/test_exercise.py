@@ -40,3 +40,26 @@ def test_a_lab_without_exercise_says_so(repo: Path) -> None:
     bare = type(lab)(**{**lab.__dict__, "exercise": None})
     with pytest.raises(LabError, match="declares no `exercise:`"):
         exercise.of(bare)
+
+
+def test_a_link_in_place_of_the_exercise_is_replaced_never_written_through(repo: Path) -> None:
+    """Probe 9a: `ln -s ../../scripts/labkit/claims.py exercises/lab-1/finder.py; make reset-1 FORCE=1`."""
+    lab = manifest.load(Path("labs/lab-1.yml"), root=repo)
+    victim = repo / "scripts" / "labkit" / "claims.py"
+    victim.parent.mkdir(parents=True)
+    victim.write_text("# the toolkit's own code\n", encoding="utf-8")
+    mine = repo / "exercises" / "lab-1" / "finder.py"
+    mine.parent.mkdir(parents=True)
+    mine.symlink_to("../../scripts/labkit/claims.py")
+    assert exercise.restore(lab, root=repo) == [mine]
+    assert victim.read_text(encoding="utf-8") == "# the toolkit's own code\n"
+    assert not mine.is_symlink() and exercise.unchanged(lab, root=repo)
+    exercise.refuse_links(lab, root=repo)
+    mine.unlink()
+    mine.symlink_to("../../scripts/labkit/claims.py")
+    with pytest.raises(LabError, match=r"exercises/lab-1/finder\.py: is a symbolic link"):
+        exercise.refuse_links(lab, root=repo)
+    mine.unlink()
+    mine.symlink_to("../../scripts/labkit/new.py")  # a dangling link: create must not write through it
+    assert exercise.create(lab, root=repo) == []
+    assert not (repo / "scripts" / "labkit" / "new.py").exists()

@@ -156,11 +156,39 @@ def test_lines_of_reads_the_syntax_tree(tmp_path: Path) -> None:
     file = tmp_path / "finder.py"
     file.write_text(
         "import functools\n\ndef find_duplicates(v):\n    return v\n\n"
-        "@functools.cache\ndef find_duplicates(v):\n    x = 1\n    return v\n"
+        "def find_duplicates(v):\n    x = 1\n    return v\n"
     )
-    assert lines_of(file, "find_duplicates") == (6, 9)  # the last definition, its decorator included
+    assert lines_of(file, "find_duplicates") == (6, 8)  # the last definition
     with pytest.raises(LabError, match="no `def other`"):
         lines_of(file, "other")
+    file.unlink()
+    os.mkfifo(file)  # the learner's children run before this is read
+    with pytest.raises(LabError, match=r"finder\.py: cannot be read"):
+        lines_of(file, "find_duplicates")
+
+
+@pytest.mark.parametrize(
+    "rebinding",
+    [
+        "_the_def = find_duplicates\nfind_duplicates = _dispatch\n",  # probe 1b
+        "from os import path as find_duplicates\n",
+        "def _swap():\n    global find_duplicates\n    find_duplicates = _dispatch\n_swap()\n",
+        "globals()['find_duplicates'] = _dispatch\n",
+        "import sys\nsys.modules[__name__].find_duplicates = _dispatch\n",
+        "if True:\n    def find_duplicates(values):\n        return _dispatch(values)\n",
+    ],
+    ids=["assigned", "imported", "global", "globals", "attribute", "nested-def"],
+)
+def test_a_finder_rebound_after_its_def_is_refused(tmp_path: Path, rebinding: str) -> None:
+    """The service calls what the name holds at the end: the judged lines must be that function's."""
+    file = tmp_path / "finder.py"
+    source = "def _dispatch(values):\n    return []\n\ndef find_duplicates(values):\n    return []\n\n"
+    file.write_text(source + rebinding, encoding="utf-8")
+    with pytest.raises(LabError, match="find_duplicates must be a plain def"):
+        lines_of(file, "find_duplicates")
+    file.write_text("import functools\n\n@functools.cache\n" + source.split("\n\n", 1)[1])
+    with pytest.raises(LabError, match="without a decorator"):
+        lines_of(file, "find_duplicates")
 
 
 def speedscope(frames: list[tuple[str, str, int]], samples: list[list[int]]) -> dict[str, Any]:
@@ -256,3 +284,76 @@ def test_a_launched_program_writes_through_a_capped_fifo(tmp_path: Path) -> None
     assert "bytes of output cut" in capture.write(tmp_path / "service.log")
     text = (tmp_path / "service.log").read_text(encoding="utf-8")
     assert text.startswith("HEAD") and "TAIL" in text and len(text) < sandbox.CAP + 100
+
+
+FIFO_BENCH = """
+import os, sys
+os.mkfifo(sys.argv[sys.argv.index("--json") + 1])
+os._exit(0)
+"""
+
+
+def test_a_fifo_in_place_of_a_report_is_refused_not_read(tmp_path: Path) -> None:
+    """Probe 5: a FIFO planted where the benchmark's JSON goes; reading it would block for ever."""
+    from types import SimpleNamespace
+
+    from labkit.grade_finder import bench
+
+    (tmp_path / "fifo_bench.py").write_text(FIFO_BENCH, encoding="utf-8")
+    folder, work = tmp_path / "private", tmp_path / "work"
+    folder.mkdir()
+    work.mkdir()
+    started = time.monotonic()
+    raw, why, _ = bench(
+        SimpleNamespace(seed=1),  # type: ignore[arg-type]
+        root=tmp_path,
+        file=tmp_path / "finder.py",
+        function="find_duplicates",
+        fast={"program": ["fifo_bench.py"]},
+        quick=False,
+        folder=folder,
+        work=work,
+        say=lambda _: None,
+    )
+    assert raw is None and "not a regular file" in why
+    assert time.monotonic() - started < 30
+    with pytest.raises(sandbox.NotRegular):
+        sandbox.read_report(folder / "bench.json")
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * 101)
+    with pytest.raises(sandbox.NotRegular, match="larger than"):
+        sandbox.read_report(big, cap=100)
+    assert sandbox.cap_file(folder / "bench.json", cap=10) == ""
+
+
+def test_a_full_disk_is_a_one_line_error_naming_the_file(tmp_path: Path) -> None:
+    """Probe 6: ENOSPC while the grader writes its logs or its verdict (/dev/full is a real full disk)."""
+    from labkit import grade
+
+    capture = sandbox.Capture(fd=os.open(os.devnull, os.O_RDONLY))
+    capture.stopping.set()
+    capture.join()
+    capture._take(b"the child's output")
+    with pytest.raises(LabError, match=r"^/dev/full: cannot write it \(No space left on device\)$"):
+        capture.write(Path("/dev/full"))
+    out = tmp_path / "out" / "lab-1"
+    out.mkdir(parents=True)
+    (out / "grade.json").symlink_to("/dev/full")
+    result = grade.Grade("lab-1", "exercises/lab-1", False, True, [], 1.0)
+    with pytest.raises(LabError, match=r"grade\.json: cannot write it \(No space left on device\)$"):
+        grade.write(result, root=tmp_path)
+
+
+def test_the_private_folders_live_under_the_grade_folder_and_a_killed_grades_are_cleared(
+    tmp_path: Path,
+) -> None:
+    """Probe 9c: a grader killed with -9 left /tmp/labkit-grade-*; the next grade removes its leftover."""
+    base = tmp_path / "t"  # .labs/grade/tmp/<id> in a repository; short for the socket's path
+    left = base / "tmpkilled" / "locked"
+    left.mkdir(parents=True)
+    (left / "bench.json").write_text("{}", encoding="utf-8")
+    left.chmod(0)  # a child's folder that cannot be entered
+    with sandbox.private_folder(base) as folder:
+        assert folder.parent == base and oct(folder.stat().st_mode & 0o777) == "0o700"
+        assert not (base / "tmpkilled").exists()
+    assert not folder.exists()
