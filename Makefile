@@ -101,8 +101,8 @@ assets: $(STAMP) ## Instructor: re-run stale labs and write their results into d
 soak: $(STAMP) ## Instructor: measure LAB= RUNS= times (default 5) into a scratch folder; are its claims stable? LOAD=1: under load
 	$(if $(LOAD),LABKIT_SOAK_LOAD=1 )$(LABKIT) soak --lab "$(LAB)" --runs $(RUNS) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
 
-check: $(STAMP) ## Check that pages agree with results and that assets are fresh
-	$(LABKIT) check $(if $(LAB),--lab $(LAB))
+check: $(STAMP) ## Check that pages agree with results and that assets are fresh (QUICK=1: what `make assets QUICK=1` wrote into out/quick/)
+	$(LABKIT) check $(if $(LAB),--lab $(LAB)) $(if $(QUICK),--quick)
 
 budget: site $(STAMP) ## Words each page of the built site shows by default, against its budget (exit 1 when over)
 	$(LABKIT) budget

@@ -276,7 +276,7 @@ def cmd_soak(args: argparse.Namespace, root: Path) -> int:
     )
     wait = float(os.environ.get("LABKIT_LOCK_WAIT", "300"))
     # The same lock as `make assets`: two measuring runs at once would time each other.
-    with lock.held(root / ".labs" / "lock", wait_s=wait, say=_say):
+    with lock.held(root / ".labs" / "lock", wait_s=wait, say=_say, what=f"make soak LAB={lab.id}"):
         summary = soak.soak(lab, root=root, runs=args.runs, quick=args.quick, method=args.method, say=_say)
     path = soak.write(summary, root=root)
     runs = summary["runs"]
