@@ -7,14 +7,16 @@ an undecided check does not pass.
 
 The learner's code never runs in this process: it runs in children (labkit.sandbox) with a time
 limit, capped output and a private working folder, and what they report is data judged here (see
-grade_finder and grade_lock). Nothing here writes under docs/; the lab's files (docs/, labs/, the
-toolkit) are kept before and compared after: a change made while grading is undone and fails
-the grade.
+grade_finder and grade_lock). Nothing here writes under docs/; the repository's files and the
+interpreter's start-up hooks (``guarded``) are kept before and compared after: a change made while
+grading is undone and fails the grade.
 """
 
 from __future__ import annotations
 
 import json
+import site
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -30,28 +32,50 @@ from labkit.records import JSONObject
 from labkit.versions import GRADE_VERSION
 
 __all__ = ["Check", "Grade", "failed", "grade", "write"]
-GUARDED = ("docs", "labs", "scripts")  # what the learner's code must leave alone while it is graded
+# Without git, every file of the repository but these top-level folders (the learner's exercise, outputs,
+# the toolkit's state, builds and environments: what .gitignore leaves out) and caches anywhere.
+UNGUARDED = ("exercises", "out", ".labs", "site", "site-zensical", ".venv", ".nox", ".cache", ".git", "build")
+CACHES = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis")  # .hypothesis: ours
+# Files an interpreter runs at start-up from its site folders: one written there would run inside the
+# grader (and every later toolkit command) the next time it starts.
+STARTUP_HOOKS = ("*.pth", "sitecustomize.py", "usercustomize.py")
+
+
+def guarded(root: Path) -> list[Path]:
+    """What the learner's code must leave alone while it is graded: every file of the repository that
+    git tracks or would track (git-ignored ones, such as exercises/, out/ and .labs/, aside; without
+    git, every file outside UNGUARDED), and the start-up hooks of this interpreter's site folders."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=root, capture_output=True, check=True, timeout=30,
+        ).stdout.decode("utf-8", errors="surrogateescape")  # fmt: skip
+        files = [root / name for name in listed.split("\0") if name]
+    except (OSError, subprocess.SubprocessError):
+        tops = [p for p in root.iterdir() if p.name not in UNGUARDED]
+        files = [f for top in tops for f in ([top] if top.is_file() else top.rglob("*"))]
+    folders = {*site.getsitepackages(), site.getusersitepackages()}
+    files += [p for folder in sorted(folders) for hook in STARTUP_HOOKS for p in Path(folder).glob(hook)]
+    return sorted(p for p in files if not set(CACHES) & set(p.parts) and p.is_file() and not p.is_symlink())
+
+
+def _name(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under the guarded folders by relative path → its bytes (caches left out)."""
-    out: dict[str, bytes] = {}
-    for top in GUARDED:
-        for path in sorted((root / top).rglob("*")):
-            if "__pycache__" in path.parts or not path.is_file() or path.is_symlink():
-                continue
-            out[path.relative_to(root).as_posix()] = path.read_bytes()
-    return out
+    """Every guarded file by its name (relative to the repository, or absolute) → its bytes."""
+    return {_name(path, root): path.read_bytes() for path in guarded(root)}
 
 
 def restore(root: Path, before: dict[str, bytes]) -> Check | None:
-    """Put back what changed under docs/, labs/ or scripts/ while grading, as a failing check (or None)."""
+    """Put back what changed in the guarded files while grading, as a failing check (or None)."""
     after = snapshot(root)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     if not changed:
         return None
     for name in changed:
-        path = root / name
+        path = root / name  # an absolute name (a site folder's hook) stays absolute
         if name in before:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(before[name])
@@ -62,7 +86,7 @@ def restore(root: Path, before: dict[str, bytes]) -> Check | None:
         id="untouched",
         question=QUESTIONS["untouched"],
         measured=f"changed while grading, now restored: {shown}",
-        rule="no file under docs/, labs/ or scripts/ changes while your code runs",
+        rule="no file of the repository (your exercise aside) and no start-up hook of Python changes",
         verdict="fails",
         hint="your code must not write into the lab's files; the grader put them back as they were.",
         value=changed,

@@ -164,3 +164,37 @@ def test_a_grader_killed_by_the_learner_leaves_no_old_verdict(repo: Path) -> Non
     assert not verdict.exists() and not picture.exists(), str(run)
     left = repo / ".labs" / "grade" / "tmp" / "lab-1"
     assert any(left.iterdir()), "the killed grade's private folder is in .labs/grade/tmp/, not /tmp"
+
+
+# What the probe did next: a start-up hook in the interpreter's site folder (it would run inside every
+# later grader) and a line appended to a file outside docs/, labs/ and scripts/.
+HOOK = (
+    """
+import sysconfig
+from pathlib import Path
+
+Path(sysconfig.get_paths()["purelib"], "zzz_labkit_hostile_probe.pth").write_text("# a hook\\n")
+with open(Path(__file__).resolve().parents[2] / "Makefile", "a") as make:
+    make.write("\\n# appended while grading\\n")
+"""
+    + QUADRATIC
+)
+
+
+def test_a_start_up_hook_or_a_write_anywhere_in_the_repository_is_undone_and_fails(
+    repo: Path,  # noqa: F811
+) -> None:
+    import sysconfig
+
+    hook = Path(sysconfig.get_paths()["purelib"], "zzz_labkit_hostile_probe.pth")
+    makefile = (repo / "Makefile").read_bytes()
+    try:
+        code, output, record = grade(repo, "lab-1", HOOK, timeout=BOUND)
+        assert code == 1, output
+        assert "untouched" in failed_checks(record), output
+        shown = measured(record, "untouched")
+        assert "Makefile" in shown and "zzz_labkit_hostile_probe.pth" in shown, shown
+        assert not hook.exists(), "the start-up hook was left in the site folder"
+        assert (repo / "Makefile").read_bytes() == makefile
+    finally:
+        hook.unlink(missing_ok=True)
