@@ -171,11 +171,7 @@ class Node:
 
 
 def _esc(text: str) -> str:
-    """XML-escape text for elements and attributes; ASCII output survives any file encoding.
-
-    Control characters (a function's name is whatever its program says) are shown as escapes: a raw
-    CR or NUL would be read back changed (universal newlines) or refused by an XML parser.
-    """
+    """XML-escape text as ASCII; control characters shown as escapes (a raw CR or NUL would not read back)."""
     text = _XML_INVALID.sub("\ufffd", visible(text))
     for raw, ent in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;")):
         text = text.replace(raw, ent)
