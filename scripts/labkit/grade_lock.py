@@ -72,7 +72,7 @@ def check_lost(load: JSONObject, state: dict[str, int], *, hint: str) -> Check:
     """The counter AND the records written must each equal the requests answered, none failed.
 
     Too many is as wrong as too few: an update that adds 10 per request, or skips the write of its
-    record (counted by the service's own write_record, under its own lock), does not pass.
+    record (counted by the service itself, under a lock of its own), does not pass.
     """
     ok, failed = answered(load)
     count, records = int(state["count"]), int(state.get("records", -1))
