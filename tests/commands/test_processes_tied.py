@@ -235,7 +235,9 @@ def _holder(copy: Path, what: str, seconds: float) -> subprocess.Popen[str]:
 
 
 @pytest.mark.parametrize(
-    "command", [("learn", NEW), ("grade", NEW), ("notebook", "--lab", NEW)], ids=["lab", "grade", "notebooks"]
+    "command",
+    [("learn", NEW), ("grade", NEW), ("notebook", "--lab", NEW), ("soak", "--lab", NEW, "--runs", "1")],
+    ids=["lab", "grade", "notebooks", "soak"],
 )
 def test_a_learner_run_names_the_measuring_run_it_waits_for(
     small: Path, tmp_path: Path, command: tuple[str, ...]
