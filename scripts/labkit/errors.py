@@ -62,3 +62,14 @@ def as_kind(error: LabError, kind: type[LabError]) -> LabError:
     made = kind(*error.args)
     made.__cause__ = error.__cause__
     return made
+
+
+def where(file: object, line: int | None = None, column: int | None = None) -> str:
+    """The one way a message names a place: ``file``, ``file:line`` or ``file:line:column`` (1-based).
+
+    ``file`` is shown as given: a repository-relative path, never this machine's.
+    """
+    shown = file.as_posix() if hasattr(file, "as_posix") else str(file)
+    if line is None:
+        return shown
+    return f"{shown}:{line}" + ("" if column is None else f":{column}")

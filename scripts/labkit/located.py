@@ -9,7 +9,14 @@ from typing import Any
 
 import yaml
 
-from labkit.errors import LabError
+from labkit.errors import LabError, where
+
+
+def at_mark(rel: Path, mark: yaml.Mark | None, *, column: bool = True) -> str:
+    """``file:line:column`` of a YAML mark (its line and column are 0-based); the file alone without one."""
+    if mark is None:
+        return where(rel)
+    return where(rel, mark.line + 1, mark.column + 1 if column else None)
 
 
 def locate(node: yaml.Node, path: Sequence[Any]) -> yaml.Node:
@@ -44,9 +51,7 @@ class Located:
 
     def where(self, path: Sequence[Any], *, column: bool = True) -> str:
         mark = self.mark(path)
-        if mark is None:
-            return f"{self.rel}:1"
-        return f"{self.rel}:{mark.line + 1}" + (f":{mark.column + 1}" if column else "")
+        return where(self.rel, 1) if mark is None else at_mark(self.rel, mark, column=column)
 
     def error(self, path: Sequence[Any], message: str, *, column: bool = True) -> LabError:
         """A located error to raise: "labs/lab-7.yml:12:9: message"."""
@@ -72,6 +77,5 @@ def read(path: Path, *, root: Path) -> Located:
         raise LabError(f"{rel}: cannot read the manifest ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        at = f"{rel}:{mark.line + 1}:{mark.column + 1}" if mark else str(rel)
-        raise LabError(f"{at}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+        raise LabError(f"{at_mark(rel, mark)}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
     return Located(rel=rel, node=node, data=data)

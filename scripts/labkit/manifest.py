@@ -15,9 +15,10 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from labkit import graders, kinds
 from labkit import manifest_checks as checks
-from labkit.errors import LabError, ManifestError, as_kind
-from labkit.located import Located, locate, read
+from labkit.errors import LabError, ManifestError, as_kind, where
+from labkit.located import Located, at_mark, locate, read
 
 # re-exported: the toolkit and its tests import these from labkit.manifest
 from labkit.manifest_checks import spy_options_problem as spy_options_problem
@@ -26,7 +27,9 @@ from labkit.records import JSONObject
 from labkit.spec import Exercise as Exercise
 from labkit.spec import Figure as Figure
 from labkit.spec import Lab as Lab
-from labkit.spec import Step as Step
+from labkit.steptypes import COMMON_KEYS
+from labkit.steptypes import Step as Step
+from labkit.store import steps_fingerprint as steps_fingerprint
 from labkit.versions import MANIFEST_VERSION
 
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
@@ -41,16 +44,30 @@ def _file_schema() -> JSONObject:
 
 
 def schema() -> JSONObject:
-    """The manifest's JSON Schema (draft 2020-12, package data beside this module), with the step
-    kinds that are registered now: the file leaves `kind` open, the registry closes it."""
-    from labkit import kinds  # the kinds import this module: ask them only once it is loaded
-
+    """The manifest's JSON Schema (draft 2020-12, package data beside this module), assembled with the
+    step kinds that are registered now: the file holds the keys every step has, each kind adds the keys
+    its steps take (``Kind.options``), and a step takes no other key."""
     out = copy.deepcopy(_file_schema())
-    out["$defs"]["step"]["properties"]["kind"] = {
+    step = out["$defs"]["step"]
+    step["properties"]["kind"] = {
         "description": "one of the registered step kinds (labkit.kinds)",
         "enum": list(kinds.REGISTRY),
     }
+    common = step.pop("properties")
+    step["properties"] = {"kind": common["kind"]}  # the rest is checked by the step's kind, once
+    step["allOf"] = [
+        {
+            "if": {"properties": {"kind": {"const": kind.name}}, "required": ["kind"]},
+            "then": {"properties": {**common, **kind.options.properties()}, "additionalProperties": False},
+        }
+        for kind in kinds.REGISTRY.values()
+    ]
     return out
+
+
+def step_keys(kind: str) -> list[str]:
+    """Every key a step of this kind takes: the common ones, then its kind's options."""
+    return [*COMMON_KEYS, *kinds.get(kind).options.properties()]
 
 
 # Only the formats the manifest uses: a regular expression is compiled when the manifest is loaded,
@@ -71,7 +88,7 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 def _missing_version(rel: Path) -> str:
     return (
-        f"{rel}:1: no `{VERSION_KEY}:`, so it is read as manifest format 1 (written before the key "
+        f"{where(rel, 1)}: no `{VERSION_KEY}:`, so it is read as manifest format 1 (written before the key "
         f"existed); add `{VERSION_KEY}: {MANIFEST_VERSION}` at the top to silence this warning"
     )
 
@@ -102,6 +119,19 @@ def _schema_message(error: jsonschema.ValidationError, found: object) -> str:
     return error.message
 
 
+def _foreign_keys(error: jsonschema.ValidationError) -> str | None:
+    """A step's keys that its kind does not take, and the keys it does take; None for other errors."""
+    path = list(error.path)
+    instance = error.instance
+    if error.validator != "additionalProperties" or len(path) != 2 or path[0] != "steps":
+        return None
+    if not isinstance(instance, dict) or instance.get("kind") not in kinds.REGISTRY:
+        return None
+    taken = step_keys(instance["kind"])
+    foreign = ", ".join(repr(k) for k in instance if k not in taken)
+    return f"a {instance['kind']} step does not take {foreign}; it takes {', '.join(taken)}"
+
+
 def _schema_errors(doc: Located, node: yaml.Node, errors: list[jsonschema.ValidationError]) -> LabError:
     lines = []
     for error in errors:
@@ -110,10 +140,9 @@ def _schema_errors(doc: Located, node: yaml.Node, errors: list[jsonschema.Valida
             # point at the unexpected key itself, not at the mapping that holds it
             allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
             at_node = next((k for k, _ in at_node.value if k.value not in allowed), at_node)
-        mark = at_node.start_mark
         at = "/".join(str(p) for p in error.path) or "(top level)"
-        message = _schema_message(error, doc.data.get(VERSION_KEY))
-        lines.append(f"{doc.rel}:{mark.line + 1}:{mark.column + 1}: {at}: {message}")
+        message = _foreign_keys(error) or _schema_message(error, doc.data.get(VERSION_KEY))
+        lines.append(f"{at_mark(doc.rel, at_node.start_mark)}: {at}: {message}")
     return LabError("invalid manifest:\n" + "\n".join(lines))
 
 
@@ -135,11 +164,12 @@ def _load(path: Path, *, root: Path) -> Lab:
     doc = read(path, root=root)
     rel, data = doc.rel, doc.data
     if doc.node is None or not isinstance(data, dict):
-        raise LabError(f"{rel}:1: expected a mapping with {VERSION_KEY}, id, title, page, programs and steps")
+        expected = f"a mapping with {VERSION_KEY}, id, title, page, programs and steps"
+        raise LabError(f"{where(rel, 1)}: expected {expected}")
     warnings = []
     if VERSION_KEY not in data:  # written before the key existed, as format 1: a warning, not a refusal
         if MANIFEST_VERSION != 1:
-            raise LabError(f"{rel}:1: no `{VERSION_KEY}:`, so format 1: {_version_problem(1)}")
+            raise LabError(f"{where(rel, 1)}: no `{VERSION_KEY}:`, so format 1: {_version_problem(1)}")
         warnings.append(_missing_version(rel))
         data = {VERSION_KEY: 1, **data}
     found = data.get(VERSION_KEY)
@@ -151,7 +181,7 @@ def _load(path: Path, *, root: Path) -> Lab:
         raise _schema_errors(doc, doc.node, errors)
     if data["id"] != path.stem:
         raise doc.error(["id"], f"id {data['id']!r} must match the file name ({path.stem!r})", column=False)
-    steps = [Step(**step) for step in data["steps"]]
+    steps = [kinds.step_of(step) for step in data["steps"]]
     ids = [s.id for s in steps]
     for index, step in enumerate(steps):
         warning = spy_options_warning(step.py_spy_args)
@@ -178,9 +208,7 @@ def _load(path: Path, *, root: Path) -> Lab:
                 f"claim id {claim['id']!r} is used twice; ids must be unique",
                 column=False,
             )
-    from labkit import kinds as registry  # the kinds import this module: ask them only once it is loaded
-
-    for kind in registry.REGISTRY.values():
+    for kind in kinds.REGISTRY.values():
         if not kind.keyed and kind.section and sum(s.kind == kind.name for s in steps) > 1:
             raise LabError(f"{rel}: at most one {kind.name} step per lab")
     checks.check_paths(doc, root=root, lab_id=data["id"], commands=("command", "quick_command"))
@@ -218,8 +246,6 @@ def _exercise(doc: Located, *, root: Path) -> Exercise | None:
     raw: JSONObject | None = doc.data.get("exercise")
     if raw is None:
         return None
-    from labkit import graders  # it names Exercise: ask it only once this module is loaded
-
     exercise = Exercise(
         grader=raw["grader"],
         files=[Path(f) for f in raw["files"]],
@@ -254,10 +280,15 @@ def discover(root: Path) -> list[Path]:
     return sorted((root / "labs").glob("lab-*.yml"), key=lambda p: int(p.stem.split("-")[1]))
 
 
-def steps_fingerprint(lab: Lab) -> str:
-    """The manifest's steps as canonical text: part of the cache key.
+def keys_table() -> list[str]:
+    """The instructors' reference's table of the keys each kind takes, as the kinds declare them
+    (docs/reference.md holds it between ``KEYS_TABLE`` markers; a test keeps the two equal)."""
+    common = ", ".join(f"`{k}`" for k in COMMON_KEYS)
+    rows = [f"| kind | keys it takes besides {common} |", "|---|---|"]
+    for kind in kinds.REGISTRY.values():
+        taken = ", ".join(f"`{k}`" for k in kind.options.properties()) or "none"
+        rows.append(f"| `{kind.name}` | {taken} |")
+    return rows
 
-    A step's ``needs`` is left out: it is checked before a run and changes no measurement.
-    """
-    steps = [{k: v for k, v in step.items() if k != "needs"} for step in lab.raw["steps"]]
-    return json.dumps([steps, lab.raw.get("seed")], sort_keys=True)
+
+KEYS_TABLE = ("<!-- keys of each kind: made by labkit.manifest.keys_table -->", "<!-- /keys of each kind -->")

@@ -6,6 +6,7 @@ runs for a bounded time; the steps, functions and pages that claims and figures 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -13,10 +14,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from labkit import kinds as registry
 from labkit import result_fields
 from labkit.located import Located
 from labkit.records import ClaimSpec, JSONObject
-from labkit.spec import Figure, Step, defined_functions
+from labkit.spec import Figure, defined_functions
+from labkit.steptypes import Step
 
 # The longest a step may record or measure, in seconds: the schema's limits on `duration`, adaptive
 # `max` and the overhead's windows (3 × window × rounds) add up to it (a test holds them together),
@@ -55,8 +58,6 @@ def spy_options_warning(args: Sequence[str]) -> str | None:
 
 def step_problem(step: Step, *, kinds: dict[str, str]) -> str | None:
     """What a step of this kind needs and cannot have, beyond the schema's types (asked of its kind)."""
-    from labkit import kinds as registry  # the kinds import labkit.manifest: ask them only once it is loaded
-
     kind = registry.get(step.kind)
     problem = kind.problem(step, kinds)
     if problem:
@@ -194,8 +195,6 @@ def claim_path_problem(
 
     ``fields``: the results' schema (result_fields.schema()), which says the fields of every entry.
     """
-    from labkit import kinds as registry  # the kinds import labkit.manifest: ask them only once it is loaded
-
     section, _, rest = path.partition(".")
     kind = next((k for k in registry.REGISTRY.values() if k.section == section), None)
     if kind is None:  # not a step's section (provenance, …): only its fields can be checked
@@ -241,8 +240,11 @@ _FIGURE_NUMBER = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+)?")
 
 def _step_numbers(step: Step) -> set[str]:
     """Every number in a step's command and settings, as digits: what an input may quote."""
-    words = [*step.command, *(step.quick_command or []), str(step.rate), str(step.duration)]
-    words += [str(step.window), str(step.rounds), *(str(v) for v in (step.adaptive or {}).values())]
+    words = [*step.command, *(step.quick_command or []), *(str(v) for v in (step.adaptive or {}).values())]
+    for option in dataclasses.fields(step.options):  # the kind's own numbers: rate, duration, window, …
+        value = getattr(step.options, option.name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            words.append(str(value))
     return {n.replace(",", "") for w in words for n in _FIGURE_NUMBER.findall(w)}
 
 

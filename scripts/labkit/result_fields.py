@@ -1,20 +1,43 @@
-"""Which dotted paths the results can hold, read from their schema (publish.schema: results.schema.json
-and any kind registered from outside): a value or a claim naming a field that no step writes is refused
+"""Which dotted paths the results can hold, read from their schema (results.schema.json and the
+sections the kinds declare): a value or a claim naming a field that no step writes is refused
 when the manifest is loaded, not after minutes of measuring."""
 
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
 from typing import Any
 
+from labkit import kinds
 from labkit.records import JSONObject
 
 _Node = tuple[JSONObject, str]  # a schema node and the words for what it describes
 
 
-def schema() -> JSONObject:
-    from labkit import publish  # publish imports the manifest: ask only once it is loaded
+SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 
-    return publish.schema()
+
+@functools.cache
+def _file_schema() -> str:
+    return SCHEMA_PATH.read_text(encoding="utf-8")
+
+
+def schema() -> JSONObject:
+    """The results' JSON Schema: results.schema.json (the parts every lab has) and a section per kind
+    that publishes one, its entries as the kind declares them (``Kind.schema``)."""
+    loaded: JSONObject = json.loads(_file_schema())
+    for kind in kinds.sections():
+        if kind.section and kind.section not in loaded["properties"]:
+            # "x-kind" (a keyword validators ignore) lets a message say "a profile entry"
+            entry = {**(kind.schema or {"type": "object"}), "x-kind": kind.name}
+            loaded["properties"][kind.section] = (
+                {"type": "object", "additionalProperties": entry}
+                if kind.keyed
+                else {"oneOf": [{"type": "null"}, entry]}
+            )
+            loaded["required"].append(kind.section)
+    return loaded
 
 
 def _singular(name: str) -> str:
@@ -35,7 +58,7 @@ def _alternatives(node: Any, what: str, defs: JSONObject) -> list[_Node]:
         return [alt for sub in choices for alt in _alternatives(sub, what, defs)]
     if node.get("type") == "null":
         return []
-    return [(node, what)]
+    return [(node, f"a {node['x-kind']} entry" if "x-kind" in node else what)]
 
 
 def _open(node: JSONObject) -> bool:

@@ -1,4 +1,5 @@
-"""A loaded manifest's typed form: the lab, its steps, figures and exercise (labkit.manifest loads it)."""
+"""A loaded manifest's typed form: the lab, its figures and exercise (labkit.manifest loads it); its steps'
+type is in labkit.steptypes, below the manifest and the kinds."""
 
 from __future__ import annotations
 
@@ -7,46 +8,8 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labkit.records import AdaptiveSpec, ClaimSpec, JSONObject
-
-
-@dataclass(frozen=True)
-class Step:
-    id: str
-    kind: str
-    command: list[str] = field(default_factory=list)
-    title: str = ""
-    target: str = ""
-    background: bool = False
-    stop: list[str] = field(default_factory=list)
-    threads: str = ""
-    quick_command: list[str] | None = None
-    ready: str = ""
-    method: str = "pid"
-    rate: int = 100
-    duration: int = 5
-    quick_duration: int | None = None
-    py_spy_args: list[str] = field(default_factory=list)
-    adaptive: AdaptiveSpec | None = None
-    window: int = 1
-    rounds: int = 3
-    extract: dict[str, str] = field(default_factory=dict)
-    json: bool = False
-    before: str = ""  # compare, latency: the earlier step that shows the program before the change
-    after: str = ""  # compare, latency: the one after it
-    needs: JSONObject = field(default_factory=dict)  # what the machine must have (labkit.preflight)
-
-    def argv(self, *, quick: bool, seed: int | None) -> list[str]:
-        chosen = self.quick_command if quick and self.quick_command else self.command
-        return [arg.replace("{seed}", str(seed)) for arg in chosen]
-
-    def seconds(self, *, quick: bool) -> int:
-        return self.quick_duration if quick and self.quick_duration else self.duration
-
-    @property
-    def ci_level(self) -> float:
-        """Adaptive sampling looks twice, so each look gets half the error (Bonferroni)."""
-        return 0.975 if self.adaptive else 0.95
+from labkit.records import ClaimSpec, JSONObject
+from labkit.steptypes import Step
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from labkit import signals
 from labkit.errors import LabError
-from labkit.manifest import Lab, steps_fingerprint
+from labkit.spec import Lab
 
 # The toolkit's code that can change a measurement (not the page writer, not the checks).
 MEASURING_CODE = (
@@ -34,6 +35,15 @@ MEASURING_CODE = (
     "reaper.py",  # how children are started and tied to the toolkit
     "caplog.py",  # where a program's output goes
 )
+
+
+def steps_fingerprint(lab: Lab) -> str:
+    """The manifest's steps as canonical text: part of the cache key.
+
+    A step's ``needs`` is left out: it is checked before a run and changes no measurement.
+    """
+    steps = [{k: v for k, v in step.items() if k != "needs"} for step in lab.raw["steps"]]
+    return json.dumps([steps, lab.raw.get("seed")], sort_keys=True)
 
 
 def _program_files(root: Path, folder: Path) -> list[Path]:

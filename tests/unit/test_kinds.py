@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labkit import check, kinds, manifest, publish
+from labkit import check, kinds, manifest, publish, result_fields
 from labkit.blocks import Context, table
 from labkit.manifest import Step
 
@@ -48,11 +48,19 @@ def test_the_builtin_kinds_are_registered_in_the_order_of_results_json() -> None
 
 
 def test_results_schema_has_a_section_for_each_kind_and_no_other() -> None:
-    schema = json.loads((TOOLKIT / "results.schema.json").read_text())
+    """The file holds what every lab has; each section is its kind's, declared in its package."""
+    in_file = json.loads((TOOLKIT / "results.schema.json").read_text())
     fixed = {"schema_version", "lab", "title", "generated_at", "inputs_sha256", "quick", "environment"}
     fixed |= {"provenance", "values", "claims"}
+    assert set(in_file["properties"]) == fixed
     builtin_sections = {k.section for k in kinds.sections() if k.name in BUILTIN}
-    assert set(schema["properties"]) - fixed == builtin_sections
+    assembled = result_fields.schema()["properties"]
+    assert set(assembled) - fixed == builtin_sections
+    for kind in kinds.sections():
+        if kind.name in BUILTIN:
+            assert kind.schema == json.loads(
+                (TOOLKIT / "kinds" / kind.name / "results.schema.json").read_text()
+            )
 
 
 def test_the_manifest_accepts_exactly_the_registered_kinds() -> None:
@@ -79,6 +87,7 @@ def _literals(path: Path) -> set[str]:
 # Words that are also the names of fields or of py-spy's subcommands, where they mean that, not the kind.
 HOMONYMS = {
     ("command", "manifest.py"),  # a step's `command:` field
+    ("command", "steptypes.py"),
     ("command", "pages.py"),  # the claims table's "command output" evidence
     ("command", "kinds/profile/run.py"),  # results' `command` field of an entry
     ("command", "kinds/benchmark/run.py"),

@@ -123,7 +123,7 @@ CASES = [
         edit("    rate: 100\n", "    rate: 100\n    colour: red\n"),
         "lab-7.yml",
         "labs/lab-7.yml:13:5",
-        r"steps/0: .*'colour' was unexpected",
+        r"steps/0: a profile step does not take 'colour'; it takes id, kind, title, needs, command",
     ),
     (
         "wrong-type",

@@ -6,6 +6,7 @@ interpreters found, loopback) are replaced with monkeypatch, so every combinatio
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from labkit import manifest, preflight, publish, pythons, store
 from labkit.errors import LabError
+from labkit.kinds import step_of
 from labkit.manifest import Lab, Step
 
 from tests.helpers import ROOT
@@ -33,15 +35,19 @@ def lab_of(*steps: Step, claims: list[dict[str, Any]] | None = None, lab_id: str
     )
 
 
-SERVICE = Step(id="web", kind="service", command=["s.py"], ready="up")
-ON_TARGET = Step(id="idle", kind="profile", target="web")
-OWN_PID = Step(id="slow", kind="profile", command=["s.py"], ready="up", method="pid")
-LAUNCHED = Step(id="quick", kind="profile", command=["s.py"], method="launch")
-DUMP = Step(id="dump", kind="dump", target="web")
-OVERHEAD = Step(id="overhead", kind="overhead", command=["s.py"], ready="batch")
-HELP = Step(id="help", kind="command", command=["{py-spy}", "record", "--help"])
-OLD = Step(id="old_py_spy", kind="command", command=["p.py"], needs={"pythons": [">=3.12"], "why": "to x"})
-AS_USER = Step(id="attach_as_user", kind="command", command=["a.py"], needs={"unprivileged_attach": True})
+SERVICE = step_of(dict(id="web", kind="service", command=["s.py"], ready="up"))
+ON_TARGET = step_of(dict(id="idle", kind="profile", target="web"))
+OWN_PID = step_of(dict(id="slow", kind="profile", command=["s.py"], ready="up", method="pid"))
+LAUNCHED = step_of(dict(id="quick", kind="profile", command=["s.py"], method="launch"))
+DUMP = step_of(dict(id="dump", kind="dump", target="web"))
+OVERHEAD = step_of(dict(id="overhead", kind="overhead", command=["s.py"], ready="batch"))
+HELP = step_of(dict(id="help", kind="command", command=["{py-spy}", "record", "--help"]))
+OLD = step_of(
+    dict(id="old_py_spy", kind="command", command=["p.py"], needs={"pythons": [">=3.12"], "why": "to x"})
+)
+AS_USER = step_of(
+    dict(id="attach_as_user", kind="command", command=["a.py"], needs={"unprivileged_attach": True})
+)
 
 
 @pytest.fixture
@@ -229,7 +235,7 @@ def test_a_python_newer_than_known_is_a_note(machine: dict[str, Any], tmp_path: 
 
 def test_loopback(machine: dict[str, Any], tmp_path: Path) -> None:
     machine["loopback"] = "Cannot assign requested address"
-    load = Step(id="traffic", kind="load", command=["l.py"])
+    load = step_of(dict(id="traffic", kind="load", command=["l.py"]))
     (problem,) = fatal(lab_of(SERVICE, load, HELP), tmp_path)
     assert problem.steps == ("web", "traffic") and "127.0.0.1" in str(problem)
 
@@ -242,7 +248,7 @@ def test_declared_python_missing(machine: dict[str, Any], tmp_path: Path) -> Non
     machine["found"] = pythons.Found(
         {"3.11": "/p"}, looked=["LABKIT_PYTHONS (not set)", "PATH", "pyenv", "uv"]
     )
-    lab = lab_of(Step(**{**OLD.__dict__, "needs": {"pythons": [">=3.12"], "why": "to show that x"}}))
+    lab = lab_of(dataclasses.replace(OLD, needs={"pythons": [">=3.12"], "why": "to show that x"}))
     assert run(lab, tmp_path) == [
         "lab-9, step old_py_spy: needs a CPython 3.12 or newer to show that x; found 3.11 only "
         "(looked in: LABKIT_PYTHONS (not set), PATH, pyenv, uv). Install one (`pyenv install 3.12`, "
@@ -257,7 +263,9 @@ def test_declared_python_missing(machine: dict[str, Any], tmp_path: Path) -> Non
 
 def test_declared_exact_python(machine: dict[str, Any], tmp_path: Path) -> None:
     machine["found"] = pythons.Found({"3.13": "/p"})
-    lab = lab_of(Step(id="s", kind="command", command=["p.py"], needs={"pythons": ["3.12", ">=3.13"]}))
+    lab = lab_of(
+        step_of(dict(id="s", kind="command", command=["p.py"], needs={"pythons": ["3.12", ">=3.13"]}))
+    )
     (problem,) = fatal(lab, tmp_path)
     assert "needs a CPython 3.12;" in str(problem) and "found 3.13 only" in str(problem)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from labkit import records, soak
+from labkit import records, result_fields, soak
 from labkit.kinds.compare import Change, Compare, CompareFiles
 from labkit.kinds.latency import Latency, Marks
 from labkit.manifest import Lab
@@ -48,24 +48,24 @@ from labkit.records import (
 
 ROOT = Path(__file__).resolve().parents[2]
 LABKIT = ROOT / "scripts" / "labkit"
-RESULTS_SCHEMA = json.loads((LABKIT / "results.schema.json").read_text(encoding="utf-8"))
+RESULTS_SCHEMA = result_fields.schema()  # results.schema.json with the sections the kinds declare
 MANIFEST_SCHEMA = json.loads((LABKIT / "manifest.schema.json").read_text(encoding="utf-8"))
 COMMITTED = [ROOT / "docs" / "labs" / lab / "data" / "results.json" for lab in ("lab-1", "lab-2")]
 
-# Each record and where results.schema.json describes it (a JSON pointer).
+# Each record and where the results' schema describes it (a JSON pointer).
 IN_SCHEMA: list[tuple[Any, str]] = [
     (Results, ""),
     (Environment, "/properties/environment"),
     (Provenance, "/properties/provenance"),
     (StepTime, "/properties/provenance/properties/steps/items"),
-    (Profile, "/$defs/profile"),
-    (Thread, "/$defs/profile/properties/threads/items"),
-    (Function, "/$defs/profile/properties/functions/items"),
-    (Look, "/$defs/profile/properties/looks/items"),
-    (Adaptive, "/$defs/profile/properties/adaptive/oneOf/1"),
-    (ProfileFiles, "/$defs/profile/properties/files"),
-    (Benchmark, "/$defs/benchmark"),
-    (Calls, "/$defs/benchmark/properties/number"),
+    (Profile, "/properties/profiles/additionalProperties"),
+    (Thread, "/properties/profiles/additionalProperties/properties/threads/items"),
+    (Function, "/properties/profiles/additionalProperties/properties/functions/items"),
+    (Look, "/properties/profiles/additionalProperties/properties/looks/items"),
+    (Adaptive, "/properties/profiles/additionalProperties/properties/adaptive/oneOf/1"),
+    (ProfileFiles, "/properties/profiles/additionalProperties/properties/files"),
+    (Benchmark, "/properties/benchmark/oneOf/1"),
+    (Calls, "/properties/benchmark/oneOf/1/properties/number"),
     (Spread, "/$defs/spread"),
     (Value, "/properties/values/additionalProperties"),
     (Claim, "/$defs/claim"),
@@ -76,11 +76,11 @@ IN_SCHEMA: list[tuple[Any, str]] = [
     (Load, "/properties/loads/additionalProperties"),
     (Dump, "/properties/dumps/additionalProperties"),
     (Top, "/properties/tops/additionalProperties"),
-    (Compare, "/$defs/compare"),
-    (Change, "/$defs/compare/properties/functions/items"),
-    (CompareFiles, "/$defs/compare/properties/files"),
-    (Latency, "/$defs/latency"),
-    (Marks, "/$defs/latency/properties/marks/properties/before"),
+    (Compare, "/properties/compares/additionalProperties"),
+    (Change, "/properties/compares/additionalProperties/properties/functions/items"),
+    (CompareFiles, "/properties/compares/additionalProperties/properties/files"),
+    (Latency, "/properties/latencies/additionalProperties"),
+    (Marks, "/properties/latencies/additionalProperties/properties/marks/properties/before"),
 ]
 
 

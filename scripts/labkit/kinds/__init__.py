@@ -10,17 +10,19 @@ manifest → run (``<name>.run``) → derive (``Kind.refresh``) → results → 
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from labkit.records import JSONObject, Profile, Scalar
+from labkit.steptypes import Options, Program, Step
 
 if TYPE_CHECKING:
     from labkit.blocks import Context as PageContext
-    from labkit.manifest import Lab, Step
-    from labkit.runner import Options
+    from labkit.runner import Options as RunOptions
+    from labkit.spec import Lab
 
 # An entry of some kind's section: a records.Profile, records.Benchmark, … (or an outside kind's own).
 Entry = Mapping[str, object]
@@ -36,7 +38,7 @@ class Context:
     """What a step's runner gets: the lab, the run's options and state, py-spy, the planner."""
 
     lab: Lab
-    opts: Options
+    opts: RunOptions
     exe: str
     plan: Planner | None
 
@@ -78,8 +80,10 @@ class Kind(Generic[E]):
     provenance: Callable[[str, E], list[list[str]]] | None = None  # rows of the provenance block
     summary: Callable[[str, E], Any] | None = None  # a rich renderable for the learner's terminal
     runner: str = ""  # the module with ``run(ctx, step)``; default ``labkit.kinds.<name>.run``
-    # The JSON Schema of one entry of its section; the built-in kinds' are in results.schema.json.
+    # The JSON Schema of one entry of its section (a built-in kind's: results.schema.json in its package,
+    # read by ``results_schema``); "#/$defs/…" names a shared part of labkit/results.schema.json.
     schema: JSONObject | None = None
+    options: type[Options] = Program  # the keys its steps take besides id, kind, title and needs
 
     def run(self, ctx: Context, step: Step) -> E | None:
         """Run one step of this kind (its runner module is imported only now, never by `check`)."""
@@ -91,15 +95,42 @@ class Kind(Generic[E]):
         return {} if self.keyed else None
 
 
+def results_schema(package: str) -> JSONObject:
+    """The schema of one entry of a built-in kind's section: ``results.schema.json`` in its package."""
+    path = Path(importlib.import_module(package).__file__ or "").with_name("results.schema.json")
+    loaded: JSONObject = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
 REGISTRY: dict[str, Kind[Any]] = {}
+# The page blocks every lab has, besides the kinds' (labkit.blocks): no kind may take their names.
+GENERIC_BLOCKS = frozenset({"provenance", "claims"})  # pages.GENERIC_BLOCKS (a test holds them equal)
 
 
 def register(kind: Kind[Any]) -> Kind[Any]:
-    """Add a kind (a test or a plugin may add its own); a name can be registered once."""
+    """Add a kind (a test or a plugin may add its own). A name, a results section and a page block
+    belong to one kind, and no block may take the name of one every page has."""
     if kind.name in REGISTRY and REGISTRY[kind.name] is not kind:
         raise ValueError(f"a step kind named {kind.name!r} is registered already")
+    others = [k for k in REGISTRY.values() if k.name != kind.name]
+    taken = next((k for k in others if kind.section and k.section == kind.section), None)
+    if taken is not None:
+        raise ValueError(f"step kind {kind.name!r}: section {kind.section!r} is taken by {taken.name!r}")
+    for block in kind.blocks:
+        if block in GENERIC_BLOCKS:
+            raise ValueError(
+                f"step kind {kind.name!r}: block {block!r} would shadow the generic block of that name"
+            )
+        owner = next((k for k in others if block in k.blocks), None)
+        if owner is not None:
+            raise ValueError(f"step kind {kind.name!r}: block {block!r} is taken by {owner.name!r}")
     REGISTRY[kind.name] = kind
     return kind
+
+
+def step_of(raw: Mapping[str, Any]) -> Step:
+    """A step from its manifest mapping, with the options record of its kind."""
+    return Step.of(raw, get(str(raw["kind"])).options)
 
 
 def get(name: str) -> Kind[Any]:

@@ -14,7 +14,7 @@ from typing import Any, Final, Literal
 
 from rich.table import Table
 
-from labkit import benchmark, formats, kinds, plots
+from labkit import benchmark, formats, kinds, plots, steptypes
 from labkit.blocks import Context, table
 from labkit.errors import LabError
 from labkit.records import STATS, Benchmark, BenchmarkSummary, Exponent, Scalar, SizePoint, Spread, Stat
@@ -230,6 +230,8 @@ KIND_SECTION: Final = "benchmark"
 KIND = kinds.register(
     kinds.Kind(
         name="benchmark",
+        options=steptypes.Program,
+        schema=kinds.results_schema(__name__),
         section=KIND_SECTION,
         keyed=False,
         refresh=refresh,

@@ -8,10 +8,10 @@ from labkit import benchmark, store
 from labkit.errors import LabError
 from labkit.kinds import Context
 from labkit.kinds.benchmark import plot_name, scaling_svg
-from labkit.manifest import Step
 from labkit.records import Benchmark
 from labkit.runner import python_argv, run_json
 from labkit.sanitize import PathMap
+from labkit.steptypes import Step
 
 
 def run(ctx: Context, step: Step) -> Benchmark:

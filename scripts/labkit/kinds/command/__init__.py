@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
-from labkit import kinds
+from labkit import kinds, steptypes
 from labkit.errors import LabError
-from labkit.records import Command, CommandOutput, CommandRun
+from labkit.records import Command, CommandOutput, CommandRun, JSONObject
 
 
 def read_command(entry: CommandRun, text: str, *, step_id: str) -> CommandOutput:
@@ -39,4 +41,29 @@ def refresh(step: str, entry: Command, data_dir: Path) -> None:
     entry.update({"extracted": output["extracted"], "result": output["result"]})
 
 
-KIND = kinds.register(kinds.Kind(name="command", section="commands", refresh=refresh))
+@dataclass(frozen=True)
+class Options(steptypes.Program):
+    """A command step's keys: what a claim may test in its output."""
+
+    KEYS: ClassVar[JSONObject] = {
+        "extract": {
+            "description": "named regular expressions (compiled when the manifest is loaded) searched in the "
+            "output; the value is group 1, or the whole match",
+            "type": "object",
+            "additionalProperties": {"type": "string", "format": "regex"},
+        },
+        "json": {"description": "parse the output's last non-empty line as JSON", "type": "boolean"},
+    }
+    extract: dict[str, str] = field(default_factory=dict)
+    json: bool = False
+
+
+KIND = kinds.register(
+    kinds.Kind(
+        name="command",
+        options=Options,
+        schema=kinds.results_schema(__name__),
+        section="commands",
+        refresh=refresh,
+    )
+)

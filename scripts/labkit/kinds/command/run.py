@@ -8,10 +8,10 @@ from labkit import privacy, processes
 from labkit.errors import LabError
 from labkit.kinds import Context
 from labkit.kinds.command import read_command
-from labkit.manifest import Step
 from labkit.records import Command, CommandRun
 from labkit.runner import python_argv
 from labkit.sanitize import PathMap, sanitize_text
+from labkit.steptypes import Step
 
 
 def run(ctx: Context, step: Step) -> Command:

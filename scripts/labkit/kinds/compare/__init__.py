@@ -11,11 +11,11 @@ import re
 from pathlib import Path
 from typing import Any, TypedDict
 
-from labkit import formats, kinds, stacks
+from labkit import formats, kinds, stacks, steptypes
 from labkit.blocks import Context, named, table, viewer_links
 from labkit.diffgraph import function_stacks, render_diff_svg
 from labkit.kinds.pair import Pair
-from labkit.manifest import Step
+from labkit.steptypes import Step
 
 
 class Change(TypedDict):
@@ -175,6 +175,8 @@ PAIR = Pair(what="compare", inputs="profiles", needs="profile step", derive=deri
 KIND = kinds.register(
     kinds.Kind(
         name="compare",
+        options=steptypes.BeforeAfter,
+        schema=kinds.results_schema(__name__),
         section="compares",
         runner=__name__,
         problem=PAIR.problem,

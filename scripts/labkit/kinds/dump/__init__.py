@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from labkit import formats, kinds
+from labkit import formats, kinds, steptypes
 from labkit.blocks import Context, named, table
 from labkit.records import Dump, DumpThread
 
@@ -64,6 +64,8 @@ def dump_table(ctx: Context, arg: str | None) -> list[str]:
 KIND = kinds.register(
     kinds.Kind(
         name="dump",
+        options=steptypes.Attached,
+        schema=kinds.results_schema(__name__),
         section="dumps",
         uses_spy=True,
         accepts_target=True,

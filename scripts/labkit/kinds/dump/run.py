@@ -5,10 +5,10 @@ from __future__ import annotations
 from labkit import live, services
 from labkit.kinds import Context
 from labkit.kinds.dump import summarise_dump_json
-from labkit.manifest import Step
 from labkit.records import Dump
 from labkit.runner import pid_of
 from labkit.sanitize import PathMap
+from labkit.steptypes import Step
 
 
 def run(ctx: Context, step: Step) -> Dump:

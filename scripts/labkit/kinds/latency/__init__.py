@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 from typing import Any, TypedDict
 
-from labkit import formats, kinds, plots
+from labkit import formats, kinds, plots, steptypes
 from labkit.blocks import Context, named, table
 from labkit.kinds.pair import Pair
-from labkit.manifest import Step
+from labkit.steptypes import Step
 
 _MARKS = ("p50_ms", "p95_ms", "p99_ms")
 
@@ -157,6 +157,8 @@ PAIR = Pair(what="latency", inputs="loads", needs="load step that runs to its en
 KIND = kinds.register(
     kinds.Kind(
         name="latency",
+        options=steptypes.BeforeAfter,
+        schema=kinds.results_schema(__name__),
         section="latencies",
         runner=__name__,
         problem=PAIR.problem,

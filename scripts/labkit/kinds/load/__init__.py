@@ -6,11 +6,13 @@ Pure: the results entry re-read from the raw JSON, and the latency table.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from labkit import formats, kinds
+from labkit import formats, kinds, steptypes
 from labkit.blocks import Context, named, table
-from labkit.records import Load
+from labkit.records import JSONObject, Load
 
 
 def refresh(_step: str, entry: Load, data_dir: Path) -> None:
@@ -37,8 +39,27 @@ def load_table(ctx: Context, arg: str | None) -> list[str]:
     return table(["", "Min", "Median", "Max"], rows, caption=caption)
 
 
+@dataclass(frozen=True)
+class Options(steptypes.Ready):
+    """A load step's keys: whether it runs in the background (a background load may wait for `ready`)."""
+
+    KEYS: ClassVar[JSONObject] = {
+        "background": {
+            "description": "true starts it and goes on (stopped by a stop step or at the end of the lab)",
+            "type": "boolean",
+        },
+    }
+    background: bool = False
+
+
 KIND = kinds.register(
     kinds.Kind(
-        name="load", section="loads", loopback=True, refresh=refresh, blocks={"load-table": load_table}
+        name="load",
+        options=Options,
+        schema=kinds.results_schema(__name__),
+        section="loads",
+        loopback=True,
+        refresh=refresh,
+        blocks={"load-table": load_table},
     )
 )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from labkit.kinds import Context
-from labkit.manifest import Step
 from labkit.records import Load
 from labkit.runner import argv_of, run_json, start_service
 from labkit.sanitize import PathMap
+from labkit.steptypes import Step
 
 
 def run(ctx: Context, step: Step) -> Load | None:

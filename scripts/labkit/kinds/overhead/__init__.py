@@ -6,12 +6,13 @@ Pure: every ratio and rate recomputed from the raw windows, and the table.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import ClassVar, Final
 
-from labkit import kinds, overhead
+from labkit import kinds, overhead, steptypes
 from labkit.blocks import Context, table
-from labkit.records import Overhead
+from labkit.records import JSONObject, Overhead
 
 
 def refresh(_step: str, entry: Overhead, data_dir: Path) -> None:
@@ -64,9 +65,38 @@ def overhead_table(ctx: Context, arg: str | None) -> list[str]:
 
 
 KIND_SECTION: Final = "overhead"
+
+
+@dataclass(frozen=True)
+class Options(steptypes.Attached):
+    """An overhead step's keys: py-spy's rate and the windows and rounds it is timed in."""
+
+    KEYS: ClassVar[JSONObject] = {
+        "rate": steptypes.RATE,
+        "window": {
+            "description": "seconds per window, 1 to 10; a round is 3 windows, so a step takes at most "
+            "3 × 10 × 4 = 120 s",
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 10,
+        },
+        "rounds": {
+            "description": "rounds of the three windows, 1 to 4 (3 × window × rounds is at most 120 s)",
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 4,
+        },
+    }
+    rate: int = 100
+    window: int = 1
+    rounds: int = 3
+
+
 KIND = kinds.register(
     kinds.Kind(
         name="overhead",
+        options=Options,
+        schema=kinds.results_schema(__name__),
         section=KIND_SECTION,
         keyed=False,
         uses_spy=True,

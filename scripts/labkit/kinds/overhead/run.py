@@ -12,11 +12,11 @@ from pathlib import Path
 from labkit import overhead, processes, pyspy
 from labkit.errors import LabError
 from labkit.kinds import Context
-from labkit.manifest import Step
 from labkit.overhead import count_batches, raw_samples, rotation, summarise
 from labkit.records import JSONObject, Overhead
 from labkit.runner import python_argv
 from labkit.sanitize import PathMap
+from labkit.steptypes import Step
 
 
 def run(ctx: Context, step: Step) -> Overhead | None:

@@ -9,16 +9,18 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from rich.table import Table
 
-from labkit import formats, kinds, stacks, stats, terminal
+from labkit import formats, kinds, stacks, stats, steptypes, terminal
 from labkit.blocks import Context, named, table, viewer_links
 from labkit.errors import LabError
 from labkit.flamegraph import render_svg
-from labkit.manifest import Step
 from labkit.records import (
+    AdaptiveSpec,
     Derived,
     Function,
     FunctionShares,
@@ -29,6 +31,7 @@ from labkit.records import (
     Recording,
     Scalar,
 )
+from labkit.steptypes import Step
 
 
 def profile_figures(
@@ -308,9 +311,40 @@ def attach(step: Step) -> kinds.Attach:
     return "must" if step.target else "may-launch"
 
 
+@dataclass(frozen=True)
+class Options(steptypes.Sampled):
+    """A profile step's keys: how py-spy records the program and which threads the shares are over."""
+
+    KEYS: ClassVar[JSONObject] = {
+        "threads": {
+            "description": "a regular expression on thread names (compiled when the manifest is loaded); "
+            "shares are over the matching threads' samples",
+            "type": "string",
+            "format": "regex",
+        },
+        "method": {
+            "description": "pid (start the program, then attach py-spy) or launch (py-spy starts it)",
+            "enum": ["pid", "launch"],
+        },
+        "py_spy_args": {
+            "description": "extra options for py-spy record (--idle, --gil, …); the toolkit sets --rate, "
+            "--duration, --format, --output and --pid itself, so they are refused here",
+            "type": "array",
+            "items": {"type": "string"},
+        },
+        "adaptive": {"$ref": "#/$defs/adaptive"},
+    }
+    threads: str = ""
+    method: str = "pid"
+    py_spy_args: list[str] = field(default_factory=list)
+    adaptive: AdaptiveSpec | None = None
+
+
 KIND = kinds.register(
     kinds.Kind(
         name="profile",
+        options=Options,
+        schema=kinds.results_schema(__name__),
         section="profiles",
         uses_spy=True,
         honours_method=True,

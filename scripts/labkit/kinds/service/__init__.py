@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from labkit import kinds
-from labkit.manifest import Step
+from labkit import kinds, steptypes
+from labkit.steptypes import Step
 
 
 def problem(step: Step, earlier: dict[str, str]) -> str | None:
@@ -14,4 +14,6 @@ def problem(step: Step, earlier: dict[str, str]) -> str | None:
     return None
 
 
-KIND = kinds.register(kinds.Kind(name="service", section=None, loopback=True, problem=problem))
+KIND = kinds.register(
+    kinds.Kind(name="service", options=steptypes.Ready, section=None, loopback=True, problem=problem)
+)

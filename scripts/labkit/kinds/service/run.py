@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from labkit.kinds import Context
-from labkit.manifest import Step
 from labkit.runner import start_service
+from labkit.steptypes import Step
 
 
 def run(ctx: Context, step: Step) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from labkit import kinds
-from labkit.manifest import Step
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from labkit import kinds, steptypes
+from labkit.records import JSONObject
+from labkit.steptypes import Step
 
 
 def problem(step: Step, earlier: dict[str, str]) -> str | None:
@@ -13,4 +17,18 @@ def problem(step: Step, earlier: dict[str, str]) -> str | None:
     return None
 
 
-KIND = kinds.register(kinds.Kind(name="stop", section=None, problem=problem))
+@dataclass(frozen=True)
+class Options(steptypes.Options):
+    """A stop step's key: what it stops."""
+
+    KEYS: ClassVar[JSONObject] = {
+        "stop": {
+            "description": "the ids of earlier service or background load steps to stop",
+            "type": "array",
+            "items": {"type": "string"},
+        },
+    }
+    stop: list[str] = field(default_factory=list)
+
+
+KIND = kinds.register(kinds.Kind(name="stop", options=Options, section=None, problem=problem))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from labkit import services
 from labkit.kinds import Context
-from labkit.manifest import Step
+from labkit.steptypes import Step
 
 
 def run(ctx: Context, step: Step) -> None:

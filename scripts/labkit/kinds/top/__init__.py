@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labkit import formats, kinds
+from labkit import formats, kinds, steptypes
 from labkit.blocks import Context, named
 
 
@@ -29,6 +29,8 @@ def terminal(ctx: Context, arg: str | None) -> list[str]:
 KIND = kinds.register(
     kinds.Kind(
         name="top",
+        options=steptypes.Sampled,
+        schema=kinds.results_schema(__name__),
         section="tops",
         uses_spy=True,
         accepts_target=True,

@@ -7,10 +7,10 @@ import re
 
 from labkit import live, services, terminal
 from labkit.kinds import Context
-from labkit.manifest import Step
 from labkit.records import Top
 from labkit.runner import pid_of
 from labkit.sanitize import PathMap
+from labkit.steptypes import Step
 
 
 def run(ctx: Context, step: Step) -> Top:
