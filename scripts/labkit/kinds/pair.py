@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labkit import kinds, store
+from labkit import registry, store
 from labkit.steptypes import Step
 
 
@@ -34,7 +34,7 @@ class Pair:
 
     def problem(self, step: Step, earlier: dict[str, str]) -> str | None:
         for side in ("before", "after"):
-            kind = kinds.REGISTRY.get(earlier.get(getattr(step, side), ""))
+            kind = registry.REGISTRY.get(earlier.get(getattr(step, side), ""))
             if kind is None or kind.section != self.inputs:
                 return f"a {self.what} step needs '{side}': the id of an earlier {self.needs}"
         return None

@@ -14,7 +14,7 @@ from typing import Any, Final, Literal
 
 from rich.table import Table
 
-from labkit import benchmark, formats, kinds, plots, steptypes
+from labkit import benchmark, formats, plots, registry, steptypes
 from labkit.blocks import Context, table
 from labkit.errors import LabError
 from labkit.records import STATS, Benchmark, BenchmarkSummary, Exponent, Scalar, SizePoint, Spread, Stat
@@ -227,11 +227,11 @@ def scaling_plot(ctx: Context, arg: str | None) -> list[str]:
 
 
 KIND_SECTION: Final = "benchmark"
-KIND = kinds.register(
-    kinds.Kind(
+KIND = registry.register(
+    registry.Kind(
         name="benchmark",
         options=steptypes.Program,
-        schema=kinds.results_schema(__name__),
+        schema=registry.results_schema(__name__),
         section=KIND_SECTION,
         keyed=False,
         refresh=refresh,

@@ -6,9 +6,9 @@ import json
 
 from labkit import benchmark, store
 from labkit.errors import LabError
-from labkit.kinds import Context
 from labkit.kinds.benchmark import plot_name, scaling_svg
 from labkit.records import Benchmark
+from labkit.registry import Context
 from labkit.runner import python_argv, run_json
 from labkit.sanitize import PathMap
 from labkit.steptypes import Step

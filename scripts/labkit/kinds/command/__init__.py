@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from labkit import kinds, steptypes
+from labkit import registry, steptypes
 from labkit.errors import LabError
 from labkit.records import Command, CommandOutput, CommandRun, JSONObject
 
@@ -58,11 +58,11 @@ class Options(steptypes.Program):
     json: bool = False
 
 
-KIND = kinds.register(
-    kinds.Kind(
+KIND = registry.register(
+    registry.Kind(
         name="command",
         options=Options,
-        schema=kinds.results_schema(__name__),
+        schema=registry.results_schema(__name__),
         section="commands",
         refresh=refresh,
     )

@@ -6,9 +6,9 @@ import subprocess
 
 from labkit import privacy, processes
 from labkit.errors import LabError
-from labkit.kinds import Context
 from labkit.kinds.command import read_command
 from labkit.records import Command, CommandRun
+from labkit.registry import Context
 from labkit.runner import python_argv
 from labkit.sanitize import PathMap, sanitize_text
 from labkit.steptypes import Step

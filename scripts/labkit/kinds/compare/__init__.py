@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, TypedDict
 
-from labkit import formats, kinds, stacks, steptypes
+from labkit import formats, registry, stacks, steptypes
 from labkit.blocks import Context, named, table, viewer_links
 from labkit.diffgraph import function_stacks, render_diff_svg
 from labkit.kinds.pair import Pair
@@ -81,7 +81,7 @@ def derive(entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
     }
 
 
-def run(ctx: kinds.Context, step: Step) -> dict[str, Any]:
+def run(ctx: registry.Context, step: Step) -> dict[str, Any]:
     """Compare two profiles that this run recorded (their files are already in the output folder)."""
     first, second = ctx.opts.profiles[step.before], ctx.opts.profiles[step.after]
     ctx.opts.say(f"{step.id}: comparing the {step.before} and {step.after} recordings")
@@ -172,11 +172,11 @@ def values(step: str, entry: dict[str, Any]) -> dict[str, tuple[Any, str]]:
 
 
 PAIR = Pair(what="compare", inputs="profiles", needs="profile step", derive=derive)
-KIND = kinds.register(
-    kinds.Kind(
+KIND = registry.register(
+    registry.Kind(
         name="compare",
         options=steptypes.BeforeAfter,
-        schema=kinds.results_schema(__name__),
+        schema=registry.results_schema(__name__),
         section="compares",
         runner=__name__,
         problem=PAIR.problem,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from labkit import formats, kinds, steptypes
+from labkit import formats, registry, steptypes
 from labkit.blocks import Context, named, table
 from labkit.records import Dump, DumpThread
 
@@ -61,16 +61,16 @@ def dump_table(ctx: Context, arg: str | None) -> list[str]:
     return table(["Thread", "Active", "Holds the GIL", "Frames", "Innermost frame"], rows, caption=caption)
 
 
-KIND = kinds.register(
-    kinds.Kind(
+KIND = registry.register(
+    registry.Kind(
         name="dump",
         options=steptypes.Attached,
-        schema=kinds.results_schema(__name__),
+        schema=registry.results_schema(__name__),
         section="dumps",
         uses_spy=True,
         accepts_target=True,
         attach=lambda _step: "must",
-        problem=kinds.target_or_command,
+        problem=registry.target_or_command,
         refresh=refresh,
         blocks={"dump-table": dump_table},
     )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from labkit import live, services
-from labkit.kinds import Context
 from labkit.kinds.dump import summarise_dump_json
 from labkit.records import Dump
+from labkit.registry import Context
 from labkit.runner import pid_of
 from labkit.sanitize import PathMap
 from labkit.steptypes import Step

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, TypedDict
 
-from labkit import formats, kinds, plots, steptypes
+from labkit import formats, plots, registry, steptypes
 from labkit.blocks import Context, named, table
 from labkit.kinds.pair import Pair
 from labkit.steptypes import Step
@@ -106,7 +106,7 @@ def _plot(entry: dict[str, Any], sides: dict[str, dict[str, Any]]) -> str:
         return plots.svg(fig)
 
 
-def run(ctx: kinds.Context, step: Step) -> dict[str, Any]:
+def run(ctx: registry.Context, step: Step) -> dict[str, Any]:
     """Draw the two load steps of this run (their raw JSON is already in the output folder)."""
     ctx.opts.say(f"{step.id}: drawing the latencies of {step.before} and {step.after}")
     entry: dict[str, Any] = {
@@ -154,11 +154,11 @@ def latency_plot(ctx: Context, arg: str | None) -> list[str]:
 
 
 PAIR = Pair(what="latency", inputs="loads", needs="load step that runs to its end", derive=derive)
-KIND = kinds.register(
-    kinds.Kind(
+KIND = registry.register(
+    registry.Kind(
         name="latency",
         options=steptypes.BeforeAfter,
-        schema=kinds.results_schema(__name__),
+        schema=registry.results_schema(__name__),
         section="latencies",
         runner=__name__,
         problem=PAIR.problem,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from labkit import formats, kinds, steptypes
+from labkit import formats, registry, steptypes
 from labkit.blocks import Context, named, table
 from labkit.records import JSONObject, Load
 
@@ -52,11 +52,11 @@ class Options(steptypes.Ready):
     background: bool = False
 
 
-KIND = kinds.register(
-    kinds.Kind(
+KIND = registry.register(
+    registry.Kind(
         name="load",
         options=Options,
-        schema=kinds.results_schema(__name__),
+        schema=registry.results_schema(__name__),
         section="loads",
         loopback=True,
         refresh=refresh,

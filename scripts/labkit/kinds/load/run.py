@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from labkit.kinds import Context
 from labkit.records import Load
+from labkit.registry import Context
 from labkit.runner import argv_of, run_json, start_service
 from labkit.sanitize import PathMap
 from labkit.steptypes import Step

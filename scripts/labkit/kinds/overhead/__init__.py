@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Final
 
-from labkit import kinds, overhead, steptypes
+from labkit import overhead, registry, steptypes
 from labkit.blocks import Context, table
 from labkit.records import JSONObject, Overhead
 
@@ -92,17 +92,17 @@ class Options(steptypes.Attached):
     rounds: int = 3
 
 
-KIND = kinds.register(
-    kinds.Kind(
+KIND = registry.register(
+    registry.Kind(
         name="overhead",
         options=Options,
-        schema=kinds.results_schema(__name__),
+        schema=registry.results_schema(__name__),
         section=KIND_SECTION,
         keyed=False,
         uses_spy=True,
         accepts_target=True,
         attach=lambda _step: "skippable",
-        problem=kinds.target_or_command,
+        problem=registry.target_or_command,
         refresh=refresh,
         blocks={"overhead-table": overhead_table},
     )

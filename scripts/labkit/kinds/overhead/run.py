@@ -11,9 +11,9 @@ from pathlib import Path
 
 from labkit import overhead, processes, pyspy
 from labkit.errors import LabError
-from labkit.kinds import Context
 from labkit.overhead import count_batches, raw_samples, rotation, summarise
 from labkit.records import JSONObject, Overhead
+from labkit.registry import Context
 from labkit.runner import python_argv
 from labkit.sanitize import PathMap
 from labkit.steptypes import Step

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from rich.table import Table
 
-from labkit import formats, kinds, stacks, stats, steptypes, terminal
+from labkit import formats, registry, stacks, stats, steptypes, terminal
 from labkit.blocks import Context, named, table, viewer_links
 from labkit.errors import LabError
 from labkit.flamegraph import render_svg
@@ -307,7 +307,7 @@ def summary(step: str, profile: Profile) -> Table:
     return out
 
 
-def attach(step: Step) -> kinds.Attach:
+def attach(step: Step) -> registry.Attach:
     return "must" if step.target else "may-launch"
 
 
@@ -340,17 +340,17 @@ class Options(steptypes.Sampled):
     adaptive: AdaptiveSpec | None = None
 
 
-KIND = kinds.register(
-    kinds.Kind(
+KIND = registry.register(
+    registry.Kind(
         name="profile",
         options=Options,
-        schema=kinds.results_schema(__name__),
+        schema=registry.results_schema(__name__),
         section="profiles",
         uses_spy=True,
         honours_method=True,
         accepts_target=True,
         attach=attach,
-        problem=kinds.target_or_command,
+        problem=registry.target_or_command,
         refresh=refresh,
         artifacts=artifacts,
         values=values,

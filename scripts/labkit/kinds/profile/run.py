@@ -9,9 +9,9 @@ from pathlib import Path
 
 from labkit import processes, pyspy, services, stacks, store
 from labkit.errors import LabError
-from labkit.kinds import Context
 from labkit.kinds.profile import derive, profile_figures
 from labkit.records import JSONObject, Profile, ProfileHead
+from labkit.registry import Context
 from labkit.runner import Options, argv_of
 from labkit.sanitize import PathMap
 from labkit.steptypes import Step

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labkit import kinds, steptypes
+from labkit import registry, steptypes
 from labkit.steptypes import Step
 
 
@@ -14,6 +14,6 @@ def problem(step: Step, earlier: dict[str, str]) -> str | None:
     return None
 
 
-KIND = kinds.register(
-    kinds.Kind(name="service", options=steptypes.Ready, section=None, loopback=True, problem=problem)
+KIND = registry.register(
+    registry.Kind(name="service", options=steptypes.Ready, section=None, loopback=True, problem=problem)
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labkit.kinds import Context
+from labkit.registry import Context
 from labkit.runner import start_service
 from labkit.steptypes import Step
 

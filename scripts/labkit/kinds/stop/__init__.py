@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from labkit import kinds, steptypes
+from labkit import registry, steptypes
 from labkit.records import JSONObject
 from labkit.steptypes import Step
 
@@ -31,4 +31,4 @@ class Options(steptypes.Options):
     stop: list[str] = field(default_factory=list)
 
 
-KIND = kinds.register(kinds.Kind(name="stop", options=Options, section=None, problem=problem))
+KIND = registry.register(registry.Kind(name="stop", options=Options, section=None, problem=problem))

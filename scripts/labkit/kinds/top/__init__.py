@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labkit import formats, kinds, steptypes
+from labkit import formats, registry, steptypes
 from labkit.blocks import Context, named
 
 
@@ -26,16 +26,16 @@ def terminal(ctx: Context, arg: str | None) -> list[str]:
     ]
 
 
-KIND = kinds.register(
-    kinds.Kind(
+KIND = registry.register(
+    registry.Kind(
         name="top",
         options=steptypes.Sampled,
-        schema=kinds.results_schema(__name__),
+        schema=registry.results_schema(__name__),
         section="tops",
         uses_spy=True,
         accepts_target=True,
         attach=lambda _step: "must",
-        problem=kinds.target_or_command,
+        problem=registry.target_or_command,
         blocks={"terminal": terminal},
     )
 )

@@ -6,8 +6,8 @@ import io
 import re
 
 from labkit import live, services, terminal
-from labkit.kinds import Context
 from labkit.records import Top
+from labkit.registry import Context
 from labkit.runner import pid_of
 from labkit.sanitize import PathMap
 from labkit.steptypes import Step

@@ -1,0 +1,163 @@
+"""The step-kind contract and its registry: ``Kind``, ``register``, ``REGISTRY`` and what is asked of them.
+
+Below every kind's package: a kind imports this module, never ``labkit.kinds`` (which imports the
+built-in kinds), so registering a kind makes no import cycle. See ``labkit.kinds`` for the flow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from labkit.records import JSONObject, Profile, Scalar
+from labkit.steptypes import Options, Program, Step
+
+if TYPE_CHECKING:
+    from labkit.blocks import Context as PageContext
+    from labkit.runner import Options as RunOptions
+    from labkit.spec import Lab
+
+# An entry of some kind's section: a records.Profile, records.Benchmark, … (or an outside kind's own).
+Entry = Mapping[str, object]
+E = TypeVar("E", bound=Entry)  # the entry of one kind: Kind[records.Profile]
+# (step id, the pilot's results entry, the profiles measured before it) -> (more seconds, why)
+Planner = Callable[[str, Profile, Mapping[str, Profile]], tuple[int, str]]
+Block = Callable[["PageContext", str | None], list[str]]
+Attach = Literal["none", "may-launch", "must", "skippable"]
+
+
+@dataclass
+class Context:
+    """What a step's runner gets: the lab, the run's options and state, py-spy, the planner."""
+
+    lab: Lab
+    opts: RunOptions
+    exe: str
+    plan: Planner | None
+
+
+def target_or_command(step: Step, earlier: dict[str, str]) -> str | None:
+    """For kinds that look at a program: its own `command`, or the `target` of a running service."""
+    if bool(step.target) == bool(step.command):
+        return f"a {step.kind} step needs either 'command' (a program to start) or 'target' (a service step)"
+    if step.target and earlier.get(step.target) != "service":
+        return f"'target: {step.target}' names no earlier service step"
+    if step.command and step.method == "pid" and not step.ready:
+        return (
+            "it attaches by PID, so it needs 'ready': a text the program prints once it is inside its "
+            "work loop"
+        )
+    return None
+
+
+def command_needed(step: Step, earlier: dict[str, str]) -> str | None:
+    return None if step.command else f"a {step.kind} step needs 'command'"
+
+
+@dataclass(frozen=True)
+class Kind(Generic[E]):
+    name: str
+    section: str | None  # the results.json key its entries go to; None: it publishes nothing
+    keyed: bool = True  # the section maps step ids to entries (False: one entry, or null)
+    uses_spy: bool = False  # needs the py-spy executable
+    honours_method: bool = False  # METHOD=pid|launch applies to it
+    loopback: bool = False  # serves or talks to 127.0.0.1
+    accepts_target: bool = False  # may name a running service step (`target:`) instead of a command
+    attach: Callable[[Step], Attach] = lambda _step: "none"  # how it reaches a process with py-spy
+    # what a step of this kind needs beyond the schema's types (earlier: step id -> kind)
+    problem: Callable[[Step, dict[str, str]], str | None] = command_needed
+    refresh: Callable[[str, E, Path], None] | None = None  # recompute derived fields in place
+    artifacts: Callable[[str, E, Path], dict[str, str]] | None = None  # file name -> expected text
+    values: Callable[[str, E], dict[str, tuple[Scalar, str]]] | None = None  # name -> (value, format)
+    blocks: dict[str, Block] = field(default_factory=dict)
+    provenance: Callable[[str, E], list[list[str]]] | None = None  # rows of the provenance block
+    summary: Callable[[str, E], Any] | None = None  # a rich renderable for the learner's terminal
+    runner: str = ""  # the module with ``run(ctx, step)``; default ``labkit.kinds.<name>.run``
+    # The JSON Schema of one entry of its section (a built-in kind's: results.schema.json in its package,
+    # read by ``results_schema``); "#/$defs/…" names a shared part of labkit/results.schema.json.
+    schema: JSONObject | None = None
+    options: type[Options] = Program  # the keys its steps take besides id, kind, title and needs
+
+    def run(self, ctx: Context, step: Step) -> E | None:
+        """Run one step of this kind (its runner module is imported only now, never by `check`)."""
+        module = importlib.import_module(self.runner or f"labkit.kinds.{self.name}.run")
+        result: E | None = module.run(ctx, step)
+        return result
+
+    def empty(self) -> Any:
+        return {} if self.keyed else None
+
+
+def results_schema(package: str) -> JSONObject:
+    """The schema of one entry of a built-in kind's section: ``results.schema.json`` in its package."""
+    path = Path(importlib.import_module(package).__file__ or "").with_name("results.schema.json")
+    loaded: JSONObject = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+REGISTRY: dict[str, Kind[Any]] = {}
+# The page blocks every lab has, besides the kinds' (labkit.blocks): no kind may take their names.
+GENERIC_BLOCKS = frozenset({"provenance", "claims"})  # pages.GENERIC_BLOCKS (a test holds them equal)
+
+
+def register(kind: Kind[Any]) -> Kind[Any]:
+    """Add a kind (a test or a plugin may add its own). A name, a results section and a page block
+    belong to one kind, and no block may take the name of one every page has."""
+    if kind.name in REGISTRY and REGISTRY[kind.name] is not kind:
+        raise ValueError(f"a step kind named {kind.name!r} is registered already")
+    others = [k for k in REGISTRY.values() if k.name != kind.name]
+    taken = next((k for k in others if kind.section and k.section == kind.section), None)
+    if taken is not None:
+        raise ValueError(f"step kind {kind.name!r}: section {kind.section!r} is taken by {taken.name!r}")
+    for block in kind.blocks:
+        if block in GENERIC_BLOCKS:
+            raise ValueError(
+                f"step kind {kind.name!r}: block {block!r} would shadow the generic block of that name"
+            )
+        owner = next((k for k in others if block in k.blocks), None)
+        if owner is not None:
+            raise ValueError(f"step kind {kind.name!r}: block {block!r} is taken by {owner.name!r}")
+    REGISTRY[kind.name] = kind
+    return kind
+
+
+def step_of(raw: Mapping[str, Any]) -> Step:
+    """A step from its manifest mapping, with the options record of its kind."""
+    return Step.of(raw, get(str(raw["kind"])).options)
+
+
+def get(name: str) -> Kind[Any]:
+    return REGISTRY[name]
+
+
+def uses_spy(step: Step) -> bool:
+    """Whether a step runs py-spy: by its kind, or because its command names `{py-spy}`."""
+    return get(step.kind).uses_spy or "{py-spy}" in step.command
+
+
+def sections() -> list[Kind[Any]]:
+    """The kinds that publish a results section, in registration order (the order of results.json)."""
+    return [k for k in REGISTRY.values() if k.section]
+
+
+def entries(results: Mapping[str, object]) -> Iterator[tuple[Kind[Any], str, Any]]:
+    """Every (kind, step id, entry) in a results dict, in the order of its sections.
+
+    The entry is the kind's own record (``Kind[E]``'s ``E``): what its callables take.
+    """
+    for kind in sections():
+        section: Any = results.get(kind.section or "")  # entries by step id, or one entry
+        if not section:
+            continue
+        if kind.keyed:
+            yield from ((kind, step, entry) for step, entry in section.items())
+        else:
+            yield kind, section.get("step", ""), section
+
+
+def blocks() -> dict[str, Block]:
+    return {name: block for kind in REGISTRY.values() for name, block in kind.blocks.items()}
