@@ -11,30 +11,19 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from labkit import signals
+from labkit import imports, signals
 from labkit.errors import LabError
 from labkit.spec import Lab
 
-# The toolkit's code that can change a measurement (not the page writer, not the checks).
-MEASURING_CODE = (
-    "runner.py",
-    "pyspy.py",
-    "processes.py",
-    "stacks.py",
-    "benchmark.py",
-    "sanitize.py",
-    "overhead.py",
-    "stats.py",
-    "live.py",
-    "services.py",
-    "flamegraph.py",
-    "diffgraph.py",
-    "plots.py",
-    "pythons.py",  # which interpreters a fact probe finds
-    "claims.py",  # plans the second look of an adaptive profile
-    "reaper.py",  # how children are started and tied to the toolkit
-    "caplog.py",  # where a program's output goes
-)
+# Where measuring starts: the run loop, the manifest that says what to run and the registry (its kinds
+# and their runners); the run loop's caller hands it the planner of an adaptive profile's second look
+# (claims) and the interpreters a step may need (pythons). Every module they import is measuring code.
+MEASURING_ROOTS = ("labkit.runner", "labkit.manifest", "labkit.kinds", "labkit.claims", "labkit.pythons")
+
+
+def measuring_code(toolkit: Path = imports.TOOLKIT) -> list[Path]:
+    """The toolkit's files that can change a measurement (part of the cache key), relative to it."""
+    return sorted(p.relative_to(toolkit) for p in imports.reachable(MEASURING_ROOTS, toolkit).values())
 
 
 def steps_fingerprint(lab: Lab) -> str:
@@ -64,7 +53,7 @@ def _program_files(root: Path, folder: Path) -> list[Path]:
     return sorted(f for f in files if "__pycache__" not in f.parts and f.suffix != ".pyc")
 
 
-def inputs_sha256(lab: Lab, *, root: Path, quick: bool) -> str:
+def inputs_sha256(lab: Lab, *, root: Path, quick: bool, toolkit: Path = imports.TOOLKIT) -> str:
     digest = hashlib.sha256()
 
     def add(label: str, content: bytes) -> None:
@@ -77,11 +66,8 @@ def inputs_sha256(lab: Lab, *, root: Path, quick: bool) -> str:
                 add(file.as_posix(), (root / file).read_bytes())
     add("manifest-steps", steps_fingerprint(lab).encode())
     add("quick", b"1" if quick else b"0")
-    here = Path(__file__).parent
-    for name in MEASURING_CODE:
-        add(f"labkit/{name}", (here / name).read_bytes())
-    for path in sorted((here / "kinds").rglob("*.py")):  # how each step kind runs and derives
-        add(f"labkit/{path.relative_to(here).as_posix()}", path.read_bytes())
+    for path in measuring_code(toolkit):
+        add(f"labkit/{path.as_posix()}", (toolkit / path).read_bytes())
     return digest.hexdigest()
 
 
