@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from labkit import formats
-from labkit.errors import LabError
+from labkit.errors import LabError, where
 
 CITE = re.compile(r"<!-- cite: (?P<args>.*?) -->(?P<shown>.*?)<!-- /cite -->")
 INDEX = "https://pypi.org/simple/py-spy/"
@@ -95,7 +95,7 @@ def in_pages(texts: dict[str, str], kinds: Any) -> list[Cited]:
     for page, text in texts.items():
         for number, (line, kind) in enumerate(zip(text.split("\n"), kinds(text), strict=True), 1):
             if kind == "prose":
-                out += [parse(m["args"], where=f"{page}:{number}") for m in CITE.finditer(line)]
+                out += [parse(m["args"], where=where(page, number)) for m in CITE.finditer(line)]
     return out
 
 
@@ -112,8 +112,8 @@ def in_manifest(source: Path, *, root: Path) -> list[tuple[str, Cited]]:
             item = claims.value[index]
             key = next((k for k, _ in item.value if k.value == "cite"), item)
             line = key.start_mark.line + 1
-            where = f"{source.as_posix()}:{line}: claim {claim.get('id')!r}"
-            cited = make(str(cite.get("path", "")), str(cite.get("snippet", "")), where=where)
+            at = f"{where(source, line)}: claim {claim.get('id')!r}"
+            cited = make(str(cite.get("path", "")), str(cite.get("snippet", "")), where=at)
             out.append((str(claim.get("id")), cited))
     return out
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from labkit import citations, formats, kinds, refs, words
 from labkit.blocks import Context, table
-from labkit.errors import LabError
+from labkit.errors import LabError, where
 from labkit.records import Value
 
 VALUE = re.compile(r"<!-- value: (?P<name>[A-Za-z0-9_]+) -->(?P<text>.*?)<!-- /value -->")
@@ -143,12 +143,14 @@ def render(text: str, ctx: Context, *, page: str) -> tuple[str, list[Difference]
                 end = lines.index(end_text, i + 1)
             except ValueError:
                 raise LabError(
-                    f"{page}:{i + 1}: <!-- begin: {kind} --> has no matching line {end_text.strip()!r} "
+                    f"{where(page, i + 1)}: <!-- begin: {kind} --> has no matching line {end_text.strip()!r} "
                     "at the same indentation"
                 ) from None
             known = blocks()
             if kind not in known:
-                raise LabError(f"{page}:{i + 1}: unknown block {kind!r}; expected one of {', '.join(known)}")
+                raise LabError(
+                    f"{where(page, i + 1)}: unknown block {kind!r}; expected one of {', '.join(known)}"
+                )
             try:
                 # Blank lines around the body: inside an admonition or tab, HTML needs them to render.
                 rows = [line for row in known[kind](ctx, arg) for line in row.split("\n")]
@@ -156,7 +158,7 @@ def render(text: str, ctx: Context, *, page: str) -> tuple[str, list[Difference]
                     rows = [*CONTAINED_OPEN, "", *rows, "", CONTAINED_CLOSE]
                 body = ["", *(indent + line if line else line for line in rows), ""]
             except LabError as exc:
-                raise LabError(f"{page}:{i + 1}: {exc}") from exc
+                raise LabError(f"{where(page, i + 1)}: {exc}") from exc
             old = lines[i + 1 : end]
             if old != body:
                 diffs.append(
@@ -167,23 +169,25 @@ def render(text: str, ctx: Context, *, page: str) -> tuple[str, list[Difference]
             continue
         if not in_fence and _UNCLOSED.search(VALUE.sub("", line)):
             raise LabError(
-                f"{page}:{i + 1}: a value marker that does not close on its own line (each "
+                f"{where(page, i + 1)}: a value marker that does not close on its own line (each "
                 "<!-- value: NAME --> needs its <!-- /value --> on the same line); `make check` could "
                 "not read its text"
             )
         if VALUE.search(line):
             if in_fence:
                 raise LabError(
-                    f"{page}:{i + 1}: a value marker inside a code block is shown literally; "
+                    f"{where(page, i + 1)}: a value marker inside a code block is shown literally; "
                     "generate the whole block instead"
                 )
             if line.lstrip().startswith("<!-- value:"):
                 raise LabError(
-                    f"{page}:{i + 1}: a line that starts with a value marker is read as an HTML "
+                    f"{where(page, i + 1)}: a line that starts with a value marker is read as an HTML "
                     "block and breaks its paragraph; put a word before it"
                 )
             if line.lstrip().startswith("#"):
-                raise LabError(f"{page}:{i + 1}: a value marker in a heading changes its anchor; move it")
+                raise LabError(
+                    f"{where(page, i + 1)}: a value marker in a heading changes its anchor; move it"
+                )
             line = VALUE.sub(
                 functools.partial(_value, values=values, diffs=diffs, page=page, line=i + 1), line
             )
@@ -198,12 +202,12 @@ def _references(text: str, ctx: Context, *, page: str, number: int, diffs: list[
     """A line's code references and citations (labkit.refs), written from the source and the results."""
     if text.lstrip().startswith("#"):
         raise LabError(
-            f"{page}:{number}: a line, name or cite marker in a heading changes its anchor; move it"
+            f"{where(page, number)}: a line, name or cite marker in a heading changes its anchor; move it"
         )
     if refs.OPENING.match(text.lstrip()):
         raise LabError(
-            f"{page}:{number}: a line that starts with a marker is read as an HTML block and breaks its "
-            "paragraph; put a word before it"
+            f"{where(page, number)}: a line that starts with a marker is read as an HTML block and breaks "
+            "its paragraph; put a word before it"
         )
     try:
         new, changes = refs.render_line(
@@ -212,7 +216,7 @@ def _references(text: str, ctx: Context, *, page: str, number: int, diffs: list[
             version=lambda: ctx.results.get("environment", {}).get("py_spy"),
         )
     except LabError as exc:
-        raise LabError(f"{page}:{number}: {exc}") from exc
+        raise LabError(f"{where(page, number)}: {exc}") from exc
     diffs += [Difference(number, marker, expected, found) for marker, expected, found in changes]
     return new
 
@@ -223,14 +227,14 @@ def _value(
     name = m["name"]
     if name not in values:
         raise LabError(
-            f"{page}:{line}: the page shows value {name!r}, which the lab does not produce; "
+            f"{where(page, line)}: the page shows value {name!r}, which the lab does not produce; "
             f"known values: {', '.join(sorted(values))}"
         )
     text = str(values[name]["text"])
     if _unreadable(text):
         # formats.render never makes such text: it comes from elsewhere (a hand-edited results.json).
         raise LabError(
-            f"{page}:{line}: value {name!r} is {text!r}, which would break its marker (a line break or "
+            f"{where(page, line)}: value {name!r} is {text!r}, which would break its marker (a line break or "
             "comment syntax); values are written by formats.render"
         )
     if text != m["text"]:

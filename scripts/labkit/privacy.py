@@ -10,7 +10,7 @@ import socket
 from collections.abc import Iterable
 from pathlib import Path
 
-from labkit.errors import LabError
+from labkit.errors import LabError, where
 
 TEXT_SUFFIXES = {".md", ".json", ".txt", ".svg", ".html", ".css", ".js", ".xml", ".yml", ".yaml"}
 
@@ -91,7 +91,7 @@ def bare_names(text: str, *, shown: str, names: list[tuple[str, str]] | None = N
         )
         for match in regex.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
-            leaks.append(f"{shown}:{line}: this machine's {what} {name!r} in a captured output")
+            leaks.append(f"{where(shown, line)}: this machine's {what} {name!r} in a captured output")
     return leaks
 
 
@@ -134,7 +134,7 @@ def scan(files: Iterable[Path], *, root: Path) -> list[str]:
         for reason, regex in checks:
             for match in regex.finditer(text):
                 line = text.count("\n", 0, match.start()) + 1
-                leaks.append(f"{_shown(path, root)}:{line}: {reason}")
+                leaks.append(f"{where(_shown(path, root), line)}: {reason}")
     for path in outputs:
         text = path.read_text(encoding="utf-8", errors="replace")
         leaks += bare_names(text, shown=_shown(path, root))

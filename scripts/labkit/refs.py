@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from labkit import citations
-from labkit.errors import LabError
+from labkit.errors import LabError, where
 from labkit.manifest import Lab
 
 LINE = re.compile(r"<!-- line: (?P<args>.*?) -->(?P<shown>.*?)<!-- /line -->")
@@ -186,7 +186,7 @@ def loose(lab: Lab, *, texts: dict[str, str], root: Path, kinds: Callable[[str],
         lines = text.split("\n")
         prose = "\n".join(ln if k == "prose" else "" for ln, k in zip(lines, kinds(text), strict=True))
         found = _typed(prose, by_base=by_base, owner=owner, root=root)
-        problems += [f"{page}:{line}: {what}" for line, what in found]
+        problems += [f"{where(page, line)}: {what}" for line, what in found]
     return problems
 
 
