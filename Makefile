@@ -111,7 +111,7 @@ notebooks: $(STAMP) ## Write each lab's notebook (docs/labs/<id>/<id>.ipynb), th
 	$(LABKIT) notebook --execute $(if $(LAB),--lab $(LAB)) $(if $(QUICK),--quick)
 
 new-lab: $(STAMP) ## Instructor: start a new lab (make new-lab LAB=lab-3 TITLE="...")
-	$(VPY) -m labkit.scaffold --lab "$(LAB)" --title $(call quote,TITLE)
+	$(LABKIT) new-lab --lab "$(LAB)" --title $(call quote,TITLE)
 
 test: $(STAMP) ## Run the test suite
 	$(VPY) -m pytest

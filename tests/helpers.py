@@ -133,7 +133,7 @@ def labkit_env(copy: Path, extra: Mapping[str, str] | None = None) -> dict[str, 
 def scaffold(copy: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`make new-lab` in the copy (the copy's own toolkit)."""
     return subprocess.run(
-        [sys.executable, "-m", "labkit.scaffold", "--root", str(copy), *args],
+        [sys.executable, "-m", "labkit", "--root", str(copy), "new-lab", *args],
         cwd=copy,
         env=labkit_env(copy),
         capture_output=True,

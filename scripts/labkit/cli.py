@@ -27,6 +27,7 @@ from labkit import (
     preflight,
     publish,
     report,
+    scaffold,
     soak,
     terminal,
     words,
@@ -367,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "soak": cmd_soak,
         "notebook": cmd_notebook,
         "budget": cmd_budget,
+        "new-lab": scaffold.command,
     }
     try:
         with _turn(args, root):

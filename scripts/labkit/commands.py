@@ -40,6 +40,9 @@ def parser(*, description: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--lab"), p.add_argument("--execute", action="store_true")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
+    p = sub.add_parser("new-lab", help="start a new lab (manifest, program, page, test); overwrites nothing")
+    p.add_argument("--lab", required=True, help="the new lab's id, lab-N")
+    p.add_argument("--title", required=True, help="the lab's title, shown on its page and in the nav")
     p = sub.add_parser("budget", help="words shown on each page of the built site against its budget")
     p.add_argument("--site", type=Path, default=Path("site"), help="the built site (default: site/)")
     return parser

@@ -1,4 +1,4 @@
-"""Create a new, minimal lab that already works: `python -m labkit.scaffold --lab lab-3 --title "…"`.
+"""Create a new, minimal lab that already works: `python -m labkit new-lab --lab lab-3 --title "…"`.
 
 It writes a manifest, a small CPU-bound program, a page in the lab page template
 of the instructors' guide (result, at a glance, steps, "How we know",
@@ -13,8 +13,6 @@ import argparse
 import html
 import json
 import re
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from labkit.errors import LabError
@@ -353,17 +351,9 @@ def create(lab: str, title: str, *, root: Path) -> list[Path]:
     return [*files, Path("mkdocs.yml")]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="labkit.scaffold", description=__doc__.splitlines()[0])
-    parser.add_argument("--lab", required=True, help="the new lab's id, lab-N")
-    parser.add_argument("--title", required=True, help="the lab's title, shown on its page and in the nav")
-    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: here)")
-    args = parser.parse_args(argv)
-    try:
-        made = create(args.lab, args.title, root=args.root.resolve())
-    except LabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+def command(args: argparse.Namespace, root: Path) -> int:
+    """`python -m labkit new-lab --lab lab-N --title "…"` (`make new-lab`): create it and say what next."""
+    made = create(args.lab, args.title, root=root)
     print(f"Created {args.lab}:")
     for path in made:
         print(f"  {path.as_posix()}" + ("  (nav entry added)" if path.name == "mkdocs.yml" else ""))
@@ -374,11 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "make site": "build the site (strict)",
     }
     width = max(map(len, steps))
-    for command, what in steps.items():
-        print(f"  {command:<{width}}   # {what}")
+    for step, what in steps.items():
+        print(f"  {step:<{width}}   # {what}")
     print("Then commit the manifest, program, test, page and its data/ together.")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -110,7 +110,7 @@ def test_the_title_reaches_the_scaffold_word_for_word(scratch: Path, title: str)
     done = make(scratch, "new-lab", "LAB=lab-9", f"TITLE={title}")
     assert done.returncode == 0, done
     assert not (scratch / MARKER).exists()
-    assert ran(scratch) == [["-m", "labkit.scaffold", "--lab", "lab-9", "--title", title]]
+    assert ran(scratch) == [["-m", "labkit", "new-lab", "--lab", "lab-9", "--title", title]]
 
 
 def test_good_values_still_reach_the_toolkit(scratch: Path) -> None:
