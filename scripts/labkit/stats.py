@@ -9,14 +9,15 @@ sequence estimator), and use it in a Wilson interval, which is never zero-width.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from statistics import NormalDist
-
-import numpy as np
 
 
 def autocorrelation_time(series: Sequence[int] | Sequence[float]) -> float:
     """Integrated autocorrelation time tau >= 1 (1 for independent draws)."""
+    import numpy as np  # only here: a third of a second to import, and most commands never come here
+
     x = np.asarray(series, dtype=float)
     n = x.size
     if n < 4:
@@ -50,7 +51,7 @@ def wilson(share: float, n_eff: float, *, confidence: float) -> tuple[float, flo
     z = z_value(confidence)
     z2n = z * z / n_eff
     centre = (share + z2n / 2) / (1 + z2n)
-    half = z * np.sqrt(share * (1 - share) / n_eff + z2n / (4 * n_eff)) / (1 + z2n)
+    half = z * math.sqrt(share * (1 - share) / n_eff + z2n / (4 * n_eff)) / (1 + z2n)
     # Rounding can leave 1.0 just outside [low, high] when every draw was a one; the estimate is inside.
     return (max(0.0, min(float(centre - half), share)), min(1.0, max(float(centre + half), share)))
 
