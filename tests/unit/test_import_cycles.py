@@ -78,3 +78,18 @@ _PENDING = any(m.endswith(".run") and RUNNER in t for m, t in imports.graph().it
 def test_no_import_cycle() -> None:
     found = imports.cycles(imports.graph())
     assert not found, "import cycles:\n" + shown(found)
+
+
+def test_the_kinds_import_neither_the_manifest_nor_the_runner() -> None:
+    """A kind's package (what `check` and the manifest use) reaches neither, directly or not."""
+    found = imports.modules()
+    for name in (m for m in found if m.startswith("labkit.kinds.") and not m.endswith(".run")):
+        reached = set(imports.reachable([name]))
+        assert not reached & {"labkit.manifest", RUNNER}, name
+
+
+def test_the_manifest_imports_inside_no_function() -> None:
+    tree = ast.parse(imports.modules()["labkit.manifest"].read_text(encoding="utf-8"))
+    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    inner = [i.lineno for f in functions for i in ast.walk(f) if isinstance(i, (ast.Import, ast.ImportFrom))]
+    assert inner == []
