@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from labkit import formats
+from labkit import formats, located
 from labkit.errors import LabError, where
 
 CITE = re.compile(r"<!-- cite: (?P<args>.*?) -->(?P<shown>.*?)<!-- /cite -->")
@@ -101,9 +99,8 @@ def in_pages(texts: dict[str, str], kinds: Any) -> list[Cited]:
 
 def in_manifest(source: Path, *, root: Path) -> list[tuple[str, Cited]]:
     """(claim id, its ``cite:``) for each claim of a manifest that has one; where: manifest:line."""
-    text = (root / source).read_text(encoding="utf-8")
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    data = yaml.safe_load(text) or {}
+    doc = located.read(source, root=root)  # libyaml when available: this runs on every `make assets`
+    node, data = doc.node, doc.data or {}
     claims = next((v for k, v in node.value if k.value == "claims"), None) if node is not None else None
     out = []
     for index, claim in enumerate(data.get("claims") or []):
