@@ -8,6 +8,8 @@ built-in kind's package and the module that runs it, which it imports by name.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 
 import pytest
 from labkit import imports
@@ -93,3 +95,17 @@ def test_the_manifest_imports_inside_no_function() -> None:
     functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     inner = [i.lineno for f in functions for i in ast.walk(f) if isinstance(i, (ast.Import, ast.ImportFrom))]
     assert inner == []
+
+
+def test_every_module_is_at_most_400_lines() -> None:
+    long = {m: n for m, p in imports.modules().items() if (n := len(p.read_text().splitlines())) > 400}
+    assert long == {}
+
+
+def test_the_command_line_loads_without_numpy_or_matplotlib() -> None:
+    """What every command pays before it starts (a no-change `make assets`, `make check`): numpy and
+    matplotlib are imported where a number is computed or a picture drawn, not at start-up."""
+    probe = "import sys, labkit.cli; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = set(ast.literal_eval(done.stdout))
+    assert not loaded & {"numpy", "matplotlib"}, loaded & {"numpy", "matplotlib"}
