@@ -14,8 +14,6 @@ import hashlib
 import json
 import os
 import re
-import tarfile
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,6 +122,8 @@ def for_claims(root: Path, lab_id: str) -> dict[str, Cited]:
 
 
 def _get(address: str, *, accept: str = "") -> bytes:
+    import urllib.request  # only when a citation is fetched: every `make assets` imports this module
+
     request = urllib.request.Request(address, headers={"Accept": accept} if accept else {})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -185,6 +185,8 @@ def section(text: str, anchor: str) -> str | None:
 
 def problems_in(tarball: Path, cites: list[Cited], version: str) -> list[str]:
     """The citations whose file, section or snippet is not in the source distribution."""
+    import tarfile  # only when citations are checked against a source distribution
+
     with tarfile.open(tarball, "r:gz") as archive:
         members = {m.name.split("/", 1)[1]: m for m in archive.getmembers() if "/" in m.name and m.isfile()}
         out = []

@@ -83,6 +83,12 @@ def _is_regex(instance: object) -> bool:
 
 
 def _validator() -> jsonschema.Draft202012Validator:
+    """One validator for as long as the registered kinds (the schema's only variable part) stay the same."""
+    return _validator_for(tuple((kind.name, kind.options) for kind in kinds.REGISTRY.values()))
+
+
+@functools.lru_cache(maxsize=8)
+def _validator_for(_kinds: tuple[tuple[str, type], ...]) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema(), format_checker=_FORMATS)
 
 

@@ -76,10 +76,12 @@ def line_number(root: Path, path: str, text: str) -> int:
     return found[0]
 
 
-def defined(source: str) -> set[str]:
-    """Every function and class a Python file defines (methods and nested ones too)."""
+@functools.lru_cache(maxsize=64)
+def defined(source: str) -> frozenset[str]:
+    """Every function and class a Python file defines (methods and nested ones too); a page names the
+    same few files many times, so each text is parsed once."""
     node_types = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    return {n.name for n in ast.walk(ast.parse(source)) if isinstance(n, node_types)}
+    return frozenset(n.name for n in ast.walk(ast.parse(source)) if isinstance(n, node_types))
 
 
 def check_name(root: Path, path: str, name: str) -> str:
