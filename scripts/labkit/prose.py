@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import refs
+from labkit import errors, refs
 from labkit.manifest import Lab
 from labkit.pages import VALUE, regions
 from labkit.records import Value
@@ -151,7 +151,8 @@ def unbound(
                     f"a value marker (<!-- value: NAME -->…<!-- /value -->, NAME under values: in {manifest})"
                 )
             problems.append(
-                f'{page}:{found.line}: "{found.text}" in prose {what}: write it as {fix} {declare}'
+                f'{errors.where(page, found.line)}: "{found.text}" in prose {what}: '
+                f"write it as {fix} {declare}"
             )
         readable = _blank(_prose(text), _HIDDEN)
         used |= {f.line for f in figures if _phrase(f.text).search(readable)}
@@ -159,7 +160,8 @@ def unbound(
         if figure.line not in used:
             where = figure.page or " or ".join(texts)
             problems.append(
-                f'{manifest}:{figure.line}: figure "{figure.text}" is not in the prose of {where}; '
+                f'{errors.where(manifest, figure.line)}: figure "{figure.text}" is not in the prose of '
+                f"{where}; "
                 "correct its text or remove the declaration"
             )
     return problems + (refs.loose(lab, texts=texts, root=root, kinds=regions) if root else [])

@@ -8,7 +8,7 @@ from pathlib import Path
 from labkit.errors import where
 
 LABKIT = Path(__file__).resolve().parents[2] / "scripts" / "labkit"
-BY_HAND = re.compile(r'f"\{[^{}]+\}:\{[^{}]+\}(:\{[^{}]+\})?: ')
+BY_HAND = re.compile(r"""f["']\{[^{}]+\}:\{[^{}]+\}(:\{[^{}]+\})?: """)
 # Modules other helpers are changing in this round; each moves to `where` with its owner's change.
 PENDING = {"check.py", "grade_finder.py"}
 
