@@ -269,6 +269,7 @@ def describe(c: Claim) -> str:
 
 
 def plan_second_look(
+    section: str,
     step_id: str,
     pilot: Profile,
     claims: list[ClaimSpec],
@@ -281,11 +282,12 @@ def plan_second_look(
     An interval's half-width shrinks as 1/sqrt(samples), so the pilot's own
     interval tells how many samples would put the threshold outside it.
     """
-    prefix = f"profiles.{step_id}."
-    results: HasProfiles = {"profiles": {**(earlier or {}), step_id: pilot}}
+    prefix = f"{section}.{step_id}."
+    mine_so_far = {**(earlier or {}), step_id: pilot}
+    results: Any = {section: mine_so_far}  # ``section``: where the profile kind files its entries
     # Claims on this profile, against a number, this profile, or a profile measured before it
     # (only this profile can still take more samples; the other one's interval is what it is).
-    known = tuple(f"profiles.{name}." for name in results["profiles"])
+    known = tuple(f"{section}.{name}." for name in mine_so_far)
     mine = [
         c
         for c in claims

@@ -349,7 +349,7 @@ class Measured(TypedDict):
 
 
 def as_results(data: object) -> Results:
-    """The one place where JSON becomes ``Results``, unchecked: `publish.validate` checks it against the
+    """The one place where JSON becomes ``Results``, unchecked: `resultfile.validate` checks it against the
     schema, and `check` and `assets` validate before they trust a field."""
     return cast(Results, data)
 

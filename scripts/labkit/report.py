@@ -13,8 +13,8 @@ from pathlib import Path
 from labkit import blocks, formats, manifest, store, words
 from labkit.errors import LabError
 from labkit.manifest import Lab
-from labkit.publish import read_results
 from labkit.records import Results
+from labkit.resultfile import read_results
 
 PAGE = Path("docs/reports.md")
 MARK = "run-report"

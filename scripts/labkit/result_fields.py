@@ -1,4 +1,4 @@
-"""Which dotted paths the results can hold, read from their schema (publish.schema: results.schema.json
+"""Which dotted paths the results can hold, read from their schema (resultfile.schema: results.schema.json
 and any kind registered from outside): a value or a claim naming a field that no step writes is refused
 when the manifest is loaded, not after minutes of measuring."""
 
@@ -12,9 +12,9 @@ _Node = tuple[JSONObject, str]  # a schema node and the words for what it descri
 
 
 def schema() -> JSONObject:
-    from labkit import publish  # publish imports the manifest: ask only once it is loaded
+    from labkit import resultfile  # it imports the kinds: ask only once they are loaded
 
-    return publish.schema()
+    return resultfile.schema()
 
 
 def _singular(name: str) -> str:

@@ -17,6 +17,7 @@ from labkit.manifest import Lab, steps_fingerprint
 # The toolkit's code that can change a measurement (not the page writer, not the checks).
 MEASURING_CODE = (
     "runner.py",
+    "stepcontext.py",  # what a step's runner is given: its command line, its programs
     "pyspy.py",
     "processes.py",
     "stacks.py",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labkit import check, kinds, manifest, publish
+from labkit import check, kinds, manifest, publish, stepcontext
 from labkit.blocks import Context, table
 from labkit.manifest import Step
 
@@ -128,7 +128,7 @@ def test_check_imports_nothing_that_runs_a_lab() -> None:
 # --- a new kind, defined here only, goes through validation, run, check and a page block ------------------
 
 
-def _run(ctx: kinds.Context, step: Step) -> dict[str, Any]:
+def _run(ctx: stepcontext.Context, step: Step) -> dict[str, Any]:
     """Count the lines a command prints (the toy kind's whole measurement)."""
     done = subprocess.run(step.command, capture_output=True, text=True, check=True, cwd=ctx.opts.root)
     ctx.opts.out.mkdir(parents=True, exist_ok=True)

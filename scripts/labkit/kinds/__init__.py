@@ -15,30 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from labkit.records import JSONObject, Profile, Scalar
+from labkit.records import JSONObject, Scalar
 
 if TYPE_CHECKING:
     from labkit.blocks import Context as PageContext
-    from labkit.manifest import Lab, Step
-    from labkit.runner import Options
+    from labkit.manifest import Step
+    from labkit.stepcontext import Context
 
 # An entry of some kind's section: a records.Profile, records.Benchmark, … (or an outside kind's own).
 Entry = Mapping[str, object]
 E = TypeVar("E", bound=Entry)  # the entry of one kind: Kind[records.Profile]
-# (step id, the pilot's results entry, the profiles measured before it) -> (more seconds, why)
-Planner = Callable[[str, Profile, Mapping[str, Profile]], tuple[int, str]]
 Block = Callable[["PageContext", str | None], list[str]]
 Attach = Literal["none", "may-launch", "must", "skippable"]
-
-
-@dataclass
-class Context:
-    """What a step's runner gets: the lab, the run's options and state, py-spy, the planner."""
-
-    lab: Lab
-    opts: Options
-    exe: str
-    plan: Planner | None
 
 
 def target_or_command(step: Step, earlier: dict[str, str]) -> str | None:
@@ -107,8 +95,12 @@ def get(name: str) -> Kind[Any]:
 
 
 def uses_spy(step: Step) -> bool:
-    """Whether a step runs py-spy: by its kind, or because its command names `{py-spy}`."""
-    return get(step.kind).uses_spy or "{py-spy}" in step.command
+    """Whether a step runs py-spy: by its kind, or because either of its commands names `{py-spy}`.
+
+    `quick_command` counts too: a QUICK run runs it, and the py-spy a lab needs (preflight, environment)
+    must not depend on the configuration it runs in.
+    """
+    return get(step.kind).uses_spy or "{py-spy}" in [*step.command, *(step.quick_command or [])]
 
 
 def sections() -> list[Kind[Any]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit import kinds, store
-from labkit.manifest import Step
+from labkit.spec import Step
 
 
 @dataclass(frozen=True)

@@ -6,24 +6,20 @@ import subprocess
 
 from labkit import privacy, processes
 from labkit.errors import LabError
-from labkit.kinds import Context
 from labkit.kinds.command import read_command
-from labkit.manifest import Step
 from labkit.records import Command, CommandRun
-from labkit.runner import python_argv
-from labkit.sanitize import PathMap, sanitize_text
+from labkit.sanitize import sanitize_text
+from labkit.spec import Step
+from labkit.stepcontext import Context
 
 
 def run(ctx: Context, step: Step) -> Command:
     """Capture a command's output as evidence (e.g. `py-spy record --help`), sanitised, into the data."""
-    lab, exe, opts = ctx.lab, ctx.exe, ctx.opts
-    argv = [
-        exe if a == "{py-spy}" else a
-        for a in python_argv(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
-    ]
+    lab, opts = ctx.lab, ctx.opts
+    argv = ctx.argv(step)
     log = opts.work / f"{step.id}.log"
     log.unlink(missing_ok=True)
-    opts.say(f"{step.id}: capturing the output of `{' '.join(PathMap.here(opts.root).command(argv))}`")
+    opts.say(f"{step.id}: capturing the output of `{' '.join(ctx.shown(argv))}`")
     proc = processes.start(argv, log=log, cwd=opts.root)
     try:
         code = proc.wait(timeout=120)
@@ -42,7 +38,7 @@ def run(ctx: Context, step: Step) -> Command:
     (opts.out / f"{step.id}.txt").write_text(text, encoding="utf-8")
     entry: CommandRun = {
         "title": step.title,
-        "command": PathMap.here(opts.root).command(argv),
+        "command": ctx.shown(argv),
         "exit_code": code,
         "file": f"{step.id}.txt",
         "extract": step.extract,

@@ -15,7 +15,6 @@ from labkit import formats, kinds, stacks
 from labkit.blocks import Context, named, table, viewer_links
 from labkit.diffgraph import function_stacks, render_diff_svg
 from labkit.kinds.pair import Pair
-from labkit.manifest import Step
 
 
 class Change(TypedDict):
@@ -79,24 +78,6 @@ def derive(entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
         "only_after": sorted(f["name"] for f in shares if f["before"] == 0),
         "svg": svg,
     }
-
-
-def run(ctx: kinds.Context, step: Step) -> dict[str, Any]:
-    """Compare two profiles that this run recorded (their files are already in the output folder)."""
-    first, second = ctx.opts.profiles[step.before], ctx.opts.profiles[step.after]
-    ctx.opts.say(f"{step.id}: comparing the {step.before} and {step.after} recordings")
-    entry: dict[str, Any] = {
-        "title": step.title,
-        "before": step.before,
-        "after": step.after,
-        "threads_filter": first["threads_filter"],
-        "files": {
-            "before": first["files"]["speedscope"],
-            "after": second["files"]["speedscope"],
-            "svg": f"{step.id}.svg",
-        },
-    }
-    return PAIR.write(entry, ctx.opts.out)
 
 
 def _change(change: float) -> str:
@@ -176,7 +157,6 @@ KIND = kinds.register(
     kinds.Kind(
         name="compare",
         section="compares",
-        runner=__name__,
         problem=PAIR.problem,
         refresh=PAIR.refresh,
         artifacts=PAIR.artifacts,

@@ -14,7 +14,6 @@ from typing import Any, TypedDict
 from labkit import formats, kinds, plots
 from labkit.blocks import Context, named, table
 from labkit.kinds.pair import Pair
-from labkit.manifest import Step
 
 _MARKS = ("p50_ms", "p95_ms", "p99_ms")
 
@@ -106,18 +105,6 @@ def _plot(entry: dict[str, Any], sides: dict[str, dict[str, Any]]) -> str:
         return plots.svg(fig)
 
 
-def run(ctx: kinds.Context, step: Step) -> dict[str, Any]:
-    """Draw the two load steps of this run (their raw JSON is already in the output folder)."""
-    ctx.opts.say(f"{step.id}: drawing the latencies of {step.before} and {step.after}")
-    entry: dict[str, Any] = {
-        "title": step.title,
-        "before": step.before,
-        "after": step.after,
-        "files": {"before": f"{step.before}.json", "after": f"{step.after}.json", "svg": f"{step.id}.svg"},
-    }
-    return PAIR.write(entry, ctx.opts.out)
-
-
 def _load_title(ctx: Context, step: str) -> str:
     """The title of the load step a side is, as the page's reader knows it (never the step's id)."""
     section: Any = ctx.results.get(PAIR.inputs) or {}  # loads or profiles, keyed by step
@@ -158,7 +145,6 @@ KIND = kinds.register(
     kinds.Kind(
         name="latency",
         section="latencies",
-        runner=__name__,
         problem=PAIR.problem,
         refresh=PAIR.refresh,
         artifacts=PAIR.artifacts,

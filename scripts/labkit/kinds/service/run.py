@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from labkit.kinds import Context
-from labkit.manifest import Step
-from labkit.runner import start_service
+from labkit.spec import Step
+from labkit.stepcontext import Context
 
 
 def run(ctx: Context, step: Step) -> None:
-    start_service(ctx, step)
+    ctx.start_service(step)

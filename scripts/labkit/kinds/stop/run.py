@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from labkit import services
-from labkit.kinds import Context
-from labkit.manifest import Step
+from labkit.spec import Step
+from labkit.stepcontext import Context
 
 
 def run(ctx: Context, step: Step) -> None:
