@@ -22,7 +22,7 @@ from pathlib import Path
 
 from labkit import kinds, pyspy, pythons
 from labkit.errors import LabError, NeedError
-from labkit.manifest import Lab, Step
+from labkit.manifest import Lab
 
 # The oldest py-spy that reads each CPython (SOURCE_NOTES: 0.4.0 added 3.12 and 3.13, 0.4.2 added 3.14).
 PY_SPY_FOR = {(3, 12): "0.4.0", (3, 13): "0.4.0", (3, 14): "0.4.2"}
@@ -132,10 +132,6 @@ def can_attach(*, scope: int | None, privileged: bool, platform: str) -> bool:
 
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
-
-
-def _uses_spy(step: Step) -> bool:
-    return kinds.get(step.kind).uses_spy or "{py-spy}" in [*step.command, *(step.quick_command or [])]
 
 
 def _group(problems: list[Problem]) -> list[Problem]:
@@ -354,7 +350,7 @@ def check(
     except LabError as exc:
         problems.append(Problem(lab.id, (), str(exc)))
     problems += _write_problems(lab, root=root, docs=docs)
-    spy_steps = tuple(s.id for s in lab.steps if _uses_spy(s))
+    spy_steps = tuple(s.id for s in lab.steps if kinds.uses_spy(s))
     if spy_steps:
         problems += _spy_problems(lab, spy_steps)
         if platform() == "darwin" and not is_root():

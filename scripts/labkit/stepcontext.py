@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labkit import processes, services
+from labkit import kinds, processes, services
 from labkit.errors import LabError
 from labkit.records import JSONObject
 from labkit.sanitize import PathMap
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from labkit.spec import Lab, Step
 
 Say = Callable[[str], None]
-SPY = "{py-spy}"  # the placeholder a command writes for the py-spy executable
 # (results section, step id, the pilot's entry, that section's earlier entries) -> (more seconds, why)
 Planner = Callable[[str, str, Any, Mapping[str, Any]], tuple[int, str]]
 
@@ -48,11 +47,6 @@ def python_argv(command: list[str], root: Path) -> list[str]:
     return [sys.executable, str(root / first), *command[1:]] if first.endswith(".py") else command
 
 
-def with_spy(argv: list[str], exe: str) -> list[str]:
-    """The one substitution of ``{py-spy}``: the executable here, or the word a reader types."""
-    return [exe if a == SPY else a for a in argv]
-
-
 @dataclass
 class Context:
     """One run's state as a step's runner sees it (the engine keeps it between steps)."""
@@ -72,7 +66,7 @@ class Context:
         """The step's command: Python files run with this interpreter, every placeholder filled in."""
         opts = self.opts
         argv = python_argv(step.argv(quick=opts.quick, seed=self.lab.seed), opts.root)
-        return services.substitute(with_spy(argv, self.exe), opts.running)
+        return services.substitute(kinds.with_spy(argv, self.exe), opts.running)
 
     def shown(self, argv: list[str]) -> list[str]:
         """A command line as it is published: paths relative to the repository."""

@@ -94,13 +94,21 @@ def get(name: str) -> Kind[Any]:
     return REGISTRY[name]
 
 
+SPY = "{py-spy}"  # the word a command writes for the py-spy executable
+
+
+def with_spy(argv: list[str], exe: str) -> list[str]:
+    """The one substitution of `{py-spy}`: the executable found here, or the word a reader types."""
+    return [exe if a == SPY else a for a in argv]
+
+
 def uses_spy(step: Step) -> bool:
     """Whether a step runs py-spy: by its kind, or because either of its commands names `{py-spy}`.
 
     `quick_command` counts too: a QUICK run runs it, and the py-spy a lab needs (preflight, environment)
     must not depend on the configuration it runs in.
     """
-    return get(step.kind).uses_spy or "{py-spy}" in [*step.command, *(step.quick_command or [])]
+    return get(step.kind).uses_spy or SPY in [*step.command, *(step.quick_command or [])]
 
 
 def sections() -> list[Kind[Any]]:
