@@ -180,8 +180,9 @@ def cmd_learn(args: argparse.Namespace, root: Path) -> int:
         line = learner.claims_line(results, quick=args.quick, written=written.relative_to(root).as_posix())
         console.print(Text(line, style="bold"))
     console.print("Open the flame graphs in a browser (click to zoom, / to search):")
-    for profile in results["profiles"].values():
-        console.print(f"  {out.relative_to(root) / profile['files']['svg']}", markup=False)
+    for _step, headline in kinds.headlines(results):
+        if headline.picture:
+            console.print(f"  {out.relative_to(root) / headline.picture}", markup=False)
     console.print(f"Everything else is in {out.relative_to(root)}/ (results.json, speedscope files).")
     if note:
         console.print(Text(note, style="bold"))

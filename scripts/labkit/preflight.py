@@ -238,7 +238,7 @@ def _attach_problems(lab: Lab, *, method: str | None, judged: bool) -> list[Prob
     def advice(*, launch: bool) -> str:
         return pyspy.attach_advice(scope=scope, is_root=is_root(), platform=where, lab=lab.id, launch=launch)
 
-    on_overhead = any(str(c.get("value", "")).startswith("overhead.") for c in lab.claims)
+    claimed = {str(c.get("value", "")).partition(".")[0] for c in lab.claims}  # the sections claims read
     for step in lab.steps:
         reach = kinds.get(step.kind).attach(step)
         own = reach == "may-launch"
@@ -264,7 +264,8 @@ def _attach_problems(lab: Lab, *, method: str | None, judged: bool) -> list[Prob
                 "attaches py-spy by PID to time it, which this machine refuses, so the step would be "
                 "skipped and its claims left undecided: " + advice(launch=False)
             )
-            out.append(Problem(lab.id, (step.id,), text, fatal=on_overhead and judged))
+            on_it = kinds.get(step.kind).section in claimed  # its claims would be left undecided
+            out.append(Problem(lab.id, (step.id,), text, fatal=on_it and judged))
     return out
 
 

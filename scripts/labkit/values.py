@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from labkit import formats
 from labkit.errors import LabError
 from labkit.records import Results, Scalar, Value
-
-# A function that was never sampled is absent from a profile: its counts are 0, not unknown.
-_ZERO_WHEN_UNSAMPLED = re.compile(
-    r"^profiles\.[a-z0-9_]+\.functions\.(?P<name>[^.]+)\."
-    r"(self_share|total_share|self_samples|total_samples|total_per_instant)$"
-)
 
 
 class Missing(LabError):
@@ -77,6 +70,14 @@ def missing_section(path: str, step_kinds: Iterable[str]) -> str:
     return f"the lab has no {' or '.join(owners)} step (its steps are of the kinds {kinds_here})"
 
 
+def _unsampled(path: str) -> tuple[str, Scalar] | None:
+    """(name, 0) when the path's kind counts an absent item as 0 (a function never sampled), else None."""
+    from labkit import kinds
+
+    kind = kinds.of_path(path)
+    return kind.unsampled(path) if kind is not None and kind.unsampled is not None else None
+
+
 def _entry(value: Scalar, kind: str) -> Value:
     return {"value": value, "format": kind, "text": formats.render(value, kind)}
 
@@ -121,14 +122,14 @@ def evaluate(
             out[name] = {"value": None, "format": spec["format"], "text": "not measured"}
             continue
         except Missing as exc:
-            unsampled = _ZERO_WHEN_UNSAMPLED.match(spec["path"])
-            if not unsampled:
+            zero = _unsampled(spec["path"])
+            if zero is None:
                 raise LabError(f"value {name!r}: {exc}") from exc
-            if not defined(unsampled["name"]):
+            if not defined(zero[0]):
                 raise LabError(
                     f"value {name!r}: {exc}; no such function in the lab's programs either"
                 ) from exc
-            found = 0.0 if spec["path"].endswith(("_share", "_per_instant")) else 0
+            found = zero[1]
         try:
             out[name] = _entry(found, spec["format"])
         except ValueError as exc:

@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar
 
 from labkit.records import JSONObject, Scalar
 
@@ -27,6 +27,16 @@ Entry = Mapping[str, object]
 E = TypeVar("E", bound=Entry)  # the entry of one kind: Kind[records.Profile]
 Block = Callable[["PageContext", str | None], list[str]]
 Attach = Literal["none", "may-launch", "must", "skippable"]
+# A claim's value with its interval: (value, low, high, confidence level); None: no rule of the kind's own.
+Interval = tuple[Any, float | None, float | None, float | None]
+
+
+class Headline(NamedTuple):
+    """What a run of one step is summed up by (the report, `make lab-N`, the soak): a number and a picture."""
+
+    number: int
+    unit: str  # what is counted: "samples"
+    picture: str | None = None  # the file in the data folder a learner opens first, if any
 
 
 def target_or_command(step: Step, earlier: dict[str, str]) -> str | None:
@@ -68,6 +78,13 @@ class Kind(Generic[E]):
     runner: str = ""  # the module with ``run(ctx, step)``; default ``labkit.kinds.<name>.run``
     # The JSON Schema of one entry of its section; the built-in kinds' are in results.schema.json.
     schema: JSONObject | None = None
+    # How claims judge a path into its section: (results, path, defined) -> its interval, or None for
+    # the generic rule (a `min/median/max` spread, an `x_ci` beside `x`, an exact value)
+    interval: Callable[[Mapping[str, Any], str, Callable[[str], bool]], Interval | None] | None = None
+    # A path into its section that counts 0 when its item is absent (a function never sampled):
+    # path -> (the item's name, which the lab's programs must define; the zero), or None
+    unsampled: Callable[[str], tuple[str, Scalar] | None] | None = None
+    headline: Callable[[str, E], Headline] | None = None  # what a run of a step is summed up by
 
     def run(self, ctx: Context, step: Step) -> E | None:
         """Run one step of this kind (its runner module is imported only now, never by `check`)."""
@@ -109,6 +126,19 @@ def uses_spy(step: Step) -> bool:
     must not depend on the configuration it runs in.
     """
     return get(step.kind).uses_spy or SPY in [*step.command, *(step.quick_command or [])]
+
+
+def of_path(path: str) -> Kind[Any] | None:
+    """The kind whose results section a dotted path starts with (``section.step...``), if any."""
+    section = path.partition(".")[0]
+    return next((k for k in sections() if k.section == section), None)
+
+
+def headlines(results: Mapping[str, object]) -> Iterator[tuple[str, Headline]]:
+    """(step id, headline) of every entry whose kind sums its run up, in the order of the sections."""
+    for kind, step, entry in entries(results):
+        if kind.headline is not None:
+            yield step, kind.headline(step, entry)
 
 
 def sections() -> list[Kind[Any]]:

@@ -15,6 +15,7 @@ from labkit import formats, kinds, stacks
 from labkit.blocks import Context, named, table, viewer_links
 from labkit.diffgraph import function_stacks, render_diff_svg
 from labkit.kinds.pair import Pair
+from labkit.kinds.profile import KIND as PROFILE
 
 
 class Change(TypedDict):
@@ -152,7 +153,7 @@ def values(step: str, entry: dict[str, Any]) -> dict[str, tuple[Any, str]]:
     }
 
 
-PAIR = Pair(what="compare", inputs="profiles", needs="profile step", derive=derive)
+PAIR = Pair(what="compare", inputs=PROFILE.section or "", needs="profile step", derive=derive)
 KIND = kinds.register(
     kinds.Kind(
         name="compare",

@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 
 from labkit import formats, kinds, plots
 from labkit.blocks import Context, named, table
+from labkit.kinds.load import KIND as LOAD
 from labkit.kinds.pair import Pair
 
 _MARKS = ("p50_ms", "p95_ms", "p99_ms")
@@ -140,7 +141,7 @@ def latency_plot(ctx: Context, arg: str | None) -> list[str]:
     ]
 
 
-PAIR = Pair(what="latency", inputs="loads", needs="load step that runs to its end", derive=derive)
+PAIR = Pair(what="latency", inputs=LOAD.section or "", needs="load step that runs to its end", derive=derive)
 KIND = kinds.register(
     kinds.Kind(
         name="latency",

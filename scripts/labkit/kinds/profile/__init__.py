@@ -17,6 +17,7 @@ from labkit import formats, kinds, stacks, stats, terminal
 from labkit.blocks import Context, named, table, viewer_links
 from labkit.errors import LabError
 from labkit.flamegraph import render_svg
+from labkit.kinds.profile import claimed
 from labkit.manifest import Step
 from labkit.records import (
     Derived,
@@ -201,7 +202,8 @@ def provenance(step: str, prof: Profile) -> list[list[str]]:
 
 
 def _profile(ctx: Context, arg: str | None) -> Profile:
-    return named(ctx, "profiles", arg, "profile")
+    found: Profile = named(ctx, "profiles", arg, "profile")
+    return found
 
 
 def threads_in_words(pattern: str) -> str:
@@ -304,6 +306,10 @@ def summary(step: str, profile: Profile) -> Table:
     return out
 
 
+def headline(_step: str, entry: Profile) -> kinds.Headline:
+    return kinds.Headline(entry["samples"], "samples", entry["files"]["svg"])
+
+
 def attach(step: Step) -> kinds.Attach:
     return "must" if step.target else "may-launch"
 
@@ -323,5 +329,8 @@ KIND = kinds.register(
         provenance=provenance,
         blocks={"flamegraph": flamegraph, "frame-table": frame_table},
         summary=summary,
+        interval=claimed.interval,
+        unsampled=claimed.unsampled,
+        headline=headline,
     )
 )
