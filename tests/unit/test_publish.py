@@ -1,7 +1,10 @@
-"""labkit.resultfile.validate: results.json against its JSON Schema."""
+"""labkit.resultfile: results.json against its JSON Schema; publish.py split by job."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -66,3 +69,23 @@ def test_other_format_version_says_what_to_run(results: dict[str, Any], version:
     results["schema_version"] = version
     with pytest.raises(LabError, match=rf"results.json: format version {version} is .*{says}"):
         resultfile.validate(results, where="results.json")
+
+
+def test_check_reads_and_derives_results_without_the_orchestration() -> None:
+    """`make check` imports results I/O (``resultfile``) and derivation (``derive``), never ``publish``."""
+    probe = (
+        "import sys, labkit.check; "
+        "print(sorted(m for m in sys.modules if m in ('labkit.publish', 'labkit.resultfile', 'labkit.derive')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['labkit.derive', 'labkit.resultfile']"
+
+
+def test_every_module_is_at_most_400_lines() -> None:
+    toolkit = Path(resultfile.__file__).parent
+    long = {
+        p.relative_to(toolkit).as_posix(): n
+        for p in toolkit.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert long == {}
