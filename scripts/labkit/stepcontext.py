@@ -72,6 +72,16 @@ class Context:
         """A command line as it is published: paths relative to the repository."""
         return PathMap.here(self.opts.root).command(argv)
 
+    def run_to_end(self, step: Step, argv: list[str], *, log: Path, minutes: int, what: str) -> int:
+        """Run a program to its end, its output into ``log``; its exit code. Stopped after ``minutes``."""
+        proc = processes.start(argv, log=log, cwd=self.opts.root)
+        try:
+            return proc.wait(timeout=minutes * 60)
+        except subprocess.TimeoutExpired as exc:
+            raise LabError(f"{step.id}: the {what} ran for more than {minutes} minutes") from exc
+        finally:
+            processes.stop(proc)
+
     def run_json(self, step: Step, argv: list[str], *, what: str) -> JSONObject:
         """Run a program to its end with ``--json PATH`` appended; return what it wrote there."""
         opts = self.opts
@@ -79,13 +89,7 @@ class Context:
         log = opts.work / f"{step.id}.log"
         raw.unlink(missing_ok=True)
         log.unlink(missing_ok=True)
-        proc = processes.start([*argv, "--json", str(raw)], log=log, cwd=opts.root)
-        try:
-            code = proc.wait(timeout=1800)
-        except subprocess.TimeoutExpired as exc:
-            raise LabError(f"{step.id}: the {what} ran for more than 30 minutes") from exc
-        finally:
-            processes.stop(proc)
+        code = self.run_to_end(step, [*argv, "--json", str(raw)], log=log, minutes=30, what=what)
         for item in opts.running.values():
             services.alive(item)  # a load that killed its service measured nothing worth publishing
         if code != 0 or not raw.exists():

@@ -75,7 +75,8 @@ def test_check_reads_and_derives_results_without_the_orchestration() -> None:
     """`make check` imports results I/O (``resultfile``) and derivation (``derive``), never ``publish``."""
     probe = (
         "import sys, labkit.check; "
-        "print(sorted(m for m in sys.modules if m in ('labkit.publish', 'labkit.resultfile', 'labkit.derive')))"
+        "print(sorted(m for m in sys.modules "
+        "if m in ('labkit.publish', 'labkit.resultfile', 'labkit.derive')))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "['labkit.derive', 'labkit.resultfile']"

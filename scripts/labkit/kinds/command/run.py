@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-
-from labkit import privacy, processes
+from labkit import privacy
 from labkit.errors import LabError
 from labkit.kinds.command import read_command
 from labkit.records import Command, CommandRun
@@ -20,13 +18,7 @@ def run(ctx: Context, step: Step) -> Command:
     log = opts.work / f"{step.id}.log"
     log.unlink(missing_ok=True)
     opts.say(f"{step.id}: capturing the output of `{' '.join(ctx.shown(argv))}`")
-    proc = processes.start(argv, log=log, cwd=opts.root)
-    try:
-        code = proc.wait(timeout=120)
-    except subprocess.TimeoutExpired as exc:
-        raise LabError(f"{step.id}: the command ran for more than 2 minutes") from exc
-    finally:
-        processes.stop(proc)
+    code = ctx.run_to_end(step, argv, log=log, minutes=2, what="command")
     text = sanitize_text(log.read_text(encoding="utf-8", errors="replace"), root=opts.root)
     if opts.out.resolve().is_relative_to((opts.root / "docs").resolve()):  # to be published
         leaks = privacy.bare_names(text, shown=(lab.data_dir / f"{step.id}.txt").as_posix())
