@@ -61,7 +61,8 @@ def test_the_notebook_session_runs_steps_through_the_engine(
 ) -> None:
     """A cell run again replaces its entry and its time; the results are the engine's."""
     lab = _lab(tmp_path)
-    monkeypatch.setattr(session.atexit, "register", lambda _f: None)
+    monkeypatch.setattr(session.atexit, "register", lambda _f: None)  # a kernel's hooks, not pytest's
+    monkeypatch.setattr(session.signal, "signal", lambda *_a: None)
     notebook = session.Session(lab, root=tmp_path, quick=False, method=None)
     try:
         notebook.run("again")
