@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any
 from urllib.parse import quote
 
 from labkit.errors import LabError
-from labkit.records import Dump, Load, Profile, Results, Top
+from labkit.records import Results
 
 
 @dataclass(frozen=True)
@@ -56,20 +56,11 @@ def viewer_links(ctx: Context, *, svg: str, speedscope: str = "", title: str = "
     return " · ".join(links) + note
 
 
-@overload
-def named(ctx: Context, section: Literal["profiles"], arg: str | None, what: str) -> Profile: ...
-@overload
-def named(ctx: Context, section: Literal["loads"], arg: str | None, what: str) -> Load: ...
-@overload
-def named(ctx: Context, section: Literal["dumps"], arg: str | None, what: str) -> Dump: ...
-@overload
-def named(ctx: Context, section: Literal["tops"], arg: str | None, what: str) -> Top: ...
-@overload
-def named(ctx: Context, section: str, arg: str | None, what: str) -> Any: ...  # an outside kind's: its own
+def named(ctx: Context, section: str, arg: str | None, what: str) -> Any:
+    """The entry of step ``arg`` in a keyed results section, or an error naming the steps there are.
 
-
-def named(ctx: Context, section: str, arg: str | None, what: str) -> Mapping[str, object]:
-    """The entry of step ``arg`` in a keyed results section, or an error naming the steps there are."""
+    The entry is the section's kind's own record (``Kind[E]``'s ``E``), which only that kind names.
+    """
     results: Mapping[str, object] = ctx.results  # the section may be an outside kind's: not in Results
     found = results.get(section) or {}
     entries: Mapping[str, Mapping[str, object]] = found if isinstance(found, dict) else {}  # as validated

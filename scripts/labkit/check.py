@@ -10,10 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labkit import citations, claims, kinds, notebook, pages, privacy, prose, publish, store
+from labkit import citations, claims, kinds, notebook, pages, privacy, prose, store
+from labkit.derive import page_context, recomputed
 from labkit.errors import LabError
 from labkit.manifest import Lab
-from labkit.publish import environment_here, page_context, read_results, refresh, validate
+from labkit.resultfile import environment_here, published, read_results, target, validate
 
 
 def _first_difference(stored: Any, recomputed: Any, path: str = "") -> tuple[str, Any, Any]:
@@ -68,7 +69,7 @@ def _stale_notebook(lab: Lab, *, root: Path, into: Path, texts: dict[str, str], 
 
 def leftovers(lab: Lab, *, root: Path, into: Path, fix: str) -> list[str]:
     """Files an interrupted swap left in the lab's folders (``index.md.new``, ``data.old/``, ...)."""
-    folders = {(into / p).parent for p in publish.published(lab)} | {(into / lab.data_dir).parent}
+    folders = {(into / p).parent for p in published(lab)} | {(into / lab.data_dir).parent}
     found = sorted({path for folder in folders for path in store.leftovers(folder)})
     return [
         f"{path.relative_to(root).as_posix()}: an interrupted run left this; {fix} repairs it"
@@ -82,7 +83,7 @@ def check_lab(lab: Lab, *, root: Path, quick: bool = False) -> tuple[list[str], 
     ``quick``: check what a QUICK run wrote into its mirror (out/quick/) instead of docs/; QUICK results
     are accepted there, and refused in docs/.
     """
-    into = publish.target(root, quick=quick)
+    into = target(root, quick=quick)
     fix = f"run `make assets{' QUICK=1' if quick else ''} LAB={lab.id}`"
     texts = _pages(lab, root=root, into=into, fix=fix)
     stored = read_results(into / lab.data_dir)
@@ -133,7 +134,7 @@ def _check_results(
             "(reported only; `make assets` would re-measure)"
         )
     try:
-        fresh = refresh(lab, results, root=root, data_dir=data_dir)
+        fresh = recomputed(lab, results, root=root, data_dir=data_dir)
     except (OSError, json.JSONDecodeError, LabError) as exc:
         return [*problems, f"{where}: cannot recompute from the raw data: {exc}"], notes
     sections = [kind.section for kind in kinds.sections() if kind.section]

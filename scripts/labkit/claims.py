@@ -10,15 +10,14 @@ threshold the verdict is ``undecided``, which never counts as holding.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from labkit import formats, stats
+from labkit import formats, kinds
 from labkit.errors import LabError
 from labkit.pages import states
-from labkit.records import Claim, ClaimHead, ClaimSpec, HasProfiles, Profile, Results
+from labkit.records import Claim, ClaimHead, ClaimSpec, Profile, Results
 from labkit.values import Missing, lookup
 
 SAID = {
@@ -30,9 +29,6 @@ SAID = {
 SECOND_LOOK_MARGIN = 2.0  # samples planned for the second look, as a multiple of the bare extrapolation
 OPS = (">=", ">", "<=", "<", "==", "!=", "within")
 SYMBOL = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠", "within": "within"}
-_SHARE = re.compile(
-    r"^profiles\.(?P<step>[a-z0-9_]+)\.functions\.(?P<name>[^.]+)\.(?P<kind>self|total)_(?P<what>share|per_instant)$"
-)
 
 
 @dataclass(frozen=True)
@@ -43,30 +39,12 @@ class Measured:
     level: float | None = None  # the interval's confidence; None for min..max spreads and exact values
 
 
-def measure(results: HasProfiles, path: str, *, defined: Callable[[str], bool]) -> Measured:
+def measure(results: Mapping[str, Any], path: str, *, defined: Callable[[str], bool]) -> Measured:
     """A value with its interval: a share's CI, a timing's min..max spread, or an exact number."""
-    share = _SHARE.match(path)
-    if share:
-        profile = results["profiles"].get(share["step"])
-        if profile is None:
-            raise LabError(f"claim path {path!r}: no profile step {share['step']!r}")
-        level = float(profile["ci_level"])
-        try:
-            fn = lookup(results, path.rsplit(".", 1)[0])
-        except Missing:
-            if not defined(share["name"]):
-                raise LabError(
-                    f"claim path {path!r}: no function {share['name']!r} sampled or defined"
-                ) from None
-            # Never sampled: the share is 0, with the interval that n samples allow.
-            low, high = stats.wilson(0.0, profile["samples"], confidence=level)
-            if share["what"] == "per_instant":  # the same interval on the per-instant scale
-                scale = profile["share_samples"] / profile["instants"] if profile["instants"] else 0.0
-                low, high = low * scale, high * scale
-            return Measured(0.0, low, high, level)
-        field = f"{share['kind']}_{share['what']}"
-        low, high = fn[f"{share['kind']}_ci" if share["what"] == "share" else f"{field}_ci"]
-        return Measured(fn[field], low, high, level)
+    kind = kinds.of_path(path)
+    own = kind.interval(results, path, defined) if kind is not None and kind.interval is not None else None
+    if own is not None:  # the kind's own rule (a profile's shares, 0 for a function never sampled)
+        return Measured(*own)
     found = lookup(results, path)
     if found is None:  # a probe that could not answer (e.g. no such interpreter here): nothing is decided
         raise Missing(f"claim path {path!r}: the run could not measure this")
@@ -81,14 +59,20 @@ def measure(results: HasProfiles, path: str, *, defined: Callable[[str], bool]) 
         interval = parent.get(key) if isinstance(parent, dict) else None
         if interval is not None:
             low, high = interval
-            if path.startswith("profiles."):
-                level = results["profiles"][path.split(".")[1]]["ci_level"]
-            else:
-                level = parent["ci_level"]
-            return Measured(found, low, high, level)
+            return Measured(found, low, high, _level(results, parent_path))
     if isinstance(found, (dict, list)):
         raise LabError(f"claim path {path!r} names a {type(found).__name__}, not a value")
     return Measured(found)
+
+
+def _level(results: Mapping[str, Any], path: str) -> float:
+    """The confidence of an interval: the `ci_level` of the nearest object holding it (its entry's)."""
+    parts = path.split(".")
+    for end in range(len(parts), 0, -1):
+        node = lookup(results, ".".join(parts[:end]))
+        if isinstance(node, dict) and "ci_level" in node:
+            return float(node["ci_level"])
+    raise LabError(f"claim path {path!r}: an interval with no `ci_level` beside it or above it")
 
 
 def verdict(
@@ -269,6 +253,7 @@ def describe(c: Claim) -> str:
 
 
 def plan_second_look(
+    section: str,
     step_id: str,
     pilot: Profile,
     claims: list[ClaimSpec],
@@ -281,11 +266,12 @@ def plan_second_look(
     An interval's half-width shrinks as 1/sqrt(samples), so the pilot's own
     interval tells how many samples would put the threshold outside it.
     """
-    prefix = f"profiles.{step_id}."
-    results: HasProfiles = {"profiles": {**(earlier or {}), step_id: pilot}}
+    prefix = f"{section}.{step_id}."
+    mine_so_far = {**(earlier or {}), step_id: pilot}
+    results: Any = {section: mine_so_far}  # ``section``: where the profile kind files its entries
     # Claims on this profile, against a number, this profile, or a profile measured before it
     # (only this profile can still take more samples; the other one's interval is what it is).
-    known = tuple(f"profiles.{name}." for name in results["profiles"])
+    known = tuple(f"{section}.{name}." for name in mine_so_far)
     mine = [
         c
         for c in claims

@@ -27,6 +27,7 @@ from labkit import (
     preflight,
     publish,
     report,
+    resultfile,
     scaffold,
     soak,
     terminal,
@@ -70,7 +71,7 @@ def cmd_assets(args: argparse.Namespace, root: Path) -> int:
     wait = float(os.environ.get("LABKIT_LOCK_WAIT", "300"))
     rows: list[tuple[str, str, float, str, str, str]] = []
     codes: list[int] = []  # each failed lab's exit code: the command exits with the first
-    into = publish.target(root, quick=args.quick)  # QUICK results are never published: a mirror
+    into = resultfile.target(root, quick=args.quick)  # QUICK results are never published: a mirror
     docs = (into / "docs").relative_to(root).as_posix()
     with lock.held(root / ".labs" / "lock", wait_s=wait, say=_say):
         paths = [p for p in manifest.discover(root) if not args.lab or p.stem == args.lab]
@@ -146,7 +147,7 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
             console.print(f"[green]✓[/green] {lab.id}: page, results and raw data agree; inputs unchanged")
     if not args.lab:
         labs, _ = report.all_labs(root)  # every manifest loaded above
-        for problem in report.check(labs, root=root, into=publish.target(root, quick=args.quick)):
+        for problem in report.check(labs, root=root, into=resultfile.target(root, quick=args.quick)):
             bad += 1
             errors.print(f"  {problem}", markup=False)
     return EXIT_CHECK if bad else EXIT_OK
@@ -167,7 +168,7 @@ def cmd_learn(args: argparse.Namespace, root: Path) -> int:
     note = _exercise_note(lab, root)
     if note:
         console.print(Text(note, style="bold"))
-    names = learner.places(lab, root=root, results=publish.read_results(root / lab.data_dir))
+    names = learner.places(lab, root=root, results=resultfile.read_results(root / lab.data_dir))
     say = learner.Progress(names, console.print)
     with console.status("running the lab: real processes, real py-spy (Ctrl-C stops everything)"):
         out, results = publish.learner_run(lab, root=root, quick=args.quick, method=args.method, say=say)
@@ -180,8 +181,9 @@ def cmd_learn(args: argparse.Namespace, root: Path) -> int:
         line = learner.claims_line(results, quick=args.quick, written=written.relative_to(root).as_posix())
         console.print(Text(line, style="bold"))
     console.print("Open the flame graphs in a browser (click to zoom, / to search):")
-    for profile in results["profiles"].values():
-        console.print(f"  {out.relative_to(root) / profile['files']['svg']}", markup=False)
+    for _step, headline in kinds.headlines(results):
+        if headline.picture:
+            console.print(f"  {out.relative_to(root) / headline.picture}", markup=False)
     console.print(f"Everything else is in {out.relative_to(root)}/ (results.json, speedscope files).")
     if note:
         console.print(Text(note, style="bold"))

@@ -174,7 +174,7 @@ def p95(path):
 
 
 def words(lab: Lab, argv: list[str]) -> list[str]:
-    words = [a.replace("{seed}", str(lab.seed)).replace("{py-spy}", "py-spy") for a in argv]
+    words = kinds.with_spy([a.replace("{seed}", str(lab.seed)) for a in argv], "py-spy")
     return ["python", *words] if words and words[0].endswith(".py") else words
 
 

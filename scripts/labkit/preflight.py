@@ -22,7 +22,7 @@ from pathlib import Path
 
 from labkit import kinds, pyspy, pythons
 from labkit.errors import LabError, NeedError
-from labkit.manifest import Lab, Step
+from labkit.manifest import Lab
 
 # The oldest py-spy that reads each CPython (SOURCE_NOTES: 0.4.0 added 3.12 and 3.13, 0.4.2 added 3.14).
 PY_SPY_FOR = {(3, 12): "0.4.0", (3, 13): "0.4.0", (3, 14): "0.4.2"}
@@ -134,10 +134,6 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
 
 
-def _uses_spy(step: Step) -> bool:
-    return kinds.get(step.kind).uses_spy or "{py-spy}" in [*step.command, *(step.quick_command or [])]
-
-
 def _group(problems: list[Problem]) -> list[Problem]:
     """Steps with the same gap become one message (one message per missing need)."""
     merged: dict[tuple[str, bool], Problem] = {}
@@ -242,7 +238,7 @@ def _attach_problems(lab: Lab, *, method: str | None, judged: bool) -> list[Prob
     def advice(*, launch: bool) -> str:
         return pyspy.attach_advice(scope=scope, is_root=is_root(), platform=where, lab=lab.id, launch=launch)
 
-    on_overhead = any(str(c.get("value", "")).startswith("overhead.") for c in lab.claims)
+    claimed = {str(c.get("value", "")).partition(".")[0] for c in lab.claims}  # the sections claims read
     for step in lab.steps:
         reach = kinds.get(step.kind).attach(step)
         own = reach == "may-launch"
@@ -268,7 +264,8 @@ def _attach_problems(lab: Lab, *, method: str | None, judged: bool) -> list[Prob
                 "attaches py-spy by PID to time it, which this machine refuses, so the step would be "
                 "skipped and its claims left undecided: " + advice(launch=False)
             )
-            out.append(Problem(lab.id, (step.id,), text, fatal=on_overhead and judged))
+            on_it = kinds.get(step.kind).section in claimed  # its claims would be left undecided
+            out.append(Problem(lab.id, (step.id,), text, fatal=on_it and judged))
     return out
 
 
@@ -354,7 +351,7 @@ def check(
     except LabError as exc:
         problems.append(Problem(lab.id, (), str(exc)))
     problems += _write_problems(lab, root=root, docs=docs)
-    spy_steps = tuple(s.id for s in lab.steps if _uses_spy(s))
+    spy_steps = tuple(s.id for s in lab.steps if kinds.uses_spy(s))
     if spy_steps:
         problems += _spy_problems(lab, spy_steps)
         if platform() == "darwin" and not is_root():

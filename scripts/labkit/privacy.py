@@ -96,15 +96,19 @@ def bare_names(text: str, *, shown: str, names: list[tuple[str, str]] | None = N
 
 
 def captured(data_dir: Path) -> list[Path]:
-    """The captured outputs of a lab's data folder (commands, dumps, tops), as its results.json names them."""
+    """The captured outputs of a lab's data folder, as its results.json names them: the text file of any
+    entry (a command's output, a dump, a screen of py-spy top), whichever kind's section it is in."""
+    from labkit import registry  # filled with the kinds by whoever loaded the lab
+
     try:
         results = json.loads((data_dir / "results.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
     names = []
-    for section in ("commands", "dumps", "tops"):
-        entries = results.get(section) if isinstance(results, dict) else None
-        for entry in entries.values() if isinstance(entries, dict) else []:
+    for kind in registry.sections():
+        section = results.get(kind.section) if isinstance(results, dict) else None
+        entries = section.values() if kind.keyed and isinstance(section, dict) else [section]
+        for entry in entries:
             if isinstance(entry, dict):
                 files = entry.get("files")
                 named = entry.get("file") or (files.get("text") if isinstance(files, dict) else None)

@@ -1,49 +1,22 @@
-"""Turn a lab's measurements into its published data folder and page, atomically; reuse them when fresh."""
+"""Turn a lab's measurements into its published data folder and page, atomically; reuse them when fresh.
+
+The orchestration: results are read and written by ``resultfile``, derived by ``derive`` and measured
+by ``runner.Engine``.
+"""
 
 from __future__ import annotations
 
-import functools
-import json
-import platform
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import jsonschema
-from jsonschema.exceptions import best_match
-
-from labkit import (
-    SCHEMA_VERSION,
-    blocks,
-    claims,
-    kinds,
-    pages,
-    privacy,
-    prose,
-    provenance,
-    pyspy,
-    store,
-    values,
-)
+from labkit import SCHEMA_VERSION, claims, privacy, prose, provenance, store
+from labkit.derive import judged, page_texts
 from labkit.errors import ClaimsError, LabError, MeasurementError, as_kind
-from labkit.manifest import Lab
-from labkit.records import Environment, JSONObject, Measured, Results, as_results, load_results
-
-SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
-# Where a QUICK run publishes: a mirror of what it would write (docs/..., paths as in the repository),
-# never docs/ itself. `check --quick` checks it there.
-QUICK_INTO = Path("out/quick")
-
-
-def target(root: Path, *, quick: bool) -> Path:
-    """The folder that stands for the repository when published files are written: docs/ lives under it."""
-    return root / QUICK_INTO if quick else root
-
-
-def published(lab: Lab) -> list[Path]:
-    """Every file the swap replaces, besides data/: the lab's pages and its notebook (repository paths)."""
-    return [*lab.pages, lab.page.parent / f"{lab.id}.ipynb"]  # the notebook: notebook.path_of
+from labkit.records import Environment, Results
+from labkit.resultfile import dump, environment, published, read_results, target, validate
+from labkit.spec import Lab
 
 
 @dataclass(frozen=True)
@@ -51,135 +24,6 @@ class Outcome:
     lab: str
     status: str  # "measured", "updated" (values or page rewritten from stored data) or "unchanged"
     results: Results
-
-
-def schema() -> JSONObject:
-    """results.schema.json, plus the section of any step kind registered from outside the toolkit."""
-    loaded: JSONObject = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    for kind in kinds.sections():
-        if kind.section and kind.section not in loaded["properties"]:
-            entry = kind.schema or {"type": "object"}
-            loaded["properties"][kind.section] = (
-                {"type": "object", "additionalProperties": entry}
-                if kind.keyed
-                else {"oneOf": [{"type": "null"}, entry]}
-            )
-            loaded["required"].append(kind.section)
-    return loaded
-
-
-def validate(results: object, *, where: str) -> None:
-    version = results.get("schema_version") if isinstance(results, dict) else None
-    if isinstance(version, int) and version != SCHEMA_VERSION:
-        age = "an older" if version < SCHEMA_VERSION else "a newer"
-        fix = (
-            "run `make assets` to measure it again in this format"
-            if version < SCHEMA_VERSION
-            else "update the toolkit (git pull)"
-        )
-        raise LabError(
-            f"{where}: format version {version} is {age} format than this toolkit's ({SCHEMA_VERSION}); {fix}"
-        )
-    # best_match descends into oneOf/anyOf, so a message names the deepest field, not just "benchmark"
-    found = (best_match([e]) for e in jsonschema.Draft202012Validator(schema()).iter_errors(results))
-    errors = sorted(found, key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        lines = [
-            f"{where}: {'/'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}"
-            for e in errors[:10]
-        ]
-        raise LabError("results do not match the schema:\n" + "\n".join(lines))
-
-
-def environment(lab: Lab) -> Environment:
-    """What, besides the inputs, can change a measurement; a change re-measures."""
-    needs_spy = any(kinds.uses_spy(s) for s in lab.steps)
-    return {"python": platform.python_version(), "py_spy": pyspy.version(pyspy.find()) if needs_spy else None}
-
-
-def environment_here(lab: Lab) -> Environment:
-    """The same, for reports only: a machine without py-spy can still check the pages."""
-    try:
-        return environment(lab)
-    except LabError:
-        return {"python": platform.python_version(), "py_spy": "not installed"}
-
-
-def read_results(data_dir: Path) -> Results | None:
-    """The stored results as they are: `validate` them before trusting a field."""
-    path = data_dir / "results.json"
-    if not path.exists():
-        return None
-    try:
-        return load_results(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise LabError(f"{path}: unreadable ({exc})") from exc
-
-
-def dump(results: Results) -> str:
-    return json.dumps(results, indent=2, ensure_ascii=False) + "\n"
-
-
-def assemble(
-    lab: Lab,
-    measured: Measured,
-    *,
-    root: Path,
-    inputs: str,
-    quick: bool,
-    env: Environment,
-    generated_at: str,
-) -> Results:
-    machine = provenance.collect(root=root, py_spy=measured["py_spy"])
-    sections = measured["sections"]
-    results = as_results(  # the sections are keyed by the registry, so mypy cannot follow them
-        {
-            "schema_version": SCHEMA_VERSION,
-            "lab": lab.id,
-            "title": lab.title,
-            "generated_at": generated_at,
-            "inputs_sha256": inputs,
-            "quick": quick,
-            "environment": env,
-            "provenance": {
-                **machine,
-                "run_s": measured["run_s"],
-                "steps": measured["steps"],
-                "seed": lab.seed,
-                "quick": quick,
-            },
-            **{kind.section: sections[kind.section] for kind in kinds.sections() if kind.section},
-            "values": {},
-            "claims": [],
-        }
-    )
-    return finish(lab, results, root=root)
-
-
-def finish(lab: Lab, results: Results, *, root: Path) -> Results:
-    """Values and claims, re-evaluated from the results on every run (measured or cached)."""
-    defined = functools.partial(lab.defines, root=root)
-    results = {**results, "values": values.evaluate(results, lab.values, defined=defined)}
-    results["claims"] = claims.evaluate(
-        results, lab.claims, default_page=lab.page.as_posix(), defined=defined
-    )
-    return results
-
-
-def refresh(lab: Lab, results: Results, *, root: Path, data_dir: Path) -> Results:
-    """Recompute everything derived from the raw files in ``data_dir`` (what `check` compares against)."""
-    fresh = load_results(json.dumps(results))
-    for kind, step, entry in kinds.entries(fresh):
-        if kind.refresh is not None:
-            kind.refresh(step, entry, data_dir)
-    return finish(lab, fresh, root=root)
-
-
-def planner(lab: Lab, *, root: Path) -> kinds.Planner:
-    defined = functools.partial(lab.defines, root=root)
-    return lambda step, pilot, earlier: claims.plan_second_look(
-        step, pilot, lab.claims, defined=defined, earlier=earlier
-    )
 
 
 def refuse_unstated(lab: Lab, results: Results, texts: dict[Path, tuple[str, str]], *, root: Path) -> None:
@@ -202,45 +46,6 @@ def refuse_mismatches(results: Results) -> None:
             "claims that do not come out as the page says:\n"
             + "\n".join(f"  - {claims.describe(c)}" for c in wrong)
         )
-
-
-def page_context(
-    lab: Lab, page: Path, *, results: Results, data_dir: Path, root: Path | None = None
-) -> blocks.Context:
-    """What a page's markers are rendered from: the results, where its data is now, the repository."""
-    return blocks.Context(
-        results=results,
-        data_href=pages.data_href(page, lab.data_dir),
-        site_href=pages.site_href(page),
-        data_path=lab.data_dir.relative_to(pages.docs_root(lab.data_dir)).as_posix(),
-        data_dir=data_dir,
-        page=page.as_posix(),
-        root=root,
-    )
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-
-
-def page_texts(
-    lab: Lab, results: Results, *, root: Path, data_dir: Path, into: Path | None = None
-) -> dict[Path, tuple[str, str]]:
-    """For each of the lab's pages: (text now at ``into``, its source at ``root`` with every marker
-    regenerated from ``results``). ``into`` is ``root`` except for a QUICK run's mirror."""
-    out = {}
-    for page in lab.pages:
-        try:
-            source = (root / page).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise LabError(f"{page}: the lab's page cannot be read ({exc.strerror})") from exc
-        ctx = page_context(lab, page, results=results, data_dir=data_dir, root=root)
-        new, _ = pages.render(source, ctx, page=page.as_posix())
-        out[page] = (source if into in (None, root) else _read(into / page) or "", new)
-    return out
 
 
 def _with_notebook(lab: Lab, texts: dict[Path, tuple[str, str]], *, into: Path, root: Path) -> None:
@@ -308,7 +113,7 @@ def assets(
     try:
         if fresh and existing is not None:
             # Inputs unchanged: only values and claims are judged again (`make check` recomputes the rest).
-            results = finish(lab, existing, root=root)
+            results = judged(lab, existing, root=root)
             validate(results, where=f"{lab.data_dir}/results.json")
             refuse_mismatches(results)
             texts = page_texts(lab, results, root=root, data_dir=data_dir, into=into)
@@ -358,19 +163,18 @@ def measure(
     method: str | None,
     say: Callable[[str], None],
 ) -> Results:
-    """Run the lab's steps (raw outputs in ``work``, publishable files in ``out``) and assemble its results.
+    """Run the lab's steps (raw outputs in ``work``, publishable files in ``out``) and judge its results.
 
     The one measuring path of `make assets`, `make lab-N` and `make soak`; it judges claims but refuses
     nothing: what to do with the results is the caller's business.
     """
     from labkit import runner  # only a measuring run starts processes; `check` never gets here
 
-    opts = runner.Options(root=root, work=work, out=out, quick=quick, method=method, say=say)
-    measured = runner.run(lab, opts=opts, plan=planner(lab, root=root))
-    env: Environment = {"python": platform.python_version(), "py_spy": measured["py_spy"]}
-    return assemble(
-        lab, measured, root=root, inputs=inputs, quick=quick, env=env, generated_at=provenance.now()
+    engine = runner.Engine(
+        lab, opts=runner.Options(root=root, work=work, out=out, quick=quick, method=method, say=say)
     )
+    engine.run()
+    return judged(lab, engine.results(inputs=inputs, generated_at=provenance.now()), root=root)
 
 
 def learner_run(

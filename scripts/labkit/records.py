@@ -340,16 +340,8 @@ class Results(HasProfiles):
     claims: list[Claim]
 
 
-# what running a lab's steps gives (labkit.runner.run): each section by its results.json key
-class Measured(TypedDict):
-    sections: dict[str, object]
-    py_spy: str | None
-    run_s: float
-    steps: list[StepTime]
-
-
 def as_results(data: object) -> Results:
-    """The one place where JSON becomes ``Results``, unchecked: `publish.validate` checks it against the
+    """The one place where JSON becomes ``Results``, unchecked: `resultfile.validate` checks it against the
     schema, and `check` and `assets` validate before they trust a field."""
     return cast(Results, data)
 

@@ -11,33 +11,30 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar
 
-from labkit.records import JSONObject, Profile, Scalar
+from labkit.records import JSONObject, Scalar
 from labkit.steptypes import Options, Program, Step
 
 if TYPE_CHECKING:
     from labkit.blocks import Context as PageContext
-    from labkit.runner import Options as RunOptions
-    from labkit.spec import Lab
+    from labkit.stepcontext import Context
 
 # An entry of some kind's section: a records.Profile, records.Benchmark, … (or an outside kind's own).
 Entry = Mapping[str, object]
 E = TypeVar("E", bound=Entry)  # the entry of one kind: Kind[records.Profile]
-# (step id, the pilot's results entry, the profiles measured before it) -> (more seconds, why)
-Planner = Callable[[str, Profile, Mapping[str, Profile]], tuple[int, str]]
 Block = Callable[["PageContext", str | None], list[str]]
 Attach = Literal["none", "may-launch", "must", "skippable"]
+# A claim's value with its interval: (value, low, high, confidence level); None: no rule of the kind's own.
+Interval = tuple[Any, float | None, float | None, float | None]
 
 
-@dataclass
-class Context:
-    """What a step's runner gets: the lab, the run's options and state, py-spy, the planner."""
+class Headline(NamedTuple):
+    """What a run of one step is summed up by (the report, `make lab-N`, the soak): a number and a picture."""
 
-    lab: Lab
-    opts: RunOptions
-    exe: str
-    plan: Planner | None
+    number: int
+    unit: str  # what is counted: "samples"
+    picture: str | None = None  # the file in the data folder a learner opens first, if any
 
 
 def target_or_command(step: Step, earlier: dict[str, str]) -> str | None:
@@ -81,6 +78,13 @@ class Kind(Generic[E]):
     # read by ``results_schema``); "#/$defs/…" names a shared part of labkit/results.schema.json.
     schema: JSONObject | None = None
     options: type[Options] = Program  # the keys its steps take besides id, kind, title and needs
+    # How claims judge a path into its section: (results, path, defined) -> its interval, or None for
+    # the generic rule (a `min/median/max` spread, an `x_ci` beside `x`, an exact value)
+    interval: Callable[[Mapping[str, Any], str, Callable[[str], bool]], Interval | None] | None = None
+    # A path into its section that counts 0 when its item is absent (a function never sampled):
+    # path -> (the item's name, which the lab's programs must define; the zero), or None
+    unsampled: Callable[[str], tuple[str, Scalar] | None] | None = None
+    headline: Callable[[str, E], Headline] | None = None  # what a run of a step is summed up by
 
     def run(self, ctx: Context, step: Step) -> E | None:
         """Run one step of this kind (its runner module is imported only now, never by `check`)."""
@@ -134,9 +138,34 @@ def get(name: str) -> Kind[Any]:
     return REGISTRY[name]
 
 
+SPY = "{py-spy}"  # the word a command writes for the py-spy executable
+
+
+def with_spy(argv: list[str], exe: str) -> list[str]:
+    """The one substitution of `{py-spy}`: the executable found here, or the word a reader types."""
+    return [exe if a == SPY else a for a in argv]
+
+
 def uses_spy(step: Step) -> bool:
-    """Whether a step runs py-spy: by its kind, or because its command names `{py-spy}`."""
-    return get(step.kind).uses_spy or "{py-spy}" in step.command
+    """Whether a step runs py-spy: by its kind, or because either of its commands names `{py-spy}`.
+
+    `quick_command` counts too: a QUICK run runs it, and the py-spy a lab needs (preflight, environment)
+    must not depend on the configuration it runs in.
+    """
+    return get(step.kind).uses_spy or SPY in [*step.command, *(step.quick_command or [])]
+
+
+def of_path(path: str) -> Kind[Any] | None:
+    """The kind whose results section a dotted path starts with (``section.step...``), if any."""
+    section = path.partition(".")[0]
+    return next((k for k in sections() if k.section == section), None)
+
+
+def headlines(results: Mapping[str, object]) -> Iterator[tuple[str, Headline]]:
+    """(step id, headline) of every entry whose kind sums its run up, in the order of the sections."""
+    for kind, step, entry in entries(results):
+        if kind.headline is not None:
+            yield step, kind.headline(step, entry)
 
 
 def sections() -> list[Kind[Any]]:

@@ -10,11 +10,11 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from labkit import blocks, formats, manifest, store, words
+from labkit import blocks, formats, kinds, manifest, store, words
 from labkit.errors import LabError
 from labkit.manifest import Lab
-from labkit.publish import read_results
 from labkit.records import Results
+from labkit.resultfile import read_results
 
 PAGE = Path("docs/reports.md")
 MARK = "run-report"
@@ -30,10 +30,10 @@ def step_times(lab: Lab, results: Results) -> list[str]:
 
 
 def samples(lab: Lab, results: Results) -> list[str]:
-    """How many samples each profile took, the profile named by its step's title."""
+    """Each step's headline count (how many samples a profile took), the step named by its title."""
     return [
-        f"{words.step_title(lab.steps, step)}: {formats.count(p['samples'])} samples"
-        for step, p in results["profiles"].items()
+        f"{words.step_title(lab.steps, step)}: {formats.count(h.number)} {h.unit}"
+        for step, h in kinds.headlines(results)
     ]
 
 

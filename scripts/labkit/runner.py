@@ -1,112 +1,43 @@
-"""Run a lab's steps for real, in order, each by its kind (``labkit.kinds``), inside one supervisor.
+"""The one run engine: a lab's steps run for real, in order, each by its kind, and assembled into results.
 
-This module holds what every kind's runner shares: the run's options and state, the command line of
-a step, a program run to its end with ``--json``, a service started for later steps. Everything a
-step produces lands in a work folder or in the run's output folder; nothing here touches docs/.
+`make assets`, `make lab-N` and `make soak` (``publish.measure``) and the notebook session
+(``session.Session``) all run steps through ``Engine``: it finds py-spy once, gives every kind's
+runner its ``stepcontext.Context``, files each entry in its kind's section, times the steps, stops
+the services at the end and assembles the results (values and claims come from ``derive``).
+Everything a step produces lands in a work folder or in the run's output folder; nothing here
+touches docs/.
 """
 
 from __future__ import annotations
 
 import errno
-import json
+import functools
 import os
-import subprocess
-import sys
+import platform
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labkit import kinds, processes, pyspy, services
+from labkit import SCHEMA_VERSION, claims, kinds, processes, provenance, pyspy, services
 from labkit.errors import LabError
-from labkit.manifest import Lab, Step
-from labkit.records import JSONObject, Measured, Profile, StepTime
-from labkit.sanitize import PathMap
+from labkit.records import Machine, Results, StepTime, as_results
+from labkit.spec import Lab
+from labkit.stepcontext import Context, Options, Planner
+from labkit.stepcontext import python_argv as python_argv  # the graders start lab programs as steps do
+from labkit.steptypes import Step
 
-Say = Callable[[str], None]
-
-
-@dataclass
-class Options:
-    root: Path
-    work: Path  # raw outputs and logs (git-ignored)
-    out: Path  # where the publishable files are written (a data.new/ or out/<id>/)
-    quick: bool
-    method: str | None  # forced attach method, or None for the manifest's
-    say: Say
-    running: dict[str, services.Running] = field(default_factory=dict)  # services started by earlier steps
-    profiles: dict[str, Profile] = field(default_factory=dict)  # profiles measured by earlier steps
+__all__ = ["Engine", "Options", "planner", "python_argv"]
 
 
-def python_argv(command: list[str], root: Path) -> list[str]:
-    """Lab programs are Python files, run with the toolkit's own interpreter."""
-    first = command[0]
-    return [sys.executable, str(root / first), *command[1:]] if first.endswith(".py") else command
-
-
-def argv_of(lab: Lab, step: Step, *, opts: Options, exe: str = "") -> list[str]:
-    """The step's command: Python files run with this interpreter, placeholders filled in."""
-    argv = python_argv(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
-    argv = [exe if a == "{py-spy}" else a for a in argv]
-    return services.substitute(argv, opts.running)
-
-
-Planner = kinds.Planner
-uses_spy = kinds.uses_spy
-
-
-def run_json(step: Step, argv: list[str], *, opts: Options, what: str) -> JSONObject:
-    """Run a program to its end with ``--json PATH`` appended; return what it wrote there."""
-    raw = opts.work / f"{step.id}.json"
-    log = opts.work / f"{step.id}.log"
-    raw.unlink(missing_ok=True)
-    log.unlink(missing_ok=True)
-    proc = processes.start([*argv, "--json", str(raw)], log=log, cwd=opts.root)
-    try:
-        code = proc.wait(timeout=1800)
-    except subprocess.TimeoutExpired as exc:
-        raise LabError(f"{step.id}: the {what} ran for more than 30 minutes") from exc
-    finally:
-        processes.stop(proc)
-    for item in opts.running.values():
-        services.alive(item)  # a load that killed its service measured nothing worth publishing
-    if code != 0 or not raw.exists():
-        raise LabError(
-            f"{step.id}: the {what} failed (exit code {code}); its last output:\n{processes.tail(log)}"
-        )
-    try:
-        loaded: JSONObject = json.loads(raw.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise LabError(f"{step.id}: the {what} wrote malformed JSON: {exc}") from exc
-    return loaded
-
-
-def start_service(ctx: kinds.Context, step: Step) -> None:
-    """Start a program that later steps use, once its ready line appeared."""
-    opts = ctx.opts
-    argv = argv_of(ctx.lab, step, opts=opts)
-    opts.say(f"{step.id}: starting {' '.join(PathMap.here(opts.root).command(argv)[1:])}")
-    opts.running[step.id] = services.start(
-        step.id, argv, ready=step.ready, cwd=opts.root, log=opts.work / f"{step.id}.log"
+def planner(lab: Lab, *, root: Path) -> Planner:
+    """How long an adaptive profile's second look should be, from the lab's claims on it."""
+    defined = functools.partial(lab.defines, root=root)
+    return lambda section, step, pilot, earlier: claims.plan_second_look(
+        section, step, pilot, lab.claims, defined=defined, earlier=earlier
     )
 
 
-def pid_of(lab: Lab, step: Step, *, opts: Options) -> tuple[int, services.Running | None]:
-    """The process a dump/top step looks at: a running service, or a program it starts itself."""
-    if step.target:
-        return opts.running[step.target].proc.pid, None
-    item = services.start(
-        step.id,
-        argv_of(lab, step, opts=opts),
-        ready=step.ready,
-        cwd=opts.root,
-        log=opts.work / f"{step.id}.service.log",
-    )
-    return item.proc.pid, item
-
-
-def _run_step(kind: kinds.Kind[Any], ctx: kinds.Context, step: Step) -> kinds.Entry | None:
+def _run_step(kind: kinds.Kind[Any], ctx: Context, step: Step) -> kinds.Entry | None:
     """One step; a full disk (its own write, or a program's log) is named as such, with the path."""
     here = f"{ctx.opts.root}{os.sep}"
     try:
@@ -126,50 +57,93 @@ def _run_step(kind: kinds.Kind[Any], ctx: kinds.Context, step: Step) -> kinds.En
         raise LabError(f"{step.id}: {why}; nothing from this run is published".replace(here, "")) from None
 
 
-def run(lab: Lab, *, opts: Options, plan: Planner | None = None) -> Measured:
-    """All steps of a lab, in order; returns the measured sections of results.json."""
-    pyspy.check_platform()
-    needs_spy = any(uses_spy(s) for s in lab.steps)
-    exe = pyspy.find() if needs_spy else ""
-    opts.work.mkdir(parents=True, exist_ok=True)
-    # Each section starts empty: {} for a keyed one (entries by step id), None for a one-entry one.
-    keyed: dict[str, dict[str, kinds.Entry]] = {
-        k.section: {} for k in kinds.sections() if k.section and k.keyed
-    }
-    sections: dict[str, object] = {k.section: keyed.get(k.section) for k in kinds.sections() if k.section}
-    py_spy = pyspy.version(exe) if needs_spy else None
-    ctx = kinds.Context(lab=lab, opts=opts, exe=exe, plan=plan)
-    started = time.perf_counter()
-    timings: list[StepTime] = []
-    with processes.supervised():
-        try:
-            for step in lab.steps:
-                began = time.perf_counter()
-                kind = kinds.get(step.kind)
-                entry = _run_step(kind, ctx, step)
-                if kind.section and entry is not None:
-                    if kind.keyed:
-                        keyed[kind.section][step.id] = entry
-                    else:
-                        sections[kind.section] = entry
-                timings.append(
-                    {"id": step.id, "kind": step.kind, "wall_s": round(time.perf_counter() - began, 3)}
-                )
-        finally:
-            for item in reversed(list(opts.running.values())):
-                services.stop(item)
-            opts.running.clear()
-    for cut in processes.cut_logs(opts.work):
-        kept = f"{cut.head_limit:,} and last {cut.tail_limit:,}"
-        opts.say(f"{cut.path.name}: the program wrote {cut.received:,} bytes; its log keeps the first {kept}")
-    unwritten = processes.write_problems(opts.work)
-    if unwritten:  # a raw file missing: nothing of this run may be published
-        why = unwritten[0].replace(f"{opts.root}{os.sep}", "")
-        raise LabError(f"{why}; nothing from this run is published")
-    # wall seconds per step, in the order they ran
-    return {
-        "sections": sections,
-        "py_spy": py_spy,
-        "run_s": round(time.perf_counter() - started, 1),
-        "steps": timings,
-    }
+class Engine:
+    """One run of a lab's steps: the state kept between steps, and the results they add up to.
+
+    ``step`` runs one step (a notebook cell, or one turn of ``run``); running a step again replaces its
+    entry and its time. ``close`` stops every service the steps started.
+    """
+
+    def __init__(self, lab: Lab, *, opts: Options) -> None:
+        pyspy.check_platform()
+        needs_spy = any(kinds.uses_spy(s) for s in lab.steps)
+        exe = pyspy.find() if needs_spy else ""
+        self.lab, self.opts = lab, opts
+        self.py_spy = pyspy.version(exe) if needs_spy else None
+        opts.work.mkdir(parents=True, exist_ok=True)
+        # Each section starts empty: {} for a keyed one (entries by step id), None for a one-entry one.
+        self.sections: dict[str, Any] = {k.section: k.empty() for k in kinds.sections() if k.section}
+        self.ctx = Context(
+            lab=lab, opts=opts, exe=exe, plan=planner(lab, root=opts.root), published=self.sections
+        )
+        self.timings: list[StepTime] = []  # wall seconds per step, in the order they ran
+        self.started = time.perf_counter()
+        self._machine: Machine | None = None
+
+    def step(self, step: Step) -> kinds.Entry | None:
+        """Run one step and file its entry under its kind's section."""
+        began = time.perf_counter()
+        kind = kinds.get(step.kind)
+        entry = _run_step(kind, self.ctx, step)
+        if kind.section and entry is not None:
+            if kind.keyed:
+                self.sections[kind.section][step.id] = entry
+            else:
+                self.sections[kind.section] = entry
+        took = round(time.perf_counter() - began, 3)
+        self.timings = [t for t in self.timings if t["id"] != step.id]
+        self.timings.append({"id": step.id, "kind": step.kind, "wall_s": took})
+        return entry
+
+    def close(self) -> None:
+        """Stop every service the steps started, the latest first (again: harmless)."""
+        for item in reversed(list(self.opts.running.values())):
+            services.stop(item)
+        self.opts.running.clear()
+
+    def run(self) -> None:
+        """Every step, in order, under one supervisor; then the logs' and raw files' account."""
+        with processes.supervised():
+            try:
+                for step in self.lab.steps:
+                    self.step(step)
+            finally:
+                self.close()
+        opts = self.opts
+        for cut in processes.cut_logs(opts.work):
+            kept = f"{cut.head_limit:,} and last {cut.tail_limit:,}"
+            opts.say(
+                f"{cut.path.name}: the program wrote {cut.received:,} bytes; its log keeps the first {kept}"
+            )
+        unwritten = processes.write_problems(opts.work)
+        if unwritten:  # a raw file missing: nothing of this run may be published
+            why = unwritten[0].replace(f"{opts.root}{os.sep}", "")
+            raise LabError(f"{why}; nothing from this run is published")
+
+    def results(self, *, inputs: str, generated_at: str) -> Results:
+        """The run so far as results.json holds it, with no values or claims yet (``derive.judged``)."""
+        run_s = round(time.perf_counter() - self.started, 1)
+        if self._machine is None:
+            self._machine = provenance.collect(root=self.opts.root, py_spy=self.py_spy)
+        lab, quick = self.lab, self.opts.quick
+        return as_results(  # the sections are keyed by the registry, so mypy cannot follow them
+            {
+                "schema_version": SCHEMA_VERSION,
+                "lab": lab.id,
+                "title": lab.title,
+                "generated_at": generated_at,
+                "inputs_sha256": inputs,
+                "quick": quick,
+                "environment": {"python": platform.python_version(), "py_spy": self.py_spy},
+                "provenance": {
+                    **self._machine,
+                    "run_s": run_s,
+                    "steps": list(self.timings),
+                    "seed": lab.seed,
+                    "quick": quick,
+                },
+                **{name: self.sections[name] for name in self.sections},
+                "values": {},
+                "claims": [],
+            }
+        )

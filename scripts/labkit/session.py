@@ -3,7 +3,7 @@
 The published notebooks (``labkit.notebook``) do not use it: they run outside a clone. This module
 also executes a notebook in a fresh kernel (``execute``) for `make notebooks`.
 
-The steps run through the same kinds as `make lab-N` (``labkit.runner``); between cells the
+The steps run through the same engine as `make lab-N` (``runner.Engine``); between cells the
 services that earlier steps started keep running. Every process a cell starts is stopped when the
 cell is interrupted (or fails), when ``close()`` runs, and when the kernel exits (``atexit``; a
 SIGTERM is turned into an exit so that it runs). Outputs go to ``out/<id>/notebook/``, never docs/.
@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import atexit
 import os
-import platform
 import re
 import shutil
 import signal
 import sys
-import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from labkit import (
-    SCHEMA_VERSION,
     blocks,
     claims,
     kinds,
@@ -33,17 +30,15 @@ from labkit import (
     preflight,
     processes,
     provenance,
-    publish,
-    pyspy,
     reaper,
-    services,
     store,
     values,
 )
 from labkit.errors import LabError
 from labkit.manifest import Lab
-from labkit.records import Results, StepTime
-from labkit.runner import Options
+from labkit.records import Results
+from labkit.resultfile import dump
+from labkit.runner import Engine, Options
 
 # ipykernel sets these so that tools colour their output; the lab's programs must write plain text
 # (the toolkit reads py-spy's help and messages), as they do under `make lab-N`.
@@ -101,15 +96,8 @@ class Session:
             if folder.exists():
                 shutil.rmtree(folder)
         self.opts = Options(root=root, work=work, out=self.out, quick=quick, method=method, say=self._say)
-        needs_spy = any(kinds.uses_spy(s) for s in lab.steps)
-        exe = pyspy.find() if needs_spy else ""
-        self.py_spy = pyspy.version(exe) if needs_spy else None
-        self.ctx = kinds.Context(lab=lab, opts=self.opts, exe=exe, plan=publish.planner(lab, root=root))
-        self.sections: dict[str, Any] = {k.section: k.empty() for k in kinds.sections() if k.section}
-        self.timings: list[StepTime] = []
-        self.started = time.perf_counter()
+        self.engine = Engine(lab, opts=self.opts)
         self.results: Results | None = None
-        self._machine = provenance.collect(root=root, py_spy=self.py_spy)
         atexit.register(self.close)
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # an exit that runs atexit
             signal.signal(signal.SIGTERM, _exit_on_term)
@@ -165,22 +153,13 @@ class Session:
             raise LabError(f"step {step.id!r} needs the service of step {missing[0]!r}: run that cell first")
         kind = kinds.get(step.kind)
         print(f"{step.id}: {step.title or step.kind}", flush=True)
-        began = time.perf_counter()
         try:
-            entry = kind.run(self.ctx, step)
+            entry = self.engine.step(step)
         except BaseException as exc:
             self.close()
             what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
             print(f"{step.id} {what}: every process this notebook started was stopped", file=sys.stderr)
             raise
-        if kind.section and entry is not None:
-            if kind.keyed:
-                self.sections[kind.section][step.id] = entry
-            else:
-                self.sections[kind.section] = entry
-        took = round(time.perf_counter() - began, 3)
-        self.timings = [t for t in self.timings if t["id"] != step.id]
-        self.timings.append({"id": step.id, "kind": step.kind, "wall_s": took})
         self.results = None
         if kind.summary is not None and entry is not None:
             from rich.console import Console  # renders as HTML in a notebook, as text elsewhere
@@ -189,25 +168,8 @@ class Session:
 
     def _results(self) -> Results:
         """The run so far as results.json would hold it; values that need a later step are left out."""
-        results: Any = {
-            "schema_version": SCHEMA_VERSION,
-            "lab": self.lab.id,
-            "title": self.lab.title,
-            "generated_at": provenance.now(),
-            "inputs_sha256": store.inputs_sha256(self.lab, root=self.root, quick=self.quick),
-            "quick": self.quick,
-            "environment": {"python": platform.python_version(), "py_spy": self.py_spy},
-            "provenance": {
-                **self._machine,
-                "run_s": round(time.perf_counter() - self.started, 1),
-                "steps": self.timings,
-                "seed": self.lab.seed,
-                "quick": self.quick,
-            },
-            **self.sections,
-            "values": {},
-            "claims": [],
-        }
+        inputs = store.inputs_sha256(self.lab, root=self.root, quick=self.quick)
+        results = self.engine.results(inputs=inputs, generated_at=provenance.now())
         declared = {}
         for name, spec in self.lab.values.items():
             try:
@@ -220,8 +182,7 @@ class Session:
                 declared[name] = spec
         defined = lambda name: self.lab.defines(name, root=self.root)  # noqa: E731
         results["values"] = values.evaluate(results, declared, defined=defined)
-        out: Results = results
-        return out
+        return results
 
     def _context(self, results: Results) -> blocks.Context:
         return blocks.Context(
@@ -249,7 +210,7 @@ class Session:
         defined = lambda name: self.lab.defines(name, root=self.root)  # noqa: E731
         results["claims"] = claims.evaluate(results, specs, default_page=page, defined=defined)
         self.results = results
-        (self.out / "results.json").write_text(publish.dump(results), encoding="utf-8")
+        (self.out / "results.json").write_text(dump(results), encoding="utf-8")
         mine = results["claims"]
         if mine:
             _display(_html("\n".join(pages.claims_table(self._context(results), None))))
@@ -268,9 +229,7 @@ class Session:
 
     def close(self) -> None:
         """Stop every service and process the notebook started (again: harmless)."""
-        for item in reversed(list(self.opts.running.values())):
-            services.stop(item)
-        self.opts.running.clear()
+        self.engine.close()
         processes.stop_all()
 
 

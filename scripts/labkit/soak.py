@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypedDict
 
-from labkit import claims, publish, store
+from labkit import claims, kinds, publish, store
 from labkit.errors import LabError
 from labkit.manifest import Lab
 from labkit.records import Claim, ClaimSpec, Results, Scalar, Spread, StepTime
@@ -238,7 +238,7 @@ def _runs(
                 "ok": not wrong,
                 "wall_s": wall_s,
                 "steps": results["provenance"]["steps"],
-                "samples": {step: p["samples"] for step, p in results["profiles"].items()},
+                "samples": {step: h.number for step, h in kinds.headlines(results)},
                 "claims": run_claims,
             }
         )

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from labkit import formats
 from labkit.errors import LabError
 from labkit.records import Results, Scalar, Value
-
-# A function that was never sampled is absent from a profile: its counts are 0, not unknown.
-_ZERO_WHEN_UNSAMPLED = re.compile(
-    r"^profiles\.[a-z0-9_]+\.functions\.(?P<name>[^.]+)\."
-    r"(self_share|total_share|self_samples|total_samples|total_per_instant)$"
-)
 
 
 class Missing(LabError):
@@ -66,15 +59,23 @@ def missing_section(path: str, step_kinds: Iterable[str]) -> str:
 
     The same rule serves a manifest being loaded (its steps) and results being evaluated (the steps run).
     """
-    from labkit import kinds
+    from labkit import registry  # filled by whoever loaded the lab (labkit.kinds)
 
     section = path.split(".", 1)[0]
-    owners = [k.name for k in kinds.sections() if k.section == section]
+    owners = [k.name for k in registry.sections() if k.section == section]
     present = sorted(set(step_kinds))
     if not owners or any(kind in owners for kind in present):
         return ""
     kinds_here = ", ".join(present) or "none"
     return f"the lab has no {' or '.join(owners)} step (its steps are of the kinds {kinds_here})"
+
+
+def _unsampled(path: str) -> tuple[str, Scalar] | None:
+    """(name, 0) when the path's kind counts an absent item as 0 (a function never sampled), else None."""
+    from labkit import registry
+
+    kind = registry.of_path(path)
+    return kind.unsampled(path) if kind is not None and kind.unsampled is not None else None
 
 
 def _entry(value: Scalar, kind: str) -> Value:
@@ -91,9 +92,9 @@ def standard(results: Results) -> dict[str, Value]:
     out["cpu_model"] = _entry(prov["cpu_model"], "text")
     out["cpu_count"] = _entry(prov["cpu_count"], "count")
     out["measured_date"] = _entry(results["generated_at"][:10], "text")
-    from labkit import kinds  # the step kinds add their own standard values
+    from labkit import registry  # the step kinds (loaded with the lab) add their own standard values
 
-    for kind, step, entry in kinds.entries(results):
+    for kind, step, entry in registry.entries(results):
         if kind.values is not None:
             out.update({name: _entry(value, fmt) for name, (value, fmt) in kind.values(step, entry).items()})
     return out
@@ -121,14 +122,14 @@ def evaluate(
             out[name] = {"value": None, "format": spec["format"], "text": "not measured"}
             continue
         except Missing as exc:
-            unsampled = _ZERO_WHEN_UNSAMPLED.match(spec["path"])
-            if not unsampled:
+            zero = _unsampled(spec["path"])
+            if zero is None:
                 raise LabError(f"value {name!r}: {exc}") from exc
-            if not defined(unsampled["name"]):
+            if not defined(zero[0]):
                 raise LabError(
                     f"value {name!r}: {exc}; no such function in the lab's programs either"
                 ) from exc
-            found = 0.0 if spec["path"].endswith(("_share", "_per_instant")) else 0
+            found = zero[1]
         try:
             out[name] = _entry(found, spec["format"])
         except ValueError as exc:

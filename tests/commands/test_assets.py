@@ -8,7 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
-from labkit import publish
+from labkit import resultfile
 
 from tests.helpers import (
     DATA,
@@ -31,7 +31,7 @@ VALUE = re.compile(r"<!-- value: (?P<name>\w+) -->(?P<text>[^<]*\d[^<]*)<!-- /va
 def test_quick_run_writes_a_mirror_that_passes_check(measured_copy: Path) -> None:
     """Everything the run would publish, in out/quick/ and self-consistent; docs/ as committed."""
     results = json.loads((measured_copy / QUICK_DATA / "results.json").read_text(encoding="utf-8"))
-    publish.validate(results, where="results.json")
+    resultfile.validate(results, where="results.json")
     assert results["quick"] is True and results["provenance"]["quick"] is True
     assert set(results["profiles"]) == {"slow", "fixed"}
     for profile in results["profiles"].values():

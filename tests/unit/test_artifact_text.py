@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labkit import check, kinds, manifest, publish, store
+from labkit import check, kinds, manifest, publish, stepcontext, store
 from labkit.manifest import Step
 
 _SAID = "a name\rwith a CR\r\nand CRLF\n"
 
 
-def _run(ctx: kinds.Context, step: Step) -> dict[str, Any]:
+def _run(ctx: stepcontext.Context, step: Step) -> dict[str, Any]:
     """Keep what the program printed, bytes as they are, and a derived copy (the kind's artifact)."""
     done = subprocess.run(step.command, capture_output=True, check=True, cwd=ctx.opts.root)
     ctx.opts.out.mkdir(parents=True, exist_ok=True)

@@ -378,7 +378,11 @@ A_AT_LEAST_90 = claim("a90", "profiles.hot.functions.helper_a.total_share", ">="
 
 def plan(share: float, specs: list[dict[str, Any]] | None = None, **kw: Any) -> tuple[int, str]:
     return claims.plan_second_look(
-        "hot", pilot(share, **kw), [A_AT_LEAST_90] if specs is None else specs, defined=lambda _: True
+        "profiles",
+        "hot",
+        pilot(share, **kw),
+        [A_AT_LEAST_90] if specs is None else specs,
+        defined=lambda _: True,
     )
 
 

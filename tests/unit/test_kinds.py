@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labkit import check, kinds, manifest, publish, result_fields
+from labkit import check, kinds, manifest, publish, result_fields, stepcontext
 from labkit.blocks import Context, table
 from labkit.manifest import Step
 
@@ -125,6 +125,39 @@ def test_a_kind_is_named_only_in_its_own_package_and_the_registry() -> None:
         assert not unexpected, (name, unexpected)
 
 
+# Literals that spell a section's name but mean something else there.
+SECTION_HOMONYMS = {
+    ("benchmark", "kinds/__init__.py"),  # the registry's list of kind names
+    ("overhead", "kinds/__init__.py"),
+    ("profiles", "stacks.py"),  # a speedscope file's own list of profiles (one per thread)
+    ("profiles", "nbcells.py"),  # the notebook's reader of a speedscope file
+    ("profiles", "grade_finder.py"),  # the grader's reader of a speedscope file
+}
+
+
+def _names_section(path: Path, section: str) -> bool:
+    """A string literal (or an f-string's text) that is the section's name or starts a path into it
+    (a module's file name, `benchmark.py`, is no path into results)."""
+    return any(
+        v == section or (v.startswith(f"{section}.") and v != f"{section}.py") for v in _literals(path)
+    )
+
+
+def test_a_section_is_named_only_in_its_kinds_package() -> None:
+    """`results["profiles"]`, `"overhead."`: claims, values, report, CLI, soak and preflight ask the kinds."""
+    for kind in kinds.sections():
+        if kind.name not in BUILTIN or not kind.section:
+            continue
+        found = {
+            p.relative_to(TOOLKIT).as_posix()
+            for p in TOOLKIT.rglob("*.py")
+            if _names_section(p, kind.section)
+            and not p.relative_to(TOOLKIT).as_posix().startswith(f"kinds/{kind.name}/")
+        }
+        unexpected = {f for f in found if (kind.section, f) not in SECTION_HOMONYMS}
+        assert not unexpected, (kind.section, unexpected)
+
+
 def test_check_imports_nothing_that_runs_a_lab() -> None:
     probe = (
         "import sys, labkit.check, labkit.cli; "
@@ -139,7 +172,7 @@ def test_check_imports_nothing_that_runs_a_lab() -> None:
 # --- a new kind, defined here only, goes through validation, run, check and a page block ------------------
 
 
-def _run(ctx: kinds.Context, step: Step) -> dict[str, Any]:
+def _run(ctx: stepcontext.Context, step: Step) -> dict[str, Any]:
     """Count the lines a command prints (the toy kind's whole measurement)."""
     done = subprocess.run(step.command, capture_output=True, text=True, check=True, cwd=ctx.opts.root)
     ctx.opts.out.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from labkit import learner, manifest, publish
+from labkit import learner, manifest, resultfile
 from rich.console import Console
 from rich.text import Text
 
@@ -53,7 +53,7 @@ def lab(name: str = "lab-1") -> manifest.Lab:
 
 
 def results(name: str = "lab-1") -> dict[str, Any]:
-    found = publish.read_results(ROOT / lab(name).data_dir)
+    found = resultfile.read_results(ROOT / lab(name).data_dir)
     assert found is not None
     return dict(found)
 

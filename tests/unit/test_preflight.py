@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labkit import manifest, preflight, publish, pythons, store
+from labkit import manifest, preflight, publish, pythons, resultfile, store
 from labkit.errors import LabError
 from labkit.kinds import step_of
 from labkit.manifest import Lab, Step
@@ -396,11 +396,11 @@ def test_will_measure_follows_the_cache(manifest_root: Path) -> None:
     data = manifest_root / lab.data_dir
     data.mkdir()
     stored = {
-        "schema_version": publish.SCHEMA_VERSION,
+        "schema_version": resultfile.SCHEMA_VERSION,
         "inputs_sha256": store.inputs_sha256(lab, root=manifest_root, quick=False),
-        "environment": publish.environment(lab),
+        "environment": resultfile.environment(lab),
     }
-    (data / "results.json").write_text(publish.dump(stored))
+    (data / "results.json").write_text(resultfile.dump(stored))
     assert not publish.will_measure(lab, root=manifest_root, force=False, quick=False)
     assert publish.will_measure(lab, root=manifest_root, force=True, quick=False)
     assert publish.will_measure(lab, root=manifest_root, force=False, quick=True)

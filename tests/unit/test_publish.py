@@ -1,22 +1,25 @@
-"""labkit.publish.validate: results.json against its JSON Schema."""
+"""labkit.resultfile: results.json against its JSON Schema; publish.py split by job."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
-from labkit import publish
+from labkit import resultfile
 from labkit.errors import LabError
 
 
 def test_committed_results_validate(results: dict[str, Any]) -> None:
-    publish.validate(results, where="results.json")
+    resultfile.validate(results, where="results.json")
 
 
 def test_absolute_function_file_fails(results: dict[str, Any]) -> None:
     results["profiles"]["slow"]["functions"][0]["file"] = "/home/alice/labs/slow_service/finders.py"
     with pytest.raises(LabError) as caught:
-        publish.validate(results, where="docs/labs/lab-1/data/results.json")
+        resultfile.validate(results, where="docs/labs/lab-1/data/results.json")
     text = str(caught.value)
     assert "docs/labs/lab-1/data/results.json: profiles/slow/functions/0/file:" in text
 
@@ -25,7 +28,7 @@ def test_absolute_function_file_fails(results: dict[str, Any]) -> None:
 def test_missing_top_level_key_fails(results: dict[str, Any], key: str) -> None:
     del results[key]
     with pytest.raises(LabError, match=rf"results.json: \(top level\): '{key}' is a required property"):
-        publish.validate(results, where="results.json")
+        resultfile.validate(results, where="results.json")
 
 
 @pytest.mark.parametrize(
@@ -46,14 +49,14 @@ def test_wrong_field_is_named(results: dict[str, Any], path: tuple[Any, ...], va
         node = node[part]
     node[path[-1]] = value
     with pytest.raises(LabError, match=rf"results.json: {field}:"):
-        publish.validate(results, where="results.json")
+        resultfile.validate(results, where="results.json")
 
 
 def test_missing_function_key_and_extra_key(results: dict[str, Any]) -> None:
     del results["profiles"]["fixed"]["functions"][2]["line_frames"]
     results["provenance"]["hostname"] = "box"
     with pytest.raises(LabError) as caught:
-        publish.validate(results, where="r.json")
+        resultfile.validate(results, where="r.json")
     text = str(caught.value)
     assert "r.json: profiles/fixed/functions/2: 'line_frames' is a required property" in text
     assert "r.json: provenance: Additional properties are not allowed ('hostname' was unexpected)" in text
@@ -65,4 +68,25 @@ def test_missing_function_key_and_extra_key(results: dict[str, Any]) -> None:
 def test_other_format_version_says_what_to_run(results: dict[str, Any], version: int, says: str) -> None:
     results["schema_version"] = version
     with pytest.raises(LabError, match=rf"results.json: format version {version} is .*{says}"):
-        publish.validate(results, where="results.json")
+        resultfile.validate(results, where="results.json")
+
+
+def test_check_reads_and_derives_results_without_the_orchestration() -> None:
+    """`make check` imports results I/O (``resultfile``) and derivation (``derive``), never ``publish``."""
+    probe = (
+        "import sys, labkit.check; "
+        "print(sorted(m for m in sys.modules "
+        "if m in ('labkit.publish', 'labkit.resultfile', 'labkit.derive')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['labkit.derive', 'labkit.resultfile']"
+
+
+def test_every_module_is_at_most_400_lines() -> None:
+    toolkit = Path(resultfile.__file__).parent
+    long = {
+        p.relative_to(toolkit).as_posix(): n
+        for p in toolkit.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert long == {}

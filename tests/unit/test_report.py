@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from labkit import manifest, report
-from labkit.publish import read_results
+from labkit.resultfile import read_results
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,18 +8,16 @@ from labkit import benchmark, store
 from labkit.errors import LabError
 from labkit.kinds.benchmark import plot_name, scaling_svg
 from labkit.records import Benchmark
-from labkit.registry import Context
-from labkit.runner import python_argv, run_json
-from labkit.sanitize import PathMap
+from labkit.stepcontext import Context
 from labkit.steptypes import Step
 
 
 def run(ctx: Context, step: Step) -> Benchmark:
     """Time both versions with the step's program; refuse timings of two versions that disagree."""
-    lab, opts = ctx.lab, ctx.opts
-    argv = python_argv(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
+    opts = ctx.opts
+    argv = ctx.argv(step)
     opts.say(f"{step.id}: timing both versions ({' '.join(argv[2:])})")
-    result = run_json(step, argv, opts=opts, what="benchmark")
+    result = ctx.run_json(step, argv, what="benchmark")
     summary = benchmark.summarise(result)  # validates before anything is published
     if not summary["same_result"]:
         raise LabError(f"{step.id}: the two versions disagree; not publishing timings of a wrong answer")
@@ -28,11 +26,10 @@ def run(ctx: Context, step: Step) -> Benchmark:
     plot = plot_name(step.id, summary)
     if plot:
         store.write_text(opts.out / plot, scaling_svg(summary, result))
-    paths = PathMap.here(opts.root)
     return {
         "step": step.id,
         **summary,
         "raw": f"{step.id}.json",
         "plot": plot,
-        "command": paths.command(argv),
+        "command": ctx.shown(argv),
     }

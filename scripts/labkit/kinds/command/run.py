@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-import subprocess
-
-from labkit import privacy, processes
+from labkit import privacy
 from labkit.errors import LabError
 from labkit.kinds.command import read_command
 from labkit.records import Command, CommandRun
-from labkit.registry import Context
-from labkit.runner import python_argv
-from labkit.sanitize import PathMap, sanitize_text
+from labkit.sanitize import sanitize_text
+from labkit.stepcontext import Context
 from labkit.steptypes import Step
 
 
 def run(ctx: Context, step: Step) -> Command:
     """Capture a command's output as evidence (e.g. `py-spy record --help`), sanitised, into the data."""
-    lab, exe, opts = ctx.lab, ctx.exe, ctx.opts
-    argv = [
-        exe if a == "{py-spy}" else a
-        for a in python_argv(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
-    ]
+    lab, opts = ctx.lab, ctx.opts
+    argv = ctx.argv(step)
     log = opts.work / f"{step.id}.log"
     log.unlink(missing_ok=True)
-    opts.say(f"{step.id}: capturing the output of `{' '.join(PathMap.here(opts.root).command(argv))}`")
-    proc = processes.start(argv, log=log, cwd=opts.root)
-    try:
-        code = proc.wait(timeout=120)
-    except subprocess.TimeoutExpired as exc:
-        raise LabError(f"{step.id}: the command ran for more than 2 minutes") from exc
-    finally:
-        processes.stop(proc)
+    opts.say(f"{step.id}: capturing the output of `{' '.join(ctx.shown(argv))}`")
+    code = ctx.run_to_end(step, argv, log=log, minutes=2, what="command")
     text = sanitize_text(log.read_text(encoding="utf-8", errors="replace"), root=opts.root)
     if opts.out.resolve().is_relative_to((opts.root / "docs").resolve()):  # to be published
         leaks = privacy.bare_names(text, shown=(lab.data_dir / f"{step.id}.txt").as_posix())
@@ -42,7 +30,7 @@ def run(ctx: Context, step: Step) -> Command:
     (opts.out / f"{step.id}.txt").write_text(text, encoding="utf-8")
     entry: CommandRun = {
         "title": step.title,
-        "command": PathMap.here(opts.root).command(argv),
+        "command": ctx.shown(argv),
         "exit_code": code,
         "file": f"{step.id}.txt",
         "extract": step.extract,

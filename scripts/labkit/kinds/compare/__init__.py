@@ -15,7 +15,7 @@ from labkit import formats, registry, stacks, steptypes
 from labkit.blocks import Context, named, table, viewer_links
 from labkit.diffgraph import function_stacks, render_diff_svg
 from labkit.kinds.pair import Pair
-from labkit.steptypes import Step
+from labkit.kinds.profile import KIND as PROFILE
 
 
 class Change(TypedDict):
@@ -79,24 +79,6 @@ def derive(entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
         "only_after": sorted(f["name"] for f in shares if f["before"] == 0),
         "svg": svg,
     }
-
-
-def run(ctx: registry.Context, step: Step) -> dict[str, Any]:
-    """Compare two profiles that this run recorded (their files are already in the output folder)."""
-    first, second = ctx.opts.profiles[step.before], ctx.opts.profiles[step.after]
-    ctx.opts.say(f"{step.id}: comparing the {step.before} and {step.after} recordings")
-    entry: dict[str, Any] = {
-        "title": step.title,
-        "before": step.before,
-        "after": step.after,
-        "threads_filter": first["threads_filter"],
-        "files": {
-            "before": first["files"]["speedscope"],
-            "after": second["files"]["speedscope"],
-            "svg": f"{step.id}.svg",
-        },
-    }
-    return PAIR.write(entry, ctx.opts.out)
 
 
 def _change(change: float) -> str:
@@ -171,14 +153,13 @@ def values(step: str, entry: dict[str, Any]) -> dict[str, tuple[Any, str]]:
     }
 
 
-PAIR = Pair(what="compare", inputs="profiles", needs="profile step", derive=derive)
+PAIR = Pair(what="compare", inputs=PROFILE.section or "", needs="profile step", derive=derive)
 KIND = registry.register(
     registry.Kind(
         name="compare",
         options=steptypes.BeforeAfter,
         schema=registry.results_schema(__name__),
         section="compares",
-        runner=__name__,
         problem=PAIR.problem,
         refresh=PAIR.refresh,
         artifacts=PAIR.artifacts,

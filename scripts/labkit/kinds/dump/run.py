@@ -5,18 +5,17 @@ from __future__ import annotations
 from labkit import live, services
 from labkit.kinds.dump import summarise_dump_json
 from labkit.records import Dump
-from labkit.registry import Context
-from labkit.runner import pid_of
 from labkit.sanitize import PathMap
+from labkit.stepcontext import Context
 from labkit.steptypes import Step
 
 
 def run(ctx: Context, step: Step) -> Dump:
     """What every thread is doing right now: `py-spy dump`, as text and as JSON."""
-    lab, exe, opts = ctx.lab, ctx.exe, ctx.opts
+    exe, opts = ctx.exe, ctx.opts
     paths = PathMap.here(opts.root)
     (opts.work / f"{step.id}.log").unlink(missing_ok=True)
-    pid, own = pid_of(lab, step, opts=opts)
+    pid, own = ctx.pid_of(step)
     try:
         opts.say(f"{step.id}: py-spy dump of every thread, as text and as JSON")
         text = live.dump(

@@ -13,8 +13,8 @@ from typing import Any, TypedDict
 
 from labkit import formats, plots, registry, steptypes
 from labkit.blocks import Context, named, table
+from labkit.kinds.load import KIND as LOAD
 from labkit.kinds.pair import Pair
-from labkit.steptypes import Step
 
 _MARKS = ("p50_ms", "p95_ms", "p99_ms")
 
@@ -106,18 +106,6 @@ def _plot(entry: dict[str, Any], sides: dict[str, dict[str, Any]]) -> str:
         return plots.svg(fig)
 
 
-def run(ctx: registry.Context, step: Step) -> dict[str, Any]:
-    """Draw the two load steps of this run (their raw JSON is already in the output folder)."""
-    ctx.opts.say(f"{step.id}: drawing the latencies of {step.before} and {step.after}")
-    entry: dict[str, Any] = {
-        "title": step.title,
-        "before": step.before,
-        "after": step.after,
-        "files": {"before": f"{step.before}.json", "after": f"{step.after}.json", "svg": f"{step.id}.svg"},
-    }
-    return PAIR.write(entry, ctx.opts.out)
-
-
 def _load_title(ctx: Context, step: str) -> str:
     """The title of the load step a side is, as the page's reader knows it (never the step's id)."""
     section: Any = ctx.results.get(PAIR.inputs) or {}  # loads or profiles, keyed by step
@@ -153,14 +141,13 @@ def latency_plot(ctx: Context, arg: str | None) -> list[str]:
     ]
 
 
-PAIR = Pair(what="latency", inputs="loads", needs="load step that runs to its end", derive=derive)
+PAIR = Pair(what="latency", inputs=LOAD.section or "", needs="load step that runs to its end", derive=derive)
 KIND = registry.register(
     registry.Kind(
         name="latency",
         options=steptypes.BeforeAfter,
         schema=registry.results_schema(__name__),
         section="latencies",
-        runner=__name__,
         problem=PAIR.problem,
         refresh=PAIR.refresh,
         artifacts=PAIR.artifacts,

@@ -13,9 +13,7 @@ from labkit import overhead, processes, pyspy
 from labkit.errors import LabError
 from labkit.overhead import count_batches, raw_samples, rotation, summarise
 from labkit.records import JSONObject, Overhead
-from labkit.registry import Context
-from labkit.runner import python_argv
-from labkit.sanitize import PathMap
+from labkit.stepcontext import Context
 from labkit.steptypes import Step
 
 
@@ -30,8 +28,8 @@ def run(ctx: Context, step: Step) -> Overhead | None:
 
 
 def _measure(ctx: Context, step: Step) -> Overhead:
-    lab, exe, opts = ctx.lab, ctx.exe, ctx.opts
-    argv = python_argv(step.argv(quick=opts.quick, seed=lab.seed), opts.root)
+    exe, opts = ctx.exe, ctx.opts
+    argv = ctx.argv(step)
     opts.say(
         f"{step.id}: {step.rounds} rounds of {step.window} s windows: no profiler, default, --nonblocking"
     )
@@ -52,7 +50,7 @@ def _measure(ctx: Context, step: Step) -> Overhead:
         "step": step.id,
         "title": step.title,
         "raw": f"{step.id}.json",
-        "command": PathMap.here(opts.root).command(argv),
+        "command": ctx.shown(argv),
         "rate_hz": step.rate,
         "window_s": step.window,
         "rounds": step.rounds,

@@ -19,6 +19,7 @@ from labkit import formats, registry, stacks, stats, steptypes, terminal
 from labkit.blocks import Context, named, table, viewer_links
 from labkit.errors import LabError
 from labkit.flamegraph import render_svg
+from labkit.kinds.profile import claimed
 from labkit.records import (
     AdaptiveSpec,
     Derived,
@@ -204,7 +205,8 @@ def provenance(step: str, prof: Profile) -> list[list[str]]:
 
 
 def _profile(ctx: Context, arg: str | None) -> Profile:
-    return named(ctx, "profiles", arg, "profile")
+    found: Profile = named(ctx, "profiles", arg, "profile")
+    return found
 
 
 def threads_in_words(pattern: str) -> str:
@@ -307,6 +309,10 @@ def summary(step: str, profile: Profile) -> Table:
     return out
 
 
+def headline(_step: str, entry: Profile) -> registry.Headline:
+    return registry.Headline(entry["samples"], "samples", entry["files"]["svg"])
+
+
 def attach(step: Step) -> registry.Attach:
     return "must" if step.target else "may-launch"
 
@@ -357,5 +363,8 @@ KIND = registry.register(
         provenance=provenance,
         blocks={"flamegraph": flamegraph, "frame-table": frame_table},
         summary=summary,
+        interval=claimed.interval,
+        unsampled=claimed.unsampled,
+        headline=headline,
     )
 )

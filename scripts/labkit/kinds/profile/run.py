@@ -9,11 +9,10 @@ from pathlib import Path
 
 from labkit import processes, pyspy, services, stacks, store
 from labkit.errors import LabError
-from labkit.kinds.profile import derive, profile_figures
+from labkit.kinds.profile import KIND, derive, profile_figures
 from labkit.records import JSONObject, Profile, ProfileHead
-from labkit.registry import Context
-from labkit.runner import Options, argv_of
 from labkit.sanitize import PathMap
+from labkit.stepcontext import Context, Options
 from labkit.steptypes import Step
 
 
@@ -68,7 +67,7 @@ def run(ctx: Context, step: Step) -> Profile:
     """Profile one program; an adaptive step takes a pilot look, then one more if its claims need it."""
     lab, exe, opts, plan = ctx.lab, ctx.exe, ctx.opts, ctx.plan
     target = opts.running.get(step.target) if step.target else None
-    argv = target.argv if target is not None else argv_of(lab, step, opts=opts)
+    argv = target.argv if target is not None else ctx.argv(step)
     first = step.adaptive["pilot"] if step.adaptive else step.seconds(quick=opts.quick)
     log = opts.work / f"{step.id}.service.log"
     log.unlink(missing_ok=True)
@@ -85,7 +84,7 @@ def run(ctx: Context, step: Step) -> Profile:
         if not step.adaptive or plan is None or opts.quick:
             return  # the QUICK configuration never takes a second look
         pilot = _entry(step, looks, paths=paths, method=method, note="", argv=argv, reason="")
-        extra, reason = plan(step.id, pilot, opts.profiles)
+        extra, reason = plan(KIND.section or "", step.id, pilot, ctx.earlier(KIND.section or ""))
         extra = min(extra, step.adaptive["max"] - first)
         if extra > 0:
             looks.append(
@@ -144,7 +143,6 @@ def run(ctx: Context, step: Step) -> Profile:
     )
     store.write_text(opts.out / entry["files"]["collapsed"], derived["collapsed"])
     store.write_text(opts.out / entry["files"]["svg"], derived["svg"])
-    opts.profiles[step.id] = entry  # what a later profile's second look is planned against
     return entry
 
 

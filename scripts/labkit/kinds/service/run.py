@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from labkit.registry import Context
-from labkit.runner import start_service
+from labkit.stepcontext import Context
 from labkit.steptypes import Step
 
 
 def run(ctx: Context, step: Step) -> None:
-    start_service(ctx, step)
+    ctx.start_service(step)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labkit import services
-from labkit.registry import Context
+from labkit.stepcontext import Context
 from labkit.steptypes import Step
 
 

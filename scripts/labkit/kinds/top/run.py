@@ -7,18 +7,17 @@ import re
 
 from labkit import live, services, terminal
 from labkit.records import Top
-from labkit.registry import Context
-from labkit.runner import pid_of
 from labkit.sanitize import PathMap
+from labkit.stepcontext import Context
 from labkit.steptypes import Step
 
 
 def run(ctx: Context, step: Step) -> Top:
     """`py-spy top` through a pseudo-terminal; its last screen as text and as a terminal picture."""
-    lab, exe, opts = ctx.lab, ctx.exe, ctx.opts
+    exe, opts = ctx.exe, ctx.opts
     paths = PathMap.here(opts.root)
     (opts.work / f"{step.id}.log").unlink(missing_ok=True)
-    pid, own = pid_of(lab, step, opts=opts)
+    pid, own = ctx.pid_of(step)
     seconds = step.seconds(quick=opts.quick)
     try:
         opts.say(f"{step.id}: py-spy top for {seconds} s (through a pseudo-terminal)")
