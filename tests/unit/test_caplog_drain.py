@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from labkit import caplog
 
 # A program that prints 1,000 short lines, flushed one by one, over about half a second.
