@@ -13,12 +13,11 @@ from pathlib import Path
 import jsonschema
 from jsonschema.exceptions import best_match
 
-from labkit import SCHEMA_VERSION, kinds, pyspy
+from labkit import SCHEMA_VERSION, kinds, pyspy, result_fields
 from labkit.errors import LabError
 from labkit.records import Environment, JSONObject, Results, load_results
 from labkit.spec import Lab
 
-SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 # Where a QUICK run publishes: a mirror of what it would write (docs/..., paths as in the repository),
 # never docs/ itself. `check --quick` checks it there.
 QUICK_INTO = Path("out/quick")
@@ -35,18 +34,8 @@ def published(lab: Lab) -> list[Path]:
 
 
 def schema() -> JSONObject:
-    """results.schema.json, plus the section of any step kind registered from outside the toolkit."""
-    loaded: JSONObject = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    for kind in kinds.sections():
-        if kind.section and kind.section not in loaded["properties"]:
-            entry = kind.schema or {"type": "object"}
-            loaded["properties"][kind.section] = (
-                {"type": "object", "additionalProperties": entry}
-                if kind.keyed
-                else {"oneOf": [{"type": "null"}, entry]}
-            )
-            loaded["required"].append(kind.section)
-    return loaded
+    """The results' JSON Schema, assembled from results.schema.json and the kinds (labkit.result_fields)."""
+    return result_fields.schema()
 
 
 def validate(results: object, *, where: str) -> None:

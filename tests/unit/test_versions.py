@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from labkit import SCHEMA_VERSION, manifest, resultfile, scaffold, soak, versions
+from labkit import SCHEMA_VERSION, manifest, result_fields, resultfile, scaffold, soak, versions
 from labkit.errors import LabError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,7 +185,7 @@ def test_each_format_lists_a_change_for_every_version() -> None:
 
 
 def test_the_toolkit_uses_the_listed_versions() -> None:
-    results_schema = json.loads(resultfile.SCHEMA_PATH.read_text(encoding="utf-8"))
+    results_schema = json.loads(result_fields.SCHEMA_PATH.read_text(encoding="utf-8"))
     assert results_schema["properties"]["schema_version"]["const"] == versions.RESULTS_VERSION
     assert SCHEMA_VERSION == versions.RESULTS_VERSION
     assert soak.FORMAT_VERSION == versions.SOAK_VERSION
