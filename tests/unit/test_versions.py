@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from labkit import SCHEMA_VERSION, manifest, result_fields, resultfile, scaffold, soak, versions
+from labkit import SCHEMA_VERSION, manifest, result_fields, scaffold, soak, versions
 from labkit.errors import LabError
 
 ROOT = Path(__file__).resolve().parents[2]
