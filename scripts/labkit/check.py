@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labkit import citations, claims, kinds, notebook, pages, privacy, prose, store
+from labkit import citations, claims, errors, kinds, notebook, pages, privacy, prose, store
 from labkit.derive import page_context, recomputed
-from labkit.errors import LabError, where
+from labkit.errors import LabError
 from labkit.manifest import Lab
 from labkit.resultfile import environment_here, published, read_results, target, validate
 
@@ -162,7 +162,7 @@ def _check_results(
             d = _first_changed_line(diff)
             said = "the source" if d.marker.split(" ")[0] in ("line", "name", "cite") else where
             problems.append(
-                f"{where(shown, d.line)}: {d.marker} shows {d.found[:60]!r} but {said} says "
+                f"{errors.where(shown, d.line)}: {d.marker} shows {d.found[:60]!r} but {said} says "
                 f"{d.expected[:60]!r}; {fix} rewrites the page"
             )
     problems += claims.unstated(results["claims"], texts)
