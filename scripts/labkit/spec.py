@@ -30,6 +30,8 @@ class Step:
     adaptive: AdaptiveSpec | None = None
     window: int = 1
     rounds: int = 3
+    against: str = "nonblocking"  # overhead: the py-spy mode set against its default (or native)
+    groups: dict[str, str] = field(default_factory=dict)  # profile: group name → regex on function names
     extract: dict[str, str] = field(default_factory=dict)
     json: bool = False
     before: str = ""  # compare, latency: the earlier step that shows the program before the change

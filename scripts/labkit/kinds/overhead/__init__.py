@@ -18,6 +18,8 @@ def refresh(_step: str, entry: Overhead, data_dir: Path) -> None:
     raw = json.loads((data_dir / entry["raw"]).read_text(encoding="utf-8"))
     entry["ratios"] = overhead.summarise(raw["windows"])
     entry["stops_per_sample"] = overhead.stops_per_sample(raw["windows"])
+    entry["rates_hz"] = overhead.sample_rates(raw["windows"])
+    entry["paused"] = overhead.paused_share(raw["windows"])
     entry["batch_s"] = overhead.batch_seconds(raw["windows"])
 
 
@@ -31,10 +33,11 @@ def overhead_table(ctx: Context, arg: str | None) -> list[str]:
             caption="py-spy could not attach to the target in this run, so there is no overhead data",
         )
     ratios = data["ratios"]
+    second = data.get("against", "nonblocking")
     names = {
         "default": "py-spy default ÷ no profiler",
-        "nonblocking": "py-spy --nonblocking ÷ no profiler",
-        "default_vs_nonblocking": "py-spy default ÷ --nonblocking",
+        second: f"py-spy --{second} ÷ no profiler",
+        f"default_vs_{second}": f"py-spy default ÷ --{second}",
     }
     rows = [
         [
@@ -54,6 +57,24 @@ def overhead_table(ctx: Context, arg: str | None) -> list[str]:
             ", ".join(f"{v:.3f}" for v in r["values"]),
         ]
         for k, r in stops.items()
+    ]
+    rows += [
+        [
+            f"samples per second, py-spy {'default' if k == 'default' else '--' + k}",
+            f"{r['median']:.1f}",
+            f"{r['min']:.1f}–{r['max']:.1f}",
+            ", ".join(f"{v:.1f}" for v in r["values"]),
+        ]
+        for k, r in (data.get("rates_hz") or {}).items()
+    ]
+    rows += [
+        [
+            f"share of the time the target was stopped, py-spy {'default' if k == 'default' else '--' + k}",
+            f"{r['median']:.3f}",
+            f"{r['min']:.3f}–{r['max']:.3f}",
+            ", ".join(f"{v:.3f}" for v in r["values"]),
+        ]
+        for k, r in (data.get("paused") or {}).items()
     ]
     caption = (
         f"Throughput ratios of the target (batches per second), {data['rounds']} interleaved rounds of "

@@ -101,11 +101,19 @@ def measured_rates(derived: Recording, *, wall: float, level: float, instants: i
 
 
 def derive(
-    *, step_id: str, title: str, speedscope: JSONObject, level: float, svg: bool = True, threads: str = ""
+    *,
+    step_id: str,
+    title: str,
+    speedscope: JSONObject,
+    level: float,
+    svg: bool = True,
+    threads: str = "",
+    groups: dict[str, str] | None = None,
 ) -> Derived:
     """Everything computed from one sanitised recording (also what `check` recomputes).
 
-    The picture shows every thread; the shares are over the threads ``threads`` matches (all by default).
+    The picture shows every thread; the shares are over the threads ``threads`` matches (all by default),
+    and so are the shares of the named ``groups`` of functions, when the step names any.
     """
     recording = stacks.parse(speedscope)
     counted = stacks.collapsed(recording)
@@ -117,6 +125,8 @@ def derive(
         "functions": stacks.functions(chosen, confidence=level),
         "collapsed": stacks.collapsed_text(counted),
     }
+    if groups:
+        out["groups"] = stacks.groups(chosen, groups, confidence=level)
     if svg:
         out["svg"] = render_svg(
             stacks=counted,
@@ -145,6 +155,8 @@ def refresh(step: str, profile: Profile, data_dir: Path) -> None:
             "functions": functions,
         }
     )
+    if "groups" in derived:
+        profile["groups"] = derived["groups"]
     profile.update(
         {
             "effective_rate_hz": figures["effective_rate_hz"],
@@ -167,6 +179,7 @@ def derive_stored(step: str, profile: Profile, *, data_dir: Path, svg: bool = Tr
         level=profile["ci_level"],
         svg=svg,
         threads=profile["threads_filter"],
+        groups={g["name"]: g["pattern"] for g in profile.get("groups", [])},
     )
 
 
