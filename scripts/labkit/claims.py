@@ -31,7 +31,9 @@ SECOND_LOOK_MARGIN = 2.0  # samples planned for the second look, as a multiple o
 OPS = (">=", ">", "<=", "<", "==", "!=", "within")
 SYMBOL = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠", "within": "within"}
 _SHARE = re.compile(
-    r"^profiles\.(?P<step>[a-z0-9_]+)\.functions\.(?P<name>[^.]+)\.(?P<kind>self|total)_(?P<what>share|per_instant)$"
+    # a function's share, or a named group's (a profile step's `groups:`), judged on its interval
+    r"^profiles\.(?P<step>[a-z0-9_]+)\.(?:functions|groups)\.(?P<name>[^.]+)"
+    r"\.(?P<kind>self|total)_(?P<what>share|per_instant)$"
 )
 
 
