@@ -48,7 +48,7 @@ def test_broadcast_and_matmul_agree(seed: int) -> None:
 
 def test_a_query_equal_to_an_item_gets_zero_not_nan() -> None:
     rng = np.random.default_rng(3)
-    items = rng.random((20, 64)) * 1e3  # large values: rounding leaves a tiny negative square without the clip
+    items = rng.random((20, 64)) * 1e3  # large values: without the clip, rounding leaves tiny negatives
     fast = distances.distances_matmul(items.copy(), items)
     assert not np.isnan(fast).any()
     assert np.allclose(np.diag(fast), 0.0, atol=1e-3)
@@ -63,14 +63,15 @@ def test_load_distances_names_what_is_wrong(tmp_path: Path) -> None:
         distances.load_distances(f"{mine}:other")
     with pytest.raises(ValueError, match="no such file"):
         distances.load_distances(f"{tmp_path / 'absent.py'}:distances")
-    with pytest.raises(ValueError, match="FILE.py:FUNCTION"):
+    with pytest.raises(ValueError, match=r"FILE\.py:FUNCTION"):
         distances.load_distances("mine.py")
 
 
 @pytest.mark.parametrize("fixed", [False, True])
 def test_the_service_prints_its_pid_and_one_line_per_batch(fixed: bool) -> None:
     argv = [sys.executable, str(FOLDER / "search.py"), "--seed", "1", "--batches", "3"]
-    done = subprocess.run([*argv, *(["--fixed"] if fixed else [])], capture_output=True, text=True, timeout=60)
+    argv += ["--fixed"] if fixed else []
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"{'fixed' if fixed else 'slow'} service running as PID ")
