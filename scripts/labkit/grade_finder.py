@@ -111,23 +111,28 @@ def fastest_exponent(raw: JSONObject) -> float:
     return benchmark.slope([math.log(x) for x in xs], [math.log(y) for y in ys])
 
 
-def check_speed(raw: JSONObject, *, fast: JSONObject, scales: JSONObject) -> tuple[Check, Check]:
-    """fast: the conservative speedup at the largest size; scales: the exponent of the fastest timings."""
+def check_speed_only(raw: JSONObject, *, fast: JSONObject, what: str = "the slow finder") -> Check:
+    """fast: the conservative speedup at the largest size (``what``: the slow version, as the page says)."""
     summary = benchmark.summarise(raw)
     spread = summary["speedup"]
-    n = summary["n"]
     speedup = Measured(spread["median"], spread["min"], spread["max"])
-    fast_check = judged(
+    return judged(
         "fast",
-        f"fast: faster than the slow finder at n = {n:,}",
+        f"fast: faster than {what} at n = {summary['n']:,}",
         speedup,
         ">=",
         float(fast["than"]),
         kind="speedup",
         hint=str(fast["hint"]),
         rule=f"≥ {formats_of(float(fast['than']), 'speedup')} at the conservative end (your slowest call "
-        "against the slow finder's fastest)",
+        f"against {what}'s fastest)",
     )
+
+
+def check_speed(raw: JSONObject, *, fast: JSONObject, scales: JSONObject) -> tuple[Check, Check]:
+    """fast: the conservative speedup at the largest size; scales: the exponent of the fastest timings."""
+    summary = benchmark.summarise(raw)
+    fast_check = check_speed_only(raw, fast=fast)
     scaling = summary["scaling"]
     if scaling is None:
         raise LabError("the grader's benchmark needs at least three sizes to fit an exponent")
@@ -161,11 +166,13 @@ def bench(
     folder: Path,
     work: Path,
     say: Say,
+    option: str = "--finder",
 ) -> tuple[JSONObject | None, str, str]:
-    """The lab's benchmark with the learner's finder as the fast one: (its JSON or None, why not, note)."""
+    """The lab's benchmark with the learner's function as the fast one (given with ``option``): (its
+    JSON or None, why not, note)."""
     command = fast["quick_program"] if quick and "quick_program" in fast else fast["program"]
     argv = runner.python_argv([str(a).replace("{seed}", str(lab.seed)) for a in command], root)
-    argv += ["--finder", f"{file}:{function}"]
+    argv += [option, f"{file}:{function}"]
     say(f"fast, scales: {' '.join(PathMap.here(root).command(argv)[1:])}")
     raw = folder / "bench.json"
     seconds = limit("quick_bench" if quick else "bench")
