@@ -114,3 +114,19 @@ def test_the_benchmark_refuses_to_time_a_wrong_function(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "disagree" in done.stderr
     assert not (tmp_path / "b.json").exists()
+
+
+def test_symbols_reads_the_section_headers_of_the_loaded_libraries(tmp_path: Path) -> None:
+    symbols = load("symbols")
+    assert symbols.sections(Path(sys.executable).resolve()) != [], "the interpreter is an ELF file"
+    text = tmp_path / "not-elf.so"
+    text.write_text("not an ELF file")
+    assert symbols.sections(text) == []
+    done = subprocess.run(
+        [sys.executable, str(FOLDER / "symbols.py")], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(found) == {"libc", "numpy"}
+    assert found["numpy"]["symtab"] is True  # NumPy's wheels keep the names that Lab 3's page shows
+    assert found["libc"]["dynsym"] is True and found["libc"]["file"].startswith("libc.so")
