@@ -1,6 +1,6 @@
 """Answer the grader's inputs with a distances function (a learner's): one child, no judging here.
 
-The grader (labkit.grade_native) writes the inputs as JSON, this program calls the function on each
+The grader of `make grade-3` writes the inputs as JSON, this program calls the function on each
 and writes its answers as JSON; the grader compares them with the reference in its own process.
 
     python labs/native_service/answer.py --inputs in.json --json out.json --distances FILE.py:FUNCTION

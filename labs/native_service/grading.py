@@ -1,5 +1,5 @@
 """Lab 3's grading rules as plain functions: the inputs, the comparison with the reference, and which
-samples of a recording hold NumPy's element-by-element loops. labkit.grade_native runs the children
+samples of a recording hold NumPy's element-by-element loops. The toolkit's grader runs the children
 and turns these into checks; nothing here runs a learner's code.
 """
 
