@@ -12,25 +12,18 @@ all ``--repeats`` timings are kept, per call. OpenBLAS is held to one thread, as
 
 from __future__ import annotations
 
-import os
-
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_name] = "1"  # before NumPy loads its BLAS (see search.py)
-
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from distances import (  # noqa: E402
+from distances import (  # first: it holds OpenBLAS to one thread before NumPy loads
     DIMS,
     ITEMS,
     QUERIES,
@@ -40,6 +33,9 @@ from distances import (  # noqa: E402
     distances_matmul,
     load_distances,
 )
+
+# isort: split
+import numpy as np
 
 
 def timed(func: Distances, inputs: list[np.ndarray], items: np.ndarray) -> float:

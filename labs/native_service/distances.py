@@ -8,12 +8,21 @@ the matrix-product version never builds that array: ``|q - c|² = |q|² + |c|² 
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Callable
-from pathlib import Path
+import os
 
-import numpy as np
-from numpy.typing import NDArray
+# OpenBLAS, NumPy's linear-algebra library, is held to one thread before NumPy loads it (a program
+# imports this module before NumPy): the broadcast runs on one core, so the comparison stays one core
+# against one core on any machine, and a recording is not spread over as many BLAS threads as the
+# machine has cores.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_name] = "1"
+
+import importlib.util  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
 
 Matrix = NDArray[np.float64]
 Distances = Callable[[Matrix, Matrix], Matrix]

@@ -7,29 +7,21 @@ slow; ``--fixed`` swaps in the matrix-product one and nothing else.
     python labs/native_service/search.py            # the slow service
     python labs/native_service/search.py --fixed    # the repaired one
 
-OpenBLAS, NumPy's linear-algebra library, is held to one thread (before NumPy is imported): the
-broadcast version runs on one core, so the comparison stays one core against one core on any
-machine, and the recording is not spread over as many BLAS threads as the machine has cores.
+OpenBLAS, NumPy's linear-algebra library, is held to one thread: see distances.py.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_name] = "1"
-
-import argparse  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from distances import (  # noqa: E402
+from distances import (  # first: it holds OpenBLAS to one thread before NumPy loads
     DIMS,
     ITEMS,
     QUERIES,
@@ -40,6 +32,9 @@ from distances import (  # noqa: E402
     load_distances,
     nearest,
 )
+
+# isort: split
+import numpy as np
 
 
 def serve(*, fixed: bool, seed: int | None, batches: int, spec: str | None = None) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from labkit import exercise, pyspy, runner, sandbox, stacks, stats
+from labkit import exercise, runner, sandbox, stacks, stats
 from labkit.claims import Measured
 from labkit.errors import LabError
 from labkit.grade_checks import (
@@ -25,13 +25,12 @@ from labkit.grade_checks import (
     Say,
     capped,
     formats_of,
-    joined,
     judged,
     limit,
     not_measured,
     setting,
 )
-from labkit.grade_finder import bench, check_speed_only, recording_of, your_flame_graph
+from labkit.grade_finder import NotRecorded, bench, check_speed_only, record_service, your_flame_graph
 from labkit.graders import GRADERS
 from labkit.manifest import Lab
 from labkit.records import JSONObject
@@ -111,24 +110,15 @@ def check_native(
     pattern = str(cfg.get("pattern") or lab_rules.LOOPS)
     rule = f"whole interval < {formats_of(than, 'share')}" + (f" ({cfg['why']})" if cfg.get("why") else "")
     seconds = setting(cfg, "duration", quick=quick)
-    out, log = folder / "native.speedscope.json", work / "native.log"
-    log.unlink(missing_ok=True)
-    sandbox.remove(out)
     argv = [*_argv(lab, root, cfg["program"]), "--distances", spec]
     say(f"native: the service with your {function}, recorded by py-spy --native for {seconds} s")
-    with sandbox.fifo_output(folder / "service.out") as (redirect, service):
-        rec = pyspy.record(
-            exe=pyspy.find(), out=out, log=log, cwd=folder, rate=100, duration=seconds,
-            launch=[*redirect, *argv], extra=["--native"],
-        )  # fmt: skip
-    note = joined(sandbox.cap_file(log), service.write(work / "service.log"))
-    if not out.exists():
-        spy = (rec.output[-2000:].strip().splitlines() or ["(no output)"])[-1]
-        return not_measured(
-            "native_gone", question, f"py-spy wrote no recording: {spy}", hint=hint, rule=rule
-        )
     try:
-        data = recording_of(out)
+        data, note = record_service(
+            argv, name="native", seconds=seconds, folder=folder, work=work, extra=["--native"]
+        )
+    except NotRecorded as exc:
+        return not_measured("native_gone", question, str(exc), hint=hint, rule=rule, detail=exc.note)
+    try:
         share = loops_share(data, lab_rules=lab_rules, pattern=pattern)
     except LabError as exc:
         return not_measured("native_gone", question, str(exc), hint=hint, rule=rule, detail=note)

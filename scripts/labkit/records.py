@@ -92,15 +92,18 @@ class Thread(TypedDict):
 
 
 # a function's samples and shares in one recording (labkit.stacks.functions)
-class FunctionShares(TypedDict):
+class Shares(TypedDict):  # samples and shares of one thing (a function, a group) in one recording
     name: str
-    file: str
     self_samples: int
     total_samples: int
     self_share: float
     total_share: float
     self_ci: list[float]
     total_ci: list[float]
+
+
+class FunctionShares(Shares):
+    file: str
     line_frames: int
 
 
@@ -172,15 +175,8 @@ class ProfileHead(TypedDict):
     files: ProfileFiles
 
 
-class FunctionGroup(TypedDict):  # a profile step's named group of functions (labkit.stacks.groups)
-    name: str
+class FunctionGroup(Shares):  # a profile step's named group of functions (labkit.stacks.groups)
     pattern: str
-    self_samples: int
-    total_samples: int
-    self_share: float
-    total_share: float
-    self_ci: list[float]
-    total_ci: list[float]
 
 
 class _ProfileBody(ProfileHead, Rates):

@@ -54,7 +54,7 @@ def grade(
     reset = labkit(repo, "reset", lab, "--force")
     assert reset.returncode == 0, str(reset)
     if source is not None:
-        name = "finder.py" if lab == "lab-1" else "shared_state.py"
+        name = {"lab-1": "finder.py", "lab-2": "shared_state.py", "lab-3": "distances.py"}[lab]
         (repo / "exercises" / lab / name).write_text(source, encoding="utf-8")
     docs = hash_tree(repo / "docs")
     (repo / "out" / lab / "grade.json").unlink(missing_ok=True)

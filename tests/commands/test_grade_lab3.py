@@ -3,12 +3,13 @@ the service with it under real py-spy --native; QUICK configuration, verdicts on
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import assert_no_process_left, copy_repo, hash_tree, labkit
+from tests.commands.test_grade import grade as grade_lab
+from tests.commands.test_grade import verdicts
+from tests.helpers import copy_repo
 
 MATMUL = """
 import numpy as np
@@ -32,26 +33,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def grade(repo: Path, source: str | None) -> tuple[int, str, dict[str, object]]:
-    """Write the learner's file (None: the original), grade it; docs/ untouched, no process left."""
-    reset = labkit(repo, "reset", "lab-3", "--force")
-    assert reset.returncode == 0, str(reset)
-    if source is not None:
-        (repo / "exercises" / "lab-3" / "distances.py").write_text(source, encoding="utf-8")
-    docs = hash_tree(repo / "docs")
-    record_path = repo / "out" / "lab-3" / "grade.json"
-    record_path.unlink(missing_ok=True)
-    run = labkit(repo, "grade", "lab-3", "--quick", timeout=240)
-    assert_no_process_left(repo)
-    assert hash_tree(repo / "docs") == docs, "grading changed docs/"
-    record = json.loads(record_path.read_text(encoding="utf-8"))
-    assert str(repo) not in json.dumps(record), "grade.json holds an absolute path"
-    return run.returncode, run.output, record
-
-
-def verdicts(record: dict[str, object]) -> dict[str, bool]:
-    checks = record["checks"]
-    assert isinstance(checks, list)
-    return {c["id"]: c["passed"] for c in checks}
+    """Lab 3's grade through test_grade's helper: docs/ untouched, no process left, no local path."""
+    return grade_lab(repo, "lab-3", source)
 
 
 def test_the_unchanged_exercise_fails_on_speed_and_on_its_native_frames(repo: Path) -> None:

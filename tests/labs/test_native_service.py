@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,14 +79,21 @@ def test_the_service_prints_its_pid_and_one_line_per_batch(fixed: bool) -> None:
     assert [line.split(":")[0] for line in lines[1:]] == ["batch 1", "batch 2", "batch 3"]
 
 
-def test_the_service_holds_openblas_to_one_thread() -> None:
-    """Set before NumPy loads its BLAS; a later setting would change nothing."""
+@pytest.mark.skipif(sys.platform != "linux" or (os.cpu_count() or 1) < 2, reason="threads in /proc, 2+ cores")
+@pytest.mark.parametrize("program", ["search.py", "bench_distances.py"])
+def test_openblas_starts_no_thread_of_its_own(program: str, tmp_path: Path) -> None:
+    """Pinned before NumPy loads OpenBLAS: a process of one thread (else one per extra core)."""
     code = (
-        "import runpy, sys, os; sys.argv = ['search.py', '--batches', '0']; "
-        f"sys.path.insert(0, {str(FOLDER)!r}); import search; print(os.environ['OPENBLAS_NUM_THREADS'])"
+        f"import sys; sys.path.insert(0, {str(FOLDER)!r}); sys.argv = [{program!r}]; "
+        f"import runpy; mod = runpy.run_path({str(FOLDER / program)!r}, run_name='lab3'); "
+        "import os; print(len(os.listdir('/proc/self/task')), os.environ['OPENBLAS_NUM_THREADS'])"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.stdout.strip() == "1", done.stderr
+    pinned = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")  # this process set them
+    env = {k: v for k, v in os.environ.items() if k not in pinned}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env
+    )
+    assert done.stdout.split() == ["1", "1"], done.stderr
 
 
 def test_the_benchmark_writes_what_the_toolkit_reads(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Final
 
 from labkit import kinds, overhead
 from labkit.blocks import Context, table
-from labkit.records import Overhead
+from labkit.records import Overhead, Series
 
 
 def refresh(_step: str, entry: Overhead, data_dir: Path) -> None:
@@ -21,6 +21,16 @@ def refresh(_step: str, entry: Overhead, data_dir: Path) -> None:
     entry["rates_hz"] = overhead.sample_rates(raw["windows"])
     entry["paused"] = overhead.paused_share(raw["windows"])
     entry["batch_s"] = overhead.batch_seconds(raw["windows"])
+
+
+def _row(label: str, r: Series, digits: int = 3) -> list[str]:
+    """One line of the table: a series' median, its min–max and its value per round."""
+    return [
+        label,
+        f"{r['median']:.{digits}f}",
+        f"{r['min']:.{digits}f}–{r['max']:.{digits}f}",
+        ", ".join(f"{v:.{digits}f}" for v in r["values"]),
+    ]
 
 
 def overhead_table(ctx: Context, arg: str | None) -> list[str]:
@@ -39,43 +49,17 @@ def overhead_table(ctx: Context, arg: str | None) -> list[str]:
         second: f"py-spy --{second} ÷ no profiler",
         f"default_vs_{second}": f"py-spy default ÷ --{second}",
     }
-    rows = [
-        [
-            names[key],
-            f"{r['median']:.3f}",
-            f"{r['min']:.3f}–{r['max']:.3f}",
-            ", ".join(f"{v:.3f}" for v in r["values"]),
+    rows = [_row(names[key], r) for key, r in ratios.items()]
+    per_mode = (
+        ("stops of the target per sample", data.get("stops_per_sample"), 3),
+        ("samples per second", data.get("rates_hz"), 1),
+        ("share of the time the target was stopped", data.get("paused"), 3),
+    )
+    for label, series, digits in per_mode:
+        rows += [
+            _row(f"{label}, py-spy {'default' if k == 'default' else '--' + k}", r, digits)
+            for k, r in (series or {}).items()
         ]
-        for key, r in ratios.items()
-    ]
-    stops = data.get("stops_per_sample") or {}
-    rows += [
-        [
-            f"stops of the target per sample, py-spy {'default' if k == 'default' else '--' + k}",
-            f"{r['median']:.3f}",
-            f"{r['min']:.3f}–{r['max']:.3f}",
-            ", ".join(f"{v:.3f}" for v in r["values"]),
-        ]
-        for k, r in stops.items()
-    ]
-    rows += [
-        [
-            f"samples per second, py-spy {'default' if k == 'default' else '--' + k}",
-            f"{r['median']:.1f}",
-            f"{r['min']:.1f}–{r['max']:.1f}",
-            ", ".join(f"{v:.1f}" for v in r["values"]),
-        ]
-        for k, r in (data.get("rates_hz") or {}).items()
-    ]
-    rows += [
-        [
-            f"share of the time the target was stopped, py-spy {'default' if k == 'default' else '--' + k}",
-            f"{r['median']:.3f}",
-            f"{r['min']:.3f}–{r['max']:.3f}",
-            ", ".join(f"{v:.3f}" for v in r["values"]),
-        ]
-        for k, r in (data.get("paused") or {}).items()
-    ]
     caption = (
         f"Throughput ratios of the target (batches per second), {data['rounds']} interleaved rounds of "
         f"{data['window_s']} s windows, py-spy at {data['rate_hz']} Hz; 1.000 means no slowdown. "
