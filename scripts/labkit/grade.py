@@ -27,6 +27,7 @@ from labkit.errors import LabError
 from labkit.grade_checks import QUESTIONS, Check, Say
 from labkit.grade_finder import grade_finder
 from labkit.grade_lock import grade_lock
+from labkit.grade_native import grade_native
 from labkit.manifest import Lab
 from labkit.records import JSONObject
 from labkit.versions import GRADE_VERSION
@@ -93,7 +94,11 @@ def restore(root: Path, before: dict[str, bytes]) -> Check | None:
     )
 
 
-RUNS: dict[str, Callable[..., list[Check]]] = {"finder": grade_finder, "lock": grade_lock}
+RUNS: dict[str, Callable[..., list[Check]]] = {
+    "finder": grade_finder,
+    "lock": grade_lock,
+    "native": grade_native,
+}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ QUESTIONS = {
     "no_lost_updates": "no lost updates under concurrent requests",
     "p95": "fast: p95 of /locked, the slow version against yours",
     "untouched": "your code left the lab's files alone",
+    "correct_distances": "correct: the same distances as the reference",
+    "native_gone": "profile: NumPy's element-by-element loops no longer dominate",
 }
 # Seconds each check that runs the learner's code may take before its child is killed (whole group).
 LIMITS_S = {"call": 10.0, "correct": 120.0, "bench": 240.0, "quick_bench": 120.0}

@@ -13,6 +13,7 @@ import ast
 import dataclasses
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from labkit import benchmark, exercise, flamegraph, pyspy, runner, sandbox, stacks, stats
@@ -111,23 +112,28 @@ def fastest_exponent(raw: JSONObject) -> float:
     return benchmark.slope([math.log(x) for x in xs], [math.log(y) for y in ys])
 
 
-def check_speed(raw: JSONObject, *, fast: JSONObject, scales: JSONObject) -> tuple[Check, Check]:
-    """fast: the conservative speedup at the largest size; scales: the exponent of the fastest timings."""
+def check_speed_only(raw: JSONObject, *, fast: JSONObject, what: str = "the slow finder") -> Check:
+    """fast: the conservative speedup at the largest size (``what``: the slow version, as the page says)."""
     summary = benchmark.summarise(raw)
     spread = summary["speedup"]
-    n = summary["n"]
     speedup = Measured(spread["median"], spread["min"], spread["max"])
-    fast_check = judged(
+    return judged(
         "fast",
-        f"fast: faster than the slow finder at n = {n:,}",
+        f"fast: faster than {what} at n = {summary['n']:,}",
         speedup,
         ">=",
         float(fast["than"]),
         kind="speedup",
         hint=str(fast["hint"]),
         rule=f"≥ {formats_of(float(fast['than']), 'speedup')} at the conservative end (your slowest call "
-        "against the slow finder's fastest)",
+        f"against {what}'s fastest)",
     )
+
+
+def check_speed(raw: JSONObject, *, fast: JSONObject, scales: JSONObject) -> tuple[Check, Check]:
+    """fast: the conservative speedup at the largest size; scales: the exponent of the fastest timings."""
+    summary = benchmark.summarise(raw)
+    fast_check = check_speed_only(raw, fast=fast)
     scaling = summary["scaling"]
     if scaling is None:
         raise LabError("the grader's benchmark needs at least three sizes to fit an exponent")
@@ -161,11 +167,13 @@ def bench(
     folder: Path,
     work: Path,
     say: Say,
+    option: str = "--finder",
 ) -> tuple[JSONObject | None, str, str]:
-    """The lab's benchmark with the learner's finder as the fast one: (its JSON or None, why not, note)."""
+    """The lab's benchmark with the learner's function as the fast one (given with ``option``): (its
+    JSON or None, why not, note)."""
     command = fast["quick_program"] if quick and "quick_program" in fast else fast["program"]
     argv = runner.python_argv([str(a).replace("{seed}", str(lab.seed)) for a in command], root)
-    argv += ["--finder", f"{file}:{function}"]
+    argv += [option, f"{file}:{function}"]
     say(f"fast, scales: {' '.join(PathMap.here(root).command(argv)[1:])}")
     raw = folder / "bench.json"
     seconds = limit("quick_bench" if quick else "bench")
@@ -240,10 +248,37 @@ def check_profile(
     command = [str(a).replace("{seed}", str(lab.seed)) for a in cfg["program"]]
     argv = [*runner.python_argv(command, root), "--finder", f"{file}:{function}"]
     seconds = setting(cfg, "duration", quick=quick)
-    out = folder / "profile.speedscope.json"
-    log = work / "profile.log"
-    log.unlink(missing_ok=True)
     say(f"profile: the service with your finder, recorded by py-spy for {seconds} s")
+    try:
+        data, note = record_service(argv, name="recording", seconds=seconds, folder=folder, work=work)
+    except NotRecorded as exc:
+        return not_measured("hot_path", question, str(exc), hint=hint, rule=rule, detail=exc.note)
+    try:
+        share = finder_share(data, file=file, lines=lines)
+    except LabError as exc:
+        check = not_measured("hot_path", question, str(exc), hint=hint, rule=rule, detail=note)
+    else:
+        check = judged("hot_path", question, share, "<", than, kind="share", hint=hint, rule=rule)
+        check = capped(check, note)
+    picture = your_flame_graph(data, lab=lab, root=root, function=function)
+    return dataclasses.replace(check, picture=picture.relative_to(root).as_posix() if picture else "")
+
+
+class NotRecorded(LabError):
+    """The learner's service gave no recording; ``note`` says what output was cut, if any."""
+
+    def __init__(self, why: str, note: str) -> None:
+        super().__init__(why)
+        self.note = note
+
+
+def record_service(
+    argv: list[str], *, name: str, seconds: int, folder: Path, work: Path, extra: Sequence[str] = ()
+) -> tuple[JSONObject, str]:
+    """Launch the service running the learner's code under py-spy (``extra``: more py-spy options);
+    its recording and the note on any output that was cut, or NotRecorded."""
+    out, log = folder / f"{name}.speedscope.json", work / f"{name}.log"
+    log.unlink(missing_ok=True)
     # The service's own output (and the learner's prints) go to a capped pipe, not through py-spy.
     with sandbox.fifo_output(folder / "service.out") as (redirect, service):
         rec = pyspy.record(
@@ -254,27 +289,17 @@ def check_profile(
             rate=100,
             duration=seconds,
             launch=[*redirect, *argv],
+            extra=list(extra),
         )
     note = joined(sandbox.cap_file(log), service.write(work / "service.log"))
     if not out.exists():
         spy = (rec.output[-2000:].strip().splitlines() or ["(no output)"])[-1]
         why = f"{spy}; the service's last output: {service.last_lines(1).strip() or '(none)'}"
-        return not_measured(
-            "hot_path", question, f"py-spy wrote no recording: {why}", hint=hint, rule=rule, detail=note
-        )
+        raise NotRecorded(f"py-spy wrote no recording: {why}", note)
     try:
-        data = recording_of(out)
+        return recording_of(out), note
     except LabError as exc:
-        return not_measured("hot_path", question, str(exc), hint=hint, rule=rule, detail=note)
-    try:
-        share = finder_share(data, file=file, lines=lines)
-    except LabError as exc:
-        check = not_measured("hot_path", question, str(exc), hint=hint, rule=rule, detail=note)
-    else:
-        check = judged("hot_path", question, share, "<", than, kind="share", hint=hint, rule=rule)
-        check = capped(check, note)
-    picture = your_flame_graph(data, lab=lab, root=root, function=function)
-    return dataclasses.replace(check, picture=picture.relative_to(root).as_posix() if picture else "")
+        raise NotRecorded(str(exc), note) from exc
 
 
 def recording_of(path: Path) -> JSONObject:

@@ -29,6 +29,14 @@ GRADERS = {
         checks=("no_lost_updates", "p95"),
         settings={"no_lost_updates": (), "p95": ("than", "program", "server", "ready")},
     ),
+    "native": Grader(  # Lab 3's rules are in its own folder (labs/native_service/grading.py)
+        checks=("correct", "fast", "native_gone"),
+        settings={
+            "correct": ("program", "rules"),
+            "fast": ("than", "program"),
+            "native_gone": ("than", "program", "duration"),
+        },
+    ),
 }
 
 

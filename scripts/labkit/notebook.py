@@ -210,6 +210,22 @@ def _requirement(root: Path) -> str:
     return found[1] if found else PY_SPY
 
 
+def _imported(root: Path, files: dict[str, str]) -> list[str]:
+    """The project's dependencies (pyproject.toml) that the lab's programs import, e.g. NumPy for Lab 3:
+    the notebook installs them beside py-spy, in the project's version range."""
+    config = root / "pyproject.toml"
+    if not config.is_file():
+        return []
+    listed = re.search(r"^dependencies = \[(.*?)^\]", config.read_text(encoding="utf-8"), re.M | re.S)
+    found = []
+    for requirement in re.findall(r'^\s*"([^"]+)"', listed[1] if listed else "", re.M):
+        module = re.split(r"[^A-Za-z0-9_.-]", requirement, maxsplit=1)[0].replace("-", "_").lower()
+        pattern = re.compile(rf"^\s*(import|from) {re.escape(module)}\b", re.M)
+        if module != "py_spy" and any(pattern.search(text) for text in files.values()):
+            found.append(requirement)
+    return found
+
+
 def page_url(lab: Lab, *, root: Path) -> str | None:
     """The page on the published site (mkdocs.yml's `site_url`); None without one (a downloaded
     notebook has no folder of pages beside it, so a relative link would lead nowhere)."""
@@ -276,6 +292,7 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
     folder = lab.id
     url = page_url(lab, root=root)
     files = programs(lab, steps, root=root)
+    imported = _imported(root, files)
     cells = [
         md(_intro(lab, url, folder)),
         code(
@@ -284,7 +301,7 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
             'QUICK = os.environ.get("LABKIT_QUICK", "") in ("1", "true", "yes")\n'
             "SECONDS = 2 if QUICK else 10  # how long each py-spy recording lasts"
         ),
-        code(f'%pip install --quiet "{_requirement(root)}"'),
+        code("%pip install --quiet " + " ".join(f'"{r}"' for r in [_requirement(root), *imported])),
         md("Helpers: start and stop programs in the background, and read py-spy's recordings."),
         code(nbcells.HELPERS.format(folder=folder).rstrip("\n")),
         md("The lab's programs, written into the folder."),

@@ -1,4 +1,7 @@
-"""Does py-spy slow its target down? Throughput with no profiler, py-spy's default, and --nonblocking.
+"""Does py-spy slow its target down? Throughput with no profiler, py-spy's default, and a second mode.
+
+The second mode is --nonblocking (Lab 1: does pausing cost anything?) or --native (Lab 3: what does
+unwinding the C stack cost?); a step names it with ``against:``.
 
 One target runs throughout; each round runs the three modes in a rotated order (to spread drift
 over the modes) and counts the ``batch N:`` lines the target printed during each window.
@@ -21,19 +24,39 @@ from pathlib import Path
 from labkit.errors import LabError
 from labkit.records import JSONObject, Series
 
+SECOND_MODES = ("nonblocking", "native")  # each is also the py-spy option (--nonblocking, --native)
 MODES = ("none", "default", "nonblocking")
-# name: (numerator mode, denominator mode), both from the same round
-RATIOS = {
-    "default": ("default", "none"),
-    "nonblocking": ("nonblocking", "none"),
-    "default_vs_nonblocking": ("default", "nonblocking"),
-}
 BATCH = re.compile(rb"^batch \d+:")
 
 
-def rotation(rounds: int) -> list[list[str]]:
-    """Round r starts with mode r mod 3: none, default, nonblocking; then default, nonblocking, none; …"""
-    return [[*MODES[r % 3 :], *MODES[: r % 3]] for r in range(rounds)]
+def modes(against: str = "nonblocking") -> tuple[str, str, str]:
+    """The three modes of a round: no profiler, py-spy's default, and the mode it is set against."""
+    if against not in SECOND_MODES:
+        raise LabError(f"overhead: no mode {against!r} (expected one of {', '.join(SECOND_MODES)})")
+    return ("none", "default", against)
+
+
+def ratios_of(against: str) -> dict[str, tuple[str, str]]:
+    """name: (numerator mode, denominator mode), both from the same round."""
+    return {
+        "default": ("default", "none"),
+        against: (against, "none"),
+        f"default_vs_{against}": ("default", against),
+    }
+
+
+def second_mode(windows: list[JSONObject]) -> str:
+    """The mode set against the default in these windows (nonblocking in windows of old runs)."""
+    found = {str(w["mode"]) for w in windows} & set(SECOND_MODES)
+    if len(found) > 1:
+        raise LabError(f"windows of two second modes at once: {', '.join(sorted(found))}")
+    return found.pop() if found else "nonblocking"
+
+
+def rotation(rounds: int, against: str = "nonblocking") -> list[list[str]]:
+    """Round r starts with mode r mod 3: none, default, second; then default, second, none; …"""
+    order = modes(against)
+    return [[*order[r % 3 :], *order[: r % 3]] for r in range(rounds)]
 
 
 def count_batches(log: Path, start: int, end: int) -> int:
@@ -55,7 +78,7 @@ def summarise(windows: list[JSONObject]) -> dict[str, Series]:
             raise LabError(f"window {window} has no duration")
         by_round.setdefault(window["round"], {})[window["mode"]] = window["batches"] / window["wall_s"]
     out: dict[str, Series] = {}
-    for name, (top, bottom) in RATIOS.items():
+    for name, (top, bottom) in ratios_of(second_mode(windows)).items():
         values = []
         for number in sorted(by_round):
             seen = by_round[number]
@@ -93,13 +116,44 @@ def stops_per_sample(windows: list[JSONObject]) -> dict[str, Series] | None:
     the machine's speed nor py-spy's start-up enters.
     """
     out: dict[str, Series] = {}
-    for mode in ("default", "nonblocking"):
+    for mode in ("default", second_mode(windows)):
         chosen = [w for w in windows if w["mode"] == mode]
         if not chosen or any(w.get("voluntary_switches") is None for w in chosen):
             return None  # no /proc here (macOS): publish the throughput ratios only
         if any(not w.get("samples") for w in chosen):
             raise LabError(f"a {mode!r} window has no samples counted: py-spy sampled nothing")
         out[mode] = _spread([round(w["voluntary_switches"] / w["samples"], 4) for w in chosen])
+    return out
+
+
+def sample_rates(windows: list[JSONObject]) -> dict[str, Series]:
+    """py-spy's effective rate per profiled mode: the samples it took ÷ the window's measured wall time.
+
+    The wall time holds py-spy's start-up and exit too, so this is a lower bound of the rate while it
+    sampled; both modes pay the same start-up, so they compare with each other.
+    """
+    out: dict[str, Series] = {}
+    for mode in ("default", second_mode(windows)):
+        chosen = [w for w in windows if w["mode"] == mode]
+        if any(w.get("samples") is None or w["wall_s"] <= 0 for w in chosen):
+            raise LabError(f"a {mode!r} window has no samples counted or no duration")
+        out[mode] = _spread([round(w["samples"] / w["wall_s"], 3) for w in chosen])
+    return out
+
+
+def paused_share(windows: list[JSONObject]) -> dict[str, Series] | None:
+    """Per profiled mode, the share of each window the target was neither running nor waiting for a CPU.
+
+    For a target that never sleeps this is the time py-spy held it stopped. The kernel counts it
+    (schedstat), so neither the machine's speed nor other processes taking the CPU enter; None
+    without /proc.
+    """
+    out: dict[str, Series] = {}
+    for mode in ("default", second_mode(windows)):
+        chosen = [w for w in windows if w["mode"] == mode]
+        if not chosen or any(w.get("not_runnable") is None for w in chosen):
+            return None
+        out[mode] = _spread([float(w["not_runnable"]) for w in chosen])
     return out
 
 

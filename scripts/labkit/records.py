@@ -92,15 +92,18 @@ class Thread(TypedDict):
 
 
 # a function's samples and shares in one recording (labkit.stacks.functions)
-class FunctionShares(TypedDict):
+class Shares(TypedDict):  # samples and shares of one thing (a function, a group) in one recording
     name: str
-    file: str
     self_samples: int
     total_samples: int
     self_share: float
     total_share: float
     self_ci: list[float]
     total_ci: list[float]
+
+
+class FunctionShares(Shares):
+    file: str
     line_frames: int
 
 
@@ -142,6 +145,7 @@ class Recording(TypedDict):
 
 class Derived(Recording, total=False):
     svg: str
+    groups: list[FunctionGroup]
 
 
 class Rates(TypedDict):  # the figures of a profile that divide by time or by sampling instants
@@ -171,11 +175,19 @@ class ProfileHead(TypedDict):
     files: ProfileFiles
 
 
-class Profile(ProfileHead, Rates):  # an entry of ``profiles``
+class FunctionGroup(Shares):  # a profile step's named group of functions (labkit.stacks.groups)
+    pattern: str
+
+
+class _ProfileBody(ProfileHead, Rates):
     samples: int
     share_samples: int
     threads: list[Thread]
     functions: list[Function]
+
+
+class Profile(_ProfileBody, total=False):  # an entry of ``profiles``
+    groups: list[FunctionGroup]  # only for a step that names groups
 
 
 class Spread(TypedDict):
@@ -263,7 +275,7 @@ class Series(TypedDict):
     max: float | None
 
 
-class Overhead(TypedDict):  # the ``overhead`` section (or null)
+class _OverheadHead(TypedDict):
     step: str
     title: str
     raw: str
@@ -274,6 +286,12 @@ class Overhead(TypedDict):  # the ``overhead`` section (or null)
     ratios: dict[str, Series]
     stops_per_sample: dict[str, Series] | None
     batch_s: Series
+
+
+class Overhead(_OverheadHead, total=False):  # the ``overhead`` section (or null)
+    against: str  # the second mode: nonblocking (results from before the key) or native
+    rates_hz: dict[str, Series]  # py-spy's samples ÷ the window's wall time, per profiled mode
+    paused: dict[str, Series] | None  # per profiled mode: the share of the window the target was stopped
 
 
 class Load(TypedDict):  # an entry of ``loads``: the load generator's own report is ``result``

@@ -194,11 +194,7 @@ def functions(recording: Recording, *, confidence: float = 0.95) -> list[records
             lines.setdefault(f.function, set()).add(f.line)
 
     def interval(at: list[int]) -> list[float]:
-        series = [0] * total
-        for i in at:
-            series[i] = 1
-        low, high, _ = stats.share_interval(series, confidence=confidence)
-        return [round(low, 6), round(high, 6)]
+        return _interval(at, total, confidence)
 
     rows: list[records.FunctionShares] = [
         {
@@ -216,6 +212,52 @@ def functions(recording: Recording, *, confidence: float = 0.95) -> list[records
     ]
     rows.sort(key=lambda r: (-int(r["total_samples"]), -int(r["self_samples"]), str(r["name"]), r["file"]))
     return rows
+
+
+def groups(
+    recording: Recording, patterns: Mapping[str, str], *, confidence: float = 0.95
+) -> list[records.FunctionGroup]:
+    """Shares of named groups of functions, each a regular expression searched in function names.
+
+    A sample counts for a group's total when any of its frames matches, for its self share when its
+    innermost frame does. Native frames carry names that differ between machines (NumPy picks a loop
+    for the CPU it runs on: ``DOUBLE_subtract_X86_V3`` here, another suffix elsewhere), so a claim
+    names a group, not one of those names.
+    """
+    total = recording.sample_count
+    out: list[records.FunctionGroup] = []
+    for name, pattern in patterns.items():
+        regex = re.compile(pattern)
+        inner: list[int] = []
+        anywhere: list[int] = []
+        for index, stack in enumerate(recording.stacks()):
+            hits = [bool(regex.search(f.name)) for f in stack]
+            if any(hits):
+                anywhere.append(index)
+            if hits and hits[-1]:
+                inner.append(index)
+        out.append(
+            {
+                "name": name,
+                "pattern": pattern,
+                "self_samples": len(inner),
+                "total_samples": len(anywhere),
+                "self_share": round(len(inner) / total, 6) if total else 0.0,
+                "total_share": round(len(anywhere) / total, 6) if total else 0.0,
+                "self_ci": _interval(inner, total, confidence),
+                "total_ci": _interval(anywhere, total, confidence),
+            }
+        )
+    return out
+
+
+def _interval(at: list[int], total: int, confidence: float) -> list[float]:
+    """The share interval of the samples at these indices (see stats.share_interval)."""
+    series = [0] * total
+    for i in at:
+        series[i] = 1
+    low, high, _ = stats.share_interval(series, confidence=confidence)
+    return [round(low, 6), round(high, 6)]
 
 
 def thread_samples(recording: Recording) -> list[records.Thread]:

@@ -12,14 +12,26 @@ from typing import ClassVar, Final
 
 from labkit import overhead, registry, steptypes
 from labkit.blocks import Context, table
-from labkit.records import JSONObject, Overhead
+from labkit.records import JSONObject, Overhead, Series
 
 
 def refresh(_step: str, entry: Overhead, data_dir: Path) -> None:
     raw = json.loads((data_dir / entry["raw"]).read_text(encoding="utf-8"))
     entry["ratios"] = overhead.summarise(raw["windows"])
     entry["stops_per_sample"] = overhead.stops_per_sample(raw["windows"])
+    entry["rates_hz"] = overhead.sample_rates(raw["windows"])
+    entry["paused"] = overhead.paused_share(raw["windows"])
     entry["batch_s"] = overhead.batch_seconds(raw["windows"])
+
+
+def _row(label: str, r: Series, digits: int = 3) -> list[str]:
+    """One line of the table: a series' median, its min–max and its value per round."""
+    return [
+        label,
+        f"{r['median']:.{digits}f}",
+        f"{r['min']:.{digits}f}–{r['max']:.{digits}f}",
+        ", ".join(f"{v:.{digits}f}" for v in r["values"]),
+    ]
 
 
 def overhead_table(ctx: Context, arg: str | None) -> list[str]:
@@ -32,30 +44,23 @@ def overhead_table(ctx: Context, arg: str | None) -> list[str]:
             caption="py-spy could not attach to the target in this run, so there is no overhead data",
         )
     ratios = data["ratios"]
+    second = data.get("against", "nonblocking")
     names = {
         "default": "py-spy default ÷ no profiler",
-        "nonblocking": "py-spy --nonblocking ÷ no profiler",
-        "default_vs_nonblocking": "py-spy default ÷ --nonblocking",
+        second: f"py-spy --{second} ÷ no profiler",
+        f"default_vs_{second}": f"py-spy default ÷ --{second}",
     }
-    rows = [
-        [
-            names[key],
-            f"{r['median']:.3f}",
-            f"{r['min']:.3f}–{r['max']:.3f}",
-            ", ".join(f"{v:.3f}" for v in r["values"]),
+    rows = [_row(names[key], r) for key, r in ratios.items()]
+    per_mode = (
+        ("stops of the target per sample", data.get("stops_per_sample"), 3),
+        ("samples per second", data.get("rates_hz"), 1),
+        ("share of the time the target was stopped", data.get("paused"), 3),
+    )
+    for label, series, digits in per_mode:
+        rows += [
+            _row(f"{label}, py-spy {'default' if k == 'default' else '--' + k}", r, digits)
+            for k, r in (series or {}).items()
         ]
-        for key, r in ratios.items()
-    ]
-    stops = data.get("stops_per_sample") or {}
-    rows += [
-        [
-            f"stops of the target per sample, py-spy {'default' if k == 'default' else '--' + k}",
-            f"{r['median']:.3f}",
-            f"{r['min']:.3f}–{r['max']:.3f}",
-            ", ".join(f"{v:.3f}" for v in r["values"]),
-        ]
-        for k, r in stops.items()
-    ]
     caption = (
         f"Throughput ratios of the target (batches per second), {data['rounds']} interleaved rounds of "
         f"{data['window_s']} s windows, py-spy at {data['rate_hz']} Hz; 1.000 means no slowdown. "
@@ -86,10 +91,16 @@ class Options(steptypes.Attached):
             "minimum": 1,
             "maximum": 4,
         },
+        "against": {
+            "description": "the py-spy mode whose cost is set against its default mode: nonblocking "
+            "(default) or native",
+            "enum": ["nonblocking", "native"],
+        },
     }
     rate: int = 100
     window: int = 1
     rounds: int = 3
+    against: str = "nonblocking"
 
 
 KIND = registry.register(

@@ -18,7 +18,7 @@ from labkit.steptypes import Step
 
 
 def run(ctx: Context, step: Step) -> Overhead | None:
-    """The target's throughput with no profiler, py-spy's default mode and --nonblocking, interleaved."""
+    """The target's throughput with no profiler, py-spy's default mode and a second mode, interleaved."""
     try:
         return _measure(ctx, step)
     except pyspy.AttachRefused as refused:
@@ -31,7 +31,7 @@ def _measure(ctx: Context, step: Step) -> Overhead:
     exe, opts = ctx.exe, ctx.opts
     argv = ctx.argv(step)
     opts.say(
-        f"{step.id}: {step.rounds} rounds of {step.window} s windows: no profiler, default, --nonblocking"
+        f"{step.id}: {step.rounds} rounds of {step.window} s windows: no profiler, default, --{step.against}"
     )
     raw = measure(
         argv=argv,
@@ -43,6 +43,7 @@ def _measure(ctx: Context, step: Step) -> Overhead:
         window_s=step.window,
         rounds=step.rounds,
         say=opts.say,
+        against=step.against,
     )
     opts.out.mkdir(parents=True, exist_ok=True)
     (opts.out / f"{step.id}.json").write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
@@ -54,7 +55,10 @@ def _measure(ctx: Context, step: Step) -> Overhead:
         "rate_hz": step.rate,
         "window_s": step.window,
         "rounds": step.rounds,
+        "against": step.against,
         "ratios": raw["ratios"],
+        "rates_hz": overhead.sample_rates(raw["windows"]),
+        "paused": overhead.paused_share(raw["windows"]),
         "stops_per_sample": overhead.stops_per_sample(raw["windows"]),
         "batch_s": overhead.batch_seconds(raw["windows"]),
     }
@@ -75,7 +79,7 @@ def _spy(*, exe: str, pid: int, mode: str, rate: int, window_s: int, cwd: Path, 
     """One profiled window; returns how many samples py-spy took (its raw output, counted)."""
     args = [exe, "record", "--pid", str(pid), "--rate", str(rate), "--duration", str(window_s)]
     args += ["--format", "raw", "--output", str(work / "overhead.raw")]
-    args += ["--nonblocking"] if mode == "nonblocking" else []
+    args += [f"--{mode}"] if mode in overhead.SECOND_MODES else []
     log = work / "overhead.py-spy.log"
     spy = processes.start(args, log=log, cwd=cwd)
     try:
@@ -102,12 +106,13 @@ def measure(
     window_s: int,
     rounds: int,
     say: Callable[[str], None],
+    against: str = "nonblocking",
 ) -> JSONObject:
     """Run one target; time ``rounds`` × 3 windows of ``window_s`` seconds on it; return the raw data."""
     work.mkdir(parents=True, exist_ok=True)
     log = work / "overhead.service.log"
     log.unlink(missing_ok=True)
-    order = rotation(rounds)
+    order = rotation(rounds, against)
     windows: list[JSONObject] = []
     target = processes.start(argv, log=log, cwd=cwd)
     try:

@@ -105,11 +105,19 @@ def measured_rates(derived: Recording, *, wall: float, level: float, instants: i
 
 
 def derive(
-    *, step_id: str, title: str, speedscope: JSONObject, level: float, svg: bool = True, threads: str = ""
+    *,
+    step_id: str,
+    title: str,
+    speedscope: JSONObject,
+    level: float,
+    svg: bool = True,
+    threads: str = "",
+    groups: dict[str, str] | None = None,
 ) -> Derived:
     """Everything computed from one sanitised recording (also what `check` recomputes).
 
-    The picture shows every thread; the shares are over the threads ``threads`` matches (all by default).
+    The picture shows every thread; the shares are over the threads ``threads`` matches (all by default),
+    and so are the shares of the named ``groups`` of functions, when the step names any.
     """
     recording = stacks.parse(speedscope)
     counted = stacks.collapsed(recording)
@@ -121,6 +129,8 @@ def derive(
         "functions": stacks.functions(chosen, confidence=level),
         "collapsed": stacks.collapsed_text(counted),
     }
+    if groups:
+        out["groups"] = stacks.groups(chosen, groups, confidence=level)
     if svg:
         out["svg"] = render_svg(
             stacks=counted,
@@ -149,6 +159,8 @@ def refresh(step: str, profile: Profile, data_dir: Path) -> None:
             "functions": functions,
         }
     )
+    if "groups" in derived:
+        profile["groups"] = derived["groups"]
     profile.update(
         {
             "effective_rate_hz": figures["effective_rate_hz"],
@@ -171,6 +183,7 @@ def derive_stored(step: str, profile: Profile, *, data_dir: Path, svg: bool = Tr
         level=profile["ci_level"],
         svg=svg,
         threads=profile["threads_filter"],
+        groups={g["name"]: g["pattern"] for g in profile.get("groups", [])},
     )
 
 
@@ -339,11 +352,20 @@ class Options(steptypes.Sampled):
             "items": {"type": "string"},
         },
         "adaptive": {"$ref": "#/$defs/adaptive"},
+        "groups": {
+            "description": "named regular expressions (compiled when the manifest is loaded) on function "
+            "names; each group's shares count the samples with any matching frame (total) or ending in one "
+            "(self), so a claim can name frames whose exact names differ between machines",
+            "type": "object",
+            "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
+            "additionalProperties": {"type": "string", "format": "regex"},
+        },
     }
     threads: str = ""
     method: str = "pid"
     py_spy_args: list[str] = field(default_factory=list)
     adaptive: AdaptiveSpec | None = None
+    groups: dict[str, str] = field(default_factory=dict)
 
 
 KIND = registry.register(

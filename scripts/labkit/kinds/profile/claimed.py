@@ -16,7 +16,8 @@ from labkit.registry import Interval
 from labkit.values import Missing, lookup
 
 _SHARE = re.compile(
-    r"^(?P<section>[^.]+)\.(?P<step>[a-z0-9_]+)\.functions\.(?P<name>[^.]+)\."
+    # a function's share, or a named group's (a profile step's `groups:`), judged on its interval
+    r"^(?P<section>[^.]+)\.(?P<step>[a-z0-9_]+)\.(?:functions|groups)\.(?P<name>[^.]+)\."
     r"(?P<kind>self|total)_(?P<what>share|per_instant)$"
 )
 # A function that was never sampled is absent from a profile: its counts are 0, not unknown.

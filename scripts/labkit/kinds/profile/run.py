@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from labkit import processes, pyspy, services, stacks, store
 from labkit.errors import LabError
@@ -199,15 +200,22 @@ def _entry(
         level=step.ci_level,
         svg=False,
         threads=step.threads,
+        groups=step.groups,
     )
     functions, figures = profile_figures(
         derived, looks=entry["looks"], rate_hz=step.rate, wall=wall, level=step.ci_level
     )
-    return {
-        **entry,
-        **figures,
-        "samples": derived["samples"],
-        "share_samples": derived["share_samples"],
-        "threads": derived["threads"],
-        "functions": functions,
-    }
+    out = cast(
+        Profile,  # its groups are added below, only for a step that names any
+        {
+            **entry,
+            **figures,
+            "samples": derived["samples"],
+            "share_samples": derived["share_samples"],
+            "threads": derived["threads"],
+            "functions": functions,
+        },
+    )
+    if "groups" in derived:
+        out["groups"] = derived["groups"]
+    return out
