@@ -184,9 +184,10 @@ def guard() -> None:
             return
         _call_prctl(PR_SET_CHILD_SUBREAPER, 1)
         env = {k: v for k, v in os.environ.items() if k != MARK}
+        every = FOLLOW_S if FOLLOW else 0  # 0: no following, only the end-of-file sweep
         try:
             _watchdog = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", WATCHDOG, TOKEN, str(os.getpid()), f"{FOLLOW_S if FOLLOW else 0:g}"],
+                [sys.executable, "-I", "-S", "-c", WATCHDOG, TOKEN, str(os.getpid()), f"{every:g}"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
