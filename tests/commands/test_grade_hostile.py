@@ -85,6 +85,9 @@ def find_duplicates(values):
         seen.add(value)
     return repeated
 """
+# Memory taken without bound (bytes(n) is calloc'd: address space, not touched pages, so that a run
+# without the limit costs the machine nothing while it fails on its own terms).
+HOARD = "def find_duplicates(values):\n    hoard = []\n    while True:\n        hoard.append(bytes(50_000_000))\n"
 EXIT = "import os\n\nos._exit(0)\n" + QUADRATIC
 LIMIT = {"LABKIT_GRADE_LIMIT_S": "3"}  # every check's time limit, short so that a hang costs seconds
 BOUND = 150  # seconds a hostile grade may take in all (the subprocess is killed, and the test fails, after)
@@ -198,3 +201,13 @@ def test_a_start_up_hook_or_a_write_anywhere_in_the_repository_is_undone_and_fai
         assert (repo / "Makefile").read_bytes() == makefile
     finally:
         hook.unlink(missing_ok=True)
+
+
+def test_a_finder_that_takes_memory_without_bound_fails_naming_the_limit(repo: Path) -> None:  # noqa: F811
+    env = {"LABKIT_GRADE_MEMORY_MB": "512", **LIMIT}
+    code, output, record = grade(repo, "lab-1", HOARD, env=env, timeout=BOUND)
+    assert code == 1, output
+    assert {"correct", "fast", "scales"} <= failed_checks(record), output
+    named = "the grader's memory limit of 512 MB ($LABKIT_GRADE_MEMORY_MB)"
+    assert named in measured(record, "correct"), output
+    assert_no_process_left(repo)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labkit import claims, sandbox
+from labkit import claims, sandbox, sandbox_finder
 from labkit.errors import LabError
 from labkit.grade_correct import check_correct
 from labkit.grade_finder import finder_share, lines_of
@@ -24,12 +24,14 @@ def reference(values: list[Any]) -> set[Any]:
     return {v for v in values if v in seen or seen.add(v)}  # type: ignore[func-returns-value]
 
 
-def child(tmp_path: Path, source: str, *, call_s: float = 5.0, total_s: float = 30.0) -> sandbox.Finder:
+def child(
+    tmp_path: Path, source: str, *, call_s: float = 5.0, total_s: float = 30.0
+) -> sandbox_finder.Finder:
     file = tmp_path / "finder.py"
     file.write_text(source, encoding="utf-8")
     folder = tmp_path / "private"
     folder.mkdir(exist_ok=True)
-    return sandbox.Finder(
+    return sandbox_finder.Finder(
         file, "find_duplicates", folder=folder, log=tmp_path / "correct.log", call_s=call_s, total_s=total_s
     )
 
@@ -80,10 +82,10 @@ def test_an_exit_inside_the_function_names_the_input(tmp_path: Path) -> None:
     try:
         finder.start(limit_s=10)
         with pytest.raises(
-            sandbox.Gone, match=r"exited \(code 3\) before it reported \(for the input \[1, 1\]\)"
+            sandbox_finder.Gone, match=r"exited \(code 3\) before it reported \(for the input \[1, 1\]\)"
         ):
             finder.answer([1, 1])
-        with pytest.raises(sandbox.Gone):  # once gone, every input fails at once
+        with pytest.raises(sandbox_finder.Gone):  # once gone, every input fails at once
             finder.answer([2])
     finally:
         finder.stop()
@@ -94,7 +96,9 @@ def test_a_hang_is_killed_at_the_call_limit(tmp_path: Path) -> None:
     try:
         finder.start(limit_s=10)
         started = time.monotonic()
-        with pytest.raises(sandbox.Gone, match=r"no answer for the input \[1\] within the 0.5 s limit"):
+        with pytest.raises(
+            sandbox_finder.Gone, match=r"no answer for the input \[1\] within the 0.5 s limit"
+        ):
             finder.answer([1])
         assert time.monotonic() - started < 5
         assert finder.proc.poll() is not None, "the child was killed"
@@ -110,7 +114,7 @@ def test_the_whole_check_has_a_limit_too(tmp_path: Path) -> None:
     )
     try:
         finder.start(limit_s=10)
-        with pytest.raises(sandbox.Gone, match="limit"):
+        with pytest.raises(sandbox_finder.Gone, match="limit"):
             for _ in range(20):
                 finder.answer([1])
     finally:
@@ -254,9 +258,9 @@ def test_the_child_runs_in_a_private_folder(tmp_path: Path) -> None:
 
 def test_whatever_the_child_writes_is_data(tmp_path: Path) -> None:
     """A learner's process that writes its own "answers" into the channel cannot crash the grader."""
-    assert sandbox.decode(["i", 3]) == 3 and sandbox.decode(["s", "a"]) == "a"
+    assert sandbox_finder.decode(["i", 3]) == 3 and sandbox_finder.decode(["s", "a"]) == "a"
     for odd in (["i", "3"], ["i", 1e308], ["s", 3], ["x", 1], [1, 2, 3], {"a": 1}, None):
-        assert isinstance(sandbox.decode(odd), sandbox.Foreign)
+        assert isinstance(sandbox_finder.decode(odd), sandbox_finder.Foreign)
     source = (
         "import gc, socket\n"
         "def find_duplicates(values):\n"
@@ -267,7 +271,7 @@ def test_whatever_the_child_writes_is_data(tmp_path: Path) -> None:
     finder = child(tmp_path, source)
     try:
         finder.start(limit_s=10)
-        with pytest.raises(sandbox.Gone, match="wrote something else into the grader's channel"):
+        with pytest.raises(sandbox_finder.Gone, match="wrote something else into the grader's channel"):
             finder.answer([1])
     finally:
         finder.stop()
