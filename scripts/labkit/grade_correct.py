@@ -1,4 +1,4 @@
-"""Lab 1's correctness check: hypothesis runs here, the learner's finder answers from a child.
+"""A correctness check of a function of a list: hypothesis runs here, the function answers from a child.
 
 The child (labkit.sandbox_finder.Finder) only computes the learner's outputs for the inputs sent to it;
 the reference answers and the comparison are made in this process, so nothing the learner's code
@@ -15,7 +15,7 @@ from typing import Any
 from labkit import claims, sandbox_finder
 from labkit.claims import Measured
 from labkit.errors import LabError
-from labkit.grade_checks import QUESTIONS, Check, capped, limit, not_measured, setting
+from labkit.grade_checks import Check, capped, limit, not_measured, setting
 from labkit.records import JSONObject
 
 
@@ -99,9 +99,11 @@ def check_correct(
     quick: bool,
     folder: Path,
     work: Path,
+    question: str,
 ) -> Check:
+    """The learner's function against ``reference`` on the inputs hypothesis generates (cfg: examples,
+    quick_examples, hint), the answers computed in a child and compared here."""
     examples = setting(cfg, "examples", quick=quick, default=200)
-    question = QUESTIONS["correct"]
     rule = f"agrees on every input hypothesis generates ({examples} examples)"
     hint = str(cfg["hint"])
     log = work / "correct.log"

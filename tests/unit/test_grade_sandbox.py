@@ -42,7 +42,14 @@ def correct(tmp_path: Path, source: str) -> Any:
     folder = tmp_path / "private"
     folder.mkdir(exist_ok=True)
     return check_correct(
-        file, "find_duplicates", reference, cfg=CFG, quick=False, folder=folder, work=tmp_path / "work"
+        file,
+        "find_duplicates",
+        reference,
+        cfg=CFG,
+        quick=False,
+        folder=folder,
+        work=tmp_path / "work",
+        question="correct",
     )
 
 
