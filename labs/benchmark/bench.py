@@ -111,23 +111,16 @@ def measure(
     """Both finders at size n: the answers compared first, then each finder timed. With ``fast`` a
     Remote (the learner's), both finders run in children and are timed from here (module docstring)."""
     data = make_data(n=n, seed=seed)
-    if not isinstance(fast, Remote):
-        return measured(
-            n=n,
-            data=data,
-            slow=find_duplicates_slow,
-            fast=fast,
-            repeats=repeats,
-            min_time=min_time,
-            seed=seed,
-        )
-    finders = Path(__file__).resolve().parents[1] / "slow_service" / "finders.py"
-    slow = Remote(f"{finders}:find_duplicates_slow", who="the slow finder")
-    slow.others = [fast]  # the learner's child stays stopped while the slow finder is timed
+    slow: Finder | Remote = find_duplicates_slow
+    if isinstance(fast, Remote):
+        finders = Path(__file__).resolve().parents[1] / "slow_service" / "finders.py"
+        slow = Remote(f"{finders}:find_duplicates_slow", who="the slow finder")
+        slow.others = [fast]  # the learner's child stays stopped while the slow finder is timed
     try:
         return measured(n=n, data=data, slow=slow, fast=fast, repeats=repeats, min_time=min_time, seed=seed)
     finally:
-        slow.close()
+        if isinstance(slow, Remote):
+            slow.close()
 
 
 def agree(data: list[int], slow: Finder | Remote, fast: Finder | Remote) -> tuple[int, float]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabError
+from labkit.manifest_checks import outside
 
 if TYPE_CHECKING:
     from labkit.grade_checks import Check
@@ -38,18 +39,13 @@ class Grader:
 
 
 def path_of(ex: Exercise, *, root: Path) -> Path:
-    """The grader's file, inside the repository (after links), or a one-line reason why not."""
-    given = Path(ex.grader)
-    if given.is_absolute() or given.suffix != ".py":
-        raise LabError(
-            f"the grader must be a Python file inside the repository, such as labs/<folder>/grader.py, "
-            f"not {ex.grader!r}"
-        )
-    path = (root / given).resolve()
-    if not path.is_relative_to(root.resolve()):
-        raise LabError(f"the grader {ex.grader!r} is outside the repository")
-    if not path.is_file():
-        raise LabError(f"the grader {ex.grader!r} does not exist")
+    """The grader's file, inside the repository (links resolved), or a one-line reason why not."""
+    why = outside(root, ex.grader)
+    if why:
+        raise LabError(f"the grader {ex.grader!r} is {why}: name a file such as labs/<folder>/grader.py")
+    path = (root / ex.grader).resolve()
+    if path.suffix != ".py" or not path.is_file():
+        raise LabError(f"the grader {ex.grader!r} is not a Python file of the repository")
     return path
 
 
