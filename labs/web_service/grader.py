@@ -14,7 +14,7 @@ import json
 import math
 from pathlib import Path
 
-from labkit import claims, exercise, runner, sandbox, services
+from labkit import claims, exercise, runner, services
 from labkit.claims import Measured
 from labkit.errors import LabError
 from labkit.grade_checks import Check, Say, judged, not_measured, program_json
@@ -125,8 +125,7 @@ def grade(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: S
                 if name == "yours":
                     state = counters(int(running.values["port"]))
             finally:
-                services.stop(running)
-                sandbox.cap_file(work / f"{name}.log")
+                services.stop(running)  # its log is capped as it is written (labkit.caplog)
     except (LabError, OSError, ValueError, KeyError, TypeError, http.client.HTTPException) as exc:
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return [

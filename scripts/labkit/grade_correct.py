@@ -118,7 +118,7 @@ def check_correct(
         tried, failing, why = smallest_failure(child, reference, examples=examples)
     finally:
         child.stop()
-        note = child.capture.write(log)
+        note = child.capture.write()
     if child.reason:  # it exited, hung or broke the channel: that is the verdict's reason
         where = "" if failing is None else f" (smallest input hypothesis reached: {failing!r})"
         return not_measured("correct", question, child.reason + where, hint=hint, rule=rule, detail=note)

@@ -22,7 +22,6 @@ from labkit.grade_checks import (
     Say,
     capped,
     formats_of,
-    joined,
     judged,
     limit,
     not_measured,
@@ -247,7 +246,7 @@ def check_profile(
     log.unlink(missing_ok=True)
     say(f"profile: the service with your finder, recorded by py-spy for {seconds} s")
     # The service's own output (and the learner's prints) go to a capped pipe, not through py-spy.
-    with sandbox.fifo_output(folder / "service.out") as (redirect, service):
+    with sandbox.fifo_output(folder / "service.out", log=work / "service.log") as (redirect, service):
         rec = pyspy.record(
             exe=pyspy.find(),
             out=out,
@@ -257,7 +256,7 @@ def check_profile(
             duration=seconds,
             launch=[*redirect, *argv],
         )
-    note = joined(sandbox.cap_file(log), service.write(work / "service.log"))
+    note = service.write()  # py-spy's own log is capped as it is written (labkit.caplog)
     if not out.exists():
         spy = (rec.output[-2000:].strip().splitlines() or ["(no output)"])[-1]
         why = f"{spy}; the service's last output: {service.last_lines(1).strip() or '(none)'}"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labkit import processes
+from labkit import caplog, processes
 from labkit.errors import LabError
 
 CAP = 1_000_000  # bytes of a child's output kept per log: the first half and the last half
@@ -84,34 +84,25 @@ def read_report(path: Path, *, cap: int = READ_CAP) -> bytes:
 
 
 class Capture:
-    """A child's output drained from a pipe, its head and tail kept and the middle counted, not stored."""
+    """A child's output drained into its log, capped as every program's log is (labkit.caplog: the
+    first and last halves kept, the cut marked): from a pipe, or from a FIFO this process holds open."""
 
-    def __init__(self, stream: Any = None, *, fd: int | None = None, cap: int = CAP) -> None:
-        self.half = cap // 2
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.total = 0
+    def __init__(self, stream: Any = None, *, log: Path, fd: int | None = None, cap: int = CAP) -> None:
+        self.log = log
+        with contextlib.suppress(OSError):  # never an earlier run's output in this run's log
+            log.parent.mkdir(parents=True, exist_ok=True)
+            open(log, "wb").close()
+        self.sink = caplog.CappedLog(log, cap=cap)
         self.stopping = threading.Event()
         target, source = (self._drain, stream) if fd is None else (self._poll, fd)
         self._thread = threading.Thread(target=target, args=(source,), daemon=True)
         self._thread.start()
 
-    def _take(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        room = self.half - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-            chunk = chunk[room:]
-        if chunk:
-            self.tail += chunk
-            if len(self.tail) > 2 * self.half:  # trim now and then, not on every chunk
-                del self.tail[: len(self.tail) - self.half]
-
     def _drain(self, stream: Any) -> None:
         """A pipe: read until its writers are gone."""
         with contextlib.suppress(OSError, ValueError):
             while chunk := stream.read1(65536):
-                self._take(chunk)
+                self.sink.feed(chunk)
 
     def _poll(self, fd: int) -> None:
         """A FIFO this process also holds open: read until told to stop and nothing is left."""
@@ -124,7 +115,7 @@ class Capture:
                     continue
                 with contextlib.suppress(BlockingIOError):
                     if chunk := os.read(fd, 65536):
-                        self._take(chunk)
+                        self.sink.feed(chunk)
 
     def join(self, timeout: float = 5.0) -> None:
         self._thread.join(timeout)
@@ -132,20 +123,25 @@ class Capture:
     @property
     def cut(self) -> int:
         """Bytes of output not kept."""
-        return max(0, self.total - len(self.head) - min(len(self.tail), self.half))
+        return self.sink.cut
 
     def text(self) -> str:
-        tail = bytes(self.tail[-self.half :]) if self.half else b""
-        middle = f"\n... {self.cut:,} bytes cut ...\n".encode() if self.cut else b""
-        return (bytes(self.head) + middle + tail).decode("utf-8", errors="replace")
+        self.sink.flush()
+        try:
+            return read_report(self.log, cap=2 * CAP).decode("utf-8", errors="replace")
+        except OSError:
+            return ""
 
     def last_lines(self, lines: int = 8) -> str:
         return "\n".join(self.text().splitlines()[-lines:])
 
-    def write(self, log: Path) -> str:
-        """Write the kept output to ``log``; returns a note when output was cut ("" otherwise)."""
-        write_text(log, self.text())
-        return cut_note(log.name, self.cut)
+    def write(self) -> str:
+        """Close the log; returns a note when output was cut ("" otherwise)."""
+        self.sink.close()
+        problem = self.sink.problem()
+        if problem:
+            raise LabError(problem)
+        return cut_note(self.log.name, self.cut)
 
 
 def write_text(path: Path, text: str) -> None:
@@ -169,30 +165,8 @@ def cut_note(name: str, cut: int) -> str:
     return f"{name}: {cut:,} bytes of output cut (kept the first and last {CAP // 2:,} bytes)" if cut else ""
 
 
-def cap_file(log: Path, *, cap: int = CAP) -> str:
-    """Cut an existing log down to its head and tail in place; returns a note when it was cut."""
-    try:
-        info = os.lstat(log)
-    except OSError:
-        return ""
-    size = info.st_size
-    if not stat.S_ISREG(info.st_mode) or size <= cap:
-        return ""
-    half = cap // 2
-    try:
-        with open(log, "rb", opener=lambda p, f: os.open(p, f | os.O_NONBLOCK | os.O_NOFOLLOW)) as f:
-            head = f.read(half)
-            f.seek(size - half)
-            tail = f.read(half)
-        cut = size - len(head) - len(tail)
-        log.write_bytes(head + f"\n... {cut:,} bytes cut ...\n".encode() + tail)
-    except OSError as exc:
-        raise LabError(f"{log}: cannot cut it ({exc.strerror or exc})") from exc
-    return cut_note(log.name, cut)
-
-
 @contextlib.contextmanager
-def fifo_output(path: Path) -> Iterator[tuple[list[str], Capture]]:
+def fifo_output(path: Path, *, log: Path) -> Iterator[tuple[list[str], Capture]]:
     """A named pipe for a program launched by another (py-spy's launch form), drained with a cap.
 
     Yields the prefix that sends the program's output there (``sh`` redirects, then ``exec``s the
@@ -201,7 +175,7 @@ def fifo_output(path: Path) -> Iterator[tuple[list[str], Capture]]:
     """
     os.mkfifo(path, 0o600)
     fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
-    capture = Capture(fd=fd)
+    capture = Capture(fd=fd, log=log)
     memory = f"ulimit -v {memory_mb() << 10}"  # the learner's code runs in the program: in KB
     try:
         yield ["/bin/sh", "-c", f'{memory} && exec "$@" >"$0" 2>&1', str(path)], capture
@@ -260,7 +234,7 @@ def run(argv: Sequence[str], *, cwd: Path, log: Path, limit_s: float) -> Ran:
     memory = memory_mb() << 20
     proc = processes.start(list(argv), log=log, cwd=cwd, stdout=subprocess.PIPE, memory=memory)
     assert proc.stdout is not None
-    capture = Capture(proc.stdout)
+    capture = Capture(proc.stdout, log=log)
     code: int | None
     try:
         code = proc.wait(timeout=limit_s)
@@ -269,5 +243,5 @@ def run(argv: Sequence[str], *, cwd: Path, log: Path, limit_s: float) -> Ran:
     finally:
         processes.stop(proc, grace=1.0)
         capture.join()
-    note = capture.write(log)
+    note = capture.write()
     return Ran(code=code, output=capture.text(), note=note, limit_s=limit_s)

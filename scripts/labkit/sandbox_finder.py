@@ -53,7 +53,7 @@ class Finder:
         memory = memory_mb() << 20
         self.proc = processes.start(argv, log=log, cwd=folder, stdout=subprocess.PIPE, memory=memory)
         assert self.proc.stdout is not None
-        self.capture = Capture(self.proc.stdout)
+        self.capture = Capture(self.proc.stdout, log=log)
         self._conn: socket.socket | None = None
         self._file: Any = None
 
