@@ -20,7 +20,14 @@ duplicates it meets, and a fixed range would mix that into how it scales.
     python labs/benchmark/bench.py --finder exercises/lab-1/finder.py:find_duplicates  # yours as "fast"
 
 ``--finder`` times another finder in the fast one's place (a learner's fix, for `make grade-1`); its
-answer must hold the same values as the slow finder's, in any order and collection.
+answer must hold the same values as the slow finder's, in any order and collection. Then neither
+finder runs in this process: each runs in a child of its own (the learner's code only ever in its
+child), and this process's clock times each batch from outside, from sending the batch's inputs to
+receiving every answer, which is checked before the time counts. Code that patches the clocks or
+this module in its own process changes nothing measured here, and it cannot send an answer without
+doing the work. Both finders pay the same cost for the trip of their inputs and answers, so the
+speedup is, if anything, understated; the learner's child stays stopped (SIGSTOP) while the slow
+finder is timed, so that it cannot slow the slow finder down.
 """
 
 from __future__ import annotations
@@ -33,13 +40,16 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slow_service"))
 
-from finders import Finder, find_duplicates_fast, find_duplicates_slow, load_finder
+from finders import Finder, find_duplicates_fast, find_duplicates_slow
+from remote import Remote, summary
 
 Point = dict[str, object]
+Timer = Callable[[list[list[int]]], float]  # seconds for one call on each input
 
 
 def make_data(*, n: int, seed: int) -> list[int]:
@@ -74,9 +84,7 @@ def timed(func: Callable[[list[int]], object], inputs: list[list[int]]) -> float
             gc.enable()
 
 
-def calls_per_timing(
-    func: Callable[[list[int]], object], inputs: Inputs, *, min_time: float, first: float | None = None
-) -> int:
+def calls_per_timing(timer: Timer, inputs: Inputs, *, min_time: float, first: float | None = None) -> int:
     """autorange's rule with our target; ``first`` is the time of one call already made (the check)."""
     if first is not None and first >= min_time:
         return 1  # the correctness check was already a long enough single call
@@ -84,44 +92,82 @@ def calls_per_timing(
     while True:
         for step in (1, 2, 5):
             number = scale * step
-            if timed(func, inputs.take(number)) >= min_time:
+            if timer(inputs.take(number)) >= min_time:
                 return number
         scale *= 10
 
 
 def time_per_call(
-    func: Callable[[list[int]], object],
-    inputs: Inputs,
-    *,
-    repeats: int,
-    min_time: float,
-    first: float | None = None,
+    timer: Timer, inputs: Inputs, *, repeats: int, min_time: float, first: float | None = None
 ) -> tuple[int, list[float]]:
     """The calls per timing and ``repeats`` per-call times (all kept, never stopped early)."""
-    number = calls_per_timing(func, inputs, min_time=min_time, first=first)
-    return number, [timed(func, inputs.take(number)) / number for _ in range(repeats)]
+    number = calls_per_timing(timer, inputs, min_time=min_time, first=first)
+    return number, [timer(inputs.take(number)) / number for _ in range(repeats)]
 
 
 def measure(
-    *, n: int, repeats: int, min_time: float, seed: int, fast: Finder = find_duplicates_fast
+    *, n: int, repeats: int, min_time: float, seed: int, fast: Finder | Remote = find_duplicates_fast
 ) -> Point:
+    """Both finders at size n: the answers compared first, then each finder timed. With ``fast`` a
+    Remote (the learner's), both finders run in children and are timed from here (module docstring)."""
     data = make_data(n=n, seed=seed)
+    slow: Finder | Remote = find_duplicates_slow
+    if isinstance(fast, Remote):
+        finders = Path(__file__).resolve().parents[1] / "slow_service" / "finders.py"
+        slow = Remote(f"{finders}:find_duplicates_slow", who="the slow finder")
+        slow.others = [fast]  # the learner's child stays stopped while the slow finder is timed
+    try:
+        return measured(n=n, data=data, slow=slow, fast=fast, repeats=repeats, min_time=min_time, seed=seed)
+    finally:
+        if isinstance(slow, Remote):
+            slow.close()
+
+
+def agree(data: list[int], slow: Finder | Remote, fast: Finder | Remote) -> tuple[int, float]:
+    """The number of duplicated values, and the time of the slow finder's call (its first timing);
+    stops the run when the finders disagree (children: the count and the sum of their answers)."""
     started = time.perf_counter()
-    slow_answer = find_duplicates_slow(data)
-    slow_first = time.perf_counter() - started
-    fast_answer = fast(list(data))
-    same = set(slow_answer) == set(fast_answer) and len(slow_answer) == len(set(slow_answer))
+    if isinstance(slow, Remote) and isinstance(fast, Remote):
+        slow_summary = slow.answers([data])[0]
+        slow_first = time.perf_counter() - started
+        same = slow_summary == fast.answers([list(data)])[0] == summary(find_duplicates_fast(data))
+        duplicates = slow_summary[0]
+    else:
+        assert not isinstance(slow, Remote) and not isinstance(fast, Remote)
+        slow_answer = slow(data)
+        slow_first = time.perf_counter() - started
+        fast_answer = fast(list(data))
+        same = set(slow_answer) == set(fast_answer) and len(slow_answer) == len(set(slow_answer))
+        duplicates = len(slow_answer)
     if not same:
-        raise SystemExit(f"the finders disagree at n = {n}: not timing a wrong answer")
+        raise SystemExit(f"the finders disagree at n = {len(data)}: not timing a wrong answer")
+    return duplicates, slow_first
+
+
+def measured(
+    *,
+    n: int,
+    data: list[int],
+    slow: Finder | Remote,
+    fast: Finder | Remote,
+    repeats: int,
+    min_time: float,
+    seed: int,
+) -> Point:
+    slow_timer: Timer = slow.timed if isinstance(slow, Remote) else partial(timed, slow)
+    fast_timer: Timer = fast.timed if isinstance(fast, Remote) else partial(timed, fast)
+    duplicates, slow_first = agree(data, slow, fast)
     slow_number, slow_times = time_per_call(
-        find_duplicates_slow, Inputs(n=n, seed=seed), repeats=repeats, min_time=min_time, first=slow_first
+        slow_timer, Inputs(n=n, seed=seed), repeats=repeats, min_time=min_time, first=slow_first
     )
-    fast_number, fast_times = time_per_call(fast, Inputs(n=n, seed=seed), repeats=repeats, min_time=min_time)
+    fast_number, fast_times = time_per_call(
+        fast_timer, Inputs(n=n, seed=seed), repeats=repeats, min_time=min_time
+    )
     return {
         "n": n,
         "max_value": n // 2,
-        "duplicates": len(slow_answer),
-        "same_result": same,
+        "duplicates": duplicates,
+        "same_result": True,
         "number": {"slow": slow_number, "fast": fast_number},
         "times_s": {"slow": slow_times, "fast": fast_times},
     }
@@ -134,7 +180,7 @@ def run(
     min_time: float,
     seed: int,
     shown: Callable[[Point], None] = print,
-    fast: Finder = find_duplicates_fast,
+    fast: Finder | Remote = find_duplicates_fast,
 ) -> dict[str, object]:
     points = []
     for n in sorted(sizes):
@@ -194,18 +240,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = args.sizes or [5000 if args.n is None else args.n]
     if min(sizes) < 1 or args.repeats < 1 or args.min_time <= 0:
         parser.error("--n, --sizes, --repeats and --min-time must be positive")
+    if args.finder and not Remote.valid(args.finder):
+        parser.error(f"--finder: expected FILE.py:FUNCTION, got {args.finder!r}")
+    fast: Finder | Remote = Remote(args.finder, checked=True) if args.finder else find_duplicates_fast
     try:
-        fast = load_finder(args.finder) if args.finder else find_duplicates_fast
-    except ValueError as exc:
-        parser.error(f"--finder: {exc}")
-    result = run(
-        sizes=sizes,
-        repeats=args.repeats,
-        min_time=args.min_time,
-        seed=args.seed,
-        shown=lambda point: print(describe(point), flush=True),
-        fast=fast,
-    )
+        result = run(
+            sizes=sizes,
+            repeats=args.repeats,
+            min_time=args.min_time,
+            seed=args.seed,
+            shown=lambda point: print(describe(point), flush=True),
+            fast=fast,
+        )
+    finally:
+        if isinstance(fast, Remote):
+            fast.close()
     if args.finder:
         result["finder"] = args.finder
     if args.json is not None:

@@ -6,8 +6,8 @@ conservative end, an exponent or a share on its whole interval. A check passes o
 an undecided check does not pass.
 
 The learner's code never runs in this process: it runs in children (labkit.sandbox) with a time
-limit, capped output and a private working folder, and what they report is data judged here (see
-grade_finder and grade_lock). Nothing here writes under docs/; the repository's files and the
+limit, capped output and a private working folder, and what they report is data judged here (by
+the lab's own grader, labkit.graders). Nothing here writes under docs/; the repository's files and the
 interpreter's start-up hooks (``guarded``) are kept before and compared after: a change made while
 grading is undone and fails the grade.
 """
@@ -18,16 +18,13 @@ import json
 import site
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from labkit import exercise, processes, pyspy, sandbox
+from labkit import exercise, graders, processes, pyspy, sandbox
 from labkit.errors import LabError
 from labkit.grade_checks import QUESTIONS, Check, Say
-from labkit.grade_finder import grade_finder
-from labkit.grade_lock import grade_lock
-from labkit.grade_native import grade_native
 from labkit.manifest import Lab
 from labkit.records import JSONObject
 from labkit.versions import GRADE_VERSION
@@ -94,13 +91,6 @@ def restore(root: Path, before: dict[str, bytes]) -> Check | None:
     )
 
 
-RUNS: dict[str, Callable[..., list[Check]]] = {
-    "finder": grade_finder,
-    "lock": grade_lock,
-    "native": grade_native,
-}
-
-
 @dataclass(frozen=True)
 class Grade:
     lab: str
@@ -141,15 +131,21 @@ def grade(lab: Lab, *, root: Path, quick: bool, say: Say) -> Grade:
     except OSError as exc:
         raise LabError(f"{work}: cannot create it ({exc.strerror or exc})") from exc
     pyspy.check_platform()
+    declared, run = graders.load(lab, root=root)  # the lab's own grader (labkit.graders)
     started = time.perf_counter()
     same = exercise.unchanged(lab, root=root)
     before = snapshot(root)
     try:
         private = sandbox.private_folder(root / ".labs" / "grade" / "tmp" / lab.id)
         with processes.supervised(), private as folder:
-            checks = RUNS[ex.grader](lab, root=root, work=work, folder=folder, quick=quick, say=say)
+            checks = run(lab, root=root, work=work, folder=folder, quick=quick, say=say)
     finally:
         changed = restore(root, before)
+    if [c.id for c in checks] != list(declared.checks):
+        raise LabError(
+            f"{ex.grader}: grade() returned the checks {', '.join(c.id for c in checks) or 'none'}; "
+            f"its CHECKS declare {', '.join(declared.checks)}"
+        )
     return Grade(
         lab=lab.id,
         exercise=ex.folder(lab.id).as_posix(),

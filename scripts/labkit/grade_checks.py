@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from labkit import claims
+from labkit import claims, sandbox
 from labkit.claims import Measured
 from labkit.errors import LabError
 from labkit.records import JSONObject
 
 Say = Callable[[str], None]
-QUESTIONS = {
-    "correct": "correct: the same duplicates as the reference",
-    "fast": "fast: faster than the slow finder",
-    "scales": "scales: time ∝ n^b",
-    "hot_path": "profile: the finder no longer dominates the service",
-    "no_lost_updates": "no lost updates under concurrent requests",
-    "p95": "fast: p95 of /locked, the slow version against yours",
-    "untouched": "your code left the lab's files alone",
-    "correct_distances": "correct: the same distances as the reference",
-    "native_gone": "profile: NumPy's element-by-element loops no longer dominate",
-}
+QUESTIONS = {"untouched": "your code left the lab's files alone"}  # the toolkit's own check; labs give theirs
 # Seconds each check that runs the learner's code may take before its child is killed (whole group).
 LIMITS_S = {"call": 10.0, "correct": 120.0, "bench": 240.0, "quick_bench": 120.0}
+PROGRAM_S = 300.0  # seconds a lab program run by program_json may take (a load bounds its own repeats)
 # A lower limit for every check (seconds), e.g. for tests of a hanging exercise.
 LIMIT_ENV = "LABKIT_GRADE_LIMIT_S"
 
@@ -131,3 +124,23 @@ def capped(check: Check, note: str) -> Check:
         detail=joined(check.detail, f"{note}: a check whose output was cut does not pass"),
         hint=check.hint or "your code printed more than the grader keeps: remove its print calls.",
     )
+
+
+def program_json(argv: list[str], *, name: str, work: Path) -> JSONObject:
+    """Run a lab program to its end with ``--json`` (in ``work``, its output in ``work/<name>.log``,
+    capped); its report is read as one that a learner's process could have replaced."""
+    raw = work / f"{name}.json"
+    sandbox.remove(raw)
+    ran = sandbox.run([*argv, "--json", str(raw)], cwd=work, log=work / f"{name}.log", limit_s=PROGRAM_S)
+    last = (ran.output.strip().splitlines() or ["(no output)"])[-1]
+    if ran.timed_out:
+        raise LabError(f"{name}: ran past its {PROGRAM_S:g} s limit and was stopped")
+    if ran.code != 0:
+        raise LabError(sandbox.named_limit(f"{name}: failed (exit code {ran.code}): {last}"))
+    try:
+        loaded = json.loads(sandbox.read_report(raw))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise LabError(f"{name}: no readable report ({exc})") from exc
+    if not isinstance(loaded, dict):
+        raise LabError(f"{name}: its report is not a JSON object")
+    return loaded

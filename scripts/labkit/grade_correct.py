@@ -1,6 +1,6 @@
-"""Lab 1's correctness check: hypothesis runs here, the learner's finder answers from a child.
+"""A correctness check of a function of a list: hypothesis runs here, the function answers from a child.
 
-The child (labkit.sandbox.Finder) only computes the learner's outputs for the inputs sent to it;
+The child (labkit.sandbox_finder.Finder) only computes the learner's outputs for the inputs sent to it;
 the reference answers and the comparison are made in this process, so nothing the learner's code
 does in its process (patching the toolkit's modules included) changes what is judged here.
 """
@@ -12,10 +12,10 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
-from labkit import claims, sandbox
+from labkit import claims, sandbox_finder
 from labkit.claims import Measured
 from labkit.errors import LabError
-from labkit.grade_checks import QUESTIONS, Check, capped, limit, not_measured, setting
+from labkit.grade_checks import Check, capped, limit, not_measured, setting
 from labkit.records import JSONObject
 
 
@@ -33,7 +33,7 @@ def function_from(file: Path, name: str) -> Callable[..., Any]:
 
 
 def smallest_failure(
-    child: sandbox.Finder, reference: Callable[..., Collection[Any]], *, examples: int
+    child: sandbox_finder.Finder, reference: Callable[..., Collection[Any]], *, examples: int
 ) -> tuple[int, list[Any] | None, str]:
     """Inputs tried, and hypothesis's shrunk smallest input on which the child's answer differs (or None).
 
@@ -72,7 +72,7 @@ def smallest_failure(
         want = set(reference(list(values)))
         try:
             kind, got = child.answer(list(values))
-        except sandbox.Gone as exc:
+        except sandbox_finder.Gone as exc:
             raise AssertionError(str(exc)) from None
         if kind == "raised":
             why = str(got)
@@ -99,24 +99,26 @@ def check_correct(
     quick: bool,
     folder: Path,
     work: Path,
+    question: str,
 ) -> Check:
+    """The learner's function against ``reference`` on the inputs hypothesis generates (cfg: examples,
+    quick_examples, hint), the answers computed in a child and compared here."""
     examples = setting(cfg, "examples", quick=quick, default=200)
-    question = QUESTIONS["correct"]
     rule = f"agrees on every input hypothesis generates ({examples} examples)"
     hint = str(cfg["hint"])
     log = work / "correct.log"
-    child = sandbox.Finder(
+    child = sandbox_finder.Finder(
         file, function, folder=folder, log=log, call_s=limit("call"), total_s=limit("correct")
     )
     try:
         try:
             child.start(limit_s=limit("call"))
-        except sandbox.Gone as exc:
+        except sandbox_finder.Gone as exc:
             return not_measured("correct", question, str(exc), hint=hint, rule=rule)
         tried, failing, why = smallest_failure(child, reference, examples=examples)
     finally:
         child.stop()
-        note = child.capture.write(log)
+        note = child.capture.write()
     if child.reason:  # it exited, hung or broke the channel: that is the verdict's reason
         where = "" if failing is None else f" (smallest input hypothesis reached: {failing!r})"
         return not_measured("correct", question, child.reason + where, hint=hint, rule=rule, detail=note)

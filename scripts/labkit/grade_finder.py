@@ -1,10 +1,9 @@
-"""Lab 1's grader: a duplicate finder, judged for correctness, speed, scaling and its share of a profile.
+"""Checks of a learner's function that a lab's grader can reuse: speed, scaling, share of a profile.
 
-The learner's code runs only in children (labkit.sandbox): the correctness child answers the inputs
-that hypothesis generates here, the benchmark and the service are lab programs given the learner's
-finder. The reference answers, the fits and the verdicts are computed here. In the profile the
-learner's function is found by its file and its lines, read from the file's syntax tree, not by the
-name its code object reports.
+The learner's code runs only in children (labkit.sandbox): the benchmark and the service are lab
+programs given the learner's function (``FLAG FILE.py:FUNCTION``, ``--finder`` by default). The fits
+and the verdicts are computed here. In the profile the learner's function is found by its file and
+its lines, read from the file's syntax tree, not by the name its code object reports.
 """
 
 from __future__ import annotations
@@ -13,26 +12,21 @@ import ast
 import dataclasses
 import json
 import math
-from collections.abc import Sequence
 from pathlib import Path
 
-from labkit import benchmark, exercise, flamegraph, pyspy, runner, sandbox, stacks, stats
+from labkit import benchmark, flamegraph, pyspy, runner, sandbox, stacks, stats
 from labkit.claims import Measured
 from labkit.errors import LabError
 from labkit.grade_checks import (
-    QUESTIONS,
     Check,
     Say,
     capped,
     formats_of,
-    joined,
     judged,
     limit,
     not_measured,
     setting,
 )
-from labkit.grade_correct import check_correct, function_from
-from labkit.graders import GRADERS
 from labkit.manifest import Lab
 from labkit.records import JSONObject
 from labkit.sanitize import PathMap
@@ -112,28 +106,24 @@ def fastest_exponent(raw: JSONObject) -> float:
     return benchmark.slope([math.log(x) for x in xs], [math.log(y) for y in ys])
 
 
-def check_speed_only(raw: JSONObject, *, fast: JSONObject, what: str = "the slow finder") -> Check:
-    """fast: the conservative speedup at the largest size (``what``: the slow version, as the page says)."""
+def check_speed(raw: JSONObject, *, fast: JSONObject, scales: JSONObject) -> tuple[Check, Check]:
+    """fast: the conservative speedup at the largest size; scales: the exponent of the fastest timings
+    (the benchmark's JSON as labkit.benchmark reads it; its ``fast`` finder is the learner's)."""
     summary = benchmark.summarise(raw)
     spread = summary["speedup"]
+    n = summary["n"]
     speedup = Measured(spread["median"], spread["min"], spread["max"])
-    return judged(
+    fast_check = judged(
         "fast",
-        f"fast: faster than {what} at n = {summary['n']:,}",
+        f"fast: faster than the slow finder at n = {n:,}",
         speedup,
         ">=",
         float(fast["than"]),
         kind="speedup",
         hint=str(fast["hint"]),
         rule=f"≥ {formats_of(float(fast['than']), 'speedup')} at the conservative end (your slowest call "
-        f"against {what}'s fastest)",
+        "against the slow finder's fastest)",
     )
-
-
-def check_speed(raw: JSONObject, *, fast: JSONObject, scales: JSONObject) -> tuple[Check, Check]:
-    """fast: the conservative speedup at the largest size; scales: the exponent of the fastest timings."""
-    summary = benchmark.summarise(raw)
-    fast_check = check_speed_only(raw, fast=fast)
     scaling = summary["scaling"]
     if scaling is None:
         raise LabError("the grader's benchmark needs at least three sizes to fit an exponent")
@@ -167,13 +157,13 @@ def bench(
     folder: Path,
     work: Path,
     say: Say,
-    option: str = "--finder",
+    flag: str = "--finder",
 ) -> tuple[JSONObject | None, str, str]:
-    """The lab's benchmark with the learner's function as the fast one (given with ``option``): (its
-    JSON or None, why not, note)."""
+    """The lab's benchmark with the learner's function as the fast one (``flag FILE.py:FUNCTION``):
+    (its JSON or None, why not, a note on cut output)."""
     command = fast["quick_program"] if quick and "quick_program" in fast else fast["program"]
     argv = runner.python_argv([str(a).replace("{seed}", str(lab.seed)) for a in command], root)
-    argv += [option, f"{file}:{function}"]
+    argv += [flag, f"{file}:{function}"]
     say(f"fast, scales: {' '.join(PathMap.here(root).command(argv)[1:])}")
     raw = folder / "bench.json"
     seconds = limit("quick_bench" if quick else "bench")
@@ -186,7 +176,7 @@ def bench(
             ran.note,
         )
     if ran.code != 0:
-        return None, f"the benchmark failed (exit code {ran.code}): {last[0]}", ran.note
+        return None, sandbox.named_limit(f"the benchmark failed (exit code {ran.code}): {last[0]}"), ran.note
     if not raw.exists() and not raw.is_symlink():
         return None, f"your code exited (code 0) before the benchmark reported: {last[0]}", ran.note
     try:
@@ -235,52 +225,28 @@ def check_profile(
     work: Path,
     quick: bool,
     say: Say,
+    question: str,
+    check_id: str = "hot_path",
+    flag: str = "--finder",
 ) -> Check:
-    """Record the service running the learner's finder (launch form) and judge the finder's share."""
-    question = QUESTIONS["hot_path"]
+    """Record the lab's program running the learner's function (launch form, ``flag FILE.py:FUNCTION``)
+    and judge the function's share of the samples (cfg: than, program, duration, hint, why)."""
     than = float(cfg["than"])
     hint = str(cfg["hint"])
     rule = f"whole interval < {formats_of(than, 'share')}" + (f" ({cfg['why']})" if cfg.get("why") else "")
     try:
         lines = lines_of(file, function)
     except LabError as exc:
-        return not_measured("hot_path", question, str(exc), hint=hint, rule=rule)
+        return not_measured(check_id, question, str(exc), hint=hint, rule=rule)
     command = [str(a).replace("{seed}", str(lab.seed)) for a in cfg["program"]]
-    argv = [*runner.python_argv(command, root), "--finder", f"{file}:{function}"]
+    argv = [*runner.python_argv(command, root), flag, f"{file}:{function}"]
     seconds = setting(cfg, "duration", quick=quick)
-    say(f"profile: the service with your finder, recorded by py-spy for {seconds} s")
-    try:
-        data, note = record_service(argv, name="recording", seconds=seconds, folder=folder, work=work)
-    except NotRecorded as exc:
-        return not_measured("hot_path", question, str(exc), hint=hint, rule=rule, detail=exc.note)
-    try:
-        share = finder_share(data, file=file, lines=lines)
-    except LabError as exc:
-        check = not_measured("hot_path", question, str(exc), hint=hint, rule=rule, detail=note)
-    else:
-        check = judged("hot_path", question, share, "<", than, kind="share", hint=hint, rule=rule)
-        check = capped(check, note)
-    picture = your_flame_graph(data, lab=lab, root=root, function=function)
-    return dataclasses.replace(check, picture=picture.relative_to(root).as_posix() if picture else "")
-
-
-class NotRecorded(LabError):
-    """The learner's service gave no recording; ``note`` says what output was cut, if any."""
-
-    def __init__(self, why: str, note: str) -> None:
-        super().__init__(why)
-        self.note = note
-
-
-def record_service(
-    argv: list[str], *, name: str, seconds: int, folder: Path, work: Path, extra: Sequence[str] = ()
-) -> tuple[JSONObject, str]:
-    """Launch the service running the learner's code under py-spy (``extra``: more py-spy options);
-    its recording and the note on any output that was cut, or NotRecorded."""
-    out, log = folder / f"{name}.speedscope.json", work / f"{name}.log"
+    out = folder / "profile.speedscope.json"
+    log = work / "profile.log"
     log.unlink(missing_ok=True)
+    say(f"profile: the service with your finder, recorded by py-spy for {seconds} s")
     # The service's own output (and the learner's prints) go to a capped pipe, not through py-spy.
-    with sandbox.fifo_output(folder / "service.out") as (redirect, service):
+    with sandbox.fifo_output(folder / "service.out", log=work / "service.log") as (redirect, service):
         rec = pyspy.record(
             exe=pyspy.find(),
             out=out,
@@ -289,17 +255,27 @@ def record_service(
             rate=100,
             duration=seconds,
             launch=[*redirect, *argv],
-            extra=list(extra),
         )
-    note = joined(sandbox.cap_file(log), service.write(work / "service.log"))
+    note = service.write()  # py-spy's own log is capped as it is written (labkit.caplog)
     if not out.exists():
         spy = (rec.output[-2000:].strip().splitlines() or ["(no output)"])[-1]
         why = f"{spy}; the service's last output: {service.last_lines(1).strip() or '(none)'}"
-        raise NotRecorded(f"py-spy wrote no recording: {why}", note)
+        return not_measured(
+            check_id, question, f"py-spy wrote no recording: {why}", hint=hint, rule=rule, detail=note
+        )
     try:
-        return recording_of(out), note
+        data = recording_of(out)
     except LabError as exc:
-        raise NotRecorded(str(exc), note) from exc
+        return not_measured(check_id, question, str(exc), hint=hint, rule=rule, detail=note)
+    try:
+        share = finder_share(data, file=file, lines=lines)
+    except LabError as exc:
+        check = not_measured(check_id, question, str(exc), hint=hint, rule=rule, detail=note)
+    else:
+        check = judged(check_id, question, share, "<", than, kind="share", hint=hint, rule=rule)
+        check = capped(check, note)
+    picture = your_flame_graph(data, lab=lab, root=root, function=function)
+    return dataclasses.replace(check, picture=picture.relative_to(root).as_posix() if picture else "")
 
 
 def recording_of(path: Path) -> JSONObject:
@@ -330,70 +306,3 @@ def your_flame_graph(data: JSONObject, *, lab: Lab, root: Path, function: str) -
     )
     sandbox.write_text(path, svg)
     return path
-
-
-def grade_finder(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: Say) -> list[Check]:
-    ex = exercise.of(lab)
-    file, function = exercise.target(lab, root=root)
-    cfg = ex.checks
-    ref_file, _, ref_name = str(cfg["correct"]["reference"]).partition(":")
-    reference = function_from(root / ref_file, ref_name)
-    say(f"correct: your {function} against the reference on inputs generated by hypothesis")
-    out = [
-        check_correct(file, function, reference, cfg=cfg["correct"], quick=quick, folder=folder, work=work)
-    ]
-    fast = cfg["fast"]
-    raw, why, note = bench(
-        lab,
-        root=root,
-        file=file,
-        function=function,
-        fast=fast,
-        quick=quick,
-        folder=folder,
-        work=work,
-        say=say,
-    )
-    try:
-        if raw is None:
-            raise LabError(why)
-        fast_check, scales_check = check_speed(raw, fast=fast, scales=cfg["scales"])
-        out += [capped(c, note) for c in (fast_check, scales_check)]
-    except LabError as exc:
-        for c in ("fast", "scales"):
-            out.append(
-                not_measured(
-                    c,
-                    QUESTIONS[c],
-                    str(exc).strip().splitlines()[-1],
-                    hint=str(cfg[c]["hint"]),
-                    rule=f"{c}: see the hint",
-                    detail=note,
-                )
-            )
-    try:
-        out.append(
-            check_profile(
-                lab,
-                cfg=cfg["hot_path"],
-                file=file,
-                function=function,
-                root=root,
-                folder=folder,
-                work=work,
-                quick=quick,
-                say=say,
-            )
-        )
-    except LabError as exc:
-        out.append(
-            not_measured(
-                "hot_path",
-                QUESTIONS["hot_path"],
-                str(exc).strip().splitlines()[0],
-                hint=str(cfg["hot_path"]["hint"]),
-                rule="see the hint",
-            )
-        )
-    assert [c.id for c in out] == list(GRADERS["finder"].checks)
-    return out

@@ -276,7 +276,7 @@ def _exercise(doc: Located, *, root: Path) -> Exercise | None:
             f"the exercise's target {exercise.target!r} is not in one of its files ({', '.join(names)})",
             column=False,
         )
-    problem = graders.problem(exercise)
+    problem = graders.problem(exercise, root=root)
     if problem:
         raise doc.error(["exercise", "checks"], f"exercise: {problem}", column=False)
     return exercise

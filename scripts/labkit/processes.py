@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import resource
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -30,8 +31,16 @@ _logs: dict[Path, tuple[caplog.CappedLog, threading.Thread, int]] = {}  # capped
 _lock = threading.Lock()
 
 
-def popen(args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, **kwargs: Any) -> Popen:
-    """A child in its own session, tied to the toolkit's life (labkit.reaper), on the list stop_all stops.
+def popen(
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    memory: int | None = None,
+    **kwargs: Any,
+) -> Popen:
+    """A child in its own session, tied to the toolkit's life (labkit.reaper), on the list stop_all stops;
+    with ``memory``, its address space (and its children's) is limited to that many bytes.
 
     Ctrl-C between the fork and the registration would leave a child nobody stops (Popen does not
     kill what it forked when interrupted): the signals are held until the child is on the list.
@@ -43,7 +52,7 @@ def popen(args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, 
             cwd=cwd,
             start_new_session=True,
             env=reaper.env({**os.environ, **(env or {})}),
-            preexec_fn=reaper.tie(),  # prctl only: no lock taken in the forked child
+            preexec_fn=_in_child(reaper.tie(), memory),  # prctl and setrlimit only: no lock taken
             **kwargs,
         )
         with _lock:
@@ -52,14 +61,32 @@ def popen(args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, 
     return proc
 
 
-def start(args: Sequence[str], *, log: Path, cwd: Path, stdout: int | None = None) -> Popen:
+def _in_child(tie: Callable[[], None] | None, memory: int | None) -> Callable[[], None] | None:
+    """What the forked child does before exec: the tie to the toolkit, then the memory limit."""
+    if memory is None:
+        return tie
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)  # never above a limit this process already has
+    value = memory if hard == resource.RLIM_INFINITY else min(memory, hard)
+
+    def run() -> None:
+        if tie is not None:
+            tie()
+        resource.setrlimit(resource.RLIMIT_AS, (value, value))
+
+    return run
+
+
+def start(
+    args: Sequence[str], *, log: Path, cwd: Path, stdout: int | None = None, memory: int | None = None
+) -> Popen:
     """Start a child in its own session; its output is drained into ``log`` (capped, see labkit.caplog)
-    unless a pipe is asked for."""
+    unless a pipe is asked for; ``memory`` limits its address space (bytes)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = popen(
         args,
         cwd=cwd,
         env={"PYTHONUNBUFFERED": "1"},
+        memory=memory,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE if stdout is None else stdout,
         stderr=subprocess.STDOUT,

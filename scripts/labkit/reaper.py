@@ -10,7 +10,11 @@ Three ties, from the inside out:
 - a watchdog, a small process started with the first child, waits for the toolkit's end (end of file
   on a pipe that only the toolkit holds), then kills every process that carries the toolkit's mark
   (``LABKIT_OWNER`` in its environment, inherited by every descendant: the program that py-spy's
-  launch form starts, a daemon) and every process group the toolkit registered.
+  launch form starts, a daemon) and every process group the toolkit registered. While the toolkit
+  lives, the watchdog also follows its descendants (the kernel's children lists in /proc, every
+  ``FOLLOW_S``; the toolkit is their subreaper, so a daemon stays among them), each known by its PID
+  and start time: at the end it kills those that are still the same process, and what they started,
+  which catches a daemon that dropped the mark (a re-exec with an empty environment).
 
 The watchdog is needed because a parent-death signal reaches only a direct child: the program that
 `py-spy record -- python prog.py` launches gets nothing when py-spy is killed, and a daemon has
@@ -40,20 +44,73 @@ LINUX = sys.platform.startswith("linux")
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 ENABLED = True  # tests switch the ties off in a copy of the toolkit, to see what they prevent
+FOLLOW = True  # the watchdog follows the toolkit's descendants (tests switch it off to see why)
+FOLLOW_S = 0.1  # seconds between two looks at them: a few small /proc reads each (about 0.1 ms)
 
 # The watchdog's whole program (standard library only, run with -I -S: it starts in milliseconds).
 # Its command line names no path of the repository, so it is never mistaken for a lab's process.
 WATCHDOG = r"""# labkit watchdog: once the toolkit is gone, kill what it started (labkit/reaper.py)
-import os, signal, sys, time
+import os, select, signal, sys, time
 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
     signal.signal(sig, signal.SIG_IGN)  # a Ctrl-C in the terminal is the toolkit's to handle
-mark, groups = sys.argv[1].encode(), set()
-for line in sys.stdin:  # the toolkit's registrations, until it exits or is killed (end of file)
-    (groups.add if line[0] == "+" else groups.discard)(int(line[1:]))
+mark, toolkit, poll, me = sys.argv[1].encode(), int(sys.argv[2]), float(sys.argv[3]), os.getpid()
+groups, seen, pending = set(), {}, b""
+def stat(pid):  # (parent, start time) or None once gone
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[1]), fields[19]) if fields[0] != b"Z" else None
+def children(pid):  # the kernel's list of a process's children (one file per thread)
+    found = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as f:
+                found += [int(p) for p in f.read().split()]
+        except OSError:
+            pass
+    return found
+def parents():  # every process's parent, from a scan of /proc
+    found = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            s = stat(int(name))
+            if s:
+                found[int(name)] = s[0]
+    return found
+listed = os.path.exists(f"/proc/{me}/task/{me}/children")
+def descendants(roots, tree=None):
+    # the processes under roots, by the kernel's children lists or, without them, a scan of /proc
+    out, todo = set(), list(roots)
+    if tree is None and not listed:
+        tree = parents()
+    kids = {}
+    for pid, parent in (tree or {}).items():
+        kids.setdefault(parent, []).append(pid)
+    while todo:
+        pid = todo.pop()
+        for child in (kids.get(pid, ()) if tree is not None else children(pid)):
+            if child != me and child not in out:
+                out.add(child)
+                todo.append(child)
+    return out
+def follow():  # while the toolkit lives: its descendants (daemons included: it is their subreaper)
+    global seen
+    now = {}
+    for pid in descendants([toolkit]):
+        s = stat(pid)
+        if s:
+            now[pid] = s[1]
+    seen = now
 def marked():
     found = []
     for name in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if name.isdigit() and int(name) != os.getpid():
+        if name.isdigit() and int(name) != me:
             try:
                 with open(f"/proc/{name}/environ", "rb") as f:
                     env = f.read().split(b"\0")
@@ -62,13 +119,29 @@ def marked():
             if any(i.startswith(b"LABKIT_OWNER=") and mark in i[13:].split(b" ") for i in env):
                 found.append(int(name))
     return found
+tracking = os.path.isdir(f"/proc/{toolkit}") and poll > 0
+while True:  # the toolkit's registrations, until it exits or is killed (end of file)
+    if tracking:
+        follow()
+        ready = select.select([0], [], [], poll)[0]
+        if not ready:
+            continue
+    chunk = os.read(0, 65536)
+    if not chunk:
+        break
+    *lines, pending = (pending + chunk).split(b"\n")
+    for line in lines:
+        (groups.add if line[:1] == b"+" else groups.discard)(int(line[1:]))
 for pgid in groups:
     try:
         os.killpg(pgid, signal.SIGKILL)
     except OSError:
         pass
 for _ in range(50):  # again, for a process forked while the others were being killed
-    found = marked()
+    alive = [pid for pid, start in seen.items() if (stat(pid) or (0, None))[1] == start]
+    found = set(marked()) | set(alive)
+    found |= descendants(found, tree=parents()) if found else set()
+    found.discard(me)
     if not found:
         break
     for pid in found:
@@ -111,9 +184,10 @@ def guard() -> None:
             return
         _call_prctl(PR_SET_CHILD_SUBREAPER, 1)
         env = {k: v for k, v in os.environ.items() if k != MARK}
+        every = FOLLOW_S if FOLLOW else 0  # 0: no following, only the end-of-file sweep
         try:
             _watchdog = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", WATCHDOG, TOKEN],
+                [sys.executable, "-I", "-S", "-c", WATCHDOG, TOKEN, str(os.getpid()), f"{every:g}"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

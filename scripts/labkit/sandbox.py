@@ -10,31 +10,50 @@ directory, and is killed with its whole group at its time limit.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import select
 import shutil
-import socket
 import stat
 import subprocess
-import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labkit import processes
+from labkit import caplog, processes
 from labkit.errors import LabError
 
 CAP = 1_000_000  # bytes of a child's output kept per log: the first half and the last half
-CHILD = Path(__file__).with_name("sandbox_child.py")
-LINE_CAP = 16_000_000  # bytes of one answer from the correctness child
 SOCKET_PATH_MAX = 107  # bytes of a Unix socket's path (the kernel's 108 with its final NUL)
-START_S = 30.0  # seconds a child may take to start its interpreter and connect
 READ_CAP = 256_000_000  # bytes of a report a child wrote (a py-spy recording of a long run is large)
+MEMORY_MB = 4096  # the address space of every child that runs the learner's code (MB), generous
+MEMORY_ENV = "LABKIT_GRADE_MEMORY_MB"  # another limit, in MB (e.g. a small one in tests)
+
+
+def memory_mb() -> int:
+    """The memory limit of the learner's children, in MB: $LABKIT_GRADE_MEMORY_MB or MEMORY_MB."""
+    given = os.environ.get(MEMORY_ENV, "").strip()
+    if not given:
+        return MEMORY_MB
+    try:
+        chosen = int(given)
+    except ValueError:
+        chosen = 0
+    if chosen < 64:
+        raise LabError(f"${MEMORY_ENV} must be a whole number of MB, at least 64, not {given!r}")
+    return chosen
+
+
+def memory_note() -> str:
+    """How a failure names the limit it hit."""
+    return f"the grader's memory limit of {memory_mb():,} MB (${MEMORY_ENV})"
+
+
+def named_limit(text: str) -> str:
+    """``text`` (a child's last words) with the memory limit named when it ran out of memory."""
+    return f"{text} (it hit {memory_note()})" if "MemoryError" in text else text
 
 
 class NotRegular(OSError):
@@ -65,34 +84,25 @@ def read_report(path: Path, *, cap: int = READ_CAP) -> bytes:
 
 
 class Capture:
-    """A child's output drained from a pipe, its head and tail kept and the middle counted, not stored."""
+    """A child's output drained into its log, capped as every program's log is (labkit.caplog: the
+    first and last halves kept, the cut marked): from a pipe, or from a FIFO this process holds open."""
 
-    def __init__(self, stream: Any = None, *, fd: int | None = None, cap: int = CAP) -> None:
-        self.half = cap // 2
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.total = 0
+    def __init__(self, stream: Any = None, *, log: Path, fd: int | None = None, cap: int = CAP) -> None:
+        self.log = log
+        with contextlib.suppress(OSError):  # never an earlier run's output in this run's log
+            log.parent.mkdir(parents=True, exist_ok=True)
+            open(log, "wb").close()
+        self.sink = caplog.CappedLog(log, cap=cap)
         self.stopping = threading.Event()
         target, source = (self._drain, stream) if fd is None else (self._poll, fd)
         self._thread = threading.Thread(target=target, args=(source,), daemon=True)
         self._thread.start()
 
-    def _take(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        room = self.half - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-            chunk = chunk[room:]
-        if chunk:
-            self.tail += chunk
-            if len(self.tail) > 2 * self.half:  # trim now and then, not on every chunk
-                del self.tail[: len(self.tail) - self.half]
-
     def _drain(self, stream: Any) -> None:
         """A pipe: read until its writers are gone."""
         with contextlib.suppress(OSError, ValueError):
             while chunk := stream.read1(65536):
-                self._take(chunk)
+                self.sink.feed(chunk)
 
     def _poll(self, fd: int) -> None:
         """A FIFO this process also holds open: read until told to stop and nothing is left."""
@@ -105,7 +115,7 @@ class Capture:
                     continue
                 with contextlib.suppress(BlockingIOError):
                     if chunk := os.read(fd, 65536):
-                        self._take(chunk)
+                        self.sink.feed(chunk)
 
     def join(self, timeout: float = 5.0) -> None:
         self._thread.join(timeout)
@@ -113,20 +123,25 @@ class Capture:
     @property
     def cut(self) -> int:
         """Bytes of output not kept."""
-        return max(0, self.total - len(self.head) - min(len(self.tail), self.half))
+        return self.sink.cut
 
     def text(self) -> str:
-        tail = bytes(self.tail[-self.half :]) if self.half else b""
-        middle = f"\n... {self.cut:,} bytes cut ...\n".encode() if self.cut else b""
-        return (bytes(self.head) + middle + tail).decode("utf-8", errors="replace")
+        self.sink.flush()
+        try:
+            return read_report(self.log, cap=2 * CAP).decode("utf-8", errors="replace")
+        except OSError:
+            return ""
 
     def last_lines(self, lines: int = 8) -> str:
         return "\n".join(self.text().splitlines()[-lines:])
 
-    def write(self, log: Path) -> str:
-        """Write the kept output to ``log``; returns a note when output was cut ("" otherwise)."""
-        write_text(log, self.text())
-        return cut_note(log.name, self.cut)
+    def write(self) -> str:
+        """Close the log; returns a note when output was cut ("" otherwise)."""
+        self.sink.close()
+        problem = self.sink.problem()
+        if problem:
+            raise LabError(problem)
+        return cut_note(self.log.name, self.cut)
 
 
 def write_text(path: Path, text: str) -> None:
@@ -150,30 +165,8 @@ def cut_note(name: str, cut: int) -> str:
     return f"{name}: {cut:,} bytes of output cut (kept the first and last {CAP // 2:,} bytes)" if cut else ""
 
 
-def cap_file(log: Path, *, cap: int = CAP) -> str:
-    """Cut an existing log down to its head and tail in place; returns a note when it was cut."""
-    try:
-        info = os.lstat(log)
-    except OSError:
-        return ""
-    size = info.st_size
-    if not stat.S_ISREG(info.st_mode) or size <= cap:
-        return ""
-    half = cap // 2
-    try:
-        with open(log, "rb", opener=lambda p, f: os.open(p, f | os.O_NONBLOCK | os.O_NOFOLLOW)) as f:
-            head = f.read(half)
-            f.seek(size - half)
-            tail = f.read(half)
-        cut = size - len(head) - len(tail)
-        log.write_bytes(head + f"\n... {cut:,} bytes cut ...\n".encode() + tail)
-    except OSError as exc:
-        raise LabError(f"{log}: cannot cut it ({exc.strerror or exc})") from exc
-    return cut_note(log.name, cut)
-
-
 @contextlib.contextmanager
-def fifo_output(path: Path) -> Iterator[tuple[list[str], Capture]]:
+def fifo_output(path: Path, *, log: Path) -> Iterator[tuple[list[str], Capture]]:
     """A named pipe for a program launched by another (py-spy's launch form), drained with a cap.
 
     Yields the prefix that sends the program's output there (``sh`` redirects, then ``exec``s the
@@ -182,9 +175,10 @@ def fifo_output(path: Path) -> Iterator[tuple[list[str], Capture]]:
     """
     os.mkfifo(path, 0o600)
     fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
-    capture = Capture(fd=fd)
+    capture = Capture(fd=fd, log=log)
+    memory = f"ulimit -v {memory_mb() << 10}"  # the learner's code runs in the program: in KB
     try:
-        yield ["/bin/sh", "-c", 'exec "$@" >"$0" 2>&1', str(path)], capture
+        yield ["/bin/sh", "-c", f'{memory} && exec "$@" >"$0" 2>&1', str(path)], capture
     finally:
         capture.stopping.set()
         capture.join()
@@ -237,9 +231,10 @@ class Ran:
 
 def run(argv: Sequence[str], *, cwd: Path, log: Path, limit_s: float) -> Ran:
     """Run a program that runs learner code to its end; kill its whole group at ``limit_s``."""
-    proc = processes.start(list(argv), log=log, cwd=cwd, stdout=subprocess.PIPE)
+    memory = memory_mb() << 20
+    proc = processes.start(list(argv), log=log, cwd=cwd, stdout=subprocess.PIPE, memory=memory)
     assert proc.stdout is not None
-    capture = Capture(proc.stdout)
+    capture = Capture(proc.stdout, log=log)
     code: int | None
     try:
         code = proc.wait(timeout=limit_s)
@@ -248,153 +243,5 @@ def run(argv: Sequence[str], *, cwd: Path, log: Path, limit_s: float) -> Ran:
     finally:
         processes.stop(proc, grace=1.0)
         capture.join()
-    note = capture.write(log)
+    note = capture.write()
     return Ran(code=code, output=capture.text(), note=note, limit_s=limit_s)
-
-
-class Gone(Exception):
-    """The correctness child stopped answering: it exited, hung or broke the channel."""
-
-
-class Finder:
-    """A child that imports the learner's file and computes the function's answers for inputs sent here.
-
-    It holds no reference answer and decides nothing: it only sends back what the learner's
-    function returned (as plain data) or what it raised.
-    """
-
-    def __init__(
-        self, file: Path, function: str, *, folder: Path, log: Path, call_s: float, total_s: float
-    ) -> None:
-        self.log = log
-        self.call_s = call_s
-        self.total_s = total_s
-        self.deadline = 0.0  # set at the first input: start-up is not the check's time
-        self.reason = ""  # why the child is gone, once it is
-        path = folder / "channel"
-        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._server.bind(str(path))
-        self._server.listen(1)
-        argv = [sys.executable, "-I", str(CHILD), str(path), str(file), function]
-        self.proc = processes.start(argv, log=log, cwd=folder, stdout=subprocess.PIPE)
-        assert self.proc.stdout is not None
-        self.capture = Capture(self.proc.stdout)
-        self._conn: socket.socket | None = None
-        self._file: Any = None
-
-    def _exited(self, before: str) -> Gone:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=2)
-        code = self.proc.poll()
-        self.capture.join(1)
-        said = self.capture.last_lines(4).strip() or "(no output)"
-        how = f"exited (code {code})" if code is not None else "closed its channel"
-        self.reason = f"your code {how} before it reported ({before}); its last output: {said}"
-        return Gone(self.reason)
-
-    def _read(self, limit_s: float, *, before: str, limit: str = "") -> dict[str, Any]:
-        assert self._conn is not None
-        self._conn.settimeout(limit_s)
-        try:
-            line = self._file.readline(LINE_CAP)
-        except TimeoutError:
-            limit = limit or f"the {limit_s:g} s limit"
-            self.reason = f"your code gave no answer {before} within {limit} and was stopped"
-            self.stop()
-            raise Gone(self.reason) from None
-        except OSError:
-            line = b""
-        if not line:
-            raise self._exited(before)
-        if not line.endswith(b"\n"):
-            self.reason = f"{before}: the answer was longer than {LINE_CAP:,} bytes"
-            raise Gone(self.reason)
-        try:
-            message = json.loads(line)
-        except (ValueError, RecursionError):  # the learner's process may write anything here
-            message = None
-        if not isinstance(message, dict):
-            self.reason = f"{before}: your code wrote something else into the grader's channel"
-            raise Gone(self.reason)
-        return message
-
-    def start(self, *, limit_s: float) -> None:
-        """Wait until the child has imported the learner's file (or failed to, which is data too)."""
-        self._server.settimeout(0.1)
-        deadline = time.monotonic() + START_S
-        try:
-            while self._conn is None:
-                try:
-                    self._conn, _ = self._server.accept()
-                except TimeoutError:
-                    if self.proc.poll() is not None or time.monotonic() > deadline:
-                        raise self._exited("before it connected") from None
-        finally:
-            self._server.close()
-        self._file = self._conn.makefile("rwb")
-        ready = self._read(limit_s, before="while your file was imported")
-        if "error" in ready:
-            self.reason = str(ready["error"])
-            raise Gone(self.reason)
-
-    def answer(self, values: list[Any]) -> tuple[str, Any]:
-        """("answer", set of values) or ("raised", text), for one input."""
-        if self.reason:
-            raise Gone(self.reason)
-        self.deadline = self.deadline or time.monotonic() + self.total_s
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            self.reason = f"the check ran past its {self.total_s:g} s limit, so your code was stopped"
-            self.stop()
-            raise Gone(self.reason)
-        try:
-            self._file.write(json.dumps({"values": values}).encode() + b"\n")
-            self._file.flush()
-        except OSError:
-            raise self._exited("while it was given an input") from None
-        shown = repr(values)
-        shown = shown if len(shown) <= 200 else shown[:200] + "…"
-        whole = left < self.call_s  # the check's own limit comes first
-        message = self._read(
-            min(self.call_s, left),
-            before=f"for the input {shown}",
-            limit=f"the check's {self.total_s:g} s limit" if whole else "",
-        )
-        if "raised" in message:
-            return "raised", str(message["raised"])
-        items = message.get("answer")
-        if not isinstance(items, list):
-            self.reason = "your code wrote something else into the grader's channel"
-            raise Gone(self.reason)
-        return "answer", {decode(item) for item in items}
-
-    def stop(self) -> None:
-        processes.stop(self.proc, grace=0.5)
-        self.capture.join(1)
-        with contextlib.suppress(OSError):
-            if self._file is not None:
-                self._file.close()
-            if self._conn is not None:
-                self._conn.close()
-
-
-@dataclass(frozen=True)
-class Foreign:
-    """An element of an answer that is neither an int nor a str (shown, never equal to an input)."""
-
-    text: str
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-def decode(item: Any) -> Any:
-    """An element of an answer from its plain form; anything unexpected stays a Foreign element."""
-    if isinstance(item, list) and len(item) == 2:
-        kind, value = item
-        if kind == "i" and type(value) is int:
-            return value
-        if kind == "s" and isinstance(value, str):
-            return value
-        return Foreign(str(value)[:200])
-    return Foreign(repr(item)[:200])

@@ -1,6 +1,6 @@
 """The correctness child of `make grade-N`: the learner's function, asked by the grader, answers as data.
 
-Run as a script (``python -I sandbox_child.py SOCKET FILE FUNCTION``), with nothing of the toolkit
+Run as a script (``python -I sandbox_child.py SOCKET FILE FUNCTION LIMIT``), with nothing of the toolkit
 imported: it connects to the grader's socket, imports the learner's file, says it is ready, then
 for each input the grader sends (one JSON line) sends back what the function returned or raised.
 It judges nothing; whatever the learner's code does in this process stays in this process.
@@ -31,7 +31,13 @@ def encode(item: Any) -> list[Any]:
     return ["r", f"{type(item).__name__} {shown}"]
 
 
-def main(channel: str, file: str, function: str) -> None:
+def said(exc: BaseException, limit: str) -> str:
+    """An exception as the grader shows it; running out of memory names the grader's limit."""
+    text = f"{type(exc).__name__}: {exc}"
+    return f"{text} (it hit {limit})" if isinstance(exc, MemoryError) else text
+
+
+def main(channel: str, file: str, function: str, limit: str = "the grader's memory limit") -> None:
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(channel)
     stream = conn.makefile("rwb")
@@ -50,7 +56,7 @@ def main(channel: str, file: str, function: str) -> None:
     try:
         spec.loader.exec_module(module)
     except BaseException as exc:  # the learner's file: any error in it is theirs to see
-        send({"error": f"{path.name} does not load: {type(exc).__name__}: {exc}"})
+        send({"error": f"{path.name} does not load: {said(exc, limit)}"})
         return
     finder = getattr(module, function, None)
     if not callable(finder):
@@ -62,10 +68,10 @@ def main(channel: str, file: str, function: str) -> None:
         try:
             answer = [encode(item) for item in finder(list(values))]
         except Exception as exc:  # the learner's code: its error is its answer
-            send({"raised": f"raised {type(exc).__name__}: {exc}"})
+            send({"raised": f"raised {said(exc, limit)}"})
             continue
         send({"answer": answer})
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

@@ -30,7 +30,7 @@ class Figure:
 class Exercise:
     """What the learner fixes (copied into exercises/<id>/) and how `make grade-N` judges it."""
 
-    grader: str  # one of labkit.grade.GRADERS
+    grader: str  # the lab's grader file, relative to the repository (labkit.graders)
     files: list[Path]  # repository-relative originals; each lands in exercises/<id>/ under its name
     target: str  # FILE.py:FUNCTION, FILE relative to exercises/<id>/
     change: str

@@ -85,6 +85,63 @@ def find_duplicates(values):
         seen.add(value)
     return repeated
 """
+# The quadratic code with a forged clock, as a benchmark that timed the finder in the learner's own
+# process would read it: the first timing at each size (autorange's trial) looks long enough, every later
+# one looks almost free; any other use of the clock is left alone.
+FAKE_CLOCK = (
+    """
+import sys
+import time
+
+_real, _starts, _sizes = time.perf_counter, {}, set()
+
+
+def _forged():
+    frame = sys._getframe(1)
+    if frame.f_code.co_name != "timed" or frame.f_locals.get("func") is not find_duplicates:
+        return _real()
+    if id(frame) not in _starts:
+        _starts[id(frame)] = _real()
+        return _starts[id(frame)]
+    n = len(frame.f_locals["inputs"][0])
+    trial = n not in _sizes
+    _sizes.add(n)
+    return _starts.pop(id(frame)) + (1.0 if trial else 1e-7)
+
+
+time.perf_counter = _forged
+"""
+    + QUADRATIC
+)
+# The same forgery through the benchmark's own timing function, wherever a loaded module has one.
+FAKE_TIMER = (
+    """
+import sys
+
+_sizes = set()
+
+
+def _forging(real):
+    def forged(func, inputs):
+        if func is not find_duplicates:
+            return real(func, inputs)
+        n = len(inputs[0])
+        trial = n not in _sizes
+        _sizes.add(n)
+        return 1.0 if trial else 1e-7 * len(inputs)
+
+    return forged
+
+
+for _module in list(sys.modules.values()):
+    if callable(getattr(_module, "timed", None)) and hasattr(_module, "calls_per_timing"):
+        _module.timed = _forging(_module.timed)
+"""
+    + QUADRATIC
+)
+# Memory taken without bound (bytes(n) is calloc'd: address space, not touched pages, so that a run
+# without the limit costs the machine nothing while it fails on its own terms).
+HOARD = "def find_duplicates(values):\n    hoard = []\n    while True:\n        hoard.append(bytes(10**8))\n"
 EXIT = "import os\n\nos._exit(0)\n" + QUADRATIC
 LIMIT = {"LABKIT_GRADE_LIMIT_S": "3"}  # every check's time limit, short so that a hang costs seconds
 BOUND = 150  # seconds a hostile grade may take in all (the subprocess is killed, and the test fails, after)
@@ -121,6 +178,20 @@ def test_a_cache_or_a_renamed_function_does_not_hide_quadratic_code(
     assert "never appeared" not in output, "the renamed finder is found by its file and lines"
 
 
+@pytest.mark.parametrize("source", [FAKE_CLOCK, FAKE_TIMER], ids=["perf-counter", "bench-timer"])
+def test_a_forged_clock_or_timer_does_not_make_quadratic_code_fast(
+    repo: Path,  # noqa: F811
+    source: str,
+) -> None:
+    """The benchmark times the learner's finder from outside its process (labs/benchmark/remote.py):
+    whatever that process does to its clocks, the speed verdict fails, with the measured speedup."""
+    code, output, record = grade(repo, "lab-1", source, timeout=BOUND)
+    assert code == 1, output
+    assert verdicts(record)["correct"] is True, output
+    assert {"fast", "scales"} <= failed_checks(record), output
+    assert "not measured" not in measured(record, "fast"), "the speed is measured, and is too slow"
+
+
 def test_a_hanging_finder_is_stopped_at_the_limit_of_every_check(repo: Path) -> None:  # noqa: F811
     code, output, record = grade(repo, "lab-1", HANG, env=LIMIT, timeout=BOUND)
     assert code == 1, output
@@ -144,7 +215,7 @@ def test_an_exit_at_import_is_a_failure_with_its_reason(repo: Path) -> None:  # 
     assert code == 1, output
     assert failed_checks(record) == {"correct", "fast", "scales", "hot_path"}, output
     assert "your code exited (code 0) before it reported" in measured(record, "correct")
-    assert "your code exited (code 0) before the benchmark reported" in measured(record, "fast")
+    assert "your finder's process exited (code 0) before it answered" in measured(record, "fast")
 
 
 def test_a_grader_killed_by_the_learner_leaves_no_old_verdict(repo: Path) -> None:  # noqa: F811
@@ -198,3 +269,13 @@ def test_a_start_up_hook_or_a_write_anywhere_in_the_repository_is_undone_and_fai
         assert (repo / "Makefile").read_bytes() == makefile
     finally:
         hook.unlink(missing_ok=True)
+
+
+def test_a_finder_that_takes_memory_without_bound_fails_naming_the_limit(repo: Path) -> None:  # noqa: F811
+    env = {"LABKIT_GRADE_MEMORY_MB": "512", **LIMIT}
+    code, output, record = grade(repo, "lab-1", HOARD, env=env, timeout=BOUND)
+    assert code == 1, output
+    assert {"correct", "fast", "scales"} <= failed_checks(record), output
+    named = "the grader's memory limit of 512 MB ($LABKIT_GRADE_MEMORY_MB)"
+    assert named in measured(record, "correct"), output
+    assert_no_process_left(repo)

@@ -194,10 +194,9 @@ def test_a_daemonising_program_is_gone_after_a_successful_run(
         _kill_all(left)
 
 
-def test_a_daemon_that_drops_the_mark_is_gone_after_a_successful_run(small: Path, tmp_path: Path) -> None:
-    """A daemon that also empties its environment (so it carries no LABKIT_OWNER) is still the toolkit's
-    orphan: as the child subreaper, the toolkit finds it by its parent and kills it at the end."""
-    copy = _copy(small, tmp_path)
+def _unmarked_daemon(copy: Path) -> str:
+    """The lab's program starts a daemon that also re-executes itself with an empty environment (so it
+    carries no LABKIT_OWNER); returns the daemon's command line, which names the copy."""
     program = copy / SERVICE
     text = program.read_text(encoding="utf-8")
     sleeper = f"import time; time.sleep(600)  # {copy}"  # names the copy, so the test can find it
@@ -208,11 +207,48 @@ def test_a_daemon_that_drops_the_mark_is_gone_after_a_successful_run(small: Path
     )
     assert unmarked != DAEMONISE
     program.write_text(text.replace("\nimport argparse\n", f"\n{unmarked}import argparse\n", 1))
+    return sleeper
+
+
+def test_a_daemon_that_drops_the_mark_is_gone_after_a_successful_run(small: Path, tmp_path: Path) -> None:
+    """A daemon that also empties its environment (so it carries no LABKIT_OWNER) is still the toolkit's
+    orphan: as the child subreaper, the toolkit finds it by its parent and kills it at the end."""
+    copy = _copy(small, tmp_path)
+    _unmarked_daemon(copy)
     run = labkit(copy, "assets", "--lab", NEW, "--force")
     assert run.returncode == 0, str(run)
     left = _leftovers(copy, grace=3)
     try:
         assert not left, f"the daemon outlived the run: {left}"
+    finally:
+        _kill_all(left)
+
+
+@pytest.mark.parametrize("follow", [True, False], ids=["followed", "not-followed"])
+def test_kill_9_kills_a_daemon_that_dropped_the_mark(small: Path, tmp_path: Path, follow: bool) -> None:
+    """The watchdog follows the toolkit's descendants while it lives (PID and start time): after a
+    `kill -9` of the toolkit it kills the daemon that carries no mark and left every process group.
+    With the following switched off (labkit.reaper.FOLLOW) the daemon runs on: the test is not vacuous."""
+    copy = _copy(small, tmp_path, pilot=30)
+    if not follow:
+        reaper = copy / "scripts/labkit/reaper.py"
+        text = reaper.read_text(encoding="utf-8")
+        assert "\nFOLLOW = True" in text
+        reaper.write_text(text.replace("\nFOLLOW = True", "\nFOLLOW = False"), encoding="utf-8")
+    sleeper = _unmarked_daemon(copy)
+    with _toolkit(copy, "assets", "--lab", NEW, "--force") as proc:
+        wait_for(lambda: _spies(copy), timeout=60, what="py-spy to record", proc=proc)
+        daemon = wait_for(lambda: processes_mentioning(sleeper), timeout=30, what="the daemon", proc=proc)
+        assert _parent(daemon[0][0]) == proc.pid, "the daemon is not the toolkit's orphan"
+        time.sleep(0.5)  # the watchdog looks every 0.1 s: let it see the daemon once
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    if follow:
+        assert_no_process_left(copy)
+        return
+    left = _leftovers(copy, grace=2)
+    try:
+        assert any(sleeper in cmd for _, cmd in left), left
     finally:
         _kill_all(left)
 

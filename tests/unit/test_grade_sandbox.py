@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labkit import claims, sandbox
+from labkit import claims, sandbox, sandbox_finder
 from labkit.errors import LabError
 from labkit.grade_correct import check_correct
 from labkit.grade_finder import finder_share, lines_of
@@ -24,12 +24,14 @@ def reference(values: list[Any]) -> set[Any]:
     return {v for v in values if v in seen or seen.add(v)}  # type: ignore[func-returns-value]
 
 
-def child(tmp_path: Path, source: str, *, call_s: float = 5.0, total_s: float = 30.0) -> sandbox.Finder:
+def child(
+    tmp_path: Path, source: str, *, call_s: float = 5.0, total_s: float = 30.0
+) -> sandbox_finder.Finder:
     file = tmp_path / "finder.py"
     file.write_text(source, encoding="utf-8")
     folder = tmp_path / "private"
     folder.mkdir(exist_ok=True)
-    return sandbox.Finder(
+    return sandbox_finder.Finder(
         file, "find_duplicates", folder=folder, log=tmp_path / "correct.log", call_s=call_s, total_s=total_s
     )
 
@@ -40,7 +42,14 @@ def correct(tmp_path: Path, source: str) -> Any:
     folder = tmp_path / "private"
     folder.mkdir(exist_ok=True)
     return check_correct(
-        file, "find_duplicates", reference, cfg=CFG, quick=False, folder=folder, work=tmp_path / "work"
+        file,
+        "find_duplicates",
+        reference,
+        cfg=CFG,
+        quick=False,
+        folder=folder,
+        work=tmp_path / "work",
+        question="correct",
     )
 
 
@@ -80,10 +89,10 @@ def test_an_exit_inside_the_function_names_the_input(tmp_path: Path) -> None:
     try:
         finder.start(limit_s=10)
         with pytest.raises(
-            sandbox.Gone, match=r"exited \(code 3\) before it reported \(for the input \[1, 1\]\)"
+            sandbox_finder.Gone, match=r"exited \(code 3\) before it reported \(for the input \[1, 1\]\)"
         ):
             finder.answer([1, 1])
-        with pytest.raises(sandbox.Gone):  # once gone, every input fails at once
+        with pytest.raises(sandbox_finder.Gone):  # once gone, every input fails at once
             finder.answer([2])
     finally:
         finder.stop()
@@ -94,7 +103,9 @@ def test_a_hang_is_killed_at_the_call_limit(tmp_path: Path) -> None:
     try:
         finder.start(limit_s=10)
         started = time.monotonic()
-        with pytest.raises(sandbox.Gone, match=r"no answer for the input \[1\] within the 0.5 s limit"):
+        with pytest.raises(
+            sandbox_finder.Gone, match=r"no answer for the input \[1\] within the 0.5 s limit"
+        ):
             finder.answer([1])
         assert time.monotonic() - started < 5
         assert finder.proc.poll() is not None, "the child was killed"
@@ -110,7 +121,7 @@ def test_the_whole_check_has_a_limit_too(tmp_path: Path) -> None:
     )
     try:
         finder.start(limit_s=10)
-        with pytest.raises(sandbox.Gone, match="limit"):
+        with pytest.raises(sandbox_finder.Gone, match="limit"):
             for _ in range(20):
                 finder.answer([1])
     finally:
@@ -138,18 +149,8 @@ def test_output_is_cut_to_its_head_and_tail(tmp_path: Path) -> None:
     ran = sandbox.run([sys.executable, "-c", code], cwd=tmp_path, log=tmp_path / "x.log", limit_s=30)
     assert ran.code == 0 and "bytes of output cut" in ran.note
     text = (tmp_path / "x.log").read_text(encoding="utf-8")
-    assert text.startswith("HEAD") and text.endswith("TAIL") and "bytes cut" in text
-    assert len(text) < sandbox.CAP + 100
-
-
-def test_cap_file_keeps_a_small_log_and_cuts_a_large_one(tmp_path: Path) -> None:
-    small, large = tmp_path / "small.log", tmp_path / "large.log"
-    small.write_text("ok\n")
-    large.write_bytes(b"A" * 10 + b"x" * 5_000_000 + b"Z" * 10)
-    assert sandbox.cap_file(small) == "" and small.read_text() == "ok\n"
-    assert "bytes of output cut" in sandbox.cap_file(large)
-    data = large.read_bytes()
-    assert data.startswith(b"A" * 10) and data.endswith(b"Z" * 10) and len(data) < sandbox.CAP + 100
+    assert text.startswith("HEAD") and text.endswith("TAIL") and "bytes of output cut" in text
+    assert len(text) < sandbox.CAP + 200
 
 
 def test_lines_of_reads_the_syntax_tree(tmp_path: Path) -> None:
@@ -254,9 +255,9 @@ def test_the_child_runs_in_a_private_folder(tmp_path: Path) -> None:
 
 def test_whatever_the_child_writes_is_data(tmp_path: Path) -> None:
     """A learner's process that writes its own "answers" into the channel cannot crash the grader."""
-    assert sandbox.decode(["i", 3]) == 3 and sandbox.decode(["s", "a"]) == "a"
+    assert sandbox_finder.decode(["i", 3]) == 3 and sandbox_finder.decode(["s", "a"]) == "a"
     for odd in (["i", "3"], ["i", 1e308], ["s", 3], ["x", 1], [1, 2, 3], {"a": 1}, None):
-        assert isinstance(sandbox.decode(odd), sandbox.Foreign)
+        assert isinstance(sandbox_finder.decode(odd), sandbox_finder.Foreign)
     source = (
         "import gc, socket\n"
         "def find_duplicates(values):\n"
@@ -267,7 +268,7 @@ def test_whatever_the_child_writes_is_data(tmp_path: Path) -> None:
     finder = child(tmp_path, source)
     try:
         finder.start(limit_s=10)
-        with pytest.raises(sandbox.Gone, match="wrote something else into the grader's channel"):
+        with pytest.raises(sandbox_finder.Gone, match="wrote something else into the grader's channel"):
             finder.answer([1])
     finally:
         finder.stop()
@@ -276,14 +277,15 @@ def test_whatever_the_child_writes_is_data(tmp_path: Path) -> None:
 def test_a_launched_program_writes_through_a_capped_fifo(tmp_path: Path) -> None:
     """py-spy's launch form: the program's output never passes through py-spy, and is cut here."""
     code = "import os, sys\nsys.stdout.write('HEAD' + 'x' * 3_000_000 + 'TAIL')\nprint(os.getpid())\n"
-    with sandbox.fifo_output(tmp_path / "out") as (redirect, capture):
+    with sandbox.fifo_output(tmp_path / "out", log=tmp_path / "service.log") as (redirect, capture):
         ran = sandbox.run(
             [*redirect, sys.executable, "-c", code], cwd=tmp_path, log=tmp_path / "x.log", limit_s=30
         )
     assert ran.code == 0 and ran.output == "", "nothing came through the launcher's own output"
-    assert "bytes of output cut" in capture.write(tmp_path / "service.log")
+    assert "bytes of output cut" in capture.write()
     text = (tmp_path / "service.log").read_text(encoding="utf-8")
-    assert text.startswith("HEAD") and "TAIL" in text and len(text) < sandbox.CAP + 100
+    assert text.startswith("HEAD") and "TAIL" in text and len(text) < sandbox.CAP + 200
+    assert "[labkit: " in text, "one cap for every log: the grader's logs are cut as programs' logs are"
 
 
 FIFO_BENCH = """
@@ -323,19 +325,18 @@ def test_a_fifo_in_place_of_a_report_is_refused_not_read(tmp_path: Path) -> None
     big.write_bytes(b" " * 101)
     with pytest.raises(sandbox.NotRegular, match="larger than"):
         sandbox.read_report(big, cap=100)
-    assert sandbox.cap_file(folder / "bench.json", cap=10) == ""
 
 
 def test_a_full_disk_is_a_one_line_error_naming_the_file(tmp_path: Path) -> None:
     """Probe 6: ENOSPC while the grader writes its logs or its verdict (/dev/full is a real full disk)."""
     from labkit import grade
 
-    capture = sandbox.Capture(fd=os.open(os.devnull, os.O_RDONLY))
+    capture = sandbox.Capture(fd=os.open(os.devnull, os.O_RDONLY), log=Path("/dev/full"))
     capture.stopping.set()
     capture.join()
-    capture._take(b"the child's output")
-    with pytest.raises(LabError, match=r"^/dev/full: cannot write it \(No space left on device\)$"):
-        capture.write(Path("/dev/full"))
+    capture.sink.feed(b"the child's output")
+    with pytest.raises(LabError, match=r"^no space left on the device: could not write /dev/full"):
+        capture.write()
     out = tmp_path / "out" / "lab-1"
     out.mkdir(parents=True)
     (out / "grade.json").symlink_to("/dev/full")

@@ -50,7 +50,7 @@ claims:
 
 EXERCISE = """\
 exercise:
-  grader: finder
+  grader: labs/prog/grader.py
   files: [labs/starter/lab-7/finder.py]
   target: finder.py:main
   change: make it fast
@@ -81,6 +81,11 @@ def root(tmp_path: Path) -> Path:
     (repo / "labs" / "prog").mkdir(parents=True)
     (repo / "labs" / "prog" / "main.py").write_text("def main():\n    pass\n", encoding="utf-8")
     (repo / "labs" / "prog" / "bench.py").write_text("def bench():\n    pass\n", encoding="utf-8")
+    (repo / "labs" / "prog" / "grader.py").write_text(  # the lab's grader: its checks, read, never run
+        'CHECKS = {"correct": ("reference",), "fast": ("than", "program"), "scales": ("than",),\n'
+        '          "hot_path": ("than", "program", "duration")}\n',
+        encoding="utf-8",
+    )
     (repo / "labs" / "starter" / "lab-7").mkdir(parents=True)
     (repo / "labs" / "starter" / "lab-7" / "finder.py").write_text(
         "def main():\n    pass\n", encoding="utf-8"

@@ -1,7 +1,9 @@
-"""Lab 2's grader: a lock, judged by lost updates and p95 latency under load.
+"""Lab 2's grader (`make grade-2`): the learner's update of shared state, judged by lost updates and
+by the p95 latency of /locked under load.
 
-The learner's update runs inside the lab's web service (a child started here, with its log capped);
-the counters and the latencies it reports are data that this process judges.
+The manifest's ``exercise: grader:`` names this file (labkit.graders). The learner's update runs
+inside this folder's web service (``--update FILE.py:FUNCTION``, a child with its log capped); the
+counters its /state endpoint reports and the load's latencies are data judged here.
 """
 
 from __future__ import annotations
@@ -12,36 +14,20 @@ import json
 import math
 from pathlib import Path
 
-from labkit import claims, exercise, runner, sandbox, services
+from labkit import claims, exercise, runner, services
 from labkit.claims import Measured
 from labkit.errors import LabError
-from labkit.grade_checks import QUESTIONS, Check, Say, judged, not_measured
-from labkit.graders import GRADERS
+from labkit.grade_checks import Check, Say, judged, not_measured, program_json
 from labkit.manifest import Lab
 from labkit.records import JSONObject
 
+# Each check, in the order it runs and is shown → the settings it needs in the manifest.
+CHECKS = {"no_lost_updates": (), "p95": ("than", "program", "server", "ready")}
+QUESTIONS = {
+    "no_lost_updates": "no lost updates under concurrent requests",
+    "p95": "fast: p95 of /locked, the slow version against yours",
+}
 STATE_CAP = 100_000  # bytes of a /state answer (a learner's service answers it)
-LOAD_S = 300.0  # seconds a load may take (its own --max-seconds bounds each repeat far below this)
-
-
-def program_json(argv: list[str], *, name: str, work: Path, say: Say) -> JSONObject:
-    """Run a lab program to its end with --json; its report is read as one a learner could replace."""
-    del say
-    raw = work / f"{name}.json"
-    sandbox.remove(raw)
-    ran = sandbox.run([*argv, "--json", str(raw)], cwd=work, log=work / f"{name}.log", limit_s=LOAD_S)
-    last = (ran.output.strip().splitlines() or ["(no output)"])[-1]
-    if ran.timed_out:
-        raise LabError(f"{name}: ran past its {LOAD_S:g} s limit and was stopped")
-    if ran.code != 0:
-        raise LabError(f"{name}: failed (exit code {ran.code}): {last}")
-    try:
-        loaded = json.loads(sandbox.read_report(raw))
-    except (OSError, ValueError, RecursionError) as exc:
-        raise LabError(f"{name}: no readable report ({exc})") from exc
-    if not isinstance(loaded, dict):
-        raise LabError(f"{name}: its report is not a JSON object")
-    return loaded
 
 
 def counters(port: int) -> dict[str, int]:
@@ -82,7 +68,7 @@ def check_lost(load: JSONObject, state: dict[str, int], *, hint: str) -> Check:
     how = f"{ok - count} lost" if count <= ok else f"{count - ok} counted twice"
     return Check(
         id="no_lost_updates",
-        question="no lost updates under concurrent requests",
+        question=QUESTIONS["no_lost_updates"],
         measured=f"{how}, {failed} failed (counter {count:,} and {records:,} records written after "
         f"{ok:,} answered requests)",
         rule="= 0 lost and 0 failed: the counter and the records written both equal the requests answered",
@@ -115,7 +101,7 @@ def check_p95(slow: JSONObject, yours: JSONObject, *, cfg: JSONObject) -> Check:
     return dataclasses.replace(check, measured=shown)
 
 
-def grade_lock(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: Say) -> list[Check]:
+def grade(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: Say) -> list[Check]:
     del folder  # the service runs in the repository, as the lab runs it
     ex = exercise.of(lab)
     file, function = exercise.target(lab, root=root)
@@ -134,18 +120,17 @@ def grade_lock(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, s
                 url = f"http://127.0.0.1:{running.values['port']}/locked"
                 say(f"load on /locked: {who}")
                 load = [*runner.python_argv([str(a) for a in command], root), "--url", url]
-                loads[name] = program_json(load, name=f"load_{name}", work=work, say=say)
+                loads[name] = program_json(load, name=f"load_{name}", work=work)
                 services.alive(running)
                 if name == "yours":
                     state = counters(int(running.values["port"]))
             finally:
-                services.stop(running)
-                sandbox.cap_file(work / f"{name}.log")
+                services.stop(running)  # its log is capped as it is written (labkit.caplog)
     except (LabError, OSError, ValueError, KeyError, TypeError, http.client.HTTPException) as exc:
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return [
             not_measured(c, QUESTIONS[c], why, hint=str(ex.checks[c]["hint"]), rule="see the hint")
-            for c in GRADERS["lock"].checks
+            for c in CHECKS
         ]
     return [
         check_lost(loads["yours"], state, hint=str(ex.checks["no_lost_updates"]["hint"])),
