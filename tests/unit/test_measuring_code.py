@@ -75,3 +75,24 @@ def test_an_import_only_for_type_checking_is_not_measuring_code() -> None:
         "labkit",
         "labkit.budget",
     }
+
+
+def test_the_exercises_grader_is_not_part_of_the_key_but_the_programs_are(tmp_path: Path) -> None:
+    """The grader lives beside the lab's programs (graders are lab data) yet measures nothing."""
+    shutil.copytree(ROOT / "labs", tmp_path / "labs")
+    shutil.copytree(
+        ROOT / "docs/labs/lab-1", tmp_path / "docs/labs/lab-1", ignore=shutil.ignore_patterns("data")
+    )
+    lab = manifest.load(Path("labs/lab-1.yml"), root=tmp_path)
+    assert lab.exercise is not None
+
+    def key_here() -> str:
+        return store.inputs_sha256(lab, root=tmp_path, quick=False)
+
+    before = key_here()
+    grader = tmp_path / lab.exercise.grader
+    grader.write_text(grader.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    assert key_here() == before
+    program = tmp_path / "labs/slow_service/service.py"
+    program.write_text(program.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    assert key_here() != before
