@@ -14,7 +14,7 @@ import json
 import math
 from pathlib import Path
 
-from labkit import claims, exercise, runner, services
+from labkit import claims, exercise, runner, sandbox, services
 from labkit.claims import Measured
 from labkit.errors import LabError
 from labkit.grade_checks import Check, Say, judged, not_measured, program_json
@@ -115,7 +115,14 @@ def grade(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: S
         for name, argv in (("slow", service), ("yours", [*service, "--update", f"{file}:{function}"])):
             who = "the slow version" if name == "slow" else "yours"
             say(f"starting the web service: {who}")
-            running = services.start(name, argv, ready=str(cfg["ready"]), cwd=root, log=work / f"{name}.log")
+            running = services.start(
+                name,
+                argv,
+                ready=str(cfg["ready"]),
+                cwd=root,
+                log=work / f"{name}.log",
+                memory=sandbox.memory_mb() << 20,  # the learner's update runs in the service
+            )
             try:
                 url = f"http://127.0.0.1:{running.values['port']}/locked"
                 say(f"load on /locked: {who}")

@@ -29,10 +29,20 @@ class Running:
     values: dict[str, str] = field(default_factory=dict)
 
 
-def start(step_id: str, argv: list[str], *, ready: str, cwd: Path, log: Path, timeout: float = 30) -> Running:
-    """Start a long-running program and read the values its ready line announces."""
+def start(
+    step_id: str,
+    argv: list[str],
+    *,
+    ready: str,
+    cwd: Path,
+    log: Path,
+    timeout: float = 30,
+    memory: int | None = None,
+) -> Running:
+    """Start a long-running program and read the values its ready line announces; ``memory`` limits
+    its address space (bytes), as a grader limits a service that runs the learner's code."""
     log.unlink(missing_ok=True)
-    proc = processes.start(argv, log=log, cwd=cwd)
+    proc = processes.start(argv, log=log, cwd=cwd, memory=memory)
     try:
         if ready:
             processes.wait_ready(proc, log=log, pattern=ready, timeout=timeout)
