@@ -187,11 +187,13 @@ def programs(lab: Lab, steps: list[Step], *, root: Path) -> dict[str, str]:
     """The program files the steps run (path -> text): each script's folder, and each of the lab's
     program folders that an included file names (a script that imports from a sibling folder)."""
     folders = {Path(w).parent for s in steps for w in s.command[:1] if w.endswith(".py")}
+    grader = Path(lab.exercise.grader) if lab.exercise else None  # `make grade-N`'s, runs with labkit
     files: dict[str, str] = {}
     while True:
         for folder in sorted(folders):
             for path in sorted((root / folder).glob("*.py")):
-                files.setdefault(path.relative_to(root).as_posix(), path.read_text(encoding="utf-8"))
+                if path.relative_to(root) != grader:
+                    files.setdefault(path.relative_to(root).as_posix(), path.read_text(encoding="utf-8"))
         more = {p for p in lab.programs if p not in folders and any(p.name in t for t in files.values())}
         if not more:
             return dict(sorted(files.items()))
@@ -262,11 +264,15 @@ def md(source: str) -> NotebookNode:
 def _placed(lab: Lab, text: str, plan: list[tuple[str, list[Step]]]) -> list[tuple[str, list[str]]]:
     """The code cells under each heading. A step that starts its own program whose command the page
     shows before its results (Lab 1: the service under Step 1, its recording under Step 2) has its
-    first cell, the start, where the command is, and the rest where its results first show."""
+    first cell, the start, where the command is, and the rest where its results first show. One such
+    program runs at a time: a start that would land while another waits for its recording (Lab 3's
+    two slow services, one command line) goes, with the rest of its step, where its results show."""
     where = evidence(lab, text)
     headings = [h or lab.title for h, _ in sections(lab, text)]
     rank = {h: n for n, h in enumerate(headings)}
     out: dict[str, list[str]] = {heading: [] for heading, _ in plan}
+    moved: dict[str, list[str]] = {}  # cells that go first under a later heading, in the order they came
+    waiting: list[tuple[int, int]] = []  # (start, recording) ranks of the programs started ahead
     for heading, group in plan:
         for step in group:
             sources = nbcells.cells(lab, step)
@@ -275,11 +281,17 @@ def _placed(lab: Lab, text: str, plan: list[tuple[str, list[Step]]]) -> list[tup
             title = step.title or (f"Stop {', '.join(step.stop)}" if step.stop else step.id)
             sources[0] = f"# {title}\n{sources[0]}"
             later = where.get(step.id, heading)
-            starts = bool(step.command) and len(sources) > 2  # start, record and stop, show
-            if starts and rank.get(later, -1) > rank.get(heading, len(rank)):
-                out.setdefault(later, [])[:0] = [f"# {title}, continued\n{sources[1]}", *sources[2:]]
-                sources = sources[:1]
-            out[heading] += sources
+            first, last = rank.get(heading, len(rank)), rank.get(later, -1)
+            if not (bool(step.command) and len(sources) > 2 and last > first):  # start, record, show
+                out[heading] += sources
+            elif any(start <= first < end for start, end in waiting):
+                moved.setdefault(later, []).extend(sources)
+            else:
+                waiting.append((first, last))
+                moved.setdefault(later, []).extend([f"# {title}, continued\n{sources[1]}", *sources[2:]])
+                out[heading].append(sources[0])
+    for later, cells_ in moved.items():
+        out[later] = cells_ + out.get(later, [])
     order = {h: rank.get(h, len(rank)) for h in out}
     return [(h, out[h]) for h in sorted(out, key=order.__getitem__) if out[h]]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -158,3 +159,33 @@ def test_every_code_cell_is_valid_python(lab_id: str) -> None:
             continue
         lines = ["pass" if line.lstrip().startswith(("!", "%")) else line for line in cell.source.split("\n")]
         compile("\n".join(lines), cell["id"], "exec")
+
+
+@pytest.mark.parametrize("lab_id", LABS)
+def test_one_recorded_program_runs_at_a_time(lab_id: str) -> None:
+    """A step that starts its own program to record it is stopped before the next such step starts:
+    two would share the cores, and the second start's PID would be the one the first recording reads."""
+    running: str | None = None
+    for source in (c.source for c in _built(lab_id).cells if c.cell_type == "code"):
+        for line in source.split("\n"):
+            started = re.match(r"(\w+_service) = start\(", line)
+            if started:
+                assert running is None, f"{started[1]} starts while {running} waits for its recording"
+                running = started[1]
+            if running and line.startswith(f"stop({running})"):
+                running = None
+
+
+def test_lab_3_starts_each_slow_service_under_the_step_that_records_it() -> None:
+    cells = [c.source for c in _built("lab-3").cells]
+    under: dict[str, str] = {}  # the program a cell starts -> the heading above it
+    heading = ""
+    for cell in cells:
+        heading = cell.split(":")[0] if cell.startswith("## ") else heading
+        for started in re.findall(r"^(\w+_service) = start\(", cell, re.M):
+            under[started] = heading
+    assert under == {
+        "python_view_service": "## Step 1",  # where the page starts it; recorded under Step 2
+        "native_view_service": "## Step 3",
+        "fixed_native_service": "## Step 6",
+    }
