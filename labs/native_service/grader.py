@@ -92,7 +92,7 @@ def _argv(lab: Lab, root: Path, command: list[Any]) -> list[str]:
     return runner.python_argv([str(a).replace("{seed}", str(lab.seed)) for a in command], root)
 
 
-def check_correct(lab: Lab, *, root: Path, cfg: JSONObject, spec: str, folder: Path, work: Path) -> Check:
+def check_answers(lab: Lab, *, root: Path, cfg: JSONObject, spec: str, folder: Path, work: Path) -> Check:
     """The learner's answers to the grader's inputs (from a child), compared here with the reference's."""
     question, hint = QUESTIONS["correct"], str(cfg["hint"])
     inputs = cases(lab.seed or 0)
@@ -184,7 +184,7 @@ def grade(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: S
     spec = f"{file}:{function}"
     say(f"correct: your {function} against the reference on the grader's inputs")
     return [
-        check_correct(lab, root=root, cfg=cfg["correct"], spec=spec, folder=folder, work=work),
+        check_answers(lab, root=root, cfg=cfg["correct"], spec=spec, folder=folder, work=work),
         check_fast(
             lab, root=root, file=file, function=function, folder=folder, work=work, quick=quick, say=say
         ),
