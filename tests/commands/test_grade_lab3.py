@@ -3,10 +3,9 @@ the service with it under real py-spy --native; QUICK configuration, verdicts on
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -77,7 +76,9 @@ for _module in list(sys.modules.values()):
         _module.timed = _forging(_module.timed)
 """
 # Right on the first call (the check before the timings), then the same answer for any queries.
-REMEMBERS = MATMUL.replace("def distances(queries, items):\n", "def _matmul(queries, items):\n") + """
+REMEMBERS = (
+    MATMUL.replace("def distances(queries, items):\n", "def _matmul(queries, items):\n")
+    + """
 
 _first = []
 
@@ -87,6 +88,7 @@ def distances(queries, items):
         _first.append(_matmul(queries, items))
     return _first[0]
 """
+)
 
 
 @pytest.fixture(scope="module")
