@@ -12,6 +12,7 @@ import ast
 import dataclasses
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from labkit import benchmark, flamegraph, pyspy, runner, sandbox, stacks, stats
@@ -106,24 +107,29 @@ def fastest_exponent(raw: JSONObject) -> float:
     return benchmark.slope([math.log(x) for x in xs], [math.log(y) for y in ys])
 
 
-def check_speed(raw: JSONObject, *, fast: JSONObject, scales: JSONObject) -> tuple[Check, Check]:
-    """fast: the conservative speedup at the largest size; scales: the exponent of the fastest timings
-    (the benchmark's JSON as labkit.benchmark reads it; its ``fast`` finder is the learner's)."""
+def check_speed_only(raw: JSONObject, *, fast: JSONObject, what: str = "the slow finder") -> Check:
+    """fast: the conservative speedup at the largest size (the benchmark's JSON as labkit.benchmark
+    reads it; its ``fast`` function is the learner's; ``what``: the slow version, as the page says)."""
     summary = benchmark.summarise(raw)
     spread = summary["speedup"]
-    n = summary["n"]
     speedup = Measured(spread["median"], spread["min"], spread["max"])
-    fast_check = judged(
+    return judged(
         "fast",
-        f"fast: faster than the slow finder at n = {n:,}",
+        f"fast: faster than {what} at n = {summary['n']:,}",
         speedup,
         ">=",
         float(fast["than"]),
         kind="speedup",
         hint=str(fast["hint"]),
         rule=f"≥ {formats_of(float(fast['than']), 'speedup')} at the conservative end (your slowest call "
-        "against the slow finder's fastest)",
+        f"against {what}'s fastest)",
     )
+
+
+def check_speed(raw: JSONObject, *, fast: JSONObject, scales: JSONObject) -> tuple[Check, Check]:
+    """fast (check_speed_only); scales: the exponent of the fastest timings of the learner's finder."""
+    summary = benchmark.summarise(raw)
+    fast_check = check_speed_only(raw, fast=fast)
     scaling = summary["scaling"]
     if scaling is None:
         raise LabError("the grader's benchmark needs at least three sizes to fit an exponent")
@@ -241,10 +247,37 @@ def check_profile(
     command = [str(a).replace("{seed}", str(lab.seed)) for a in cfg["program"]]
     argv = [*runner.python_argv(command, root), flag, f"{file}:{function}"]
     seconds = setting(cfg, "duration", quick=quick)
-    out = folder / "profile.speedscope.json"
-    log = work / "profile.log"
-    log.unlink(missing_ok=True)
     say(f"profile: the service with your finder, recorded by py-spy for {seconds} s")
+    try:
+        data, note = record_service(argv, seconds=seconds, folder=folder, work=work)
+    except NotRecorded as exc:
+        return not_measured(check_id, question, str(exc), hint=hint, rule=rule, detail=exc.note)
+    try:
+        share = finder_share(data, file=file, lines=lines)
+    except LabError as exc:
+        check = not_measured(check_id, question, str(exc), hint=hint, rule=rule, detail=note)
+    else:
+        check = judged(check_id, question, share, "<", than, kind="share", hint=hint, rule=rule)
+        check = capped(check, note)
+    picture = your_flame_graph(data, lab=lab, root=root, function=function)
+    return dataclasses.replace(check, picture=picture.relative_to(root).as_posix() if picture else "")
+
+
+class NotRecorded(LabError):
+    """The learner's service gave no recording; ``note`` says what output was cut, if any."""
+
+    def __init__(self, why: str, note: str) -> None:
+        super().__init__(why)
+        self.note = note
+
+
+def record_service(
+    argv: list[str], *, seconds: int, folder: Path, work: Path, extra: Sequence[str] = ()
+) -> tuple[JSONObject, str]:
+    """Launch a lab's program running the learner's code under py-spy (``extra``: more py-spy options,
+    such as --native): its recording and a note on any output that was cut, or NotRecorded."""
+    out, log = folder / "profile.speedscope.json", work / "profile.log"
+    log.unlink(missing_ok=True)
     # The service's own output (and the learner's prints) go to a capped pipe, not through py-spy.
     with sandbox.fifo_output(folder / "service.out", log=work / "service.log") as (redirect, service):
         rec = pyspy.record(
@@ -255,27 +288,17 @@ def check_profile(
             rate=100,
             duration=seconds,
             launch=[*redirect, *argv],
+            extra=extra,
         )
     note = service.write()  # py-spy's own log is capped as it is written (labkit.caplog)
     if not out.exists():
         spy = (rec.output[-2000:].strip().splitlines() or ["(no output)"])[-1]
         why = f"{spy}; the service's last output: {service.last_lines(1).strip() or '(none)'}"
-        return not_measured(
-            check_id, question, f"py-spy wrote no recording: {why}", hint=hint, rule=rule, detail=note
-        )
+        raise NotRecorded(f"py-spy wrote no recording: {why}", note)
     try:
-        data = recording_of(out)
+        return recording_of(out), note
     except LabError as exc:
-        return not_measured(check_id, question, str(exc), hint=hint, rule=rule, detail=note)
-    try:
-        share = finder_share(data, file=file, lines=lines)
-    except LabError as exc:
-        check = not_measured(check_id, question, str(exc), hint=hint, rule=rule, detail=note)
-    else:
-        check = judged(check_id, question, share, "<", than, kind="share", hint=hint, rule=rule)
-        check = capped(check, note)
-    picture = your_flame_graph(data, lab=lab, root=root, function=function)
-    return dataclasses.replace(check, picture=picture.relative_to(root).as_posix() if picture else "")
+        raise NotRecorded(str(exc), note) from exc
 
 
 def recording_of(path: Path) -> JSONObject:
