@@ -17,7 +17,7 @@ from pathlib import Path
 
 from labkit import benchmark, flamegraph, pyspy, runner, sandbox, stacks, stats
 from labkit.claims import Measured
-from labkit.errors import LabError
+from labkit.errors import LabError, where
 from labkit.grade_checks import (
     Check,
     Say,
@@ -60,11 +60,13 @@ def lines_of(file: Path, function: str) -> tuple[int, int]:
     node = found[-1]  # the last definition is the one the module keeps
     for other in rebindings(tree, function, keep=set(found)):
         raise LabError(
-            f"{file.name}:{getattr(other, 'lineno', 0)}: {function} must be a plain def, never rebound "
+            f"{where(file.name, getattr(other, 'lineno', 0))}: {function} must be a plain def, never rebound "
             f"(found {type(other).__name__}): the profile judges the def's own lines"
         )
     if node.decorator_list:
-        raise LabError(f"{file.name}:{node.lineno}: {function} must be a plain def, without a decorator")
+        raise LabError(
+            f"{where(file.name, node.lineno)}: {function} must be a plain def, without a decorator"
+        )
     return node.lineno, int(node.end_lineno or node.lineno)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labkit.errors import LabError
+from labkit.errors import LabError, where
 from labkit.manifest_checks import outside
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def _literal(tree: ast.Module, name: str, file: str) -> Any:
                 try:
                     return ast.literal_eval(node.value)
                 except ValueError:
-                    raise LabError(f"{file}:{node.lineno}: {name} must be a literal") from None
+                    raise LabError(f"{where(file, node.lineno)}: {name} must be a literal") from None
     return None
 
 
