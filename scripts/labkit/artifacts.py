@@ -106,7 +106,8 @@ def read_cell(folder: Path) -> dict[str, Any]:
 def find(source: Path, *, python: str) -> dict[str, list[Path]]:
     """The artifact folders under ``source`` made on ``python``, by lab id (unreadable ones under "")."""
     found: dict[str, list[Path]] = {}
-    for folder in sorted(p.parent for p in source.glob(f"*/{CELL}")):
+    # One artifact downloaded by name lands in the folder itself; several each in a folder of its own.
+    for folder in sorted(p.parent for p in [*source.glob(CELL), *source.glob(f"*/{CELL}")]):
         try:
             cell = read_cell(folder)
         except LabError:
