@@ -51,29 +51,33 @@ def expected_files(lab: Lab) -> list[Path]:
 
 
 def pack(
-    lab: Lab, *, root: Path, out: Path, quick: bool, code: int, wall_s: float, python: str
+    lab: Lab | str, *, root: Path, out: Path, quick: bool, code: int, wall_s: float, python: str
 ) -> dict[str, Any]:
     """Write the cell's artifact into ``out``; its files only when the run succeeded.
 
-    Only what it writes is replaced: the cell's output, teed into the same folder, stays.
+    Only what it writes is replaced: the cell's output, teed into the same folder, stays. ``lab`` is
+    only an id when its manifest could not be loaded.
     """
     (out / CELL).unlink(missing_ok=True)
     if (out / FILES).exists():
         shutil.rmtree(out / FILES)
     out.mkdir(parents=True, exist_ok=True)
     into = resultfile.target(root, quick=quick)
-    results = resultfile.read_results(into / lab.data_dir) if code == errors.EXIT_OK else None
+    loaded = None if isinstance(lab, str) else lab
+    results = None
+    if loaded is not None and code == errors.EXIT_OK:
+        results = resultfile.read_results(into / loaded.data_dir)
     shipped: list[str] = []
-    if results is not None:
-        shutil.copytree(into / lab.data_dir, out / FILES / lab.data_dir)
-        for path in expected_files(lab):
+    if results is not None and loaded is not None:
+        shutil.copytree(into / loaded.data_dir, out / FILES / loaded.data_dir)
+        for path in expected_files(loaded):
             if (into / path).is_file():
                 (out / FILES / path).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(into / path, out / FILES / path)
                 shipped.append(path.as_posix())
     cell = {
         "format": FORMAT,
-        "lab": lab.id,
+        "lab": loaded.id if loaded is not None else lab,
         "python": python,
         "quick": quick,
         "exit_code": code,

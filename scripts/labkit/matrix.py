@@ -157,8 +157,12 @@ def _labkit(venv: Path, repo: Path, *args: str) -> subprocess.CompletedProcess[s
 def _row(cell: Cell) -> str:
     try:
         got = artifacts.read_cell(cell.artifact)
-    except LabError as exc:
-        got = {"result": "failed", "why": str(exc), "claims": ""}
+    except LabError:
+        got = {
+            "result": "failed",
+            "why": f"no {artifacts.CELL}: see {cell.artifact.name}/output.txt",
+            "claims": "",
+        }
     claims = got.get("claims") or ""
     return (
         f"  {cell.lab:<8} {cell.python:<6} {got['result']:<7} {cell.wall_s:>7.1f} s  {claims or got['why']}"
@@ -171,9 +175,10 @@ def command(args: argparse.Namespace, root: Path) -> int:
     missing = [v for v in versions if v not in found.pythons]
     if missing:
         raise NeedError(f"Python {', '.join(missing)} not found (looked in: {', '.join(found.looked)})")
-    labs = [p.stem for p in manifest.discover(root) if not args.lab or p.stem == args.lab]
-    if not labs:
-        raise LabError(f"no lab {args.lab!r}: there is no labs/{args.lab}.yml")
+    labs = [p.stem for p in manifest.discover(root) if not args.lab or p.stem in args.lab]
+    unknown = sorted(set(args.lab) - set(labs))
+    if unknown:
+        raise LabError(f"no lab {unknown[0]!r}: there is no labs/{unknown[0]}.yml")
     head, dirty = _git(root, "rev-parse", "--short", "HEAD"), _git(root, "status", "--porcelain")
     scratch = root / SCRATCH
     for old in ("cells", "download", "merged"):

@@ -44,7 +44,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = sub.add_parser("summary", help="one cell's artifact as Markdown, for the job's summary")
     p.add_argument("--cell", type=Path, required=True)
     p = sub.add_parser("matrix", help="every lab on every Python found here, as the workflow runs them")
-    p.add_argument("--lab"), p.add_argument("--pythons", nargs="*", default=[], metavar="X.Y")
+    p.add_argument("--lab", action="append", default=[], help="a lab (repeat for more; default: all)")
+    p.add_argument("--pythons", nargs="*", default=[], metavar="X.Y")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="cells at once (default: cores)")
     p.add_argument("--here", action="store_true", help="merge into this repository, not a scratch clone")
@@ -97,11 +98,13 @@ def cmd_preflight(args: argparse.Namespace, root: Path) -> int:
 
 def cmd_cell(args: argparse.Namespace, root: Path, *, assets: Assets) -> int:
     """`make assets LAB=<lab> FORCE=1`, then the artifact, whatever the run's outcome."""
-    (lab,) = _labs(root, args.lab)
     started = time.perf_counter()
+    lab: manifest.Lab | str = args.lab
     try:
-        code = assets(argparse.Namespace(lab=lab.id, force=True, quick=args.quick, method=args.method), root)
-    except LabError as exc:  # e.g. the lock: the run never started
+        (lab,) = _labs(root, args.lab)
+        run = argparse.Namespace(lab=lab.id, force=True, quick=args.quick, method=args.method)
+        code = assets(run, root)
+    except LabError as exc:  # a refused manifest, the lock: the run never started
         print(f"error: {exc}", file=sys.stderr)
         code = exc.exit_code
     python = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -115,7 +118,7 @@ def cmd_cell(args: argparse.Namespace, root: Path, *, assets: Assets) -> int:
         wall_s=time.perf_counter() - started,
         python=python,
     )
-    print(f"{artifacts.name(lab.id, python)}: {cell['result']} ({cell['why']}); artifact in {args.out}")
+    print(f"{artifacts.name(cell['lab'], python)}: {cell['result']} ({cell['why']}); artifact in {args.out}")
     return code
 
 
@@ -139,7 +142,8 @@ def cmd_merge(args: argparse.Namespace, root: Path) -> int:
             try:
                 lab = manifest.load(path.relative_to(root), root=root)
             except LabError as exc:
-                merged.append(artifacts.Merged(path.stem, "kept", "", " ".join(str(exc).split())))
+                shown = ", ".join(f.name for f in found.pop(path.stem, []))
+                merged.append(artifacts.Merged(path.stem, "kept", shown, " ".join(str(exc).split())))
                 continue
             merged.append(artifacts.merge_lab(lab, found.pop(lab.id, []), root=root, quick=args.quick))
         for folder in found.pop("", []):

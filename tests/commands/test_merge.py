@@ -129,3 +129,18 @@ def test_no_artifacts_folder_is_a_located_error(copy: Path, tmp_path: Path) -> N
     run = labkit(copy, "merge", "--from", str(tmp_path / "nowhere"))
     assert run.returncode == 2 and "nowhere: no such folder of artifacts" in run.output, str(run)
     assert "Traceback" not in run.output
+
+
+def test_a_cell_whose_manifest_is_refused_still_reports(copy: Path, tmp_path: Path) -> None:
+    manifest_path = copy / "labs" / "lab-2.yml"
+    manifest_path.write_text(manifest_path.read_text() + "\nno_such_key: 1\n")
+    out = tmp_path / "artifacts" / "cell"
+
+    run = labkit(copy, "cell", "--lab", "lab-2", "--out", str(out))
+
+    assert run.returncode == 3, str(run)
+    cell = json.loads((out / artifacts.CELL).read_text())
+    assert (cell["lab"], cell["result"], cell["why"]) == ("lab-2", "failed", "its manifest was refused")
+    merge = labkit(copy, "merge", "--from", str(tmp_path / "artifacts"))
+    assert "✗ lab-2: kept (cell): invalid manifest: labs/lab-2.yml:" in merge.output, str(merge)
+    assert "ignored" not in merge.output
