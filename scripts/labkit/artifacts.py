@@ -20,6 +20,11 @@ from labkit import errors, publish, resultfile, store, words
 from labkit.errors import LabError
 from labkit.spec import Lab
 
+# The Python whose results are published: the one the committed results were measured with (the
+# workflow's PUBLISH_PYTHON; a test keeps the two equal).
+PUBLISH_PYTHON = "3.11"
+# The Pythons the README promises: every workflow cell has them all on PATH (Lab 1 needs a 3.12+).
+SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
 CELL = "cell.json"
 FILES = "files"
 FORMAT = 1

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit import artifacts, manifest, pythons
+from labkit.artifacts import PUBLISH_PYTHON
 from labkit.errors import EXIT_FAILED, EXIT_OK, LabError, NeedError
-from labkit.workflow import PUBLISH_PYTHON
 
 SCRATCH = Path(".labs/matrix")
 CELL_TIMEOUT_S = 30 * 60  # as the workflow's timeout-minutes

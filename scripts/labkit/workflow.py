@@ -18,11 +18,7 @@ from labkit import artifacts, lock, manifest, preflight, pyspy, pythons, report,
 from labkit.errors import EXIT_FAILED, EXIT_OK, LabError, NeedError
 from labkit.resultfile import read_results
 
-# The Python whose results are published: the one the committed results were measured with (the
-# workflow's PUBLISH_PYTHON; a test keeps the two equal).
-PUBLISH_PYTHON = "3.11"
-# The Pythons the README promises: every workflow cell has them all on PATH (Lab 1 needs a 3.12+).
-SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
+PUBLISH_PYTHON, SUPPORTED = artifacts.PUBLISH_PYTHON, artifacts.SUPPORTED
 Assets = Callable[[argparse.Namespace, Path], int]
 
 
