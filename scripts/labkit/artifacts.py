@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labkit import errors, publish, resultfile, store, words
+from labkit import errors, privacy, publish, resultfile, store, words
 from labkit.errors import LabError
 from labkit.spec import Lab
 
@@ -169,6 +169,10 @@ def _refusal(lab: Lab, folder: Path, cell: dict[str, Any], *, root: Path, quick:
         return f"its results are {results.get('lab')!r}'s, not {lab.id}'s"
     if results["inputs_sha256"] != store.inputs_sha256(lab, root=root, quick=quick):
         return "stale: measured from other inputs than this tree's (another commit?)"
+    try:  # the cell scanned its own paths; this tree's are checked here
+        privacy.refuse_leaks(files, root=root, what=folder.name)
+    except LabError as exc:
+        return " ".join(str(exc).split())
     return None
 
 

@@ -79,6 +79,7 @@ def test_a_lab_is_merged_whole_and_a_failed_cell_keeps_the_old(copy: Path, tmp_p
         ("foreign", "files/docs/index.md: not one of lab-1's published files"),
         ("incomplete", "incomplete: docs/labs/lab-1/lab-1.ipynb missing"),
         ("forged", "results do not match the schema"),
+        ("leak", "nothing was published; the new data names this machine"),
     ],
 )
 def test_an_artifact_that_does_not_fit_is_not_merged(
@@ -98,6 +99,9 @@ def test_an_artifact_that_does_not_fit_is_not_merged(
         results = json.loads((files / LAB1 / "data" / "results.json").read_text())
         results["profiles"] = "hand-written"
         (files / LAB1 / "data" / "results.json").write_text(json.dumps(results))
+    elif spoil == "leak":  # a path of the tree it is merged into
+        with (files / LAB1 / "data" / "help.txt").open("a") as captured:
+            captured.write(f"\n{copy}/labs\n")
     before = hash_tree(copy / "docs")
 
     run = labkit(copy, "merge", "--from", str(source))
