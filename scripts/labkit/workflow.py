@@ -22,6 +22,14 @@ PUBLISH_PYTHON, SUPPORTED = artifacts.PUBLISH_PYTHON, artifacts.SUPPORTED
 Assets = Callable[[argparse.Namespace, Path], int]
 
 
+def _cores() -> int:
+    """The cores this process may use (a container or taskset can allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The workflow's subcommands (labkit.commands adds them to the one parser)."""
     p = sub.add_parser("labs", help="the lab ids as a JSON list (the workflow's matrix)")
@@ -43,7 +51,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--lab", action="append", default=[], help="a lab (repeat for more; default: all)")
     p.add_argument("--pythons", nargs="*", default=[], metavar="X.Y")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="cells at once (default: cores)")
+    p.add_argument("--jobs", type=int, default=_cores(), help="cells at once (default: the cores)")
     p.add_argument("--here", action="store_true", help="merge into this repository, not a scratch clone")
     p.add_argument("--venv", type=Path, help="the environment for cells of its Python (default: .venv)")
 
