@@ -37,20 +37,28 @@ ifeq ($(call is_number,$(_RUNS)),)
 $(error RUNS='$(_RUNS)' is not a number of runs: expected e.g. RUNS=5; nothing was run)
 endif
 override RUNS := $(_RUNS)
+_JOBS := $(value JOBS)
+ifneq ($(_JOBS),)
+ifeq ($(call is_number,$(_JOBS)),)
+$(error JOBS='$(_JOBS)' is not a number of cells at once: expected e.g. JOBS=2; nothing was run)
+endif
+endif
+override JOBS := $(_JOBS)
 # FORCE, QUICK and LOAD are switches: any text turns them on, and none of it reaches a shell.
 override FORCE := $(if $(value FORCE),1)
 override QUICK := $(if $(value QUICK),1)
 override LOAD := $(if $(value LOAD),1)
+override HERE := $(if $(value HERE),1)
 # A pattern target's stem (make lab-1, grade-1, reset-1) is checked the same way before its recipe runs.
 check_stem = $(if $(call is_number,$*),,$(error $@ is not a target: expected lab-N, grade-N or reset-N, N a number))
 OPTS   := $(if $(LAB),--lab $(LAB)) $(if $(FORCE),--force) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv site site-zensical serve assets soak check budget notebooks new-lab test test-pythons lint clean speedscope
+.PHONY: help venv site site-zensical serve assets soak matrix check budget notebooks new-lab test test-pythons lint clean speedscope
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  Variables: LAB=<id> FORCE=1 QUICK=1 METHOD=pid|launch RUNS=N LOAD=1 (soak)"
+	@echo "  Variables: LAB=<id> FORCE=1 QUICK=1 METHOD=pid|launch RUNS=N LOAD=1 (soak) JOBS=N HERE=1 (matrix)"
 
 # The site's packages only, so that a fresh clone's `make site` is quick: when $(PYTHON) has a pip (22.3+,
 # for --python), that pip installs them and the venv gets its own pip only with the full install; no pip
@@ -100,6 +108,9 @@ assets: $(STAMP) ## Instructor: re-run stale labs and write their results into d
 
 soak: $(STAMP) ## Instructor: measure LAB= RUNS= times (default 5) into a scratch folder; are its claims stable? LOAD=1: under load
 	$(if $(LOAD),LABKIT_SOAK_LOAD=1 )$(LABKIT) soak --lab "$(LAB)" --runs $(RUNS) $(if $(QUICK),--quick) $(if $(METHOD),--method $(METHOD))
+
+matrix: $(STAMP) ## Instructor: every lab on every Python found here, as the workflow runs them; merges into .labs/matrix/merged/ (HERE=1: into docs/)
+	$(LABKIT) matrix $(if $(LAB),--lab $(LAB)) $(if $(QUICK),--quick) $(if $(JOBS),--jobs $(JOBS)) $(if $(HERE),--here)
 
 check: $(STAMP) ## Check that pages agree with results and that assets are fresh (QUICK=1: what `make assets QUICK=1` wrote into out/quick/)
 	$(LABKIT) check $(if $(LAB),--lab $(LAB)) $(if $(QUICK),--quick)

@@ -1,4 +1,5 @@
-"""The command line behind the Makefile: assets, check, learn, grade, reset, soak, notebook and budget."""
+"""The command line behind the Makefile: assets, check, learn, grade, reset, soak, notebook, budget, and the
+regeneration workflow's steps (labkit.workflow)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from labkit import (
     soak,
     terminal,
     words,
+    workflow,
 )
 from labkit.errors import EXIT_CHECK, EXIT_INTERNAL, EXIT_OK, LabError
 from labkit.manifest import Lab
@@ -371,6 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "notebook": cmd_notebook,
         "budget": cmd_budget,
         "new-lab": scaffold.command,
+        **workflow.handlers(cmd_assets),  # labs, preflight, cell, merge, report, summary, matrix
     }
     try:
         with _turn(args, root):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from labkit import workflow
+
 
 def parser(*, description: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labkit", description=description)
@@ -45,4 +47,5 @@ def parser(*, description: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--title", required=True, help="the lab's title, shown on its page and in the nav")
     p = sub.add_parser("budget", help="words shown on each page of the built site against its budget")
     p.add_argument("--site", type=Path, default=Path("site"), help="the built site (default: site/)")
+    workflow.add_parsers(sub)  # the regeneration workflow's steps and `make matrix`
     return parser

@@ -26,6 +26,7 @@ FULL_TARGETS = [
     "reset-1",
     "assets",
     "soak",
+    "matrix",
     "check",
     "notebooks",
     "new-lab",
