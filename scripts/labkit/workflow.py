@@ -30,6 +30,12 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def default_jobs() -> int:
+    """Cells at once: one per two cores. A cell keeps about two busy (the program measured, and py-spy
+    or a load generator beside it); two Lab 2 cells on two cores once left a claim undecided."""
+    return max(1, _cores() // 2)
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The workflow's subcommands (labkit.commands adds them to the one parser)."""
     p = sub.add_parser("labs", help="the lab ids as a JSON list (the workflow's matrix)")
@@ -51,7 +57,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--lab", action="append", default=[], help="a lab (repeat for more; default: all)")
     p.add_argument("--pythons", nargs="*", default=[], metavar="X.Y")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--jobs", type=int, default=_cores(), help="cells at once (default: the cores)")
+    p.add_argument(
+        "--jobs", type=int, default=default_jobs(), help="cells at once (default: one per two cores)"
+    )
     p.add_argument("--here", action="store_true", help="merge into this repository, not a scratch clone")
     p.add_argument("--venv", type=Path, help="the environment for cells of its Python (default: .venv)")
 

@@ -87,3 +87,12 @@ def test_the_workflow_publishes_the_python_the_toolkit_names() -> None:
         s["run"] for s in assets["jobs"]["regenerate"]["steps"] if "preflight" in s.get("run", "")
     )
     assert preflight.split("--pythons")[1].split() == list(workflow.SUPPORTED)
+
+
+def test_the_local_matrix_runs_one_cell_per_two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cell keeps about two cores busy; more cells than that at once skewed a Lab 2 claim."""
+    from labkit import workflow
+
+    for cores, jobs in ((1, 1), (2, 1), (3, 1), (4, 2), (16, 8)):
+        monkeypatch.setattr(workflow, "_cores", lambda n=cores: n)
+        assert workflow.default_jobs() == jobs
