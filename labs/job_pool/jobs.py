@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from multiprocessing.queues import Queue
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     Jobs = Queue[tuple[int, int, int] | None]  # (job number, rounds, seed), or None: stop
@@ -32,10 +32,16 @@ BIG_CUSTOMER_JOBS = 16  # customer 0's jobs, per batch: they all go to worker 0 
 OTHER_JOBS = 48  # customers 1, 2, 3, …: spread over all the workers
 BIG_JOB = 300_000  # loop rounds in one of customer 0's jobs
 SMALL_JOB = 15_000
+WAIT_PER_ROUND = 1e-7  # seconds a job waits for its data per loop round (30 ms for a large job)
+
+
+def fetch(rounds: int) -> None:
+    """A job first waits for its customer's data (a database or an API in a real service)."""
+    time.sleep(rounds * WAIT_PER_ROUND)
 
 
 def checksum(rounds: int, seed: int) -> int:
-    """One job: pure Python arithmetic, so its time is on the worker's Python stack."""
+    """Then computes: pure Python arithmetic, so its time is on the worker's Python stack."""
     total = seed
     for i in range(rounds):
         total = (total * 31 + i) % 1_000_003
@@ -48,6 +54,7 @@ def work(jobs: Jobs, results: Results) -> None:
     while (job := jobs.get()) is not None:
         number, rounds, seed = job
         start = time.perf_counter()
+        fetch(rounds)
         value = checksum(rounds, seed)
         results.put((number, value, os.getpid(), time.perf_counter() - start))
 
@@ -93,7 +100,7 @@ class Service:
             worker.join(timeout=5)
 
 
-def measure(service: Service, *, batches: int) -> dict[str, object]:
+def measure(service: Service, *, batches: int) -> dict[str, Any]:
     """Throughput and each worker's busy share (time holding a job ÷ wall time) over ``batches``."""
     busy = {worker.pid: 0.0 for worker in service.workers}
     start = time.perf_counter()
@@ -136,7 +143,7 @@ def main() -> int:
         repeats = [measure(service, batches=args.batches) for _ in range(args.repeats)]
     finally:
         service.stop()
-    rates = sorted(float(r["jobs_per_s"]) for r in repeats)  # type: ignore[arg-type]
+    rates = sorted(float(r["jobs_per_s"]) for r in repeats)
     summary = {
         "workers": WORKERS,
         "fixed": args.fixed,
