@@ -1,0 +1,183 @@
+"""Mirrors labs/job_pool/ (Lab 4): how the job service routes its jobs, the wrapper's refusal and the
+tree recording with the real py-spy, and no worker left after a `kill -9` of the toolkit mid-recording."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from labkit import pyspy, stacks
+from labkit.kinds.busy import samples_by_thread
+from labkit.sanitize import PathMap
+
+from tests.helpers import ROOT, copy_repo, labkit_argv, labkit_env, need, processes_mentioning, wait_for
+
+FOLDER = ROOT / "labs" / "job_pool"
+
+
+def load(name: str) -> ModuleType:
+    sys.path.insert(0, str(FOLDER))
+    try:
+        spec = importlib.util.spec_from_file_location(f"lab4_{name}", FOLDER / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(FOLDER))
+
+
+jobs = load("jobs")
+
+
+def test_the_slow_service_sends_every_large_job_to_one_worker() -> None:
+    service = jobs.Service.__new__(jobs.Service)  # routing only: no worker started
+    service.fixed, service.queues = False, ["q0", "q1", "q2", "q3"]
+    large = [i for i, (customer, rounds, _seed) in enumerate(jobs.batch(0)) if rounds == jobs.BIG_JOB]
+    assert len(large) == jobs.BIG_CUSTOMER_JOBS
+    assert {service.route(jobs.batch(0)[i][0], i) for i in large} == {"q0"}
+    service.fixed, service.queues = True, ["shared"] * jobs.WORKERS
+    assert {service.route(c, i) for i, (c, _r, _s) in enumerate(jobs.batch(0))} == {"shared"}
+
+
+def test_both_services_do_every_job_and_report_each_worker() -> None:
+    for flag in ([], ["--fixed"]):
+        done = subprocess.run(
+            [sys.executable, str(FOLDER / "jobs.py"), "--batches", "1", "--repeats", "1", "--json", *flag],
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        (repeat,) = summary["repeats"]
+        assert repeat["jobs"] == jobs.BIG_CUSTOMER_JOBS + jobs.OTHER_JOBS
+        assert len(repeat["busy_shares"]) == jobs.WORKERS
+
+
+@contextlib.contextmanager
+def _tree(*args: str) -> Iterator[tuple[int, int]]:
+    """The service started through its wrapper: (the wrapper's PID, the Python parent's PID)."""
+    proc = subprocess.Popen(
+        [str(FOLDER / "serve.sh"), *args], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        assert proc.stdout is not None
+        wrapper = proc.stdout.readline()
+        python = proc.stdout.readline()
+        assert wrapper.startswith("wrapper running as PID"), wrapper
+        yield proc.pid, int(python.split("PID ")[1].split()[0])
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=10)
+
+
+def test_py_spy_refuses_the_wrapper_and_records_the_tree_behind_it(tmp_path: Path) -> None:
+    exe = pyspy.find()
+    with _tree() as (wrapper, _python):
+        refused = subprocess.run(
+            [exe, "dump", "--pid", str(wrapper)], capture_output=True, text=True, timeout=30
+        )
+        assert refused.returncode != 0
+        assert "Failed to find python version from target process" in refused.stdout + refused.stderr
+        out = tmp_path / "tree.json"
+        subprocess.run(
+            [exe, "record", "--subprocesses", "--pid", str(wrapper), "--duration", "2", "--rate", "50",
+             "--format", "speedscope", "--output", str(out), "--nonblocking"],
+            capture_output=True, timeout=60, check=True,
+        )  # fmt: skip
+    clean = stacks.sanitize(json.loads(out.read_text()), paths=PathMap.here(ROOT))
+    counts = samples_by_thread(stacks.parse(clean), threads="^worker-")
+    assert counts.get("worker-0", 0) > max(counts.get(f"worker-{n}", 0) for n in (1, 2, 3))
+    processes = {f["name"] for f in clean["shared"]["frames"] if f["name"].startswith("process")}
+    assert {"process dispatcher", "process worker-0"} <= {p.split(":")[0] for p in processes}
+    assert not any(str(wrapper) in p for p in processes), processes  # PIDs replaced by names
+
+
+def _workers_of(copy: Path) -> list[int]:
+    """Live processes whose working directory is the copy's job_pool folder: the wrapper's Pythons."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if cwd == str(copy / "labs" / "job_pool") and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _recording(copy: Path) -> bool:
+    return any(
+        "py-spy" in cmd.split()[0] and " record " in cmd and "--subprocesses" in cmd
+        for _pid, cmd in processes_mentioning(str(copy))
+    )
+
+
+def _copy(tmp_path: Path, *, tied: bool) -> Path:
+    copy = copy_repo(tmp_path / "repo")
+    program = copy / "labs/job_pool/jobs.py"
+    text = program.read_text(encoding="utf-8")
+    ready = 'with {WORKERS} workers", flush=True)\n'
+    assert ready in text, "the service's ready line changed; update this test"
+    # quiet after the ready line: a print into the killed toolkit's pipe would end the service by itself
+    program.write_text(text.replace(ready, f'{ready}        sys.stdout = open(os.devnull, "w")\n'))
+    if not tied:  # the protection switched off, to see what it prevents
+        reaper = copy / "scripts/labkit/reaper.py"
+        text = reaper.read_text(encoding="utf-8")
+        assert "\nENABLED = True" in text
+        reaper.write_text(text.replace("\nENABLED = True", "\nENABLED = False"), encoding="utf-8")
+    return copy
+
+
+def _kill_9_mid_recording(copy: Path) -> list[int]:
+    """Start the lab, kill -9 the toolkit while py-spy records the tree; the workers left after 5 s."""
+    proc = subprocess.Popen(
+        labkit_argv(copy, "assets", "--lab", "lab-4", "--force", "--quick"),
+        cwd=copy, env=labkit_env(copy), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for(
+            lambda: len(_workers_of(copy)) >= 5, timeout=60, what="the dispatcher and its workers", proc=proc
+        )
+        wait_for(lambda: _recording(copy), timeout=60, what="py-spy to record the tree", proc=proc)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
+    deadline = time.monotonic() + 5
+    while _workers_of(copy) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = _workers_of(copy)
+    for pid in left:  # never leave them to the rest of the suite
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return left
+
+
+@pytest.mark.parametrize("tied", [True, False], ids=["ties-on", "ties-off"])
+def test_kill_9_of_the_toolkit_leaves_no_worker(tmp_path: Path, tied: bool) -> None:
+    """With the ties on, no worker outlives the toolkit; with them off (the test is not vacuous), the
+    wrapper's grandchildren do."""
+    need(
+        sys.platform.startswith("linux"),
+        "the toolkit's ties (a parent-death signal, a subreaper) are Linux's",
+    )
+    left = _kill_9_mid_recording(_copy(tmp_path, tied=tied))
+    if tied:
+        assert not left, f"workers left behind: {left}"
+    else:
+        assert left, "without the ties the workers should have survived: the test would prove nothing"
