@@ -43,8 +43,6 @@ def samples_by_thread(recording: stacks.Recording, *, threads: str) -> dict[str,
 def spread(counts: dict[str, int], names: list[str], *, instants: int) -> dict[str, Any]:
     """The busiest and the least busy of ``names`` (absent: never sampled), how even they are (least ÷
     busiest), and the busiest one's part of all their samples. Exact counts of one recording."""
-    if instants <= 0:
-        raise LabError("a busy share needs the recording's sampling instants (none were recorded)")
     values = {name: counts.get(name, 0) for name in names}
     busiest = max(names, key=lambda n: (values[n], n))
     least = min(names, key=lambda n: (values[n], n))
@@ -69,6 +67,8 @@ def derive(entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
     if not names:
         raise LabError(f"no thread of either recording matches {entry['threads_filter']!r}")
     instants = entry["instants"]
+    if min(instants[side] for side in SIDES) <= 0:
+        raise LabError("a busy share needs each recording's sampling instants (none were counted)")
     workers = [
         {
             "name": n,
