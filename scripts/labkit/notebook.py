@@ -187,7 +187,8 @@ def programs(lab: Lab, steps: list[Step], *, root: Path) -> dict[str, str]:
     """The program files the steps run (path -> text): each script's folder, and each of the lab's
     program folders that an included file names (a script that imports from a sibling folder)."""
     # a Python file run by the toolkit's Python, or a shell script given to `sh` (Lab 4's wrapper)
-    folders = {Path(w).parent for s in steps for w in s.command[:2] if w.endswith((".py", ".sh"))}
+    folders = {Path(w).parent for s in steps for w in s.command[:1] if w.endswith(".py")}
+    folders |= {Path(s.command[1]).parent for s in steps if s.command[:1] == ["sh"] and len(s.command) > 1}
     files: dict[str, str] = {}
     while True:
         for folder in sorted(folders):
