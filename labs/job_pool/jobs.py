@@ -7,12 +7,15 @@ the work, so one worker is busy while the others finish their few jobs and wait.
 job on one shared queue, so a free worker always takes the next job.
 
 ``--batches 0`` serves until it is stopped (for py-spy); ``--batches N --json`` runs N batches per
-repeat and prints the throughput and each worker's busy share as JSON.
+repeat and prints the throughput and each worker's busy share as JSON (``--json PATH`` writes it
+there). ``--route FILE.py:FUNCTION`` routes with another function (Lab 4's exercise, which
+``make grade-4`` runs this way): ``FUNCTION(customer, job, workers)`` returns a worker's number.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -20,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.queues import Queue
 from typing import TYPE_CHECKING, Any
 
@@ -66,13 +70,34 @@ def batch(number: int) -> list[tuple[int, int, int]]:
     return [(customer, rounds, number * 1_000 + i) for i, (customer, rounds) in enumerate(big + others)]
 
 
+Router = Callable[[int, int, int], int]  # (customer, job number in its batch, workers) -> a worker
+
+
+def by_customer(customer: int, job: int, workers: int) -> int:
+    """The slow service's routing: each customer's jobs always go to the same worker."""
+    return customer % workers
+
+
+def load_router(spec: str) -> Router:
+    """``FILE.py:FUNCTION``: a routing function from a file (the learner's, when graded)."""
+    path, _, name = spec.rpartition(":")
+    loaded = importlib.util.spec_from_file_location("routing_under_test", path)
+    if not path or loaded is None or loaded.loader is None:
+        raise SystemExit(f"--route {spec}: expected FILE.py:FUNCTION")
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    router: Router = getattr(module, name)
+    return router
+
+
 class Service:
     """The parent: its workers, their queues, and one batch at a time."""
 
-    def __init__(self, *, fixed: bool) -> None:
+    def __init__(self, *, fixed: bool, router: Router = by_customer) -> None:
         # fork: the same process tree on every Python (3.14 starts workers through a forkserver by default)
         ctx = multiprocessing.get_context("fork")
         self.fixed = fixed
+        self.router = router
         self.results: Results = ctx.Queue()
         shared = ctx.Queue()
         self.queues: list[Jobs] = [shared] * WORKERS if fixed else [ctx.Queue() for _ in range(WORKERS)]
@@ -85,7 +110,14 @@ class Service:
 
     def route(self, customer: int, index: int) -> Jobs:
         """The slow service keeps each customer on one worker; the fixed one has a single shared queue."""
-        return self.queues[index % WORKERS] if self.fixed else self.queues[customer % WORKERS]
+        if self.fixed:
+            return self.queues[0]
+        worker = self.router(customer, index, WORKERS)
+        if not isinstance(worker, int) or not 0 <= worker < WORKERS:
+            raise ValueError(
+                f"the routing function returned {worker!r} for job {index}: expected 0 to {WORKERS - 1}"
+            )
+        return self.queues[worker]
 
     def run_batch(self, number: int) -> list[tuple[int, int, int, float]]:
         jobs = batch(number)
@@ -100,22 +132,26 @@ class Service:
             worker.join(timeout=5)
 
 
-def measure(service: Service, *, batches: int) -> dict[str, Any]:
-    """Throughput and each worker's busy share (time holding a job ÷ wall time) over ``batches``."""
+def measure(service: Service, *, batches: int, values: bool = False) -> dict[str, Any]:
+    """Throughput and each worker's busy share (time holding a job ÷ wall time) over ``batches``; with
+    ``values``, every job's result as [batch, job, value] too."""
     busy = {worker.pid: 0.0 for worker in service.workers}
+    done: list[list[int]] = []
     start = time.perf_counter()
     for number in range(batches):
-        for _index, _value, pid, seconds in service.run_batch(number):
+        for index, value, pid, seconds in service.run_batch(number):
             busy[pid] += seconds
+            done.append([number, index, value])
     wall = time.perf_counter() - start
     jobs = batches * (BIG_CUSTOMER_JOBS + OTHER_JOBS)
     shares = sorted((b / wall for b in busy.values()), reverse=True)
-    return {
+    out = {
         "jobs": jobs,
         "wall_s": round(wall, 4),
         "jobs_per_s": round(jobs / wall, 3),
         "busy_shares": [round(s, 4) for s in shares],
     }
+    return {**out, "values": sorted(done)} if values else out
 
 
 def main() -> int:
@@ -123,11 +159,14 @@ def main() -> int:
     parser.add_argument("--fixed", action="store_true", help="one shared queue for all the workers")
     parser.add_argument("--batches", type=int, default=0, help="batches per repeat; 0 serves until stopped")
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--json", action="store_true", help="print the measurements as JSON, last")
+    parser.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                        help="the measurements as JSON: printed last, or written to PATH")  # fmt: skip
+    parser.add_argument("--values", action="store_true", help="with --json: every job's result too")
+    parser.add_argument("--route", metavar="FILE.py:FUNCTION", help="route jobs with this function")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     threading.current_thread().name = "dispatcher"  # how py-spy names the parent's thread
-    service = Service(fixed=args.fixed)
+    service = Service(fixed=args.fixed, router=load_router(args.route) if args.route else by_customer)
     try:
         print(f"running as PID {os.getpid()} with {WORKERS} workers", flush=True)
         if args.batches == 0:
@@ -140,7 +179,7 @@ def main() -> int:
                     f"batch {number}: {len(batch(0)) / (time.perf_counter() - started):.0f} jobs/s",
                     flush=True,
                 )
-        repeats = [measure(service, batches=args.batches) for _ in range(args.repeats)]
+        repeats = [measure(service, batches=args.batches, values=args.values) for _ in range(args.repeats)]
     finally:
         service.stop()
     rates = sorted(float(r["jobs_per_s"]) for r in repeats)
@@ -150,7 +189,11 @@ def main() -> int:
         "repeats": repeats,
         "jobs_per_s": {"min": rates[0], "max": rates[-1], "median": rates[len(rates) // 2]},
     }
-    print(json.dumps(summary) if args.json else summary)
+    if args.json and args.json != "-":
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(summary, out)
+    else:
+        print(json.dumps(summary) if args.json else summary)
     return 0
 
 
