@@ -20,7 +20,16 @@ from labkit import pyspy, stacks
 from labkit.kinds.busy import samples_by_thread
 from labkit.sanitize import PathMap
 
-from tests.helpers import ROOT, copy_repo, labkit_argv, labkit_env, need, processes_mentioning, wait_for
+from tests.helpers import (
+    ROOT,
+    copy_repo,
+    labkit,
+    labkit_argv,
+    labkit_env,
+    need,
+    processes_mentioning,
+    wait_for,
+)
 
 FOLDER = ROOT / "labs" / "job_pool"
 
@@ -181,3 +190,40 @@ def test_kill_9_of_the_toolkit_leaves_no_worker(tmp_path: Path, tied: bool) -> N
         assert not left, f"workers left behind: {left}"
     else:
         assert left, "without the ties the workers should have survived: the test would prove nothing"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy with Lab 4 as its only lab: the grade's exit code then speaks for Lab 4 alone."""
+    copy = copy_repo(tmp_path_factory.mktemp("grade4") / "repo")
+    for other in (copy / "labs").glob("lab-*.yml"):
+        if other.name != "lab-4.yml":
+            other.unlink()
+    return copy
+
+
+def _grade(copy: Path, body: str | None) -> tuple[int, dict[str, str], str]:
+    """`make grade-4` in the copy with ``body`` as choose_worker's (None: the exercise unchanged)."""
+    mine = copy / "exercises/lab-4/routing.py"
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    text = (copy / "labs/starter/lab-4/routing.py").read_text(encoding="utf-8")
+    if body is not None:
+        text = text.replace("    return customer % workers\n", body)
+    mine.write_text(text, encoding="utf-8")
+    run = labkit(copy, "grade", "lab-4", timeout=240)
+    record = json.loads((copy / "out/lab-4/grade.json").read_text(encoding="utf-8"))
+    return run.returncode, {c["id"]: c["verdict"] for c in record["checks"]}, run.output
+
+
+def test_grade_fails_the_unchanged_exercise(graded: Path) -> None:
+    code, verdicts, _ = _grade(graded, None)
+    assert code != 0
+    assert verdicts["correct"] == "holds"  # slow, but every job done right
+    assert verdicts["even"] == "fails"  # one worker holds the samples: decided from py-spy's recording
+
+
+def test_grade_passes_a_fix_and_fails_a_route_out_of_range(graded: Path) -> None:
+    code, verdicts, output = _grade(graded, "    return job % workers\n")
+    assert (code, verdicts) == (0, {"correct": "holds", "throughput": "holds", "even": "holds"}), output
+    code, verdicts, _ = _grade(graded, "    return workers\n")
+    assert code != 0 and verdicts["correct"] != "holds"
