@@ -36,7 +36,7 @@ BIG_CUSTOMER_JOBS = 16  # customer 0's jobs, per batch: they all go to worker 0 
 OTHER_JOBS = 48  # customers 1, 2, 3, …: spread over all the workers
 BIG_JOB = 300_000  # loop rounds in one of customer 0's jobs
 SMALL_JOB = 15_000
-WAIT_PER_ROUND = 1e-7  # seconds a job waits for its data per loop round (30 ms for a large job)
+WAIT_PER_ROUND = 2e-7  # seconds a job waits for its data per loop round (60 ms for a large job)
 
 
 def fetch(rounds: int) -> None:
