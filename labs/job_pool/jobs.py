@@ -8,7 +8,9 @@ job on one shared queue, so a free worker always takes the next job.
 
 ``--batches 0`` serves until it is stopped (for py-spy); ``--batches N --json`` runs N batches per
 repeat and prints the throughput and each worker's busy share as JSON (``--json PATH`` writes it
-there). ``--route FILE.py:FUNCTION`` routes with another function (Lab 4's exercise, which
+there). ``--rounds N`` measures the slow and the fixed service in N interleaved rounds of ``--batches``
+each (both meet the same load from other work; prints the per-round gain, fixed ÷ slow).
+``--route FILE.py:FUNCTION`` routes with another function (Lab 4's exercise, which
 ``make grade-4`` runs this way): ``FUNCTION(customer, job, workers)`` returns a worker's number.
 """
 
@@ -20,6 +22,7 @@ import json
 import multiprocessing
 import os
 import signal
+import statistics
 import sys
 import threading
 import time
@@ -154,6 +157,29 @@ def measure(service: Service, *, batches: int, values: bool = False) -> dict[str
     return {**out, "values": sorted(done)} if values else out
 
 
+def spread(values: list[float]) -> dict[str, float]:
+    return {"min": min(values), "median": round(statistics.median(values), 4), "max": max(values)}
+
+
+def rounds(count: int, *, batches: int) -> dict[str, Any]:
+    """Interleaved rounds: the slow service, then the fixed one, each started afresh for ``batches``."""
+    out = []
+    for _ in range(count):
+        rates = {}
+        for name, fixed in (("slow", False), ("fixed", True)):
+            service = Service(fixed=fixed)
+            try:
+                rates[name] = float(measure(service, batches=batches)["jobs_per_s"])
+            finally:
+                service.stop()
+        out.append({**rates, "gain": round(rates["fixed"] / rates["slow"], 4)})
+    return {
+        "rounds": out,
+        "batches": batches,
+        **{key: spread([float(r[key]) for r in out]) for key in ("slow", "fixed", "gain")},
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--fixed", action="store_true", help="one shared queue for all the workers")
@@ -163,7 +189,11 @@ def main() -> int:
                         help="the measurements as JSON: printed last, or written to PATH")  # fmt: skip
     parser.add_argument("--values", action="store_true", help="with --json: every job's result too")
     parser.add_argument("--route", metavar="FILE.py:FUNCTION", help="route jobs with this function")
+    parser.add_argument("--rounds", type=int, default=0, help="interleaved rounds of slow and fixed (JSON)")
     args = parser.parse_args()
+    if args.rounds:
+        print(json.dumps(rounds(args.rounds, batches=args.batches or 2)))
+        return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     threading.current_thread().name = "dispatcher"  # how py-spy names the parent's thread
     service = Service(fixed=args.fixed, router=load_router(args.route) if args.route else by_customer)

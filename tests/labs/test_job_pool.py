@@ -51,12 +51,15 @@ jobs = load("jobs")
 
 def test_the_slow_service_sends_every_large_job_to_one_worker() -> None:
     service = jobs.Service.__new__(jobs.Service)  # routing only: no worker started
-    service.fixed, service.queues = False, ["q0", "q1", "q2", "q3"]
+    service.fixed, service.queues, service.router = False, ["q0", "q1", "q2", "q3"], jobs.by_customer
     large = [i for i, (customer, rounds, _seed) in enumerate(jobs.batch(0)) if rounds == jobs.BIG_JOB]
     assert len(large) == jobs.BIG_CUSTOMER_JOBS
     assert {service.route(jobs.batch(0)[i][0], i) for i in large} == {"q0"}
     service.fixed, service.queues = True, ["shared"] * jobs.WORKERS
     assert {service.route(c, i) for i, (c, _r, _s) in enumerate(jobs.batch(0))} == {"shared"}
+    service.fixed, service.router = False, lambda _customer, _job, _workers: 4  # out of range
+    with pytest.raises(ValueError, match="expected 0 to 3"):
+        service.route(0, 0)
 
 
 def test_both_services_do_every_job_and_report_each_worker() -> None:
