@@ -109,7 +109,7 @@ def test_py_spy_refuses_the_wrapper_and_records_the_tree_behind_it(tmp_path: Pat
     counts = samples_by_thread(stacks.parse(clean), threads="^worker-")
     assert counts.get("worker-0", 0) > max(counts.get(f"worker-{n}", 0) for n in (1, 2, 3))
     processes = {f["name"] for f in clean["shared"]["frames"] if f["name"].startswith("process")}
-    assert {"process dispatcher", "process worker-0"} <= {p.split(":")[0] for p in processes}
+    assert "process worker-0" in {p.split(":")[0] for p in processes}  # (an unsampled process: "process")
     assert not any(str(wrapper) in p for p in processes), processes  # PIDs replaced by names
 
 
