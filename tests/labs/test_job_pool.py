@@ -4,7 +4,6 @@ tree recording with the real py-spy, and no worker left after a `kill -9` of the
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import signal
@@ -13,7 +12,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from labkit import pyspy, stacks
@@ -23,6 +21,7 @@ from labkit.sanitize import PathMap
 from tests.helpers import (
     ROOT,
     copy_repo,
+    lab_module,
     labkit,
     labkit_argv,
     labkit_env,
@@ -34,19 +33,7 @@ from tests.helpers import (
 FOLDER = ROOT / "labs" / "job_pool"
 
 
-def load(name: str) -> ModuleType:
-    sys.path.insert(0, str(FOLDER))
-    try:
-        spec = importlib.util.spec_from_file_location(f"lab4_{name}", FOLDER / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(FOLDER))
-
-
-jobs = load("jobs")
+jobs = lab_module(FOLDER, "jobs", prefix="lab4")
 
 
 def test_the_slow_service_sends_every_large_job_to_one_worker() -> None:

@@ -108,7 +108,7 @@ def chart(workers: list[dict[str, Any]], *, title: str) -> str:
 
 def busy_chart(ctx: Context, arg: str | None) -> list[str]:
     """The chart, its finding in words, and its table (no number in a colour alone)."""
-    entry = named(ctx, "busy", arg, "busy")
+    entry = named(ctx, "busy_shares", arg, "busy")
     title = formats.html_text(entry["title"] or arg or "")
     before, after, instants = entry["before_spread"], entry["after_spread"], entry["instants"]
 
@@ -183,7 +183,7 @@ KIND = registry.register(
         name="busy",
         options=Options,
         schema=registry.results_schema(__name__),
-        section="busy",
+        section="busy_shares",
         problem=problem,
         refresh=PAIR.refresh,
         artifacts=PAIR.artifacts,

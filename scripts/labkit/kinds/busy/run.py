@@ -21,10 +21,6 @@ def run(ctx: Context, step: Step) -> dict[str, Any]:
         "threads_filter": step.threads,
         # py-spy's sampling instants of each recording (the profile kind counts them from its looks)
         "instants": {"before": first["instants"], "after": second["instants"]},
-        "files": {
-            "before": first["files"]["speedscope"],
-            "after": second["files"]["speedscope"],
-            "svg": f"{step.id}.svg",
-        },
+        "files": PAIR.files(step, earlier),
     }
     return PAIR.write(entry, ctx.opts.out)
