@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TypeVar
 
 import pytest
@@ -196,3 +198,17 @@ def docs_state() -> tuple[str, dict[str, str]]:
         ["git", "status", "--porcelain", "--", "docs/"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     return status, hash_tree(ROOT / "docs")
+
+
+def lab_module(folder: Path, name: str, *, prefix: str) -> ModuleType:
+    """A lab program imported from its file (as ``<prefix>_<name>``), its folder on the path meanwhile
+    so that it can import its siblings."""
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location(f"{prefix}_{name}", folder / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(folder))

@@ -186,12 +186,14 @@ def order(lab: Lab, text: str) -> list[tuple[str, list[Step]]]:
 def programs(lab: Lab, steps: list[Step], *, root: Path) -> dict[str, str]:
     """The program files the steps run (path -> text): each script's folder, and each of the lab's
     program folders that an included file names (a script that imports from a sibling folder)."""
+    # a Python file run by the toolkit's Python, or a shell script given to `sh` (Lab 4's wrapper)
     folders = {Path(w).parent for s in steps for w in s.command[:1] if w.endswith(".py")}
+    folders |= {Path(s.command[1]).parent for s in steps if s.command[:1] == ["sh"] and len(s.command) > 1}
     grader = Path(lab.exercise.grader) if lab.exercise else None  # `make grade-N`'s, runs with labkit
     files: dict[str, str] = {}
     while True:
         for folder in sorted(folders):
-            for path in sorted((root / folder).glob("*.py")):
+            for path in sorted([*(root / folder).glob("*.py"), *(root / folder).glob("*.sh")]):
                 if path.relative_to(root) != grader:
                     files.setdefault(path.relative_to(root).as_posix(), path.read_text(encoding="utf-8"))
         more = {p for p in lab.programs if p not in folders and any(p.name in t for t in files.values())}

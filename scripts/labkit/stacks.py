@@ -97,12 +97,47 @@ def sanitize(data: Mapping[str, Any], *, paths: PathMap) -> records.JSONObject:
     for frame in clean["shared"]["frames"]:
         if "file" in frame:
             frame["file"] = paths.file(frame["file"])
+    labels = _process_labels(clean["profiles"])
+    for frame in clean["shared"]["frames"]:
+        frame["name"] = _process_frame(str(frame.get("name", "")), labels=labels, paths=paths)
     for number, profile in enumerate(clean["profiles"], start=1):
         # py-spy names a thread 'Thread <native id> "<name>"'; the id is a PID on Linux.
         raw = str(profile.get("name", ""))
         quoted = raw.split('"')[1] if raw.count('"') >= 2 else ""
         profile["name"] = f"thread {number}" + (f" ({quoted})" if quoted else "")
     return clean
+
+
+# With --subprocesses, py-spy names a thread 'Process <pid> Thread <tid> "<name>"' (src/speedscope.rs) and
+# puts a frame 'process <pid>:"<command line>"' for the process and each ancestor at the root of every
+# stack (src/stack_trace.rs, 0.4.3). PIDs change with every run and command lines may hold local paths.
+_PROCESS_THREAD = re.compile(r'^Process (\d+) Thread (\d+) "(.*)"$', re.DOTALL)
+_PROCESS_FRAME = re.compile(r'^process (\d+):"(.*)"$', re.DOTALL)
+
+
+def _process_labels(profiles: list[records.JSONObject]) -> dict[str, str]:
+    """PID -> a stable label: its main thread's name (its thread id is the PID on Linux) when the
+    program named it, else its rank among the recorded PIDs (``#1`` is the oldest)."""
+    named: dict[str, str] = {}
+    pids: set[int] = set()
+    for profile in profiles:
+        found = _PROCESS_THREAD.match(str(profile.get("name", "")))
+        if found:
+            pids.add(int(found.group(1)))
+            if found.group(1) == found.group(2) and found.group(3) not in ("", "MainThread"):
+                named[found.group(1)] = found.group(3)
+    return {str(pid): named.get(str(pid), f"#{rank}") for rank, pid in enumerate(sorted(pids), start=1)}
+
+
+def _process_frame(name: str, *, labels: Mapping[str, str], paths: PathMap) -> str:
+    """A process frame as it may be published: ``process <label>: <command line, paths sanitised>``;
+    an ancestor py-spy did not sample (a wrapper shell) keeps its command line alone."""
+    found = _PROCESS_FRAME.match(name)
+    if not found:
+        return name
+    command = " ".join(paths.command(found.group(2).split(" ")))
+    label = labels.get(found.group(1))
+    return f"process {label}: {command}" if label else f"process: {command}"
 
 
 def parse(data: Mapping[str, Any]) -> Recording:

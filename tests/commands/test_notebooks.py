@@ -52,7 +52,7 @@ def _downloaded(lab_id: str, folder: Path) -> Path:
     return target
 
 
-@pytest.mark.parametrize("lab_id", ["lab-1", "lab-2", "lab-3"])
+@pytest.mark.parametrize("lab_id", ["lab-1", "lab-2", "lab-3", "lab-4"])
 def test_notebook_runs_from_an_empty_folder_outside_the_repository(tmp_path: Path, lab_id: str) -> None:
     assert not tmp_path.is_relative_to(ROOT)
     path = _downloaded(lab_id, tmp_path)
@@ -85,6 +85,9 @@ def test_notebook_runs_from_an_empty_folder_outside_the_repository(tmp_path: Pat
         assert any('"numpy' in c.source for c in nb.cells if "%pip install" in c.source)
         assert "native_view.json: " in text and "DOUBLE_subtract" in text and "dgemm" in text
         assert "Can't get native stack traces with the --nonblocking option" in text
+    elif lab_id == "lab-4":  # the wrapper refused, then the tree: the workers named by their threads
+        assert "Failed to find python version from target process" in text
+        assert '"worker-3"' in text and "slow_tree.json: " in text
     else:
         assert "Thread" in text and "%Own" in text  # py-spy dump, and top's last screen
         assert "p95 before:" in text

@@ -28,6 +28,7 @@ BUILTIN = [
     "top",
     "compare",
     "latency",
+    "busy",
 ]
 
 
@@ -44,6 +45,7 @@ def test_the_builtin_kinds_are_registered_in_the_order_of_results_json() -> None
         "tops",
         "compares",
         "latencies",
+        "busy_shares",
     ]
 
 

@@ -78,5 +78,6 @@ for _name in (
     "top",
     "compare",
     "latency",
+    "busy",
 ):
     importlib.import_module(f"labkit.kinds.{_name}")

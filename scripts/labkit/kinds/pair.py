@@ -18,6 +18,15 @@ class Pair:
     needs: str  # what those steps are, in words
     derive: Callable[[Any, Path], dict[str, Any]]  # the entry's derived fields, and the picture as "svg"
 
+    def files(self, step: Step, earlier: Any) -> dict[str, str]:
+        """The two earlier steps' published recordings and this step's picture (its ``files``)."""
+        first, second = earlier[step.before], earlier[step.after]
+        return {
+            "before": first["files"]["speedscope"],
+            "after": second["files"]["speedscope"],
+            "svg": f"{step.id}.svg",
+        }
+
     def write(self, entry: dict[str, Any], out: Path) -> dict[str, Any]:
         """Derive from the files in ``out``, write the picture there, return the whole entry."""
         derived = self.derive(entry, out)

@@ -12,17 +12,13 @@ from labkit.steptypes import Step
 def run(ctx: Context, step: Step) -> dict[str, Any]:
     """The differential flame graph of the `before` and `after` recordings, and its entry."""
     earlier = ctx.earlier(PAIR.inputs)
-    first, second = earlier[step.before], earlier[step.after]
+    first = earlier[step.before]
     ctx.opts.say(f"{step.id}: comparing the {step.before} and {step.after} recordings")
     entry: dict[str, Any] = {
         "title": step.title,
         "before": step.before,
         "after": step.after,
         "threads_filter": first["threads_filter"],
-        "files": {
-            "before": first["files"]["speedscope"],
-            "after": second["files"]["speedscope"],
-            "svg": f"{step.id}.svg",
-        },
+        "files": PAIR.files(step, earlier),
     }
     return PAIR.write(entry, ctx.opts.out)
