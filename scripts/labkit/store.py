@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -22,8 +23,17 @@ MEASURING_ROOTS = ("labkit.runner", "labkit.manifest", "labkit.kinds", "labkit.c
 
 
 def measuring_code(toolkit: Path = imports.TOOLKIT) -> list[Path]:
-    """The toolkit's files that can change a measurement (part of the cache key), relative to it."""
-    return sorted(p.relative_to(toolkit) for p in imports.reachable(MEASURING_ROOTS, toolkit).values())
+    """The toolkit's files that can change a measurement (part of the cache key), relative to it.
+
+    Reading the import graph parses every module; a run asks once per lab (and the report again), so the
+    answer is kept while no module of the toolkit changed (their sizes and times of change)."""
+    stamp = tuple((p, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(toolkit.rglob("*.py")))
+    return list(_measuring_code(toolkit, stamp))
+
+
+@functools.lru_cache(maxsize=8)
+def _measuring_code(toolkit: Path, _stamp: tuple[tuple[Path, int, int], ...]) -> tuple[Path, ...]:
+    return tuple(sorted(p.relative_to(toolkit) for p in imports.reachable(MEASURING_ROOTS, toolkit).values()))
 
 
 def steps_fingerprint(lab: Lab) -> str:
