@@ -206,10 +206,10 @@ def _start(lab: Lab, name: str, step: Step) -> str:
     return f'{name} = start({_string(shell(lab, step.command))}{ready}, log="{name}.log")'
 
 
-def _record(step: Step) -> str:
+def _record(step: Step, output: str) -> str:
     extra = "".join(f" {a}" for a in step.py_spy_args)
     rate = f" --rate {step.rate}" if step.rate != 100 else ""
-    return f"!py-spy record --pid $PID --duration $SECONDS{rate}{extra} --format speedscope -o {step.id}.json"
+    return f"!py-spy record --pid $PID --duration $SECONDS{rate}{extra} --format speedscope -o {output}"
 
 
 def _named(lab: Lab, step: Step) -> list[str]:
@@ -226,8 +226,9 @@ def _recorded(lab: Lab, step_id: str | None) -> bool:
     return bool(found) and kinds.get(found[0].kind).honours_method
 
 
-def cells(lab: Lab, step: Step) -> list[str]:
+def cells(lab: Lab, step: Step, *, files: dict[str, str] | None = None) -> list[str]:
     """The code cells that run one step and show its numbers (empty: the notebook does not run it).
+    A recording writes the file `files` names for its step (the page's name), else `<step id>.json`.
 
     The recipe follows what the step's kind declares in ``labkit.kinds`` (it records with py-spy,
     serves on loopback, publishes nothing, ...) and the step's own fields, never the kind's name.
@@ -245,18 +246,19 @@ def cells(lab: Lab, step: Step) -> list[str]:
             'print(f"the fastest repeat before took {before[0] / after[2]:.1f} times "\n'
             '      "as long as the slowest after")'
         ]
-    if step.json or step.needs or not (step.command or step.target):
-        return []  # a helper program of its own, or needs what a notebook may lack (another Python)
+    if step.needs or not (step.command or step.target):
+        return []  # needs what a notebook may lack (privileges, another Python)
     if kind.section is None:  # a program that runs until a stop: a service
         return [f"{_start(lab, step.id, step)}\nPID = {step.id}.pid"]
     if kind.honours_method:  # a py-spy recording, of a running service or of a program it starts
         threads = f", threads={step.threads!r}" if step.threads else ""
         named = _named(lab, step)
-        show = f'{step.id} = functions("{step.id}.json"{threads}' + (f", also={named!r})" if named else ")")
+        output = (files or {}).get(step.id, f"{step.id}.json")
+        show = f'{step.id} = functions("{output}"{threads}' + (f", also={named!r})" if named else ")")
         if step.target:
-            return [f"PID = {step.target}.pid\n{_record(step)}", show]
+            return [f"PID = {step.target}.pid\n{_record(step, output)}", show]
         name = f"{step.id}_service"
-        return [f"{_start(lab, name, step)}\nPID = {name}.pid", f"{_record(step)}\nstop({name})", show]
+        return [f"{_start(lab, name, step)}\nPID = {name}.pid", f"{_record(step, output)}\nstop({name})", show]
     if kind.uses_spy and step.target and "terminal" in kind.blocks:  # py-spy redraws a screen
         seconds = step.seconds(quick=False)
         return [
