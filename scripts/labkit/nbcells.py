@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
 
 from labkit import kinds
 from labkit.manifest import Lab, Step
 
 _FIELD = re.compile(r"\{(\w+)\.(\w+)\}")  # `{web.port}`: a field of an earlier service step
+_PY_SPY = re.compile(r'"(py-spy[^"]*)"')  # the requirement in pyproject.toml's dependencies
 
 HELPERS = '''\
 import atexit, ctypes, json, os, re, shlex, signal, subprocess, sys, sysconfig, time
@@ -173,6 +175,34 @@ def p95(path):
 '''
 
 
+# The py-spy the labs measure with, as pyproject.toml requires it (a test keeps the two equal): what
+# the notebook installs when the lab's repository has no pyproject.toml of its own.
+PY_SPY = "py-spy>=0.4.2,<0.5"
+
+
+def requirement(root: Path) -> str:
+    """py-spy's version range: the one in the repository's pyproject.toml, else ``PY_SPY``."""
+    config = root / "pyproject.toml"
+    found = _PY_SPY.search(config.read_text(encoding="utf-8")) if config.is_file() else None
+    return found[1] if found else PY_SPY
+
+
+def imported(root: Path, files: dict[str, str]) -> list[str]:
+    """The project's dependencies (pyproject.toml) that the lab's programs import, e.g. NumPy for Lab 3:
+    the notebook installs them beside py-spy, in the project's version range."""
+    config = root / "pyproject.toml"
+    if not config.is_file():
+        return []
+    listed = re.search(r"^dependencies = \[(.*?)^\]", config.read_text(encoding="utf-8"), re.M | re.S)
+    found = []
+    for requirement in re.findall(r'^\s*"([^"]+)"', listed[1] if listed else "", re.M):
+        module = re.split(r"[^A-Za-z0-9_.-]", requirement, maxsplit=1)[0].replace("-", "_").lower()
+        pattern = re.compile(rf"^\s*(import|from) {re.escape(module)}\b", re.M)
+        if module != "py_spy" and any(pattern.search(text) for text in files.values()):
+            found.append(requirement)
+    return found
+
+
 def words(lab: Lab, argv: list[str]) -> list[str]:
     words = kinds.with_spy([a.replace("{seed}", str(lab.seed)) for a in argv], "py-spy")
     return ["python", *words] if words and words[0].endswith(".py") else words
@@ -258,7 +288,8 @@ def cells(lab: Lab, step: Step, *, files: dict[str, str] | None = None) -> list[
         if step.target:
             return [f"PID = {step.target}.pid\n{_record(step, output)}", show]
         name = f"{step.id}_service"
-        return [f"{_start(lab, name, step)}\nPID = {name}.pid", f"{_record(step, output)}\nstop({name})", show]
+        record = f"{_record(step, output)}\nstop({name})"
+        return [f"{_start(lab, name, step)}\nPID = {name}.pid", record, show]
     if kind.uses_spy and step.target and "terminal" in kind.blocks:  # py-spy redraws a screen
         seconds = step.seconds(quick=False)
         return [

@@ -14,6 +14,7 @@ committed file with what this module makes.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 import unicodedata
@@ -30,7 +31,6 @@ GENERIC = {"claims", "provenance"}  # blocks that show the whole run, not one st
 KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*$")
 _STEP_FIELD = re.compile(r"\{(\w+)\.\w+\}")  # `{web.port}`: a command that needs step `web`
-_PY_SPY = re.compile(r'"(py-spy[^"]*)"')  # the requirement in pyproject.toml's dependencies
 _SITE_URL = re.compile(r"^site_url:[ \t]*['\"]?([^'\"\s#]+)", re.MULTILINE)
 _DATA_LINK = re.compile(r"\]\(data/(\w+)\.\w+\)")  # prose linking a step's captured output: data/symbols.txt
 # py-spy record's options that every recording may carry; any other (--native) must be the step's own
@@ -143,7 +143,7 @@ def outputs(lab: Lab, text: str) -> dict[str, str]:
         except ValueError:
             continue
         words = [p for w in (words[1:] if words[:1] == ["sudo"] else words) for p in w.split("=", 1)]
-        named = [b for a, b in zip(words, words[1:], strict=False) if a in ("-o", "--output")]
+        named = [b for a, b in itertools.pairwise(words) if a in ("-o", "--output")]
         if words[:2] != ["py-spy", "record"] or "speedscope" not in words or len(named) != 1:
             continue
         flags = {w for w in words[2:] if w.startswith("--")} - _RECORD_OPTIONS
@@ -183,9 +183,7 @@ def included(lab: Lab, text: str) -> list[Step]:
     """
     shown = {s for _, ids in sections(lab, text) for s in ids}
     needed = {name for s in lab.steps for name in _needs(s)}
-    return [
-        s for s in lab.steps if (s.id in shown or s.id in needed or s.stop) and not s.needs
-    ]
+    return [s for s in lab.steps if (s.id in shown or s.id in needed or s.stop) and not s.needs]
 
 
 def order(lab: Lab, text: str) -> list[tuple[str, list[Step]]]:
@@ -241,34 +239,6 @@ def programs(lab: Lab, steps: list[Step], *, root: Path) -> dict[str, str]:
         if not more:
             return dict(sorted(files.items()))
         folders |= more
-
-
-# The py-spy the labs measure with, as pyproject.toml requires it (a test keeps the two equal): what
-# the notebook installs when the lab's repository has no pyproject.toml of its own.
-PY_SPY = "py-spy>=0.4.2,<0.5"
-
-
-def _requirement(root: Path) -> str:
-    """py-spy's version range: the one in the repository's pyproject.toml, else ``PY_SPY``."""
-    config = root / "pyproject.toml"
-    found = _PY_SPY.search(config.read_text(encoding="utf-8")) if config.is_file() else None
-    return found[1] if found else PY_SPY
-
-
-def _imported(root: Path, files: dict[str, str]) -> list[str]:
-    """The project's dependencies (pyproject.toml) that the lab's programs import, e.g. NumPy for Lab 3:
-    the notebook installs them beside py-spy, in the project's version range."""
-    config = root / "pyproject.toml"
-    if not config.is_file():
-        return []
-    listed = re.search(r"^dependencies = \[(.*?)^\]", config.read_text(encoding="utf-8"), re.M | re.S)
-    found = []
-    for requirement in re.findall(r'^\s*"([^"]+)"', listed[1] if listed else "", re.M):
-        module = re.split(r"[^A-Za-z0-9_.-]", requirement, maxsplit=1)[0].replace("-", "_").lower()
-        pattern = re.compile(rf"^\s*(import|from) {re.escape(module)}\b", re.M)
-        if module != "py_spy" and any(pattern.search(text) for text in files.values()):
-            found.append(requirement)
-    return found
 
 
 def page_url(lab: Lab, *, root: Path) -> str | None:
@@ -347,7 +317,7 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
     folder = lab.id
     url = page_url(lab, root=root)
     files = programs(lab, steps, root=root)
-    imported = _imported(root, files)
+    imported = nbcells.imported(root, files)
     cells = [
         md(_intro(lab, url, folder)),
         code(
@@ -356,7 +326,7 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
             'QUICK = os.environ.get("LABKIT_QUICK", "") in ("1", "true", "yes")\n'
             "SECONDS = 2 if QUICK else 10  # how long each py-spy recording lasts"
         ),
-        code("%pip install --quiet " + " ".join(f'"{r}"' for r in [_requirement(root), *imported])),
+        code("%pip install --quiet " + " ".join(f'"{r}"' for r in [nbcells.requirement(root), *imported])),
         md("Helpers: start and stop programs in the background, and read py-spy's recordings."),
         code(nbcells.HELPERS.format(folder=folder).rstrip("\n")),
         md("The lab's programs, written into the folder."),

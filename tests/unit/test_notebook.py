@@ -52,7 +52,7 @@ def test_deterministic_bytes_and_committed_file_is_current(lab_id: str) -> None:
 def test_installs_py_spy_and_writes_every_program_it_runs(lab_id: str) -> None:
     lab = _lab(lab_id)
     sources = [c.source for c in _built(lab_id).cells if c.cell_type == "code"]
-    requirement = notebook._requirement(ROOT)
+    requirement = nbcells.requirement(ROOT)
     assert requirement.startswith("py-spy") and any(
         f'%pip install --quiet "{requirement}"' in s for s in sources
     )
@@ -71,7 +71,7 @@ def test_installs_py_spy_and_writes_every_program_it_runs(lab_id: str) -> None:
 
 def test_py_spy_range_without_a_pyproject_is_the_projects(tmp_path: Path) -> None:
     """A lab repository without pyproject.toml installs the range this project's pyproject gives."""
-    assert notebook._requirement(tmp_path) == notebook.PY_SPY == notebook._requirement(ROOT)
+    assert nbcells.requirement(tmp_path) == nbcells.PY_SPY == nbcells.requirement(ROOT)
 
 
 def test_lab_1_cells_are_the_learners_commands() -> None:
