@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
 
 from labkit import kinds
 from labkit.manifest import Lab, Step
 
 _FIELD = re.compile(r"\{(\w+)\.(\w+)\}")  # `{web.port}`: a field of an earlier service step
+_PY_SPY = re.compile(r'"(py-spy[^"]*)"')  # the requirement in pyproject.toml's dependencies
 
 HELPERS = '''\
 import atexit, ctypes, json, os, re, shlex, signal, subprocess, sys, sysconfig, time
@@ -173,6 +175,34 @@ def p95(path):
 '''
 
 
+# The py-spy the labs measure with, as pyproject.toml requires it (a test keeps the two equal): what
+# the notebook installs when the lab's repository has no pyproject.toml of its own.
+PY_SPY = "py-spy>=0.4.2,<0.5"
+
+
+def requirement(root: Path) -> str:
+    """py-spy's version range: the one in the repository's pyproject.toml, else ``PY_SPY``."""
+    config = root / "pyproject.toml"
+    found = _PY_SPY.search(config.read_text(encoding="utf-8")) if config.is_file() else None
+    return found[1] if found else PY_SPY
+
+
+def imported(root: Path, files: dict[str, str]) -> list[str]:
+    """The project's dependencies (pyproject.toml) that the lab's programs import, e.g. NumPy for Lab 3:
+    the notebook installs them beside py-spy, in the project's version range."""
+    config = root / "pyproject.toml"
+    if not config.is_file():
+        return []
+    listed = re.search(r"^dependencies = \[(.*?)^\]", config.read_text(encoding="utf-8"), re.M | re.S)
+    found = []
+    for requirement in re.findall(r'^\s*"([^"]+)"', listed[1] if listed else "", re.M):
+        module = re.split(r"[^A-Za-z0-9_.-]", requirement, maxsplit=1)[0].replace("-", "_").lower()
+        pattern = re.compile(rf"^\s*(import|from) {re.escape(module)}\b", re.M)
+        if module != "py_spy" and any(pattern.search(text) for text in files.values()):
+            found.append(requirement)
+    return found
+
+
 def words(lab: Lab, argv: list[str]) -> list[str]:
     words = kinds.with_spy([a.replace("{seed}", str(lab.seed)) for a in argv], "py-spy")
     return ["python", *words] if words and words[0].endswith(".py") else words
@@ -206,10 +236,10 @@ def _start(lab: Lab, name: str, step: Step) -> str:
     return f'{name} = start({_string(shell(lab, step.command))}{ready}, log="{name}.log")'
 
 
-def _record(step: Step) -> str:
+def _record(step: Step, output: str) -> str:
     extra = "".join(f" {a}" for a in step.py_spy_args)
     rate = f" --rate {step.rate}" if step.rate != 100 else ""
-    return f"!py-spy record --pid $PID --duration $SECONDS{rate}{extra} --format speedscope -o {step.id}.json"
+    return f"!py-spy record --pid $PID --duration $SECONDS{rate}{extra} --format speedscope -o {output}"
 
 
 def _named(lab: Lab, step: Step) -> list[str]:
@@ -226,8 +256,9 @@ def _recorded(lab: Lab, step_id: str | None) -> bool:
     return bool(found) and kinds.get(found[0].kind).honours_method
 
 
-def cells(lab: Lab, step: Step) -> list[str]:
+def cells(lab: Lab, step: Step, *, files: dict[str, str] | None = None) -> list[str]:
     """The code cells that run one step and show its numbers (empty: the notebook does not run it).
+    A recording writes the file `files` names for its step (the page's name), else `<step id>.json`.
 
     The recipe follows what the step's kind declares in ``labkit.kinds`` (it records with py-spy,
     serves on loopback, publishes nothing, ...) and the step's own fields, never the kind's name.
@@ -245,18 +276,20 @@ def cells(lab: Lab, step: Step) -> list[str]:
             'print(f"the fastest repeat before took {before[0] / after[2]:.1f} times "\n'
             '      "as long as the slowest after")'
         ]
-    if step.json or step.needs or not (step.command or step.target):
-        return []  # a helper program of its own, or needs what a notebook may lack (another Python)
+    if step.needs or not (step.command or step.target):
+        return []  # needs what a notebook may lack (privileges, another Python)
     if kind.section is None:  # a program that runs until a stop: a service
         return [f"{_start(lab, step.id, step)}\nPID = {step.id}.pid"]
     if kind.honours_method:  # a py-spy recording, of a running service or of a program it starts
         threads = f", threads={step.threads!r}" if step.threads else ""
         named = _named(lab, step)
-        show = f'{step.id} = functions("{step.id}.json"{threads}' + (f", also={named!r})" if named else ")")
+        output = (files or {}).get(step.id, f"{step.id}.json")
+        show = f'{step.id} = functions("{output}"{threads}' + (f", also={named!r})" if named else ")")
         if step.target:
-            return [f"PID = {step.target}.pid\n{_record(step)}", show]
+            return [f"PID = {step.target}.pid\n{_record(step, output)}", show]
         name = f"{step.id}_service"
-        return [f"{_start(lab, name, step)}\nPID = {name}.pid", f"{_record(step)}\nstop({name})", show]
+        record = f"{_record(step, output)}\nstop({name})"
+        return [f"{_start(lab, name, step)}\nPID = {name}.pid", record, show]
     if kind.uses_spy and step.target and "terminal" in kind.blocks:  # py-spy redraws a screen
         seconds = step.seconds(quick=False)
         return [

@@ -14,9 +14,11 @@ committed file with what this module makes.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -29,8 +31,10 @@ GENERIC = {"claims", "provenance"}  # blocks that show the whole run, not one st
 KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*$")
 _STEP_FIELD = re.compile(r"\{(\w+)\.\w+\}")  # `{web.port}`: a command that needs step `web`
-_PY_SPY = re.compile(r'"(py-spy[^"]*)"')  # the requirement in pyproject.toml's dependencies
 _SITE_URL = re.compile(r"^site_url:[ \t]*['\"]?([^'\"\s#]+)", re.MULTILINE)
+_DATA_LINK = re.compile(r"\]\(data/(\w+)\.\w+\)")  # prose linking a step's captured output: data/symbols.txt
+# py-spy record's options that every recording may carry; any other (--native) must be the step's own
+_RECORD_OPTIONS = {"--format", "--output", "--duration", "--pid", "--rate", "--function", "--nolineno"}
 
 
 def path_of(lab: Lab) -> Path:
@@ -89,31 +93,68 @@ def _command_steps(lab: Lab, line: str) -> list[str]:
     return [i for i, n in extra.items() if n == min(extra.values())]
 
 
-def sections(lab: Lab, text: str, *, commands: bool = True) -> list[tuple[str, list[str]]]:
-    """The page's second-level sections in order: (heading, the step ids its blocks, values and, with
-    `commands`, code lines show). What comes before the first such heading (the summary of the
-    results at the top) places no step when the page has headings."""
-    out: list[tuple[str, list[str]]] = [("", [])]
+def _lines(text: str) -> Iterator[tuple[str | None, str, str]]:
+    """Each line of the page: the second-level heading it starts (else None), its region, and its
+    text; a code line with its continuation lines (`\\` at the end) joined to it."""
     lines, kinds_of = text.split("\n"), pages.regions(text)
     for number, (line, region) in enumerate(zip(lines, kinds_of, strict=True)):
         heading = _HEADING.match(line) if region == "prose" else None
-        if heading and len(heading[1]) == 2:
-            out.append((heading[2], []))
+        joined = line.strip()
+        for more in lines[number + 1 :] if region == "code" else []:
+            if not joined.endswith("\\"):
+                break
+            joined = joined[:-1] + " " + more.strip()
+        yield (heading[2] if heading and len(heading[1]) == 2 else None), region, joined
+
+
+def sections(lab: Lab, text: str, *, commands: bool = True) -> list[tuple[str, list[str]]]:
+    """The page's second-level sections in order: (heading, the step ids its blocks, values, links to a
+    step's output in `data/` and, with `commands`, code lines show). What comes before the first such
+    heading (the summary of the results at the top) places no step when the page has headings."""
+    out: list[tuple[str, list[str]]] = [("", [])]
+    ids = {s.id for s in lab.steps}
+    for heading, region, line in _lines(text):
+        if heading is not None:
+            out.append((heading, []))
         begin = pages.BEGIN.match(line) if region == "block" else None
         found = _block_steps(lab, begin["kind"], begin["arg"]) if begin else []
         if region == "prose":
             found = [s for m in pages.VALUE.finditer(line) if (s := _value_step(lab, m["name"]))]
-        if region == "code" and commands and line.strip():
-            joined = line.strip()
-            for more in lines[number + 1 :]:
-                if not joined.endswith("\\"):
-                    break
-                joined = joined[:-1] + " " + more.strip()
-            found = _command_steps(lab, joined)
+            found += [m[1] for m in _DATA_LINK.finditer(line) if m[1] in ids]
+        if region == "code" and commands and line:
+            found = _command_steps(lab, line)
         out[-1][1].extend(s for s in found if s not in out[-1][1])
     if len(out) > 1:
         out[0] = ("", [])
     return out
+
+
+def outputs(lab: Lab, text: str) -> dict[str, str]:
+    """The file each recording writes, as the page names it (step id -> `-o` name): a `py-spy record
+    --format speedscope` line in the section where the step's results show, with the step's own
+    py-spy options and no others. A step the page names no file for writes `<step id>.json`."""
+    where, heading = evidence(lab, text), lab.title
+    recorded = [s for s in lab.steps if kinds.get(s.kind).honours_method]
+    found: dict[str, str] = {}
+    for starts, region, line in _lines(text):
+        heading = starts or heading
+        try:
+            words = shlex.split(line) if region == "code" else []
+        except ValueError:
+            continue
+        words = [p for w in (words[1:] if words[:1] == ["sudo"] else words) for p in w.split("=", 1)]
+        named = [b for a, b in itertools.pairwise(words) if a in ("-o", "--output")]
+        if words[:2] != ["py-spy", "record"] or "speedscope" not in words or len(named) != 1:
+            continue
+        flags = {w for w in words[2:] if w.startswith("--")} - _RECORD_OPTIONS
+        fits = [
+            s.id
+            for s in recorded
+            if where.get(s.id) == heading and {a for a in s.py_spy_args if a.startswith("--")} == flags
+        ]
+        if len(fits) == 1:
+            found.setdefault(fits[0], named[0])
+    return found
 
 
 def evidence(lab: Lab, text: str) -> dict[str, str]:
@@ -136,15 +177,13 @@ def _needs(step: Step) -> set[str]:
 def included(lab: Lab, text: str) -> list[Step]:
     """The steps the notebook runs: those the page shows, those another step needs, and the stops.
 
-    A step nothing shows or needs captures evidence for another page (the fact check's probes, which
-    need privileges or other Pythons); so does one that runs a helper program of its own (`json`,
-    `needs`); `make lab-N` runs those.
+    A step nothing shows or needs captures evidence for another page (the fact check's probes); one
+    that needs what a notebook may lack (privileges, other Pythons: `needs`) is left out too;
+    `make lab-N` runs those.
     """
     shown = {s for _, ids in sections(lab, text) for s in ids}
     needed = {name for s in lab.steps for name in _needs(s)}
-    return [
-        s for s in lab.steps if (s.id in shown or s.id in needed or s.stop) and not s.json and not s.needs
-    ]
+    return [s for s in lab.steps if (s.id in shown or s.id in needed or s.stop) and not s.needs]
 
 
 def order(lab: Lab, text: str) -> list[tuple[str, list[Step]]]:
@@ -202,34 +241,6 @@ def programs(lab: Lab, steps: list[Step], *, root: Path) -> dict[str, str]:
         folders |= more
 
 
-# The py-spy the labs measure with, as pyproject.toml requires it (a test keeps the two equal): what
-# the notebook installs when the lab's repository has no pyproject.toml of its own.
-PY_SPY = "py-spy>=0.4.2,<0.5"
-
-
-def _requirement(root: Path) -> str:
-    """py-spy's version range: the one in the repository's pyproject.toml, else ``PY_SPY``."""
-    config = root / "pyproject.toml"
-    found = _PY_SPY.search(config.read_text(encoding="utf-8")) if config.is_file() else None
-    return found[1] if found else PY_SPY
-
-
-def _imported(root: Path, files: dict[str, str]) -> list[str]:
-    """The project's dependencies (pyproject.toml) that the lab's programs import, e.g. NumPy for Lab 3:
-    the notebook installs them beside py-spy, in the project's version range."""
-    config = root / "pyproject.toml"
-    if not config.is_file():
-        return []
-    listed = re.search(r"^dependencies = \[(.*?)^\]", config.read_text(encoding="utf-8"), re.M | re.S)
-    found = []
-    for requirement in re.findall(r'^\s*"([^"]+)"', listed[1] if listed else "", re.M):
-        module = re.split(r"[^A-Za-z0-9_.-]", requirement, maxsplit=1)[0].replace("-", "_").lower()
-        pattern = re.compile(rf"^\s*(import|from) {re.escape(module)}\b", re.M)
-        if module != "py_spy" and any(pattern.search(text) for text in files.values()):
-            found.append(requirement)
-    return found
-
-
 def page_url(lab: Lab, *, root: Path) -> str | None:
     """The page on the published site (mkdocs.yml's `site_url`); None without one (a downloaded
     notebook has no folder of pages beside it, so a relative link would lead nowhere)."""
@@ -269,7 +280,7 @@ def _placed(lab: Lab, text: str, plan: list[tuple[str, list[Step]]]) -> list[tup
     first cell, the start, where the command is, and the rest where its results first show. One such
     program runs at a time: a start that would land while another waits for its recording (Lab 3's
     two slow services, one command line) goes, with the rest of its step, where its results show."""
-    where = evidence(lab, text)
+    where, files = evidence(lab, text), outputs(lab, text)
     headings = [h or lab.title for h, _ in sections(lab, text)]
     rank = {h: n for n, h in enumerate(headings)}
     out: dict[str, list[str]] = {heading: [] for heading, _ in plan}
@@ -277,7 +288,7 @@ def _placed(lab: Lab, text: str, plan: list[tuple[str, list[Step]]]) -> list[tup
     waiting: list[tuple[int, int]] = []  # (start, recording) ranks of the programs started ahead
     for heading, group in plan:
         for step in group:
-            sources = nbcells.cells(lab, step)
+            sources = nbcells.cells(lab, step, files=files)
             if not sources:
                 continue
             title = step.title or (f"Stop {', '.join(step.stop)}" if step.stop else step.id)
@@ -306,7 +317,7 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
     folder = lab.id
     url = page_url(lab, root=root)
     files = programs(lab, steps, root=root)
-    imported = _imported(root, files)
+    imported = nbcells.imported(root, files)
     cells = [
         md(_intro(lab, url, folder)),
         code(
@@ -315,7 +326,7 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
             'QUICK = os.environ.get("LABKIT_QUICK", "") in ("1", "true", "yes")\n'
             "SECONDS = 2 if QUICK else 10  # how long each py-spy recording lasts"
         ),
-        code("%pip install --quiet " + " ".join(f'"{r}"' for r in [_requirement(root), *imported])),
+        code("%pip install --quiet " + " ".join(f'"{r}"' for r in [nbcells.requirement(root), *imported])),
         md("Helpers: start and stop programs in the background, and read py-spy's recordings."),
         code(nbcells.HELPERS.format(folder=folder).rstrip("\n")),
         md("The lab's programs, written into the folder."),

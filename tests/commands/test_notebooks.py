@@ -83,11 +83,12 @@ def test_notebook_runs_from_an_empty_folder_outside_the_repository(tmp_path: Pat
         assert "find_duplicates_slow (finders.py)" in text
     elif lab_id == "lab-3":  # NumPy installed beside py-spy; the native view names its C loops
         assert any('"numpy' in c.source for c in nb.cells if "%pip install" in c.source)
-        assert "native_view.json: " in text and "DOUBLE_subtract" in text and "dgemm" in text
+        assert "native-view.json: " in text and "DOUBLE_subtract" in text and "dgemm" in text
         assert "Can't get native stack traces with the --nonblocking option" in text
+        assert '"libc": {' in text and '"symtab": ' in text  # the symbols program ran (the page links it)
     elif lab_id == "lab-4":  # the wrapper refused, then the tree: the workers named by their threads
         assert "Failed to find python version from target process" in text
-        assert '"worker-3"' in text and "slow_tree.json: " in text
+        assert '"worker-3"' in text and "tree.json: " in text
     else:
         assert "Thread" in text and "%Own" in text  # py-spy dump, and top's last screen
         assert "p95 before:" in text

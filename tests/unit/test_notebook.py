@@ -52,7 +52,7 @@ def test_deterministic_bytes_and_committed_file_is_current(lab_id: str) -> None:
 def test_installs_py_spy_and_writes_every_program_it_runs(lab_id: str) -> None:
     lab = _lab(lab_id)
     sources = [c.source for c in _built(lab_id).cells if c.cell_type == "code"]
-    requirement = notebook._requirement(ROOT)
+    requirement = nbcells.requirement(ROOT)
     assert requirement.startswith("py-spy") and any(
         f'%pip install --quiet "{requirement}"' in s for s in sources
     )
@@ -71,7 +71,7 @@ def test_installs_py_spy_and_writes_every_program_it_runs(lab_id: str) -> None:
 
 def test_py_spy_range_without_a_pyproject_is_the_projects(tmp_path: Path) -> None:
     """A lab repository without pyproject.toml installs the range this project's pyproject gives."""
-    assert notebook._requirement(tmp_path) == notebook.PY_SPY == notebook._requirement(ROOT)
+    assert nbcells.requirement(tmp_path) == nbcells.PY_SPY == nbcells.requirement(ROOT)
 
 
 def test_lab_1_cells_are_the_learners_commands() -> None:
@@ -189,3 +189,32 @@ def test_lab_3_starts_each_slow_service_under_the_step_that_records_it() -> None
         "native_view_service": "## Step 3",
         "fixed_native_service": "## Step 6",
     }
+
+
+def test_recordings_write_the_files_the_pages_commands_name() -> None:
+    """The page tells the learner to open python-view.json: the notebook's cells write and read that."""
+    code = "\n".join(c.source for c in _built("lab-3").cells if c.cell_type == "code")
+    for name in ("python-view.json", "native-view.json", "fixed-native.json"):
+        assert f"--format speedscope -o {name}\n" in code and f'functions("{name}"' in code
+    assert "_view.json" not in code and "fixed_native.json" not in code
+
+
+def test_a_page_that_names_no_speedscope_file_keeps_the_step_id() -> None:
+    """Lab 1's fixed recording is an SVG on the page (`-o fixed.svg`): the notebook's speedscope file
+    keeps the step's name rather than take an SVG's."""
+    lab = _lab("lab-1")
+    text = (ROOT / lab.page).read_text(encoding="utf-8")
+    files = notebook.outputs(lab, text)
+    assert not any(name.endswith(".svg") for name in files.values())
+    assert "fixed" not in files
+
+
+def test_a_program_whose_output_the_page_links_runs_under_that_section() -> None:
+    """Lab 3's page links data/symbols.txt under "Where --native works": the notebook runs the
+    symbols program there (a json step), so the learner can read their own libraries."""
+    heading, placed = "", {}
+    for cell in _built("lab-3").cells:
+        heading = cell.source.split("\n")[0] if cell.source.startswith("## ") else heading
+        for line in cell.source.split("\n") if cell.cell_type == "code" else []:
+            placed.setdefault(line, heading)
+    assert placed.get("!python labs/native_service/symbols.py") == "## Where --native works"
