@@ -141,7 +141,9 @@ def test_the_next_lab_follows_the_site_navigation() -> None:
     assert after is not None and after.id == "lab-2"
     after = learner.next_lab(lab("lab-2"), root=ROOT)
     assert after is not None and after.id == "lab-3"
-    assert learner.next_lab(lab("lab-3"), root=ROOT) is None
+    after = learner.next_lab(lab("lab-3"), root=ROOT)
+    assert after is not None and after.id == "lab-4"
+    assert learner.next_lab(lab("lab-4"), root=ROOT) is None
 
 
 def test_a_table_without_a_terminal_keeps_each_message_on_one_line() -> None:
