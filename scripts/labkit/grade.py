@@ -15,6 +15,7 @@ grading is undone and fails the grade.
 from __future__ import annotations
 
 import json
+import shutil
 import site
 import subprocess
 import time
@@ -131,6 +132,9 @@ def grade(lab: Lab, *, root: Path, quick: bool, say: Say) -> Grade:
     except OSError as exc:
         raise LabError(f"{work}: cannot create it ({exc.strerror or exc})") from exc
     pyspy.check_platform()
+    # Python trusts a cached .pyc whose source has the same size and time to the second: an edit made
+    # within a second of the last run (or a test's) was graded as the old code. Compile from the source.
+    shutil.rmtree(root / ex.folder(lab.id) / "__pycache__", ignore_errors=True)
     declared, run = graders.load(lab, root=root)  # the lab's own grader (labkit.graders)
     started = time.perf_counter()
     same = exercise.unchanged(lab, root=root)

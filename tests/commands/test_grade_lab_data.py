@@ -8,6 +8,7 @@ toolkit: the manifest below was refused, so these tests fail without the change.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,21 @@ def test_a_new_lab_grades_with_its_own_grader(lab7: Path) -> None:
     assert code == 0, output
     assert [(c["id"], c["passed"]) for c in record["checks"]] == [("doubles", True)]  # type: ignore[union-attr]
     assert "doubles: twice its input" in output and "printed '42'" in output
+
+
+def test_an_edit_of_the_same_size_and_second_is_graded_as_written(lab7: Path) -> None:
+    """A stale .pyc (same size, same mtime to the second) must not stand in for the learner's edit."""
+    code, _, _ = _grade(lab7, FIXED)
+    assert code == 0
+    exercise = lab7 / "exercises" / NEW / "double.py"
+    stamp = exercise.stat()
+    wrong = "def double(x):\n    return x + 2\n"
+    assert len(wrong) == len(FIXED)
+    exercise.write_text(wrong, encoding="utf-8")
+    os.utime(exercise, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    run = labkit(lab7, "grade", NEW, "--quick", timeout=120)
+    assert run.returncode == 1, run.output
+    assert "printed '23'" in run.output
 
 
 def test_a_new_labs_grader_fails_a_wrong_answer(lab7: Path) -> None:
