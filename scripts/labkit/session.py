@@ -164,7 +164,7 @@ class Session:
         if kind.summary is not None and entry is not None:
             from rich.console import Console  # renders as HTML in a notebook, as text elsewhere
 
-            Console(highlight=False).print(kind.summary(step.id, entry))
+            Console(highlight=False, emoji=False).print(kind.summary(step.id, entry))
 
     def _results(self) -> Results:
         """The run so far as results.json would hold it; values that need a later step are left out."""

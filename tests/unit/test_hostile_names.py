@@ -264,3 +264,14 @@ def test_the_top_screens_picture_shows_control_characters_and_stays_valid_xml() 
     svg = terminal_svg("  %Own   Function\n 50.0%  evil\x01\x0e\x1b(labs/x.py)\n", title="py-spy top")
     ET.fromstring(svg)
     assert "evil\\x01\\x0e\\x1b(labs/x.py)" in svg.replace("&#160;", " ")
+
+
+def test_a_location_on_line_100_is_not_drawn_as_an_emoji() -> None:
+    """rich reads ":100:" as an emoji code; an error's file:line must print as written."""
+    import io
+
+    from labkit import terminal
+
+    sink = io.StringIO()
+    terminal.Console(file=sink, highlight=False).print("docs/labs/lab-1/fact-check.md:100: a problem")
+    assert "fact-check.md:100: a problem" in sink.getvalue()
