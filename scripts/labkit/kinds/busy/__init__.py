@@ -121,8 +121,11 @@ def busy_chart(ctx: Context, arg: str | None) -> list[str]:
     rows = [
         [
             f"<code>{formats.html_text(w['name'])}</code>",
-            formats.share(w["before"]),
-            formats.share(w["after"]),
+            *(
+                cell
+                for side in SIDES
+                for cell in (formats.count(w[f"{side}_samples"]), formats.share(w[side]))
+            ),
         ]
         for w in entry["workers"]
     ]
