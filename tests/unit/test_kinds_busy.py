@@ -109,3 +109,20 @@ def test_the_table_gives_each_worker_its_samples_and_busy_share_on_both_sides(tm
         ["9", "90.0%", "5", "50.0%"],
         ["1", "10.0%", "4", "40.0%"],
     ]
+
+
+def test_with_computing_a_blocked_workers_samples_do_not_count(tmp_path: Path) -> None:
+    """Where py-spy cannot tell an idle thread (ARM Linux), a worker blocked in Queue.get is sampled at
+    every instant; only the samples in the computing function say it was busy."""
+    entry = write(tmp_path, {"worker-0": 4}, {"worker-0": 4})
+    data = json.loads((tmp_path / "before.json").read_text(encoding="utf-8"))
+    frames = data["shared"]["frames"]
+    frames.append({"name": "Queue.get", "file": "<stdlib>/multiprocessing/queues.py", "line": 103})
+    worker = data["profiles"][1]
+    worker["samples"] += [[*worker["samples"][0][:-1], len(frames) - 1]] * 6  # blocked, yet sampled
+    worker["weights"] += [1] * 6
+    (tmp_path / "before.json").write_text(json.dumps(data), encoding="utf-8")
+    every = busy.derive(entry, tmp_path)["workers"][0]
+    assert every["before_samples"] == 10
+    computing = busy.derive({**entry, "computing": "checksum"}, tmp_path)["workers"][0]
+    assert (computing["before_samples"], computing["before"]) == (4, 0.4)

@@ -31,12 +31,15 @@ def thread_label(name: str) -> str:
     return inside.group(1) if inside else name
 
 
-def samples_by_thread(recording: stacks.Recording, *, threads: str) -> dict[str, int]:
-    """The chosen threads' samples by name (threads of one name counted together)."""
+def samples_by_thread(recording: stacks.Recording, *, threads: str, computing: str = "") -> dict[str, int]:
+    """The chosen threads' samples by name (threads of one name counted together); with ``computing``,
+    only the samples whose stack holds a frame of that function."""
+    counted = {i for i, frame in enumerate(recording.frames) if frame.name == computing}
     counts: dict[str, int] = {}
     for thread in recording.only(threads).threads:
         label = thread_label(thread.name)
-        counts[label] = counts.get(label, 0) + len(thread.samples)
+        kept = [s for s in thread.samples if not computing or counted.intersection(s)]
+        counts[label] = counts.get(label, 0) + len(kept)
     return dict(sorted(counts.items()))
 
 
@@ -62,7 +65,10 @@ def derive(entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
     counts = {}
     for side in SIDES:
         data = json.loads((data_dir / entry["files"][side]).read_text(encoding="utf-8"))
-        counts[side] = samples_by_thread(stacks.parse(data), threads=entry["threads_filter"])
+        recording = stacks.parse(data)
+        counts[side] = samples_by_thread(
+            recording, threads=entry["threads_filter"], computing=entry.get("computing", "")
+        )
     names = sorted(set(counts["before"]) | set(counts["after"]))
     if not names:
         raise LabError(f"no thread of either recording matches {entry['threads_filter']!r}")
@@ -168,8 +174,15 @@ class Options(steptypes.BeforeAfter):
             "type": "string",
             "format": "regex",
         },
+        "computing": {
+            "description": "a function name: only the samples whose stack holds it count as busy. Where "
+            "py-spy cannot tell idle threads (its README: FreeBSD, i686 and ARM Linux) every sample of a "
+            "blocked worker is kept, so counting its thread's samples alone would call every worker busy",
+            "type": "string",
+        },
     }
     threads: str = ""
+    computing: str = ""
 
 
 PAIR = Pair(what="busy", inputs=PROFILE.section or "", needs="profile step", derive=derive)
