@@ -3,7 +3,8 @@
 A worker's busy share is its thread's samples ÷ py-spy's sampling instants. Without ``--idle`` py-spy
 keeps a thread only when the operating system sees it running or waiting for a CPU (py-spy's README,
 "idle" threads), so the share is the part of the recording in which the worker had work to do,
-whatever the number of cores. With ``--subprocesses`` each worker process is its own thread in the
+whatever the number of cores. Where py-spy cannot tell idle threads (ARM Linux) it keeps them all, so a
+step may name the function its workers compute in (``computing``) and count only those samples. With ``--subprocesses`` each worker process is its own thread in the
 recording. Pure: everything comes from the two sanitised speedscope files (what `make check` redraws).
 """
 
@@ -117,6 +118,8 @@ def busy_chart(ctx: Context, arg: str | None) -> list[str]:
     entry = named(ctx, "busy_shares", arg, "busy")
     title = formats.html_text(entry["title"] or arg or "")
     before, after, instants = entry["before_spread"], entry["after_spread"], entry["instants"]
+    computing = entry.get("computing", "")
+    inside = f" in <code>{formats.html_text(computing)}</code>" if computing else ""
 
     def said(s: dict[str, Any]) -> str:
         return (
@@ -140,7 +143,7 @@ def busy_chart(ctx: Context, arg: str | None) -> list[str]:
         f'<img src="{ctx.data_href}/{entry["files"]["svg"]}" alt="Bar chart: {title}, each worker before '
         'and after; the same figures are in the table below">',
         f"<figcaption>{title}: the share of py-spy's sampling instants at which each worker was running or "
-        f"waiting for a CPU. Before: {said(before)}. After: {said(after)}.</figcaption>",
+        f"waiting for a CPU{inside}. Before: {said(before)}. After: {said(after)}.</figcaption>",
         "</figure>",
         *table(
             ["Worker", "Samples, before", "Busy, before", "Samples, after", "Busy, after"],
