@@ -4,8 +4,8 @@ A worker's busy share is its thread's samples ÷ py-spy's sampling instants. Wit
 keeps a thread only when the operating system sees it running or waiting for a CPU (py-spy's README,
 "idle" threads), so the share is the part of the recording in which the worker had work to do,
 whatever the number of cores. Where py-spy cannot tell idle threads (ARM Linux) it keeps them all, so a
-step may name the function its workers compute in (``computing``) and count only those samples. With ``--subprocesses`` each worker process is its own thread in the
-recording. Pure: everything comes from the two sanitised speedscope files (what `make check` redraws).
+step may name the function its workers compute in (``computing``) and count only those samples. With
+``--subprocesses`` each worker process is its own thread in the recording. Pure: everything comes from the two sanitised speedscope files (what `make check` redraws).
 """
 
 from __future__ import annotations
