@@ -5,7 +5,8 @@ keeps a thread only when the operating system sees it running or waiting for a C
 "idle" threads), so the share is the part of the recording in which the worker had work to do,
 whatever the number of cores. Where py-spy cannot tell idle threads (ARM Linux) it keeps them all, so a
 step may name the function its workers compute in (``computing``) and count only those samples. With
-``--subprocesses`` each worker process is its own thread in the recording. Pure: everything comes from the two sanitised speedscope files (what `make check` redraws).
+``--subprocesses`` each worker process is its own thread in the recording. Pure: everything comes from
+the two sanitised speedscope files (what `make check` redraws).
 """
 
 from __future__ import annotations
