@@ -238,3 +238,22 @@ def test_grade_passes_a_fix_and_fails_a_route_out_of_range(graded: Path) -> None
     assert (code, verdicts) == (0, {"correct": "holds", "throughput": "holds", "even": "holds"}), output
     code, verdicts, _ = _grade(graded, "    return workers\n")
     assert code != 0 and verdicts["correct"] != "holds"
+
+
+def test_grade_counts_a_worker_busy_only_in_checksum() -> None:
+    """Where py-spy cannot tell idle threads (ARM Linux) each worker is sampled at every instant, blocked
+    or not: the grader's evenness must come from the samples in checksum, or every pool would pass."""
+    grader = lab_module(FOLDER, "grader", prefix="lab4")
+    frames = [
+        {"name": "Queue.get", "file": "q.py", "line": 1},
+        {"name": "checksum", "file": "jobs.py", "line": 2},
+    ]
+    profiles = [
+        {"type": "sampled", "name": f'Process {n} Thread {n} "{name}"', "unit": "seconds", "startValue": 0,
+         "endValue": 1, "samples": [[0, 1]] * busy + [[0]] * (100 - busy), "weights": [1] * 100}
+        for n, (name, busy) in enumerate(zip(grader.WORKERS, (90, 5, 5, 5), strict=True), start=10)
+    ]  # fmt: skip
+    check = grader.check_even(
+        {"shared": {"frames": frames}, "profiles": profiles}, {"than": 0.5, "hint": "h"}, root=ROOT
+    )
+    assert (check.value, check.verdict) == (round(5 / 90, 4), "fails")
