@@ -31,55 +31,25 @@ from labkit import processes
 from labkit.errors import LabError
 from labkit.pyspy import PERMISSION_MARKERS, AttachRefused
 from labkit.records import JSONObject
-from labkit.sanitize import PathMap
+from labkit.sanitize import Numbering, PathMap, ids_in, paths_in, pid_label
 
 DUMP_TIMEOUT_S = 60.0
 ATTACH_TIMEOUT_S = 30.0  # the longest wait for `py-spy top` to draw its first screen
 COLUMNS, ROWS = 120, 40
-_ABS_PATH = re.compile(r"(?<![\w.~<>/-])/[^\s'\"()\[\]{}<>,;:]+")
-_PROCESS = re.compile(r"\b(Process|pid|PID)(:?\s+)(\d+)\b")
-_THREAD = re.compile(r"^(\s*Thread )(0x[0-9A-Fa-f]+|\d+)\b", re.MULTILINE)
 _HOME = re.compile(r"\x1b\[(?:2J|H|1;1H)")
 _ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _FOOTER = "to quit"
 _HEADER = "%Own"
 
 
-class _Numbering:
-    """Stable placeholders: each distinct original value gets the next number, in order of appearance."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, int] = {}
-
-    def __call__(self, value: object) -> int:
-        return self.seen.setdefault(str(value), len(self.seen) + 1)
-
-
-def _pid_label(number: int) -> str:
-    return "<pid>" if number == 1 else f"<pid {number}>"
-
-
 def sanitise_text(text: str, paths: PathMap) -> str:
     """PIDs, thread ids and absolute paths replaced in py-spy's text output (dump or top)."""
-    pids, threads = _Numbering(), _Numbering()
-    text = _THREAD.sub(lambda m: f"{m.group(1)}{threads(m.group(2))}", text)
-    text = _PROCESS.sub(lambda m: f"{m.group(1)}{m.group(2)}{_pid_label(pids(m.group(3)))}", text)
-    return _paths_in(text, paths)
-
-
-def _paths_in(text: str, paths: PathMap) -> str:
-    """Absolute paths inside free text: source files mapped as files, anything else as an argument."""
-
-    def public(match: re.Match[str]) -> str:
-        path = match.group(0)
-        return paths.file(path) if path.endswith((".py", ".pyx", ".pyi")) else paths.argument(path)
-
-    return _ABS_PATH.sub(public, text)
+    return paths_in(ids_in(text), paths)
 
 
 def sanitise_json(data: Any, paths: PathMap) -> Any:
     """The same for `py-spy dump --json`: ids replaced, absolute paths mapped in every string."""
-    pids, threads = _Numbering(), _Numbering()
+    pids, threads = Numbering(), Numbering()
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
@@ -90,7 +60,7 @@ def sanitise_json(data: Any, paths: PathMap) -> Any:
                 if key in ("thread_id", "os_thread_id") and value is not None:
                     out[key] = number
                 elif key in ("pid", "ppid") and isinstance(value, int):
-                    out[key] = _pid_label(pids(value))
+                    out[key] = pid_label(pids(value))
                 else:
                     out[key] = walk(value)
             return out
@@ -98,7 +68,7 @@ def sanitise_json(data: Any, paths: PathMap) -> Any:
             return [walk(item) for item in node]
         if isinstance(node, str):
             whole = os.path.isabs(node) and not any(c.isspace() for c in node)
-            return paths.file(node) if whole else _paths_in(node, paths)
+            return paths.file(node) if whole else paths_in(node, paths)
         return node
 
     return walk(data)

@@ -256,6 +256,24 @@ def _recorded(lab: Lab, step_id: str | None) -> bool:
     return bool(found) and kinds.get(found[0].kind).honours_method
 
 
+def _per_worker(step: Step, files: dict[str, str]) -> str:
+    """Each worker thread's samples in both recordings (in its computing function, if the step names one)."""
+    computing = step.computing or ""
+    before, after = (files.get(s, f"{s}.json") for s in (step.before, step.after))  # the page's names
+    return (
+        f"COMPUTING = {computing!r}  # only samples with it on the stack count ('': every sample)\n"
+        f"for path in [{before!r}, {after!r}]:\n"
+        "    data = json.loads(Path(path).read_text())\n"
+        "    names, counts = [f['name'] for f in data['shared']['frames']], Counter()\n"
+        "    for profile in data['profiles']:\n"
+        "        thread = re.search(r'\"(.*)\"$', profile['name'])  # Process 12 Thread 12 \"worker-3\"\n"
+        f"        if thread and re.search({step.threads!r}, thread[1]):\n"
+        "            counts[thread[1]] += sum(not COMPUTING or COMPUTING in {names[i] for i in s}\n"
+        "                                     for s in profile['samples'])\n"
+        '    print(f"{path}: " + ", ".join(f"{name} {n} samples" for name, n in sorted(counts.items())))'
+    )
+
+
 def cells(lab: Lab, step: Step, *, files: dict[str, str] | None = None) -> list[str]:
     """The code cells that run one step and show its numbers (empty: the notebook does not run it).
     A recording writes the file `files` names for its step (the page's name), else `<step id>.json`.
@@ -266,6 +284,11 @@ def cells(lab: Lab, step: Step, *, files: dict[str, str] | None = None) -> list[
     kind = kinds.get(step.kind)
     if step.stop:
         return [f"stop({', '.join(step.stop)})"]
+    if step.threads and step.before and step.after and _recorded(lab, step.before):  # per worker (busy)
+        return [
+            _per_worker(step, files or {}),
+            f"# Which functions' shares changed\ncompare({step.before}, {step.after})",
+        ]
     if step.before and step.after and _recorded(lab, step.before):
         return [f"compare({step.before}, {step.after})"]
     if step.before and step.after:  # two load runs: their p95 latencies

@@ -22,6 +22,8 @@ def patterns(root: Path) -> list[tuple[str, re.Pattern[str]]]:
         ("the home folder", re.compile(re.escape(str(Path.home())) + r"(?=/|\b)")),
         ("a /tmp/ path", re.compile(r"(?<![\w.])/tmp/")),
         ("a home folder path", re.compile(r"(?<![\w.])/(home|Users)/[A-Za-z]")),
+        # py-spy dump and shells write the home folder as `~` ("Python v3.11.7 (~/.pyenv/...)").
+        ("a home folder path written with ~", re.compile(r"(?<![\w.~<>/-])~/")),
     ]
     names = {getpass.getuser(), socket.gethostname().split(".")[0]}
     for name in sorted(n for n in names if n and len(n) > 1):

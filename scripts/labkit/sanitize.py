@@ -60,10 +60,61 @@ class PathMap:
         return arg
 
     def command(self, args: Sequence[str]) -> list[str]:
-        return [self.argument(a) for a in args]
+        """A command line: paths mapped; the PID after ``--pid``/``-p`` is ``PID`` (it changes every run)."""
+        return [
+            "PID" if prev in PID_OPTIONS and arg.isdigit() else self.argument(arg)
+            for prev, arg in zip(["", *args[:-1]], args, strict=True)
+        ]
+
+
+PID_OPTIONS = frozenset(["--pid", "-p"])
+ABS_PATH = re.compile(r"(?<![\w.~<>/-])/[^\s'\"()\[\]{}<>,;:]+")
+# `~/x` as shells and py-spy write a path in the home folder (py-spy dump: "Python v3.11.7 (~/.pyenv/...)").
+_TILDE = re.compile(r"(?<![\w.~<>/-])~(?=/)")
+_PROCESS = re.compile(r"\b(Process|pid|PID)(:?\s+)(\d+)\b")
+_THREAD = re.compile(r"^(\s*Thread )(0x[0-9A-Fa-f]+|\d+)\b", re.MULTILINE)
+
+
+class Numbering:
+    """Stable placeholders: each distinct original value gets the next number, in order of appearance."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, value: object) -> int:
+        return self.seen.setdefault(str(value), len(self.seen) + 1)
+
+
+def pid_label(number: int) -> str:
+    return "<pid>" if number == 1 else f"<pid {number}>"
+
+
+def ids_in(text: str) -> str:
+    """PIDs (`Process 3643`, `PID 3643`) become `<pid>`, `<pid 2>`, ...; thread ids 1, 2, ..."""
+    pids, threads = Numbering(), Numbering()
+    text = _THREAD.sub(lambda m: f"{m.group(1)}{threads(m.group(2))}", text)
+    return _PROCESS.sub(lambda m: f"{m.group(1)}{m.group(2)}{pid_label(pids(m.group(3)))}", text)
+
+
+def paths_in(text: str, paths: PathMap, *, below: str = "/") -> str:
+    """Absolute paths (those below ``below``, not itself) inside free text: source files mapped as files,
+    anything else as an argument (the interpreter becomes ``python``)."""
+
+    def public(match: re.Match[str]) -> str:
+        path = match.group(0)
+        if not (below == "/" or path.startswith(below.rstrip("/") + "/")):
+            return path
+        return paths.file(path) if path.endswith((".py", ".pyx", ".pyi")) else paths.argument(path)
+
+    return ABS_PATH.sub(public, text)
 
 
 def sanitize_text(text: str, *, root: Path) -> str:
-    """Command output as it may be published: no repository path, home folder or /tmp paths."""
-    text = text.replace(str(root.resolve()) + "/", "").replace(str(Path.home()), "~")
-    return re.sub(r"/tmp/[^\s'\"]*", "<tmp>", text)
+    """Command output as it may be published: no repository path, home folder (as `~/` either), /tmp paths
+    or PIDs."""
+    home = str(Path.home())
+    text = text.replace(str(root.resolve()) + "/", "")
+    text = re.sub(r"/tmp/[^\s'\"]*", "<tmp>", _TILDE.sub(home, text))
+    if home != "/":
+        text = paths_in(text, PathMap.here(root), below=home).replace(home, "<home>")
+    return ids_in(text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from labkit import pyspy, stacks
+from labkit import privacy, pyspy, stacks
 from labkit.kinds.busy import samples_by_thread
-from labkit.sanitize import PathMap
+from labkit.sanitize import PathMap, sanitize_text
 
 from tests.helpers import (
     ROOT,
@@ -98,6 +99,26 @@ def test_py_spy_refuses_the_wrapper_and_records_the_tree_behind_it(tmp_path: Pat
     processes = {f["name"] for f in clean["shared"]["frames"] if f["name"].startswith("process")}
     assert "process worker-0" in {p.split(":")[0] for p in processes}  # (an unsampled process: "process")
     assert not any(str(wrapper) in p for p in processes), processes  # PIDs replaced by names
+
+
+def test_a_dump_of_the_tree_publishes_no_pid_or_home_path(tmp_path: Path) -> None:
+    """The real `py-spy dump --subprocesses` text (PIDs, the interpreter's path, `~/` for a home folder),
+    as the command kind publishes it."""
+    exe = pyspy.find()
+    with _tree() as (_wrapper, python):
+        dumped = subprocess.run(
+            [exe, "dump", "--subprocesses", "--pid", str(python)], capture_output=True, text=True, timeout=60
+        )
+    assert dumped.returncode == 0, dumped.stderr
+    assert f"Process {python}" in dumped.stdout  # what there is to replace
+    text = sanitize_text(dumped.stdout, root=ROOT)
+    assert "Process <pid>" in text and "worker-3" in text
+    assert str(python) not in text and not re.search(r"Process \d", text), text
+    assert not re.search(r"Thread \d{3,}", text), text  # thread ids numbered 1, 2, ... (Linux ids: PIDs)
+    assert "~/" not in text and str(Path.home()) + "/" not in text
+    published = tmp_path / "tree_dump.txt"
+    published.write_text(text, encoding="utf-8")
+    assert privacy.scan([published], root=ROOT) == []
 
 
 def _workers_of(copy: Path) -> list[int]:
@@ -217,3 +238,22 @@ def test_grade_passes_a_fix_and_fails_a_route_out_of_range(graded: Path) -> None
     assert (code, verdicts) == (0, {"correct": "holds", "throughput": "holds", "even": "holds"}), output
     code, verdicts, _ = _grade(graded, "    return workers\n")
     assert code != 0 and verdicts["correct"] != "holds"
+
+
+def test_grade_counts_a_worker_busy_only_in_checksum() -> None:
+    """Where py-spy cannot tell idle threads (ARM Linux) each worker is sampled at every instant, blocked
+    or not: the grader's evenness must come from the samples in checksum, or every pool would pass."""
+    grader = lab_module(FOLDER, "grader", prefix="lab4")
+    frames = [
+        {"name": "Queue.get", "file": "q.py", "line": 1},
+        {"name": "checksum", "file": "jobs.py", "line": 2},
+    ]
+    profiles = [
+        {"type": "sampled", "name": f'Process {n} Thread {n} "{name}"', "unit": "seconds", "startValue": 0,
+         "endValue": 1, "samples": [[0, 1]] * busy + [[0]] * (100 - busy), "weights": [1] * 100}
+        for n, (name, busy) in enumerate(zip(grader.WORKERS, (90, 5, 5, 5), strict=True), start=10)
+    ]  # fmt: skip
+    check = grader.check_even(
+        {"shared": {"frames": frames}, "profiles": profiles}, {"than": 0.5, "hint": "h"}, root=ROOT
+    )
+    assert (check.value, check.verdict) == (round(5 / 90, 4), "fails")

@@ -4,11 +4,13 @@ recordings, as the toolkit publishes them."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from labkit import stacks
+from labkit.blocks import Context
 from labkit.errors import LabError
 from labkit.kinds import busy
 from labkit.sanitize import PathMap
@@ -91,3 +93,36 @@ def test_no_matching_thread_or_no_instants_is_an_error(tmp_path: Path) -> None:
         busy.derive({**entry, "threads_filter": "^nobody$"}, tmp_path)
     with pytest.raises(LabError, match="sampling instants"):
         busy.derive({**entry, "instants": {"before": 0, "after": 10}}, tmp_path)
+
+
+def test_the_table_gives_each_worker_its_samples_and_busy_share_on_both_sides(tmp_path: Path) -> None:
+    """One cell per column: the samples and the busy share, before and after (a row once had 3 cells of 5)."""
+    entry = write(tmp_path, {"worker-0": 9, "worker-1": 1}, {"worker-0": 5, "worker-1": 4})
+    entry = {**entry, **busy.derive(entry, tmp_path)}
+    results: Any = {"busy_shares": {"busy": entry}}  # an outside kind's section: not in Results
+    ctx = Context(results=results, data_href="data", data_dir=tmp_path)
+    html = "\n".join(busy.busy_chart(ctx, "busy"))
+    head = re.search(r"<thead>(.*)</thead>", html)
+    assert head and head.group(1).count("<th>") == 5
+    rows = re.findall(r"<tr>(<td>.*?)</tr>", html)
+    assert [re.findall(r"<td>(.*?)</td>", row)[1:] for row in rows] == [
+        ["9", "90.0%", "5", "50.0%"],
+        ["1", "10.0%", "4", "40.0%"],
+    ]
+
+
+def test_with_computing_a_blocked_workers_samples_do_not_count(tmp_path: Path) -> None:
+    """Where py-spy cannot tell an idle thread (ARM Linux), a worker blocked in Queue.get is sampled at
+    every instant; only the samples in the computing function say it was busy."""
+    entry = write(tmp_path, {"worker-0": 4}, {"worker-0": 4})
+    data = json.loads((tmp_path / "before.json").read_text(encoding="utf-8"))
+    frames = data["shared"]["frames"]
+    frames.append({"name": "Queue.get", "file": "<stdlib>/multiprocessing/queues.py", "line": 103})
+    worker = data["profiles"][1]
+    worker["samples"] += [[*worker["samples"][0][:-1], len(frames) - 1]] * 6  # blocked, yet sampled
+    worker["weights"] += [1] * 6
+    (tmp_path / "before.json").write_text(json.dumps(data), encoding="utf-8")
+    every = busy.derive(entry, tmp_path)["workers"][0]
+    assert every["before_samples"] == 10
+    computing = busy.derive({**entry, "computing": "checksum"}, tmp_path)["workers"][0]
+    assert (computing["before_samples"], computing["before"]) == (4, 0.4)

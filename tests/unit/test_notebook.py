@@ -218,3 +218,47 @@ def test_a_program_whose_output_the_page_links_runs_under_that_section() -> None
         for line in cell.source.split("\n") if cell.cell_type == "code" else []:
             placed.setdefault(line, heading)
     assert placed.get("!python labs/native_service/symbols.py") == "## Where --native works"
+
+
+def test_lab_4_counts_each_workers_samples_in_checksum(tmp_path: Path) -> None:
+    """The busy step's cell prints each worker's samples in its computing function, from py-spy's files
+    (not compare(), which compares functions), and the start is under Step 1, the refusals under Step 2."""
+    import json
+
+    lab = _lab("lab-4")
+    (step,) = [s for s in lab.steps if s.kind == "busy"]
+    cell = nbcells.cells(lab, step)[0]
+
+    def recording(counts: dict[str, int]) -> dict[str, object]:
+        frames = [{"name": "Queue.get"}, {"name": "checksum"}]
+        profiles = [
+            {"name": f'Process {n} Thread {n} "{name}"', "samples": [[0, 1]] * busy + [[0]] * 5}
+            for n, (name, busy) in enumerate(counts.items())
+        ]
+        return {
+            "shared": {"frames": frames},
+            "profiles": [*profiles, {"name": 'Thread 9 "dispatcher"', "samples": [[1]]}],
+        }
+
+    (tmp_path / f"{step.before}.json").write_text(json.dumps(recording({"worker-0": 7, "worker-1": 1})))
+    (tmp_path / f"{step.after}.json").write_text(json.dumps(recording({"worker-0": 4, "worker-1": 3})))
+    printed: list[str] = []
+    from collections import Counter
+
+    names = {
+        "json": json,
+        "re": re,
+        "Path": lambda p: tmp_path / p,
+        "Counter": Counter,
+        "print": printed.append,
+    }
+    exec(cell, names)  # the cell as the notebook runs it
+    assert printed == [
+        f"{step.before}.json: worker-0 7 samples, worker-1 1 samples",
+        f"{step.after}.json: worker-0 4 samples, worker-1 3 samples",
+    ]
+    headings = [c.source for c in _built("lab-4").cells if c.cell_type == "markdown"]
+    sources = "\n".join(c.source for c in _built("lab-4").cells)
+    assert any(h.startswith("## Step 1") for h in headings), headings
+    step2 = sources.split("## Step 2")[1].split("## Step 3")[0]
+    assert "--subprocesses --pid {tree.pid}" in step2

@@ -106,3 +106,17 @@ def test_scan_reads_the_captured_outputs_that_results_json_names(root: Path) -> 
     (data / "slow.collapsed.txt").write_text(f"{user} (labs/app.py:1) 3\n", encoding="utf-8")
     leaks = privacy.scan(privacy.tree(data), root=root)
     assert leaks == [f"docs/data/who.txt:2: this machine's user name {user!r} in a captured output"]
+
+
+def test_a_home_path_written_with_a_tilde(root: Path) -> None:
+    """py-spy dump prints the interpreter as `~/.pyenv/...`: the scan must refuse it, not only `/home/...`."""
+    files = [
+        put(
+            root,
+            "dump.txt",
+            "Process <pid>: python jobs.py\nPython v3.11.7 (~/.pyenv/versions/3.11.7/bin/python3.11)\n",
+        )
+    ]
+    assert privacy.scan(files, root=root) == ["docs/dump.txt:2: a home folder path written with ~"]
+    # A lone `~` (a shell prompt, "about ~5 %") is no path.
+    assert privacy.scan([put(root, "ok.md", "about ~5 %, cd ~ then <~/x> is html\n")], root=root) == []

@@ -7,7 +7,8 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from labkit.sanitize import PathMap
+from labkit import privacy
+from labkit.sanitize import PathMap, sanitize_text
 
 
 @pytest.fixture
@@ -73,3 +74,52 @@ def test_here_knows_this_interpreter(tmp_path: Path) -> None:
     assert here.root == tmp_path.resolve()
     # longest prefix first, so the most specific folder wins
     assert list(here.stdlib) == sorted(here.stdlib, key=len, reverse=True)
+
+
+def test_pids_in_a_command_line(paths: PathMap) -> None:
+    """A PID changes with every run and says which process ran where: published as `PID`."""
+    assert paths.command(["py-spy", "dump", "--subprocesses", "--pid", "3643"]) == [
+        "py-spy",
+        "dump",
+        "--subprocesses",
+        "--pid",
+        "PID",
+    ]
+    assert paths.command(["py-spy", "top", "-p", "12"]) == ["py-spy", "top", "-p", "PID"]
+    assert paths.command(["jobs.py", "--rounds", "3"]) == ["jobs.py", "--rounds", "3"]
+
+
+def test_sanitize_text_drops_the_home_folder_in_every_form_and_pids(tmp_path: Path) -> None:
+    """py-spy dump's text: `~/...` and the home folder written out, PIDs and thread ids (finding of Lab 4)."""
+    home = Path.home()
+    dump = (
+        "Process 3643: ../../.venv/bin/python jobs.py\n"
+        "Python v3.11.7 (~/.pyenv/versions/3.11.7/bin/python3.11)\n"
+        'Thread 3643 (idle): "dispatcher"\n'
+        "    main (jobs.py:206)\n"
+        "Process 3650: python jobs.py\n"
+        "Parent Process 3643\n"
+        f"Python v3.11.7 ({home}/.pyenv/versions/3.11.7/bin/python3.11)\n"
+        'Thread 3650 (active): "worker-0"\n'
+        f"    fetch ({home}/lib/jobs.py:12)\n"
+        f"cwd {home}\n"
+    )
+    text = sanitize_text(dump, root=tmp_path / "repo")
+    assert text.splitlines() == [
+        "Process <pid>: ../../.venv/bin/python jobs.py",
+        "Python v3.11.7 (python)",
+        'Thread 1 (idle): "dispatcher"',
+        "    main (jobs.py:206)",
+        "Process <pid 2>: python jobs.py",
+        "Parent Process <pid>",
+        "Python v3.11.7 (python)",
+        'Thread 2 (active): "worker-0"',
+        "    fetch (<other>/jobs.py:12)",
+        "cwd <home>",
+    ]
+    assert privacy.scan([_write(tmp_path / "dump.txt", text)], root=tmp_path / "repo") == []
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -3,8 +3,10 @@
 A worker's busy share is its thread's samples ÷ py-spy's sampling instants. Without ``--idle`` py-spy
 keeps a thread only when the operating system sees it running or waiting for a CPU (py-spy's README,
 "idle" threads), so the share is the part of the recording in which the worker had work to do,
-whatever the number of cores. With ``--subprocesses`` each worker process is its own thread in the
-recording. Pure: everything comes from the two sanitised speedscope files (what `make check` redraws).
+whatever the number of cores. Where py-spy cannot tell idle threads (ARM Linux) it keeps them all, so a
+step may name the function its workers compute in (``computing``) and count only those samples. With
+``--subprocesses`` each worker process is its own thread in the recording. Pure: everything comes from
+the two sanitised speedscope files (what `make check` redraws).
 """
 
 from __future__ import annotations
@@ -31,12 +33,15 @@ def thread_label(name: str) -> str:
     return inside.group(1) if inside else name
 
 
-def samples_by_thread(recording: stacks.Recording, *, threads: str) -> dict[str, int]:
-    """The chosen threads' samples by name (threads of one name counted together)."""
+def samples_by_thread(recording: stacks.Recording, *, threads: str, computing: str = "") -> dict[str, int]:
+    """The chosen threads' samples by name (threads of one name counted together); with ``computing``,
+    only the samples whose stack holds a frame of that function."""
+    counted = {i for i, frame in enumerate(recording.frames) if frame.name == computing}
     counts: dict[str, int] = {}
     for thread in recording.only(threads).threads:
         label = thread_label(thread.name)
-        counts[label] = counts.get(label, 0) + len(thread.samples)
+        kept = [s for s in thread.samples if not computing or counted.intersection(s)]
+        counts[label] = counts.get(label, 0) + len(kept)
     return dict(sorted(counts.items()))
 
 
@@ -62,7 +67,10 @@ def derive(entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
     counts = {}
     for side in SIDES:
         data = json.loads((data_dir / entry["files"][side]).read_text(encoding="utf-8"))
-        counts[side] = samples_by_thread(stacks.parse(data), threads=entry["threads_filter"])
+        recording = stacks.parse(data)
+        counts[side] = samples_by_thread(
+            recording, threads=entry["threads_filter"], computing=entry.get("computing", "")
+        )
     names = sorted(set(counts["before"]) | set(counts["after"]))
     if not names:
         raise LabError(f"no thread of either recording matches {entry['threads_filter']!r}")
@@ -111,6 +119,8 @@ def busy_chart(ctx: Context, arg: str | None) -> list[str]:
     entry = named(ctx, "busy_shares", arg, "busy")
     title = formats.html_text(entry["title"] or arg or "")
     before, after, instants = entry["before_spread"], entry["after_spread"], entry["instants"]
+    computing = entry.get("computing", "")
+    inside = f" in <code>{formats.html_text(computing)}</code>" if computing else ""
 
     def said(s: dict[str, Any]) -> str:
         return (
@@ -121,8 +131,11 @@ def busy_chart(ctx: Context, arg: str | None) -> list[str]:
     rows = [
         [
             f"<code>{formats.html_text(w['name'])}</code>",
-            formats.share(w["before"]),
-            formats.share(w["after"]),
+            *(
+                cell
+                for side in SIDES
+                for cell in (formats.count(w[f"{side}_samples"]), formats.share(w[side]))
+            ),
         ]
         for w in entry["workers"]
     ]
@@ -131,7 +144,7 @@ def busy_chart(ctx: Context, arg: str | None) -> list[str]:
         f'<img src="{ctx.data_href}/{entry["files"]["svg"]}" alt="Bar chart: {title}, each worker before '
         'and after; the same figures are in the table below">',
         f"<figcaption>{title}: the share of py-spy's sampling instants at which each worker was running or "
-        f"waiting for a CPU. Before: {said(before)}. After: {said(after)}.</figcaption>",
+        f"waiting for a CPU{inside}. Before: {said(before)}. After: {said(after)}.</figcaption>",
         "</figure>",
         *table(
             ["Worker", "Samples, before", "Busy, before", "Samples, after", "Busy, after"],
@@ -165,8 +178,15 @@ class Options(steptypes.BeforeAfter):
             "type": "string",
             "format": "regex",
         },
+        "computing": {
+            "description": "a function name: only the samples whose stack holds it count as busy. Where "
+            "py-spy cannot tell idle threads (its README: FreeBSD, i686 and ARM Linux) every sample of a "
+            "blocked worker is kept, so counting its thread's samples alone would call every worker busy",
+            "type": "string",
+        },
     }
     threads: str = ""
+    computing: str = ""
 
 
 PAIR = Pair(what="busy", inputs=PROFILE.section or "", needs="profile step", derive=derive)

@@ -19,6 +19,7 @@ def run(ctx: Context, step: Step) -> dict[str, Any]:
         "before": step.before,
         "after": step.after,
         "threads_filter": step.threads,
+        "computing": step.computing,
         # py-spy's sampling instants of each recording (the profile kind counts them from its looks)
         "instants": {"before": first["instants"], "after": second["instants"]},
         "files": PAIR.files(step, earlier),
