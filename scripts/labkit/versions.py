@@ -19,8 +19,13 @@ MANIFEST_CHANGES = {
 }
 
 # docs/labs/<id>/data/results.json, written by labkit.publish (schema: results.schema.json)
-RESULTS_VERSION = 4
+RESULTS_VERSION = 5
 RESULTS_CHANGES = {
+    5: (
+        "`busy_shares`: each worker's busy share before and after a fix, and their evenness (the `busy` "
+        "step kind); profiles: `groups`, shares of named groups of functions; overhead: `against` (the "
+        "mode set against the default: nonblocking or native), `rates_hz` and `paused` per mode"
+    ),
     4: (
         "`benchmark.sizes`: every size a benchmark timed, with its spreads, speedups and local slopes; "
         "`benchmark.scaling`: the fitted exponents of both versions and of their ratio, with bootstrap "

@@ -2,7 +2,8 @@
 
 data/lab1_results.json is docs/labs/lab-1/data/results.json as it was published when the tests were laid
 out, brought to schema_version 3 by adding empty `compares` and `latencies` sections, then to 4 by giving its
-one-size benchmark `sizes` (that size), `scaling` and `plot` (null); it does not follow later
+one-size benchmark `sizes` (that size), `scaling` and `plot` (null), then to 5 by adding an empty
+`busy_shares`; it does not follow later
 regenerations, so re-running Lab 1 never changes what the unit tests read. The published data itself
 is checked in tests/commands/test_check.py.
 """
