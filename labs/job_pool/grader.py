@@ -37,7 +37,7 @@ def _argv(root: Path, command: list[object], *more: str) -> list[str]:
     return [*runner.python_argv([str(a) for a in command], root), *more]
 
 
-def check_correct(reference: JSONObject, yours: JSONObject, *, hint: str) -> Check:
+def check_results(reference: JSONObject, yours: JSONObject, *, hint: str) -> Check:
     """Every job of the batch, once, with the value the slow service computed for it."""
     want = {(b, j): v for b, j, v in reference["repeats"][0]["values"]}
     got = [(b, j, v) for b, j, v in yours["repeats"][0]["values"]]
@@ -116,7 +116,7 @@ def grade(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: S
         program = checks["correct"]["program"]
         reference = program_json(_argv(root, program), name="reference", work=work)
         yours = program_json(_argv(root, program, "--route", spec), name="yours", work=work)
-        out.append(check_correct(reference, yours, hint=str(checks["correct"]["hint"])))
+        out.append(check_results(reference, yours, hint=str(checks["correct"]["hint"])))
     except (LabError, KeyError, TypeError, ValueError) as exc:
         hint = str(checks["correct"]["hint"])
         out.append(not_measured("correct", QUESTIONS["correct"], _line(exc), hint=hint, rule="see the hint"))

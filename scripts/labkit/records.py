@@ -354,6 +354,7 @@ class Results(HasProfiles):
     tops: dict[str, Top]
     compares: dict[str, Compare]
     latencies: dict[str, Latency]
+    busy_shares: dict[str, JSONObject]  # the busy kind's entries (labkit.kinds.busy)
     values: dict[str, Value]
     claims: list[Claim]
 
