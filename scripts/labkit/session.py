@@ -162,9 +162,9 @@ class Session:
             raise
         self.results = None
         if kind.summary is not None and entry is not None:
-            from rich.console import Console  # renders as HTML in a notebook, as text elsewhere
+            from labkit import terminal  # rich: HTML in a notebook, text elsewhere; names shown safely
 
-            Console(highlight=False, emoji=False).print(kind.summary(step.id, entry))
+            terminal.Console(highlight=False).print(kind.summary(step.id, entry))
 
     def _results(self) -> Results:
         """The run so far as results.json would hold it; values that need a later step are left out."""
