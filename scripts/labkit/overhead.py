@@ -129,8 +129,9 @@ def stops_per_sample(windows: list[JSONObject]) -> dict[str, Series] | None:
 def sample_rates(windows: list[JSONObject]) -> dict[str, Series]:
     """py-spy's effective rate per profiled mode: the samples it took ÷ the window's measured wall time.
 
-    The wall time holds py-spy's start-up and exit too, so this is a lower bound of the rate while it
-    sampled; both modes pay the same start-up, so they compare with each other.
+    The wall time holds py-spy's start-up and exit too, which pulls the figure down; it is not a bound:
+    py-spy draws its gaps at random (src/timer.rs) and stops after a set count, so the time that count
+    takes varies by about a tenth in a one-second window at 100 Hz. Both modes pay the same start-up, so they compare with each other.
     """
     out: dict[str, Series] = {}
     for mode in ("default", second_mode(windows)):

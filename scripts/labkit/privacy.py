@@ -100,7 +100,7 @@ def bare_names(text: str, *, shown: str, names: list[tuple[str, str]] | None = N
 def captured(data_dir: Path) -> list[Path]:
     """The captured outputs of a lab's data folder, as its results.json names them: the text file of any
     entry (a command's output, a dump, a screen of py-spy top), whichever kind's section it is in."""
-    from labkit import registry  # filled with the kinds by whoever loaded the lab
+    from labkit import registry
 
     try:
         results = json.loads((data_dir / "results.json").read_text(encoding="utf-8"))

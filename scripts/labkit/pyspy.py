@@ -175,8 +175,8 @@ def record(
         args += ["--", *launch]
     else:
         raise ValueError("record() needs a pid or a command to launch")
-    # Wall time is py-spy's whole run, start-up included: an upper bound of the sampling window, so
-    # the effective rate derived from it is a lower bound (never an impossible 103 Hz under load).
+    # Wall time is py-spy's whole run, start-up included (an upper bound of the sampling window): a
+    # rate derived from it leans low; py-spy's random gaps still make it vary by about 1/sqrt(samples).
     from labkit import processes  # only a recording starts processes; `check` imports this module too
 
     started = time.perf_counter()

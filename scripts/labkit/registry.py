@@ -134,7 +134,14 @@ def step_of(raw: Mapping[str, Any]) -> Step:
     return Step.of(raw, get(str(raw["kind"])).options)
 
 
+def _builtins() -> None:
+    """Register the built-in kinds (``labkit.kinds``) if nobody has yet: a caller that asks the
+    registry on its own (the privacy scan, a test) sees the same kinds as one that loaded a lab."""
+    importlib.import_module("labkit.kinds")
+
+
 def get(name: str) -> Kind[Any]:
+    _builtins()
     return REGISTRY[name]
 
 
@@ -170,6 +177,7 @@ def headlines(results: Mapping[str, object]) -> Iterator[tuple[str, Headline]]:
 
 def sections() -> list[Kind[Any]]:
     """The kinds that publish a results section, in registration order (the order of results.json)."""
+    _builtins()
     return [k for k in REGISTRY.values() if k.section]
 
 

@@ -83,7 +83,8 @@ def measured_rates(derived: Recording, *, wall: float, level: float, instants: i
 
     py-spy draws exponential gaps between samples, so n samples over T seconds
     estimate the rate with a relative error of about 1/sqrt(n). The wall time holds py-spy's start-up
-    and exit too, so the effective rate is a lower bound of the rate while sampling.
+    and exit too, which pulls the estimate down; it is not a bound (a run of short gaps can put it above
+    the requested rate).
     """
     busiest = max(t["samples"] for t in derived["threads"])
     if busiest > instants:
