@@ -58,7 +58,7 @@ OPTS   := $(if $(LAB),--lab $(LAB)) $(if $(FORCE),--force) $(if $(QUICK),--quick
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  Variables: LAB=<id> FORCE=1 QUICK=1 METHOD=pid|launch RUNS=N LOAD=1 (soak) JOBS=N HERE=1 (matrix)"
+	@echo "  Variables: LAB=<id> FORCE=1 QUICK=1 METHOD=pid|launch RUNS=N LOAD=1 (soak) JOBS=N (matrix cells, test processes) HERE=1 (matrix)"
 
 # The site's packages only, so that a fresh clone's `make site` is quick: when $(PYTHON) has a pip (22.3+,
 # for --python), that pip installs them and the venv gets its own pip only with the full install; no pip
@@ -124,11 +124,11 @@ notebooks: $(STAMP) ## Write each lab's notebook (docs/labs/<id>/<id>.ipynb), th
 new-lab: $(STAMP) ## Instructor: start a new lab (make new-lab LAB=lab-3 TITLE="...")
 	$(LABKIT) new-lab --lab "$(LAB)" --title $(call quote,TITLE)
 
-test: $(STAMP) ## Run the test suite
-	$(VPY) -m pytest
+test: $(STAMP) ## Run the test suite, in two processes (JOBS=N: another number; JOBS=0: in this one)
+	$(VPY) -m pytest -n $(or $(JOBS),2) --dist loadfile
 
 test-pythons: $(STAMP) ## Run the unit tests on every supported Python, 3.10 to 3.13 (nox; a missing one is skipped)
-	$(VENV)/bin/nox -s unit
+	$(VENV)/bin/nox -s unit -- -n $(or $(JOBS),2)
 
 lint: $(STAMP) ## ruff, mypy, and actionlint on .github/workflows (shellcheck too, when installed)
 	$(VENV)/bin/ruff check scripts labs tests noxfile.py
