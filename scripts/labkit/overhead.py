@@ -131,7 +131,8 @@ def sample_rates(windows: list[JSONObject]) -> dict[str, Series]:
 
     The wall time holds py-spy's start-up and exit too, which pulls the figure down; it is not a bound:
     py-spy draws its gaps at random (src/timer.rs) and stops after a set count, so the time that count
-    takes varies by about a tenth in a one-second window at 100 Hz. Both modes pay the same start-up, so they compare with each other.
+    takes varies by about a tenth in a one-second window at 100 Hz. Both modes pay the same start-up,
+    so they compare with each other.
     """
     out: dict[str, Series] = {}
     for mode in ("default", second_mode(windows)):
