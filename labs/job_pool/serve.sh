@@ -1,7 +1,7 @@
 #!/bin/sh
-# Lab 4's wrapper, of a kind many deployments run: like many launchers it sets the scene, then starts
-# Python as its child (no `exec`) and passes Ctrl+C and SIGTERM on to it, so the PID that a process
-# manager reports is this shell's, not Python's. It prints its PID for the lab.
+# Lab 4's wrapper, what a deployment runs: like many launchers it sets the scene, then starts Python as
+# its child (no `exec`) and passes Ctrl+C and SIGTERM on to it, so the PID that a process manager
+# reports is this shell's, not Python's.
 cd "$(dirname "$0")" || exit 1
 echo "wrapper running as PID $$"
 # $PYTHON, else the repository's environment, else the first `python` (or `python3`) on the PATH
