@@ -30,6 +30,15 @@ _children: set[subprocess.Popen[bytes]] = set()
 _logs: dict[Path, tuple[caplog.CappedLog, threading.Thread, int]] = {}  # capped logs: sink, drain, pid
 _lock = threading.Lock()
 
+# Set, these make a Rust program (py-spy) print a stack backtrace under its error, which a learner's
+# terminal usually does not show: children never inherit them, so captured output is the same anywhere.
+UNINHERITED = ("RUST_BACKTRACE", "RUST_LIB_BACKTRACE")
+
+
+def inherited() -> dict[str, str]:
+    """This process's environment as a child inherits it: without the variables in UNINHERITED."""
+    return {name: value for name, value in os.environ.items() if name not in UNINHERITED}
+
 
 def popen(
     args: Sequence[str],
@@ -51,7 +60,7 @@ def popen(
             list(args),
             cwd=cwd,
             start_new_session=True,
-            env=reaper.env({**os.environ, **(env or {})}),
+            env=reaper.env({**inherited(), **(env or {})}),
             preexec_fn=_in_child(reaper.tie(), memory),  # prctl and setrlimit only: no lock taken
             **kwargs,
         )

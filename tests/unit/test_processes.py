@@ -1,4 +1,5 @@
-"""Children tied to the toolkit (labkit.reaper), capped logs (labkit.caplog), a hung py-spy."""
+"""Children tied to the toolkit (labkit.reaper), capped logs (labkit.caplog), a hung py-spy, the
+environment children inherit."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,43 @@ def test_a_hung_py_spy_version_is_a_located_one_line_error(
 
 def test_py_spy_version_still_reads_a_real_py_spy() -> None:
     assert pyspy.version(pyspy.find()).count(".") == 2
+
+
+@contextlib.contextmanager
+def _not_python() -> Iterator[int]:
+    """A running process that is not Python: py-spy refuses its PID."""
+    proc = subprocess.Popen(["sleep", "60"])
+    try:
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _dump_refusal(exe: str, pid: int, log: Path) -> str:
+    proc = processes.start([exe, "dump", "--pid", str(pid)], log=log, cwd=log.parent)
+    proc.wait(timeout=30)
+    processes.stop(proc)
+    return log.read_text(encoding="utf-8")
+
+
+def _record_refusal(exe: str, pid: int, log: Path) -> str:
+    out = log.with_suffix(".json")
+    return pyspy.record(exe=exe, out=out, log=log, cwd=log.parent, rate=100, duration=1, pid=pid).output
+
+
+@pytest.mark.parametrize("run", [_dump_refusal, _record_refusal], ids=["command-dump-top", "record"])
+def test_a_py_spy_refusal_is_captured_without_a_rust_backtrace_whatever_the_environment(
+    run: Callable[[str, int, Path], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A learner's terminal shows py-spy's one `Error:` line; RUST_BACKTRACE here must not add a backtrace."""
+    exe = pyspy.find()
+    monkeypatch.setenv("RUST_BACKTRACE", "1")
+    monkeypatch.setenv("RUST_LIB_BACKTRACE", "1")
+    with _not_python() as pid:
+        bare = subprocess.run([exe, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30)
+        assert "Stack backtrace:" in bare.stderr  # the variable does add one to a py-spy run as such
+        said = run(exe, pid, tmp_path / "spy.log")
+    assert "Error: Failed to find python version from target process" in said, said
+    assert "Stack backtrace:" not in said, said
+    assert "RUST_BACKTRACE" in os.environ  # the toolkit's own environment is left as it was

@@ -20,6 +20,7 @@ from labkit.blocks import Context, named, table, viewer_links
 from labkit.errors import LabError
 from labkit.flamegraph import render_svg
 from labkit.kinds.profile import claimed
+from labkit.kinds.profile.provenance_row import provenance
 from labkit.records import (
     AdaptiveSpec,
     Derived,
@@ -206,18 +207,6 @@ def values(step: str, profile: Profile) -> dict[str, tuple[Scalar, str]]:
     }
 
 
-def provenance(step: str, prof: Profile) -> list[list[str]]:
-    method = "attached by PID" if prof["method"] == "pid" else "launched under py-spy"
-    return [
-        [
-            f"Profile: {formats.html_text(prof.get('title') or step)}",
-            f"{method}, {prof['rate_hz']} Hz requested, {formats.rate(prof['effective_rate_hz'])} "
-            f"effective, {formats.count(prof['samples'])} samples in {formats.seconds(prof['wall_s'])}"
-            + _looks(prof),
-        ]
-    ]
-
-
 def _profile(ctx: Context, arg: str | None) -> Profile:
     found: Profile = named(ctx, "profiles", arg, "profile")
     return found
@@ -289,17 +278,6 @@ def flamegraph(ctx: Context, arg: str | None) -> list[str]:
         + "</figcaption>",
         "</figure>",
     ]
-
-
-def _looks(prof: Profile) -> str:
-    """How adaptive sampling chose the samples: the looks taken and why they sufficed."""
-    adaptive = prof.get("adaptive")
-    if not adaptive:
-        return ""
-    looks = " + ".join(f"{look['duration_s']} s" for look in prof["looks"])
-    return (
-        f"; adaptive: looks of {looks} (at most {adaptive['max']} s): {formats.html_text(adaptive['reason'])}"
-    )
 
 
 def summary(step: str, profile: Profile) -> Table:
