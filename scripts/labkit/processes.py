@@ -14,6 +14,7 @@ import re
 import resource
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -36,8 +37,11 @@ UNINHERITED = ("RUST_BACKTRACE", "RUST_LIB_BACKTRACE")
 
 
 def inherited() -> dict[str, str]:
-    """This process's environment as a child inherits it: without the variables in UNINHERITED."""
-    return {name: value for name, value in os.environ.items() if name not in UNINHERITED}
+    """This process's environment as a child inherits it: without the variables in UNINHERITED, and with
+    ``PYTHON``, the interpreter the toolkit runs lab programs with, for a lab's wrapper script (Lab 4's
+    `serve.sh`) to start the same Python as a `.py` step would, whatever `python` the PATH finds first."""
+    kept = {name: value for name, value in os.environ.items() if name not in UNINHERITED}
+    return {**kept, "PYTHON": sys.executable}
 
 
 def popen(

@@ -109,10 +109,21 @@ def paths_in(text: str, paths: PathMap, *, below: str = "/") -> str:
     return ABS_PATH.sub(public, text)
 
 
+_INTERPRETER = re.compile(r"python(\d+(\.\d+)*)?")
+
+
+def interpreters_in(text: str) -> str:
+    """Every absolute path to a Python executable (``…/bin/python3.11``) becomes ``python``, wherever the
+    interpreter lives (a virtual environment, pyenv, a runner's tool cache), so output reads the same on
+    any machine, as command lines do (``PathMap.argument``)."""
+    return ABS_PATH.sub(lambda m: "python" if _INTERPRETER.fullmatch(Path(m[0]).name) else m[0], text)
+
+
 def sanitize_text(text: str, *, root: Path) -> str:
     """Command output as it may be published: no repository path, home folder (as `~/` either), /tmp paths
-    or PIDs."""
+    or PIDs; an interpreter's path is ``python``."""
     home = str(Path.home())
+    text = interpreters_in(_TILDE.sub(home, text))
     text = text.replace(str(root.resolve()) + "/", "")
     text = re.sub(r"/tmp/[^\s'\"]*", "<tmp>", _TILDE.sub(home, text))
     if home != "/":

@@ -187,3 +187,16 @@ def test_a_py_spy_refusal_is_captured_without_a_rust_backtrace_whatever_the_envi
     assert "Error: Failed to find python version from target process" in said, said
     assert "Stack backtrace:" not in said, said
     assert "RUST_BACKTRACE" in os.environ  # the toolkit's own environment is left as it was
+
+
+def test_a_wrapper_script_finds_the_toolkits_python_in_its_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lab program started through `sh` (Lab 4's serve.sh) runs the Python the toolkit runs `.py` steps
+    with, not whatever PYTHON the caller's shell had set."""
+    monkeypatch.setenv("PYTHON", "/elsewhere/python2")
+    log = tmp_path / "out.log"
+    proc = processes.start(["sh", "-c", 'echo "$PYTHON"'], log=log, cwd=tmp_path)
+    assert proc.wait(timeout=30) == 0
+    processes.stop(proc)
+    assert log.read_text(encoding="utf-8").strip() == sys.executable

@@ -123,3 +123,17 @@ def test_sanitize_text_drops_the_home_folder_in_every_form_and_pids(tmp_path: Pa
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_an_interpreter_outside_the_home_folder_is_python_in_captured_output(tmp_path: Path) -> None:
+    """A matrix cell runs another HOME than the one its Python lives in (pyenv under the real home, a
+    runner's tool cache): py-spy dump's interpreter paths must still read `python`, and a directory
+    named like an interpreter (a standard library) keeps its path."""
+    text = (
+        "Process 15179: /root/.pyenv/versions/3.11.7/bin/python jobs.py\n"
+        "Python v3.10.14 (/opt/hostedtoolcache/Python/3.10.14/x64/bin/python3.10)\n"
+        "    get (/usr/lib/python3.11/queue.py:171)\n"
+    )
+    out = sanitize_text(text, root=tmp_path / "repo")
+    assert out.splitlines()[:2] == ["Process <pid>: python jobs.py", "Python v3.10.14 (python)"]
+    assert "/usr/lib/python3.11/queue.py" in out
