@@ -50,7 +50,9 @@ def test_the_fix_is_said_to_get_the_distances_another_way_not_by_the_same_arithm
     rng = np.random.default_rng(5)
     queries, items = rng.random((9, 64)), rng.random((40, 64))
     slow, fast = distances.distances_broadcast(queries, items), distances.distances_matmul(queries, items)
-    assert np.allclose(slow, fast, rtol=1e-9, atol=1e-9) and not np.array_equal(slow, fast)  # rounding differs
+    assert np.allclose(slow, fast, rtol=1e-9, atol=1e-9) and not np.array_equal(
+        slow, fast
+    )  # rounding differs
     said = prose(step("Step 3")) + " " + MANIFEST["exercise"]["unchanged"]
     assert "same distances another way" in prose(step("Step 3"))
     assert not re.search(r"same (multiplications|arithmetic)", said)
@@ -140,13 +142,15 @@ def test_the_provenance_names_one_benchmark_size_once() -> None:
 def test_symbols_prints_a_line_per_library_then_one_json_line() -> None:
     symbols = load("symbols")
     assert "prints a line per library, then one JSON line" in " ".join((symbols.__doc__ or "").split())
-    done = subprocess.run([sys.executable, str(FOLDER / "symbols.py")], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(FOLDER / "symbols.py")], capture_output=True, text=True, timeout=60
+    )
     *lines, last = done.stdout.strip().splitlines()
     assert [line.split(":")[0] for line in lines] == list(json.loads(last))
 
 
 def test_with_distances_the_benchmark_checks_sums_to_the_graders_tolerance(tmp_path: Path) -> None:
-    """What bench_distances' docstring says: off by 1e-7 fails its own check (1e-9) but passes the grader's."""
+    """As bench_distances' docstring says: off by 1e-7 fails its own check (1e-9), not the grader's."""
     bench = load("bench_distances")
     off = tmp_path / "off.py"
     off.write_text(
@@ -155,9 +159,16 @@ def test_with_distances_the_benchmark_checks_sums_to_the_graders_tolerance(tmp_p
     )
     rng = np.random.default_rng(2)
     queries, items = rng.random((5, 64)), rng.random((30, 64))
-    assert not bench.agree(distances.distances_broadcast(queries, items), distances.distances_matmul(queries, items) + 1e-7)
+    assert not bench.agree(
+        distances.distances_broadcast(queries, items), distances.distances_matmul(queries, items) + 1e-7
+    )
     argv = [sys.executable, str(FOLDER / "bench_distances.py"), "--repeats", "1", "--min-time", "0.001"]
-    done = subprocess.run([*argv, "--distances", f"{off}:distances"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*argv, "--distances", f"{off}:distances"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     doc = " ".join((bench.__doc__ or "").split())
-    assert "with ``--distances``, the same nearest items and each query's sum of distances to the grader's" in doc
+    assert (
+        "with ``--distances``, the same nearest items and each query's sum of distances to the grader's"
+        in doc
+    )
