@@ -14,6 +14,7 @@ import yaml
 from labkit import claims
 from labkit.grade_checks import judged
 from labkit.kinds import benchmark as benchmark_kind
+from labkit.stacks import read_collapsed
 
 from tests.helpers import ROOT
 from tests.labs.test_native_service import FOLDER, distances, load
@@ -39,11 +40,9 @@ def prose(text: str) -> str:
 
 def stacks(name: str) -> list[tuple[list[str], int]]:
     """A recording's collapsed stacks as (function names, outermost first) and their counts."""
-    out = []
-    for line in (DATA / f"{name}.collapsed.txt").read_text(encoding="utf-8").splitlines():
-        frames, count = line.rsplit(" ", 1)
-        out.append(([re.sub(r" \([^)]*\)$", "", f) for f in frames.split(";")], int(count)))
-    return out
+    text = (DATA / f"{name}.collapsed.txt").read_text(encoding="utf-8")
+    named = read_collapsed(text).items()
+    return [([re.sub(r" \([^)]*\)$", "", f) for f in frames], n) for frames, n in named]
 
 
 def test_the_fix_is_said_to_get_the_distances_another_way_not_by_the_same_arithmetic() -> None:
