@@ -1,10 +1,11 @@
 """Time the broadcast and the matrix-product distances on fresh queries for every call.
 
-Both functions first have to agree (the same distances to 1e-9, the same nearest items); only then is
-each one timed. Every timed call gets new query vectors, made before the clock starts, against the
-service's catalogue. The calls per timing follow the rule of ``timeit.Timer.autorange`` (trials of
-1, 2, 5, 10, 20, 50, … calls until one lasts ``--min-time``, 0.2 s by default, autorange's own), and
-all ``--repeats`` timings are kept, per call. OpenBLAS is held to one thread, as in search.py.
+Both functions first have to agree (the same distances to 1e-9 and the same nearest items; with
+``--distances``, the same nearest items and each query's sum of distances to the grader's tolerance);
+only then is each one timed. Every timed call gets new query vectors, made before the clock starts,
+against the service's catalogue. The calls per timing follow the rule of ``timeit.Timer.autorange``
+(trials of 1, 2, 5, 10, 20, 50, … calls until one lasts ``--min-time``, 0.2 s by default, autorange's
+own), and all ``--repeats`` timings are kept, per call. OpenBLAS is held to one thread, as in search.py.
 
     python labs/native_service/bench_distances.py --repeats 5
     python labs/native_service/bench_distances.py --distances exercises/lab-3/distances.py:distances  # yours

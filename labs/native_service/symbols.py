@@ -3,7 +3,7 @@
 py-spy names a native frame from the library's symbols. A library "stripped" for shipping keeps only
 the dynamic symbols it exports (``.dynsym``) and drops the full table (``.symtab``) that also names its
 internal functions. This program loads NumPy, finds both libraries in its own memory map
-(/proc/self/maps) and reads their ELF section headers; it prints one JSON line.
+(/proc/self/maps) and reads their ELF section headers; it prints a line per library, then one JSON line.
 
     python labs/native_service/symbols.py
 """

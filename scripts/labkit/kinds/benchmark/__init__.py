@@ -136,6 +136,10 @@ def values(_step: str, bench: Benchmark) -> dict[str, tuple[Scalar, str]]:
 
 def provenance(_step: str, b: Benchmark) -> list[list[str]]:
     sizes = ", ".join(formats.count(p["n"]) for p in b["sizes"])
+    if len(b["sizes"]) == 1:  # one size: "at n = …" again would read as more sizes
+        slow, fast = (formats.count(b["number"][side]) for side in SIDES)
+        calls = f"{slow} calls per timing for the slow version, {fast} for the fast one"
+        return [["Benchmark", f"n = {sizes}, {b['repeats']} repeats; {calls}"]]
     return [
         [
             "Benchmark",
