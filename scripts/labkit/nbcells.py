@@ -151,7 +151,10 @@ def functions(path, threads="", top=6, also=()):
         if threads and not re.search(threads, thread[1] if thread else profile["name"]):
             continue
         for stack in profile["samples"]:  # frame numbers, outermost first
-            names = [f"{{frames[i]['name']}} ({{Path(frames[i]['file']).name}})" for i in stack]
+            # with --subprocesses each stack starts with its processes, `process 12:"python jobs.py"`:
+            # not functions, and named by PIDs that change with every run, so left out here
+            names = [f"{{frames[i]['name']}} ({{Path(frames[i]['file']).name}})" for i in stack
+                     if not re.match(r'process \\d+:"', frames[i]["name"])]
             samples += 1
             total.update(set(names))
             own.update(names[-1:])

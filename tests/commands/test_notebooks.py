@@ -92,6 +92,9 @@ def test_notebook_runs_from_an_empty_folder_outside_the_repository(tmp_path: Pat
     elif lab_id == "lab-4":  # the wrapper refused, then the tree: the workers named by their threads
         assert "Failed to find python version from target process" in text
         assert '"worker-3"' in text and "tree.json: " in text
+        # py-spy's process frames (`process 12:"python jobs.py"`) are not functions: their PIDs differ
+        # between the two recordings, so compare() would list every process as gone and new
+        assert not re.search(r'process \d+:"', text), text
     else:
         assert "Thread" in text and "%Own" in text  # py-spy dump, and top's last screen
         assert "p95 before:" in text
