@@ -221,6 +221,13 @@ def p95(path):
     return stats["min"], stats["median"], stats["max"]
 '''
 
+HELPERS_NOTE = (  # the notebook's words above HELPERS
+    "Helpers: start and stop programs in the background, and read py-spy's recordings. They also write "
+    "`startup/sitecustomize.py`, which each Python program they start runs first, so that py-spy may read "
+    "that program and every process it forks where Linux's Yama setting would otherwise refuse it (a "
+    "`sitecustomize` of your own still runs, after this one)."
+)
+
 
 # The py-spy the labs measure with, as pyproject.toml requires it (a test keeps the two equal): what
 # the notebook installs when the lab's repository has no pyproject.toml of its own.

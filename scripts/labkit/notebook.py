@@ -3,11 +3,11 @@
 Generated from the manifest, the lab's programs and the page's step headings; nothing runs here.
 The notebook needs Linux, Python and pip: its first cells install py-spy (the version range the
 project uses), write the programs its steps run into a folder of its own, and define a few helpers
-in plain Python (``nbcells.HELPERS``). Then, under the heading of the page's section where a step's
-evidence first appears (a generated block or a value marker), come the step's cells
-(``nbcells.cells``): the page's commands as the learner types them (`!py-spy record --pid $PID ...`)
-and a few lines that print the learner's own numbers from py-spy's output. Steps that another
-needs (a service, the traffic that keeps it busy, a stop) come first, in manifest order. The
+in plain Python (``nbcells.HELPERS``). Then, under the heading of the page's section where a step
+first shows (its command, a generated block or a value), or later where a step it needs is placed,
+come the step's cells (``nbcells.cells``): the page's commands as the learner types them (`!py-spy
+record --pid $PID ...`) and a few lines that print the learner's own numbers from py-spy's output.
+Steps that another needs (a service, the traffic that keeps it busy, a stop) come first. The
 notebook carries no outputs, so its bytes depend only on its inputs, and `make check` compares the
 committed file with what this module makes.
 """
@@ -190,10 +190,8 @@ def _placement(lab: Lab, text: str, steps: list[Step]) -> dict[str, int]:
     """Each shown step's section (its index in ``sections``): the first where its results show, or a
     later one where a step it needs is placed (transitively), so that a step never runs under a
     heading before what it needs (Lab 4's comparison of both services goes where the fixed one runs)."""
-    first: dict[str, int] = {}
-    for number, (_, ids) in enumerate(sections(lab, text)):
-        for step_id in ids:
-            first.setdefault(step_id, number)
+    found = list(enumerate(sections(lab, text)))
+    first = {step_id: number for number, (_, ids) in reversed(found) for step_id in ids}  # the earliest
     by_id = {s.id: s for s in steps}
     placed: dict[str, int] = {}
 
@@ -232,18 +230,13 @@ def order(lab: Lab, text: str) -> list[tuple[str, list[Step]]]:
         done.append(step.id)
         into.append(step)
 
-    for number, (heading, _) in enumerate(sections(lab, text)):
+    headings = [*enumerate(h or lab.title for h, _ in sections(lab, text)), (None, "The lab's other steps")]
+    for number, heading in headings:  # the last takes whatever no heading placed
         into: list[Step] = []
-        for step in steps:
-            if placed.get(step.id) == number:
-                emit(step, into)
+        for step in (s for s in steps if number is None or placed.get(s.id) == number):
+            emit(step, into)
         if into:
-            out.append((heading or lab.title, into))
-    rest: list[Step] = []
-    for step in steps:
-        emit(step, rest)
-    if rest:
-        out.append(("The lab's other steps", rest))
+            out.append((heading, into))
     return out
 
 
@@ -352,12 +345,7 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
             "SECONDS = 2 if QUICK else 10  # how long each py-spy recording lasts"
         ),
         code("%pip install --quiet " + " ".join(f'"{r}"' for r in [nbcells.requirement(root), *imported])),
-        md(
-            "Helpers: start and stop programs in the background, and read py-spy's recordings. They also "
-            "write `startup/sitecustomize.py`, which each Python program they start runs first, so that "
-            "py-spy may read that program and every process it forks where Linux's Yama setting would "
-            "otherwise refuse it (a `sitecustomize` of your own still runs, after this one)."
-        ),
+        md(nbcells.HELPERS_NOTE),
         code(nbcells.HELPERS.format(folder=folder).rstrip("\n")),
         md("The lab's programs, written into the folder."),
         code(
