@@ -60,10 +60,10 @@ import os, sys
 
 _prctl = None
 if sys.platform.startswith("linux"):
-    import ctypes
-    try:
+    try:  # silent: without ctypes or prctl, py-spy needs the privileges it would need anyway
+        import ctypes
         _prctl = ctypes.CDLL(None).prctl  # looked up once: a forked child only calls it
-    except (OSError, AttributeError):
+    except (ImportError, OSError, AttributeError):
         pass
 
 
