@@ -49,6 +49,50 @@ def _in_background():  # runs in each program just before it starts
     libc.prctl(0x59616D61, ctypes.c_ulong(2**64 - 1))
 
 
+# That permission covers one process: a program's own children (a wrapper's Python, the workers it
+# forks) do not inherit it. So each Python program that start() launches runs this file first (Python
+# imports a `sitecustomize` module found on PYTHONPATH as it starts): it grants the permission in the
+# program and again in each process the program forks; a new interpreter (spawn) reads it again.
+SITECUSTOMIZE = """\
+# Written by the lab's notebook: lets py-spy, which is not this program's ancestor, read this
+# program and every process it forks under Linux's Yama ptrace_scope 1 (no effect elsewhere).
+import os, sys
+
+_prctl = None
+if sys.platform.startswith("linux"):
+    try:  # silent: without ctypes or prctl, py-spy needs the privileges it would need anyway
+        import ctypes
+        _prctl = ctypes.CDLL(None).prctl  # looked up once: a forked child only calls it
+    except (ImportError, OSError, AttributeError):
+        pass
+
+
+def _let_py_spy_attach():
+    if _prctl is not None:
+        _prctl(0x59616D61, ctypes.c_ulong(2**64 - 1))  # PR_SET_PTRACER, PR_SET_PTRACER_ANY
+
+
+_let_py_spy_attach()
+if _prctl is not None:
+    os.register_at_fork(after_in_child=_let_py_spy_attach)
+
+# A sitecustomize of your own (later on the path) still runs, after this one.
+import importlib.machinery, importlib.util
+_here = os.path.dirname(os.path.abspath(__file__))
+_path = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
+_spec = importlib.machinery.PathFinder.find_spec("sitecustomize", _path)
+if _spec is not None and _spec.loader is not None:
+    _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+"""
+(HERE / "startup").mkdir(exist_ok=True)
+(HERE / "startup" / "sitecustomize.py").write_text(SITECUSTOMIZE)
+
+
+def _environment():  # the programs' environment: the folder with sitecustomize.py first on PYTHONPATH
+    path = [str(HERE / "startup"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {{**os.environ, "PYTHONPATH": os.pathsep.join(path)}}
+
+
 _scope = Path("/proc/sys/kernel/yama/ptrace_scope")
 if _scope.exists() and int(_scope.read_text()) >= 2 and os.geteuid() != 0:
     print(f"ptrace_scope is {{_scope.read_text().strip()}}: py-spy --pid needs root here (the page's "
@@ -60,7 +104,7 @@ def start(command, ready="", log="program.log"):
     log = Path(log)
     with open(log, "w") as out:
         proc = subprocess.Popen(shlex.split(command), stdout=out, stderr=subprocess.STDOUT,
-                                preexec_fn=_in_background)
+                                env=_environment(), preexec_fn=_in_background)
     RUNNING.append(proc)
     found, deadline = None, time.monotonic() + 30
     try:
@@ -107,7 +151,10 @@ def functions(path, threads="", top=6, also=()):
         if threads and not re.search(threads, thread[1] if thread else profile["name"]):
             continue
         for stack in profile["samples"]:  # frame numbers, outermost first
-            names = [f"{{frames[i]['name']}} ({{Path(frames[i]['file']).name}})" for i in stack]
+            # with --subprocesses each stack starts with its processes, `process 12:"python jobs.py"`:
+            # not functions, and named by PIDs that change with every run, so left out here
+            names = [f"{{frames[i]['name']}} ({{Path(frames[i]['file']).name}})" for i in stack
+                     if not re.match(r'process \\d+:"', frames[i]["name"])]
             samples += 1
             total.update(set(names))
             own.update(names[-1:])
@@ -173,6 +220,13 @@ def p95(path):
     stats = json.loads(Path(path).read_text())["summary"]["all"]["p95_ms"]
     return stats["min"], stats["median"], stats["max"]
 '''
+
+HELPERS_NOTE = (  # the notebook's words above HELPERS
+    "Helpers: start and stop programs in the background, and read py-spy's recordings. They also write "
+    "`startup/sitecustomize.py`, which each Python program they start runs first, so that py-spy may read "
+    "that program and every process it forks where Linux's Yama setting would otherwise refuse it (a "
+    "`sitecustomize` of your own still runs, after this one)."
+)
 
 
 # The py-spy the labs measure with, as pyproject.toml requires it (a test keeps the two equal): what

@@ -3,11 +3,11 @@
 Generated from the manifest, the lab's programs and the page's step headings; nothing runs here.
 The notebook needs Linux, Python and pip: its first cells install py-spy (the version range the
 project uses), write the programs its steps run into a folder of its own, and define a few helpers
-in plain Python (``nbcells.HELPERS``). Then, under the heading of the page's section where a step's
-evidence first appears (a generated block or a value marker), come the step's cells
-(``nbcells.cells``): the page's commands as the learner types them (`!py-spy record --pid $PID ...`)
-and a few lines that print the learner's own numbers from py-spy's output. Steps that another
-needs (a service, the traffic that keeps it busy, a stop) come first, in manifest order. The
+in plain Python (``nbcells.HELPERS``). Then, under the heading of the page's section where a step
+first shows (its command, a generated block or a value), or later where a step it needs is placed,
+come the step's cells (``nbcells.cells``): the page's commands as the learner types them (`!py-spy
+record --pid $PID ...`) and a few lines that print the learner's own numbers from py-spy's output.
+Steps that another needs (a service, the traffic that keeps it busy, a stop) come first. The
 notebook carries no outputs, so its bytes depend only on its inputs, and `make check` compares the
 committed file with what this module makes.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from labkit import kinds, nbcells, pages
+from labkit import kinds, nbcells, pages, words
 from labkit.manifest import Lab, Step
 
 GENERIC = {"claims", "provenance"}  # blocks that show the whole run, not one step
@@ -186,39 +186,57 @@ def included(lab: Lab, text: str) -> list[Step]:
     return [s for s in lab.steps if (s.id in shown or s.id in needed or s.stop) and not s.needs]
 
 
-def order(lab: Lab, text: str) -> list[tuple[str, list[Step]]]:
-    """The notebook's sections: each page heading with the steps that first run under it.
+def _placement(lab: Lab, text: str, steps: list[Step]) -> dict[str, int]:
+    """Each shown step's section (its index in ``sections``): the first where its results show, or a
+    later one where a step it needs is placed (transitively), so that a step never runs under a
+    heading before what it needs (Lab 4's comparison of both services goes where the fixed one runs)."""
+    found = list(enumerate(sections(lab, text)))
+    first = {step_id: number for number, (_, ids) in reversed(found) for step_id in ids}  # the earliest
+    by_id = {s.id: s for s in steps}
+    placed: dict[str, int] = {}
 
-    Before a step come the earlier steps (manifest order) it needs, and the earlier background and
-    stop steps whose own needs have run: the traffic that keeps a service busy, the stop that ends it.
+    def place(step_id: str, path: frozenset[str]) -> int:
+        if step_id not in placed:
+            if step_id not in by_id or step_id in path:  # not in the notebook, or a loop: no bound
+                return -1
+            needs = [place(n, path | {step_id}) for n in sorted(_needs(by_id[step_id]))]
+            placed[step_id] = max([first.get(step_id, -1), *needs])
+        return placed[step_id]
+
+    return {s.id: place(s.id, frozenset()) for s in steps if s.id in first}
+
+
+def order(lab: Lab, text: str) -> list[tuple[str, list[Step]]]:
+    """The notebook's sections: each page heading with the steps placed under it (``_placement``).
+
+    Before a step come the earlier steps (manifest order) it needs; before a step that runs something,
+    also the earlier background and stop steps whose own needs have run: the traffic that keeps a
+    service busy, the stop that ends it. A step that only reads files (a comparison) pulls in no stop.
     """
     steps = included(lab, text)
     index = {s.id: n for n, s in enumerate(steps)}
+    placed = _placement(lab, text, steps)
     done: list[str] = []
     out: list[tuple[str, list[Step]]] = []
 
     def emit(step: Step, into: list[Step]) -> None:
         if step.id in done:
             return
-        wanted = _needs(step)
+        wanted, runs = _needs(step), bool(step.command or step.target)
         for earlier in steps[: index[step.id]]:
-            follows = (earlier.background or earlier.stop) and _needs(earlier) <= set(done)
+            follows = runs and (earlier.background or earlier.stop) and _needs(earlier) <= set(done)
             if earlier.id in wanted or follows:
                 emit(earlier, into)
         done.append(step.id)
         into.append(step)
 
-    for heading, ids in sections(lab, text):
+    headings = [*enumerate(h or lab.title for h, _ in sections(lab, text)), (None, "The lab's other steps")]
+    for number, heading in headings:  # the last takes whatever no heading placed
         into: list[Step] = []
-        for step_id in sorted((i for i in ids if i in index), key=index.__getitem__):
-            emit(steps[index[step_id]], into)
+        for step in (s for s in steps if number is None or placed.get(s.id) == number):
+            emit(step, into)
         if into:
-            out.append((heading or lab.title, into))
-    rest: list[Step] = []
-    for step in steps:
-        emit(step, rest)
-    if rest:
-        out.append(("The lab's other steps", rest))
+            out.append((heading, into))
     return out
 
 
@@ -291,7 +309,7 @@ def _placed(lab: Lab, text: str, plan: list[tuple[str, list[Step]]]) -> list[tup
             sources = nbcells.cells(lab, step, files=files)
             if not sources:
                 continue
-            title = step.title or (f"Stop {', '.join(step.stop)}" if step.stop else step.id)
+            title = words.step_title(lab.steps, step.id)  # never a step's id: the reader never sees those
             sources[0] = f"# {title}\n{sources[0]}"
             later = where.get(step.id, heading)
             first, last = rank.get(heading, len(rank)), rank.get(later, -1)
@@ -327,7 +345,7 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
             "SECONDS = 2 if QUICK else 10  # how long each py-spy recording lasts"
         ),
         code("%pip install --quiet " + " ".join(f'"{r}"' for r in [nbcells.requirement(root), *imported])),
-        md("Helpers: start and stop programs in the background, and read py-spy's recordings."),
+        md(nbcells.HELPERS_NOTE),
         code(nbcells.HELPERS.format(folder=folder).rstrip("\n")),
         md("The lab's programs, written into the folder."),
         code(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from labkit import manifest, nbcells, notebook
+from labkit import manifest, nbcells, notebook, words
 
 from tests.helpers import ROOT
 
@@ -262,3 +263,103 @@ def test_lab_4_counts_each_workers_samples_in_checksum(tmp_path: Path) -> None:
     assert any(h.startswith("## Step 1") for h in headings), headings
     step2 = sources.split("## Step 2")[1].split("## Step 3")[0]
     assert "--subprocesses --pid {tree.pid}" in step2
+
+
+def _under(lab_id: str) -> dict[str, str]:
+    """Each code line of a lab's notebook -> the second-level heading above it (its words before ':')."""
+    heading, placed = "", {}
+    for cell in _built(lab_id).cells:
+        heading = cell.source.split(":")[0] if cell.source.startswith("## ") else heading
+        for line in cell.source.split("\n") if cell.cell_type == "code" else []:
+            placed.setdefault(line, heading)
+    return placed
+
+
+@pytest.mark.parametrize("lab_id", LABS)
+def test_no_step_runs_before_the_first_heading_that_shows_it(lab_id: str) -> None:
+    """A step goes under the first heading that shows it, or later when a step it needs shows later
+    (Lab 4's comparison of both services, shown in Step 4's prose, needs the fixed service's recording
+    of Step 6): pulled up to Step 4, it took the fixed service with it, ahead of the page."""
+    lab = _lab(lab_id)
+    text = (ROOT / lab.page).read_text(encoding="utf-8")
+    found = notebook.sections(lab, text)
+    headings = [h or lab.title for h, _ in found]
+    first = {}
+    for number, (_, ids) in enumerate(found):
+        for step_id in ids:
+            first.setdefault(step_id, number)
+    for heading, group in notebook.order(lab, text):
+        at = headings.index(heading) if heading in headings else len(headings)
+        early = [s.id for s in group if first.get(s.id, -1) > at]
+        assert not early, f"{early} run under {heading!r}, before the page shows them"
+
+
+def test_lab_4_runs_each_step_under_the_pages_step_that_runs_it() -> None:
+    """The page: Step 6 stops the slow service, starts the fixed one and records it (the comparison of
+    the two shows there too); Step 7 stops the fixed service, then measures the throughput."""
+    placed = _under("lab-4")
+    headings = sorted(set(placed.values()) - {""}, key=list(placed.values()).index)
+    assert headings == [f"## Step {n}" for n in (1, 2, 3, 4, 6, 7)]
+    line = {
+        text: next(k for k in placed if k.startswith(text))
+        for text in (
+            'tree = start("sh labs/job_pool/serve.sh"',
+            "!py-spy record --pid $PID --duration $SECONDS --subprocesses --format speedscope -o tree.json",
+            "stop(tree)",
+            'fixed = start("sh labs/job_pool/serve.sh --fixed"',
+            "COMPUTING = ",
+            "stop(fixed)",
+            "!python labs/job_pool/jobs.py",
+        )
+    }
+    assert [placed[v] for v in line.values()] == [
+        "## Step 1",
+        "## Step 4",
+        "## Step 6",
+        "## Step 6",
+        "## Step 6",
+        "## Step 7",
+        "## Step 7",
+    ]
+
+
+@pytest.mark.parametrize("lab_id", LABS)
+def test_cells_are_titled_by_the_steps_titles_never_their_ids(lab_id: str) -> None:
+    """A stop step without a title is named by what it stops ("Stop the slow web service"), as the
+    terminal names it, not by the manifest's ids ("Stop web")."""
+    lab = _lab(lab_id)
+    ids = {s.id for s in lab.steps}
+    titles = [c.source.split("\n")[0][2:] for c in _built(lab_id).cells if c.cell_type == "code"]
+    titles = [t.removesuffix(", continued") for t in titles if t and not t.startswith(("!", "%"))]
+    named = [t for t in titles if t in ids or (t.startswith("Stop ") and set(t[5:].split(", ")) <= ids)]
+    assert not named, named
+    stops = [s for s in lab.steps if s.stop and s.id in {x.id for x in notebook.included(lab, "")}]
+    assert all(f"Stop {words._lower(words.step_title(lab.steps, s.stop[0]))}" in titles for s in stops)
+
+
+def test_the_notebooks_sitecustomize_runs_a_sitecustomize_of_your_own(tmp_path: Path) -> None:
+    """The programs a notebook starts find its sitecustomize first on PYTHONPATH; one the learner's
+    environment already has (a Debian Python ships one) still runs after it."""
+    import subprocess
+    import sys
+
+    helpers = nbcells.HELPERS.format(folder="lab")
+    subprocess.run([sys.executable, "-c", helpers], cwd=tmp_path, check=True, capture_output=True, timeout=30)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "sitecustomize.py").write_text("print('my own sitecustomize ran')\n")
+    path = os.pathsep.join([str(tmp_path / "lab" / "startup"), str(mine)])
+    env = {**os.environ, "PYTHONPATH": path}
+    run = subprocess.run(
+        [sys.executable, "-c", "import sitecustomize; print(sitecustomize.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert run.stdout.split("\n")[:2] == [
+        "my own sitecustomize ran",
+        str(tmp_path / "lab" / "startup" / "sitecustomize.py"),
+    ]
+    assert run.stderr == ""
