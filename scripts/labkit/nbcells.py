@@ -95,8 +95,8 @@ def _environment():  # the programs' environment: the folder with sitecustomize.
 
 _scope = Path("/proc/sys/kernel/yama/ptrace_scope")
 if _scope.exists() and int(_scope.read_text()) >= 2 and os.geteuid() != 0:
-    print(f"ptrace_scope is {{_scope.read_text().strip()}}: py-spy --pid needs root here (the page's "
-          "troubleshooting says what to do)")
+    print(f"ptrace_scope is {{_scope.read_text().strip()}}: py-spy --pid needs root here (Lab 1's "
+          "troubleshooting, 'Permission denied on Linux', says what to do)")
 
 
 def start(command, ready="", log="program.log"):
@@ -316,6 +316,9 @@ def _per_worker(step: Step, files: dict[str, str]) -> str:
     before, after = (files.get(s, f"{s}.json") for s in (step.before, step.after))  # the page's names
     return (
         f"COMPUTING = {computing!r}  # only samples with it on the stack count ('': every sample)\n"
+        "# py-spy looks 100 times a second (its default rate) and stops after SECONDS x 100 - 1 looks:\n"
+        "# a worker's busy share is its samples over those looks, as the page counts it\n"
+        "INSTANTS = SECONDS * 100 - 1\n"
         f"for path in [{before!r}, {after!r}]:\n"
         "    data = json.loads(Path(path).read_text())\n"
         "    names, counts = [f['name'] for f in data['shared']['frames']], Counter()\n"
@@ -324,7 +327,8 @@ def _per_worker(step: Step, files: dict[str, str]) -> str:
         f"        if thread and re.search({step.threads!r}, thread[1]):\n"
         "            counts[thread[1]] += sum(not COMPUTING or COMPUTING in {names[i] for i in s}\n"
         "                                     for s in profile['samples'])\n"
-        '    print(f"{path}: " + ", ".join(f"{name} {n} samples" for name, n in sorted(counts.items())))'
+        '    print(f"{path}: " + ", ".join(\n'
+        '        f"{name} {n} samples, busy {n / INSTANTS:.1%}" for name, n in sorted(counts.items())))'
     )
 
 
