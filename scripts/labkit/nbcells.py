@@ -328,7 +328,7 @@ def _per_worker(step: Step, files: dict[str, str]) -> str:
         "            counts[thread[1]] += sum(not COMPUTING or COMPUTING in {names[i] for i in s}\n"
         "                                     for s in profile['samples'])\n"
         '    print(f"{path}: " + ", ".join(\n'
-        '        f"{name} {n} samples, busy {n / INSTANTS:.1%}" for name, n in sorted(counts.items())))'
+        '        f"{name} {n} samples (busy {n / INSTANTS:.1%})" for name, n in sorted(counts.items())))'
     )
 
 

@@ -252,11 +252,12 @@ def test_lab_4_counts_each_workers_samples_in_checksum(tmp_path: Path) -> None:
         "Path": lambda p: tmp_path / p,
         "Counter": Counter,
         "print": printed.append,
+        "SECONDS": 1,  # one second at py-spy's 100 Hz: 99 looks, the busy shares' denominator
     }
     exec(cell, names)  # the cell as the notebook runs it
     assert printed == [
-        f"{step.before}.json: worker-0 7 samples, worker-1 1 samples",
-        f"{step.after}.json: worker-0 4 samples, worker-1 3 samples",
+        f"{step.before}.json: worker-0 7 samples (busy 7.1%), worker-1 1 samples (busy 1.0%)",
+        f"{step.after}.json: worker-0 4 samples (busy 4.0%), worker-1 3 samples (busy 3.0%)",
     ]
     headings = [c.source for c in _built("lab-4").cells if c.cell_type == "markdown"]
     sources = "\n".join(c.source for c in _built("lab-4").cells)
