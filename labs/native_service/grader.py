@@ -131,7 +131,7 @@ def check_fast(
     fast = exercise.of(lab).checks["fast"]
     raw, why, note = bench(
         lab, root=root, file=file, function=function, fast=fast, quick=quick, folder=folder, work=work,
-        say=say, flag="--distances",
+        say=say, flag="--distances", what="the broadcast", label="fast",
     )  # fmt: skip
     try:
         if raw is None:

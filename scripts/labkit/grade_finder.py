@@ -115,6 +115,7 @@ def check_speed_only(raw: JSONObject, *, fast: JSONObject, what: str = "the slow
     summary = benchmark.summarise(raw)
     spread = summary["speedup"]
     speedup = Measured(spread["median"], spread["min"], spread["max"])
+    earlier = [str(m) for m in raw.get(EARLIER, [])]
     return judged(
         "fast",
         f"fast: faster than {what} at n = {summary['n']:,}",
@@ -125,6 +126,10 @@ def check_speed_only(raw: JSONObject, *, fast: JSONObject, what: str = "the slow
         hint=str(fast["hint"]),
         rule=f"≥ {formats_of(float(fast['than']), 'speedup')} at the conservative end (your slowest call "
         f"against {what}'s fastest)",
+        detail=f"timed {len(earlier) + 1} times: a busy machine left the earlier ones undecided "
+        f"({'; '.join(earlier)})"
+        if earlier
+        else "",
     )
 
 
@@ -154,6 +159,13 @@ def check_speed(raw: JSONObject, *, fast: JSONObject, scales: JSONObject) -> tup
     return fast_check, scales_check
 
 
+# A busy machine only adds time, and most to the learner's slowest call, which the conservative end
+# uses: a speed check left undecided (the median passes, that end does not) is timed again, up to this
+# many times in all; a fix whose median misses fails at once. Earlier attempts are named in the check.
+ATTEMPTS = 3
+EARLIER = "undecided_before"  # the key under which a benchmark's JSON carries the earlier attempts
+
+
 def bench(
     lab: Lab,
     *,
@@ -166,13 +178,38 @@ def bench(
     work: Path,
     say: Say,
     flag: str = "--finder",
+    what: str = "the slow finder",
+    label: str = "fast, scales",
 ) -> tuple[JSONObject | None, str, str]:
     """The lab's benchmark with the learner's function as the fast one (``flag FILE.py:FUNCTION``):
-    (its JSON or None, why not, a note on cut output)."""
+    (its JSON or None, why not, a note on cut output); run again while its speed check is undecided."""
     command = fast["quick_program"] if quick and "quick_program" in fast else fast["program"]
     argv = runner.python_argv([str(a).replace("{seed}", str(lab.seed)) for a in command], root)
     argv += [flag, f"{file}:{function}"]
-    say(f"fast, scales: {' '.join(PathMap.here(root).command(argv)[1:])}")
+    say(f"{label}: {' '.join(PathMap.here(root).command(argv)[1:])}")
+    earlier: list[str] = []
+    for done in range(1, ATTEMPTS + 1):
+        raw, why, note = _bench_once(argv, folder=folder, work=work, quick=quick)
+        if raw is None or note:
+            return raw, why, note
+        raw.pop(EARLIER, None)  # only the grader writes it
+        try:
+            check = check_speed_only(raw, fast=fast, what=what)
+        except LabError:
+            return raw, why, note  # the caller reports what is wrong with it
+        if earlier:
+            raw[EARLIER] = list(earlier)
+        if check.verdict != "undecided" or done == ATTEMPTS:
+            break
+        earlier.append(check.measured)
+        say(f"fast: undecided ({check.measured}); timing again ({done + 1} of {ATTEMPTS})")
+    return raw, why, note
+
+
+def _bench_once(
+    argv: list[str], *, folder: Path, work: Path, quick: bool
+) -> tuple[JSONObject | None, str, str]:
+    """One run of the benchmark in the sandbox: (its JSON or None, why not, a note on cut output)."""
     raw = folder / "bench.json"
     seconds = limit("quick_bench" if quick else "bench")
     ran = sandbox.run([*argv, "--json", str(raw)], cwd=folder, log=work / "bench.log", limit_s=seconds)

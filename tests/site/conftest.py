@@ -132,3 +132,32 @@ def vnu() -> list[str]:
     need(java is not None, "java is missing (the Nu HTML checker needs it): apt-get install default-jre")
     need(VNU.exists(), "the Nu HTML checker is missing: npm install --prefix .labs/npm vnu-jar (see .ci/run)")
     return [str(java), "-jar", str(VNU)]
+
+
+# pytest-playwright keeps its driver and browser for the whole session. Under `make test` (pytest-xdist)
+# a worker also runs the toolkit in-process in other files, and the toolkit, a child subreaper, kills
+# every child of its process when it cleans up (labkit.reaper.sweep): the driver included. So each test
+# file here starts its own driver and browser, and stops them when it ends (files run whole on one worker).
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser_type(playwright: Any, browser_name: str) -> Any:
+    return getattr(playwright, browser_name)
+
+
+@pytest.fixture(scope="module")
+def launch_browser(browser_type_launch_args: dict[str, Any], browser_type: Any) -> Any:
+    return lambda **kwargs: browser_type.launch(**{**browser_type_launch_args, **kwargs})
+
+
+@pytest.fixture(scope="module")
+def browser(launch_browser: Any) -> Iterator[Any]:
+    launched = launch_browser()
+    yield launched
+    launched.close()

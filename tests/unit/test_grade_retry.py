@@ -1,0 +1,77 @@
+"""The grader's speed check on a busy machine: a conservative end left undecided is timed again, up to
+labkit.grade_finder.ATTEMPTS times in all, and the check names the attempts; a clear verdict is final."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from labkit import grade_finder
+from labkit.grade_finder import ATTEMPTS, bench, check_speed_only
+
+FAST = {"than": 100, "hint": "h", "program": ["labs/benchmark/bench.py"]}
+
+
+def raw(*fast_factors: float) -> dict[str, Any]:
+    """One size: the slow finder 1,000 times the fast one's clean time; ``fast_factors`` slow down the
+    fast finder's five timings (load on the machine)."""
+    return {
+        "repeats": 5,
+        "points": [
+            {
+                "n": 1600,
+                "number": {"slow": 1, "fast": 100},
+                "same_result": True,
+                "times_s": {"slow": [1e-3] * 5, "fast": [1e-6 * f for f in fast_factors]},
+            }
+        ],
+    }
+
+
+CLEAN = raw(1, 1, 1, 1.1, 1)  # 909× at its conservative end: holds
+BUSY = raw(1, 1, 20, 1, 1.2)  # median 1,000×, one call slowed 20×: 50× at that end, undecided
+SLOW = raw(20, 20, 25, 22, 20)  # about 50× whichever way: fails
+
+
+def _graded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, runs: list[dict[str, Any]]) -> tuple[Any, int]:
+    """bench() over benchmark runs that report ``runs`` in turn: (the fast check, runs used)."""
+    queue = list(runs)
+    monkeypatch.setattr(grade_finder, "_bench_once", lambda *a, **k: (queue.pop(0), "", ""))
+    said: list[str] = []
+    got, _, _ = bench(
+        SimpleNamespace(seed=1),  # type: ignore[arg-type]  # only the lab's seed is read
+        root=tmp_path, file=tmp_path / "f.py", function="f", fast=FAST, quick=False,
+        folder=tmp_path, work=tmp_path, say=said.append,
+    )  # fmt: skip
+    assert got is not None
+    return check_speed_only(got, fast=FAST), len(runs) - len(queue)
+
+
+@pytest.fixture(autouse=True)
+def _no_lab(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grade_finder.runner, "python_argv", lambda argv, root: ["python", *argv])
+
+
+def test_an_undecided_first_timing_is_timed_again_and_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert check_speed_only(BUSY, fast=FAST).verdict == "undecided"
+    check, used = _graded(monkeypatch, tmp_path, [BUSY, CLEAN, CLEAN])
+    assert (check.verdict, used) == ("holds", 2)
+    assert check.detail.startswith("timed 2 times: a busy machine left the earlier ones undecided (")
+
+
+def test_a_clear_verdict_is_never_timed_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for first, verdict in ((CLEAN, "holds"), (SLOW, "fails")):
+        check, used = _graded(monkeypatch, tmp_path, [first, CLEAN, CLEAN])
+        assert (check.verdict, used, check.detail) == (verdict, 1, "")
+
+
+def test_undecided_every_time_stays_undecided_after_the_last_attempt(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    check, used = _graded(monkeypatch, tmp_path, [BUSY] * (ATTEMPTS + 1))
+    assert (check.verdict, used) == ("undecided", ATTEMPTS)
+    assert check.detail.startswith(f"timed {ATTEMPTS} times")
