@@ -177,6 +177,9 @@ def wait_ready(proc: subprocess.Popen[bytes], *, log: Path, pattern: str, timeou
             with contextlib.suppress(OSError):
                 if regex.search(log.read_text(encoding="utf-8", errors="replace")):
                     return  # ready, then gone: the caller finds it exited
+            problem = log_problem(log)  # the drain may have met a full disk only after the exit
+            if problem:
+                raise LabError(f"{problem}; the program's output could not be kept, so the run stops here")
             raise LabError(
                 f"the program exited (code {proc.returncode}) before it was ready to be profiled; "
                 f"its last output:\n{tail(log)}"

@@ -68,21 +68,21 @@ def test_step_3_says_to_open_its_new_file_and_speedscopes_direction() -> None:
 
 def test_the_one_thread_of_openblas_is_taught_where_the_benchmark_runs() -> None:
     assert "OpenBLAS" not in prose(step("Step 1"))
-    assert "`distances.py`, which the service and the benchmark both import" in prose(step("Step 5"))
+    assert "`labs/native_service/distances.py`, which the service and the benchmark import first" in prose(
+        step("Step 5")
+    )
     for program in ("search.py", "bench_distances.py"):
         assert "\nfrom distances import (" in (FOLDER / program).read_text(encoding="utf-8")
 
 
-def test_step_6_says_where_dgemm_stood_in_our_recording() -> None:
+def test_step_6_says_where_dgemm_may_stand_not_where_it_stood_in_one_recording() -> None:
+    """Where OpenBLAS's routines stand depends on how far py-spy's walk of the C stack got in a run, and no
+    claim decides it: the page gives both cases and states neither as what our recording showed."""
     with_dgemm = [(frames, n) for frames, n in stacks("fixed_native") if any("gemm" in f for f in frames)]
     assert with_dgemm, "the fixed service's recording has OpenBLAS's routines"
-    through = sum(n for frames, n in with_dgemm if ADDRESS.match(frames[0]))
     text = prose(step("Step 6"))
-    if through == 0:  # the walk never reached past OpenBLAS: the page may not say it did
-        assert "routines stood only in a tower of their own" in text
-        assert "would sit at the tip of the main tower" in text  # a case, not what we saw
-    else:
-        assert "stood only" not in text
+    assert "In our recording" not in text
+    assert "tower of their own starting at `<module>`" in text and "tip of the main tower" in text
 
 
 def test_every_address_frame_that_ends_a_visible_share_of_stacks_is_explained() -> None:
