@@ -3,7 +3,7 @@
 Generated from the manifest, the lab's programs and the page's step headings; nothing runs here.
 The notebook needs Linux, Python and pip: its first cells install py-spy (the version range the
 project uses), write the programs its steps run into a folder of its own, and define a few helpers
-in plain Python (``nbcells.HELPERS``). Then, under the heading of the page's section where a step
+in plain Python (``nbhelpers``). Then, under the heading of the page's section where a step
 first shows (its command, a generated block or a value), or later where a step it needs is placed,
 come the step's cells (``nbcells.cells``): the page's commands as the learner types them (`!py-spy
 record --pid $PID ...`) and a few lines that print the learner's own numbers from py-spy's output.
@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from labkit import kinds, nbcells, pages, words
+from labkit import kinds, nbcells, nbhelpers, pages, words
 from labkit.manifest import Lab, Step
 
 GENERIC = {"claims", "provenance"}  # blocks that show the whole run, not one step
@@ -331,10 +331,10 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
     """The notebook of one lab from its manifest, programs and page text (no outputs, fixed ids)."""
     root = Path.cwd() if root is None else root
     plan = order(lab, text)
-    steps = [s for _, group in plan for s in group]
+    placed = _placed(lab, text, plan)
     folder = lab.id
     url = page_url(lab, root=root)
-    files = programs(lab, steps, root=root)
+    files = programs(lab, [s for _, group in plan for s in group], root=root)
     imported = nbcells.imported(root, files)
     cells = [
         md(_intro(lab, url, folder)),
@@ -345,8 +345,8 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
             "SECONDS = 2 if QUICK else 10  # how long each py-spy recording lasts"
         ),
         code("%pip install --quiet " + " ".join(f'"{r}"' for r in [nbcells.requirement(root), *imported])),
-        md(nbcells.HELPERS_NOTE),
-        code(nbcells.HELPERS.format(folder=folder).rstrip("\n")),
+        md(nbhelpers.HELPERS_NOTE),
+        code(nbhelpers.helpers(folder, [s for _, sources in placed for s in sources] + ["stop()"])),
         md("The lab's programs, written into the folder."),
         code(
             "for folder in "
@@ -355,7 +355,7 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
         ),
     ]
     cells += [code(f"%%writefile {path}\n{body.rstrip(chr(10))}") for path, body in files.items()]
-    for heading, sources in _placed(lab, text, plan):
+    for heading, sources in placed:
         if url:
             anchor = f"{url}#{_slug(heading)}" if heading != lab.title else url
             cells.append(md(f"## {heading}\n\n[This step on the page]({anchor})"))

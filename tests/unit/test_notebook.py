@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from labkit import manifest, nbcells, notebook, words
+from labkit import manifest, nbcells, nbhelpers, notebook, words
 
 from tests.helpers import ROOT
 
@@ -344,7 +344,7 @@ def test_the_notebooks_sitecustomize_runs_a_sitecustomize_of_your_own(tmp_path: 
     import subprocess
     import sys
 
-    helpers = nbcells.HELPERS.format(folder="lab")
+    helpers = nbhelpers.HELPERS.format(folder="lab")
     subprocess.run([sys.executable, "-c", helpers], cwd=tmp_path, check=True, capture_output=True, timeout=30)
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -364,3 +364,47 @@ def test_the_notebooks_sitecustomize_runs_a_sitecustomize_of_your_own(tmp_path: 
         str(tmp_path / "lab" / "startup" / "sitecustomize.py"),
     ]
     assert run.stderr == ""
+
+
+@pytest.mark.parametrize("lab_id", LABS)
+def test_defines_the_public_helpers_its_cells_call_and_no_other(lab_id: str) -> None:
+    """A helper no cell calls only puzzles the reader (Lab 4 draws no `top` screen and reads no load
+    report: no screen() or p95()); every helper a cell calls is defined."""
+    cells = [c.source for c in _built(lab_id).cells if c.cell_type == "code"]
+    (defined,) = [c for c in cells if "\ndef start(" in c]
+    calls = "\n".join(c for c in cells if c != defined)
+    for name in re.findall(r"^def ([a-z]\w*)\(", nbhelpers.HELPERS, re.M):
+        assert (f"\ndef {name}(" in defined) == bool(re.search(rf"\b{name}\(", calls)), (lab_id, name)
+
+
+def test_functions_names_the_threads_in_the_pages_words_not_by_their_pattern(tmp_path: Path) -> None:
+    """Lab 4's recordings count the threads matching `^worker-`: the notebook prints "of the worker
+    threads", as the page's captions say, never the pattern."""
+    import json
+    import subprocess
+    import sys
+
+    lab = _lab("lab-4")
+    (step,) = [s for s in lab.steps if s.id == "slow_tree"]
+    show = [c for c in nbcells.cells(lab, step, files={"slow_tree": "tree.json"}) if "functions(" in c][-1]
+    frames = [{"name": "work", "file": "jobs.py"}, {"name": "checksum", "file": "jobs.py"}]
+    recording = {
+        "shared": {"frames": frames},
+        "profiles": [
+            {"name": 'Process 7 Thread 7 "worker-0"', "samples": [[0, 1]] * 3},
+            {"name": 'Process 6 Thread 6 "dispatcher"', "samples": [[0]]},
+        ],
+    }
+    (tmp_path / "lab-4").mkdir()
+    (tmp_path / "lab-4" / "tree.json").write_text(json.dumps(recording))
+    helpers = nbhelpers.helpers("lab-4", [show])
+    run = subprocess.run(
+        [sys.executable, "-c", f"{helpers}\n{show}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert "tree.json: 3 samples of the worker threads\n" in run.stdout, run.stdout
+    assert step.threads not in run.stdout
