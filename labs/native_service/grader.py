@@ -44,7 +44,7 @@ QUESTIONS = {
     "native_gone": "profile: NumPy's element-by-element loops no longer dominate",
 }
 # The loops the broadcast spends its time in, whatever suffix NumPy picked for the CPU (labs/lab-3.yml).
-LOOPS = r"^DOUBLE_(subtract|square|pairwise_sum|add)"  # add: the sum's loop in NumPy 2.2
+LOOPS = r"^(DOUBLE_(subtract|square|pairwise_sum)|reduce_loop$)"  # NumPy 2.2 sums in reduce_loop
 LEVEL = 0.95  # one recording, one look: the level of the loops' share interval
 
 
