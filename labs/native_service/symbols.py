@@ -3,7 +3,8 @@
 py-spy names a native frame from the library's symbols. A library "stripped" for shipping keeps only
 the dynamic symbols it exports (``.dynsym``) and drops the full table (``.symtab``) that also names its
 internal functions. This program loads NumPy, finds both libraries in its own memory map
-(/proc/self/maps) and reads their ELF section headers; it prints a line per library, then one JSON line.
+(/proc/self/maps) and reads their ELF section headers; it prints a line per library and NumPy's
+version, then one JSON line.
 
     python labs/native_service/symbols.py
 """
@@ -15,7 +16,7 @@ import struct
 import sys
 from pathlib import Path
 
-import numpy  # noqa: F401  (loads NumPy's extension into this process)
+import numpy  # loads NumPy's extension into this process
 
 
 def sections(path: Path) -> list[str]:
@@ -55,6 +56,8 @@ def main() -> int:
             "dynsym": ".dynsym" in names if names else None,
         }
         print(f"{key}: {found[key]['file']}: .symtab {found[key]['symtab']}, .dynsym {found[key]['dynsym']}")
+    found["numpy"]["version"] = numpy.__version__  # the loops' names and suffixes depend on it
+    print(f"numpy: version {numpy.__version__}")
     print(json.dumps(found))
     return 0
 

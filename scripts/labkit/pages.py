@@ -93,10 +93,11 @@ def claims_table(ctx: Context, arg: str | None) -> list[str]:
                 formats.html_text(c["rule"]),
             ]
         )
-    caption = (
-        "Each sentence is checked against this build's measurements; a share holds only when its "
-        "whole confidence interval is on the right side of the threshold"
-    )
+    caption = "Each sentence is checked against this build's measurements"
+    if any(c.get("interval") for c in mine):  # said only where some claim is judged on an interval
+        caption += (
+            "; a share holds only when its whole confidence interval is on the right side of the threshold"
+        )
     return table(["Verdict", "Claim", "Evidence", "Measured", "Rule"], rows, caption=caption)
 
 

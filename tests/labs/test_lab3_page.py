@@ -138,14 +138,19 @@ def test_the_provenance_names_one_benchmark_size_once() -> None:
     assert f"<td>{row}</td>" in PAGE
 
 
-def test_symbols_prints_a_line_per_library_then_one_json_line() -> None:
+def test_symbols_prints_a_line_per_library_and_numpys_version_then_one_json_line() -> None:
     symbols = load("symbols")
-    assert "prints a line per library, then one JSON line" in " ".join((symbols.__doc__ or "").split())
+    said = "prints a line per library and NumPy's version, then one JSON line"
+    assert said in " ".join((symbols.__doc__ or "").split())
     done = subprocess.run(
         [sys.executable, str(FOLDER / "symbols.py")], capture_output=True, text=True, timeout=60
     )
     *lines, last = done.stdout.strip().splitlines()
-    assert [line.split(":")[0] for line in lines] == list(json.loads(last))
+    found = json.loads(last)
+    assert [line.split(":")[0] for line in lines] == [*found, "numpy"]
+    assert (
+        lines[-1] == f"numpy: version {found['numpy']['version']}" and found["numpy"]["version"][0].isdigit()
+    )
 
 
 def test_with_distances_the_benchmark_checks_sums_to_the_graders_tolerance(tmp_path: Path) -> None:

@@ -340,3 +340,15 @@ def test_the_claims_table_puts_the_verdict_first_in_words(results: dict[str, Any
         ("✗ mismatch: does not hold (this page says it holds)", "d"),
     ]
     assert "does not hold as expected" not in html
+
+
+def test_the_claims_tables_caption_names_intervals_only_where_a_claim_is_judged_on_one(
+    results: dict[str, Any],
+) -> None:
+    base = {"page": "p.md", "evidence": "measured", "rule": "> 50%", "shown": "60%", "source": "", "link": ""}
+    claim = {**base, "text": "a", "verdict": "holds", "expect": "holds", "interval": None}
+    context = dataclasses.replace(ctx(results), page="p.md")
+    results["claims"] = [claim]
+    assert "confidence interval" not in "\n".join(pages.claims_table(context, None))  # exact counts
+    results["claims"] = [claim, {**claim, "text": "b", "interval": [0.55, 0.66]}]
+    assert "whole confidence interval" in "\n".join(pages.claims_table(context, None))
