@@ -82,9 +82,13 @@ def _environment():  # the programs' environment: the folder with sitecustomize.
 
 
 _scope = Path("/proc/sys/kernel/yama/ptrace_scope")
-if _scope.exists() and int(_scope.read_text()) >= 2 and os.geteuid() != 0:
-    print(f"ptrace_scope is {{_scope.read_text().strip()}}: py-spy --pid needs root here (Lab 1's "
-          "troubleshooting, 'Permission denied on Linux', says what to do)")
+_level = int(_scope.read_text()) if _scope.exists() else 0
+if _level == 2 and os.geteuid() != 0:
+    print("ptrace_scope is 2: py-spy --pid needs root here (Lab 1's troubleshooting, "
+          "'Permission denied on Linux', says what to do)")
+elif _level >= 3:  # Yama's highest level: no attaching at all until the machine restarts
+    print("ptrace_scope is 3: no program may attach by PID until reboot, root included (Lab 1's "
+          "troubleshooting, 'Permission denied on Linux')")
 
 
 def start(command, ready="", log="program.log"):

@@ -138,3 +138,12 @@ def test_symbols_reads_the_section_headers_of_the_loaded_libraries(tmp_path: Pat
     assert set(found) == {"libc", "numpy"}
     assert found["numpy"]["symtab"] is True  # NumPy's wheels keep the names that Lab 3's page shows
     assert found["libc"]["dynsym"] is True and found["libc"]["file"].startswith("libc.so")
+
+
+def test_the_benchmark_labels_a_learners_function_as_theirs_not_as_the_matrix_product() -> None:
+    """`--distances FILE:FUNCTION` times the learner's function: its row must not say `matmul`."""
+    bench = load("bench_distances")
+    times = {"slow": [2e-3, 3e-3], "fast": [1e-4, 2e-4]}
+    assert "matmul:" in bench.describe({"times_s": times})
+    theirs = bench.describe({"times_s": times, "distances": "exercises/lab-3/distances.py:distances"})
+    assert "yours:" in theirs and "matmul" not in theirs

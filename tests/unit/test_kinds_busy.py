@@ -126,3 +126,20 @@ def test_with_computing_a_blocked_workers_samples_do_not_count(tmp_path: Path) -
     assert every["before_samples"] == 10
     computing = busy.derive({**entry, "computing": "checksum"}, tmp_path)["workers"][0]
     assert (computing["before_samples"], computing["before"]) == (4, 0.4)
+
+
+def test_the_charts_caption_names_every_worker_tied_for_busiest_or_least_busy(tmp_path: Path) -> None:
+    """The caption's words match the table: a tie names both workers, not one picked by name."""
+    entry = write(
+        tmp_path, {"worker-0": 9, "worker-1": 1, "worker-2": 1}, {"worker-0": 5, "worker-1": 5, "worker-2": 4}
+    )
+    entry = {**entry, **busy.derive(entry, tmp_path)}
+    results: Any = {"busy_shares": {"busy": entry}}
+    caption = re.search(
+        r"<figcaption>(.*?)</figcaption>",
+        "\n".join(busy.busy_chart(Context(results=results, data_href="data", data_dir=tmp_path), "busy")),
+        re.S,
+    )
+    assert caption
+    assert "Before: busiest worker-0 (90.0%), least busy worker-1 and worker-2 (10.0%)" in caption.group(1)
+    assert "After: busiest worker-0 and worker-1 (50.0%), least busy worker-2 (40.0%)" in caption.group(1)

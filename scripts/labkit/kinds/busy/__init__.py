@@ -122,10 +122,15 @@ def busy_chart(ctx: Context, arg: str | None) -> list[str]:
     computing = entry.get("computing", "")
     inside = f" in <code>{formats.html_text(computing)}</code>" if computing else ""
 
-    def said(s: dict[str, Any]) -> str:
+    def said(s: dict[str, Any], side: str) -> str:
+        def tied(name: str) -> str:  # every worker with the same count, so the words match the table
+            counts = {w["name"]: w[f"{side}_samples"] for w in entry["workers"]}
+            same = [n for n, c in counts.items() if c == counts.get(name)]
+            return formats.html_text(" and ".join(same if name in same else [name]))
+
         return (
-            f"busiest {formats.html_text(s['busiest'])} ({formats.share(s['busiest_share'])}), least busy "
-            f"{formats.html_text(s['least'])} ({formats.share(s['least_share'])})"
+            f"busiest {tied(s['busiest'])} ({formats.share(s['busiest_share'])}), least busy "
+            f"{tied(s['least'])} ({formats.share(s['least_share'])})"
         )
 
     rows = [
@@ -144,7 +149,8 @@ def busy_chart(ctx: Context, arg: str | None) -> list[str]:
         f'<img src="{ctx.data_href}/{entry["files"]["svg"]}" alt="Bar chart: {title}, each worker before '
         'and after; the same figures are in the table below">',
         f"<figcaption>{title}: the share of py-spy's sampling instants at which each worker was running or "
-        f"waiting for a CPU{inside}. Before: {said(before)}. After: {said(after)}.</figcaption>",
+        f"waiting for a CPU{inside}. Before: {said(before, 'before')}. After: {said(after, 'after')}."
+        "</figcaption>",
         "</figure>",
         *table(
             ["Worker", "Samples, before", "Busy, before", "Samples, after", "Busy, after"],
