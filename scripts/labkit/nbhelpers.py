@@ -139,7 +139,8 @@ def functions(path, threads="", top=6, also=(), label=""):
     frames = data["shared"]["frames"]
     samples, total, own = 0, Counter(), Counter()
     for profile in data["profiles"]:
-        thread = re.search(r'"(.*)"$', profile["name"])  # py-spy names it: Thread 12 "worker-3"
+        # py-spy names it Thread 12 "worker-3" (Process 12 Thread 12 "worker-3" with --subprocesses)
+        thread = re.search(r'"(.*)"$', profile["name"])
         if threads and not re.search(threads, thread[1] if thread else profile["name"]):
             continue
         for stack in profile["samples"]:  # frame numbers, outermost first
