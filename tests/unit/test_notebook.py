@@ -211,15 +211,14 @@ def test_a_page_that_names_no_speedscope_file_keeps_the_step_id() -> None:
 
 
 def test_a_program_whose_output_the_page_links_runs_under_that_section() -> None:
-    """Lab 3's page first shows the symbols program's output in Step 3 (NumPy's version, which the loops'
-    names depend on; data/symbols.txt is linked later): the notebook runs it there (a json step), so the
-    learner reads their own NumPy's version where the page gives ours."""
+    """Lab 3's page links data/symbols.txt and gives NumPy's version under "Where --native works": the
+    notebook runs the symbols program there (a json step), so the learner can read their own libraries."""
     heading, placed = "", {}
     for cell in _built("lab-3").cells:
         heading = cell.source.split("\n")[0] if cell.source.startswith("## ") else heading
         for line in cell.source.split("\n") if cell.cell_type == "code" else []:
             placed.setdefault(line, heading)
-    assert placed.get("!python labs/native_service/symbols.py") == "## Step 3: Record again with --native"
+    assert placed.get("!python labs/native_service/symbols.py") == "## Where --native works"
 
 
 def test_lab_4_counts_each_workers_samples_in_checksum(tmp_path: Path) -> None:
