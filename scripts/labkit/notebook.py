@@ -269,16 +269,16 @@ def page_url(lab: Lab, *, root: Path) -> str | None:
     return site[1].rstrip("/") + "/" + lab.page.parent.relative_to("docs").as_posix() + "/"
 
 
-def _intro(lab: Lab, url: str | None, folder: str) -> str:
+def _intro(lab: Lab, url: str | None, folder: str, packages: list[str]) -> str:
     page = f"[the lab's page]({url})" if url else f"the lab's page (*{lab.title}* on the site)"
     return (
         f"# {lab.title}\n\n"
         f"This notebook runs the lab on your machine: Linux with Python 3.10 or newer and pip. Its cells "
-        f"install py-spy, write the lab's programs into the folder `{folder}/` beside the notebook, run "
-        f"them and py-spy with the commands of {page}, and print the numbers of your run. Run the cells "
-        "in order; each heading is the page's section that explains it. A program a cell starts in the "
-        "background runs until a later cell stops it; interrupting the kernel stops it too (Ctrl+C "
-        "reaches it as in a terminal), and so does stopping or restarting the kernel."
+        f"install {' and '.join(packages)}, write the lab's programs into the folder `{folder}/` beside the "
+        f"notebook, run them and py-spy with the commands of {page}, and print the numbers of your run. "
+        "Run the cells in order; each heading is the page's section that explains it. A program a cell "
+        "starts in the background runs until a later cell stops it; interrupting the kernel stops it too "
+        "(Ctrl+C reaches it as in a terminal), and so does stopping or restarting the kernel."
     )
 
 
@@ -337,7 +337,7 @@ def build(lab: Lab, text: str, *, root: Path | None = None) -> NotebookNode:
     files = programs(lab, [s for _, group in plan for s in group], root=root)
     imported = nbcells.imported(root, files)
     cells = [
-        md(_intro(lab, url, folder)),
+        md(_intro(lab, url, folder, ["py-spy", *(re.split(r"[<>=!~; \[]", r)[0] for r in imported)])),
         code(
             "import os\n\n"
             "# QUICK = True (or LABKIT_QUICK=1 in the environment): short recordings and smaller runs\n"

@@ -408,3 +408,10 @@ def test_functions_names_the_threads_in_the_pages_words_not_by_their_pattern(tmp
     )
     assert "tree.json: 3 samples of the worker threads\n" in run.stdout, run.stdout
     assert step.threads not in run.stdout
+
+
+def test_the_intro_names_every_package_the_first_cells_install() -> None:
+    """Lab 3's programs import NumPy, so its notebook installs NumPy too, and its intro says so."""
+    intro = _built("lab-3").cells[0].source
+    install = next(c.source for c in _built("lab-3").cells if c.source.startswith("%pip install"))
+    assert '"numpy' in install and "install py-spy and numpy," in intro
