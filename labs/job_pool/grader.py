@@ -93,7 +93,8 @@ def record_tree(root: Path, cfg: JSONObject, spec: str, *, work: Path, seconds: 
 def check_even(data: JSONObject, cfg: JSONObject, *, root: Path) -> Check:
     """Each worker's samples (threads named by the service) in the recording, as the lab counts them."""
     clean = stacks.sanitize(data, paths=PathMap.here(root))
-    # Samples in checksum only: where py-spy cannot tell idle threads (ARM Linux) it samples a blocked worker.
+    # Samples in checksum only: where py-spy cannot tell idle threads (FreeBSD; i686 or --nonblocking before
+    # Python 3.11; a container seen from the host) it samples a blocked worker.
     counts = samples_by_thread(stacks.parse(clean), threads="^worker-", computing="checksum")
     values = [counts.get(name, 0) for name in WORKERS]
     evenness = min(values) / max(values) if max(values) else 0.0
