@@ -75,3 +75,30 @@ def test_undecided_every_time_stays_undecided_after_the_last_attempt(
     check, used = _graded(monkeypatch, tmp_path, [BUSY] * (ATTEMPTS + 1))
     assert (check.verdict, used) == ("undecided", ATTEMPTS)
     assert check.detail.startswith(f"timed {ATTEMPTS} times")
+
+
+def test_lab_2s_p95_check_is_measured_again_while_undecided(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Lab 2's grader (its own file) follows the same rule: an undecided p95 runs the loads again."""
+    from labkit import manifest
+
+    from tests.helpers import ROOT, lab_module
+
+    grader = lab_module(ROOT / "labs/web_service", "grader", prefix="lab2")
+    lab = manifest.load(ROOT / "labs/lab-2.yml", root=ROOT)
+
+    def load(*repeats_ms: float) -> dict[str, Any]:
+        return {"summary": {"all": {"p95_ms": {"median": sorted(repeats_ms)[len(repeats_ms) // 2],
+                                               "min": min(repeats_ms), "max": max(repeats_ms)}}}}  # fmt: skip
+
+    runs = [
+        ({"slow": load(126, 128, 133), "yours": load(23, 26, 44.5)}, {}),  # 3 × 44.5 > 126: undecided
+        ({"slow": load(126, 128, 133), "yours": load(23, 25, 27)}, {}),
+    ]
+    used: list[int] = []
+    monkeypatch.setattr(grader, "measure", lambda *a, **k: (used.append(1), runs[len(used) - 1])[1])
+    monkeypatch.setattr(grader, "check_lost", lambda *a, **k: None)
+    _, fast = grader.grade(lab, root=ROOT, work=tmp_path, folder=tmp_path, quick=True, say=lambda _: None)
+    assert (fast.verdict, len(used)) == ("holds", 2)
+    assert fast.detail.startswith("measured 2 times: a busy machine left the earlier ones undecided")
