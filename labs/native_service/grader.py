@@ -28,7 +28,7 @@ from labkit import exercise, runner, sandbox, stacks, stats
 from labkit.claims import Measured
 from labkit.errors import LabError
 from labkit.grade_checks import Check, Say, capped, formats_of, judged, limit, not_measured, setting
-from labkit.grade_finder import NotRecorded, bench, check_speed_only, record_service, your_flame_graph
+from labkit.grade_finder import NotRecorded, bench, record_service, your_flame_graph
 from labkit.manifest import Lab
 from labkit.records import JSONObject
 
@@ -129,18 +129,15 @@ def check_fast(
 ) -> Check:
     """The lab's benchmark with the learner's function timed in a child, on the benchmark's clock."""
     fast = exercise.of(lab).checks["fast"]
-    raw, why, note = bench(
+    got = bench(
         lab, root=root, file=file, function=function, fast=fast, quick=quick, folder=folder, work=work,
         say=say, flag="--distances", what="the broadcast", label="fast",
     )  # fmt: skip
-    try:
-        if raw is None:
-            raise LabError(why)
-        return capped(check_speed_only(raw, fast=fast, what="the broadcast"), note)
-    except LabError as exc:
-        line = str(exc).strip().splitlines()[-1]
-        hint = str(fast["hint"])
-        return not_measured("fast", QUESTIONS["fast"], line, hint=hint, rule="see the hint", detail=note)
+    if got.fast is not None:
+        return got.fast
+    line = got.why.strip().splitlines()[-1] if got.why.strip() else "the benchmark reported nothing"
+    hint = str(fast["hint"])
+    return not_measured("fast", QUESTIONS["fast"], line, hint=hint, rule="see the hint", detail=got.note)
 
 
 def loops_share(data: JSONObject) -> Measured:

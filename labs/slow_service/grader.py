@@ -15,7 +15,7 @@ from labkit import exercise
 from labkit.errors import LabError
 from labkit.grade_checks import Check, Say, capped, not_measured
 from labkit.grade_correct import check_correct, function_from
-from labkit.grade_finder import bench, check_profile, check_speed
+from labkit.grade_finder import bench, check_profile, check_scales
 from labkit.manifest import Lab
 
 # Each check, in the order it runs and is shown → the settings it needs in the manifest.
@@ -38,7 +38,7 @@ def speed(
 ) -> list[Check]:
     """fast and scales, from one run of the lab's benchmark with the learner's finder as the fast one."""
     cfg = exercise.of(lab).checks
-    raw, why, note = bench(
+    got = bench(
         lab,
         root=root,
         file=file,
@@ -49,10 +49,11 @@ def speed(
         work=work,
         say=say,
     )
+    note = got.note
     try:
-        if raw is None:
-            raise LabError(why)
-        return [capped(c, note) for c in check_speed(raw, fast=cfg["fast"], scales=cfg["scales"])]
+        if got.raw is None or got.fast is None:
+            raise LabError(got.why)
+        return [got.fast, capped(check_scales(got.raw, scales=cfg["scales"]), note)]
     except LabError as exc:
         reason = str(exc).strip().splitlines()[-1]
         return [

@@ -17,8 +17,7 @@ from pathlib import Path
 from labkit import claims, exercise, runner, sandbox, services
 from labkit.claims import Measured
 from labkit.errors import LabError
-from labkit.grade_checks import Check, Say, judged, not_measured, program_json
-from labkit.grade_finder import ATTEMPTS
+from labkit.grade_checks import Check, Say, judged, not_measured, program_json, until_decided
 from labkit.manifest import Lab
 from labkit.records import JSONObject
 
@@ -103,29 +102,24 @@ def check_p95(slow: JSONObject, yours: JSONObject, *, cfg: JSONObject) -> Check:
 
 
 def grade(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: Say) -> list[Check]:
-    """Both checks; the loads run again (up to ATTEMPTS times in all) while a busy machine leaves the
-    p95 check undecided, as the finders' graders do (labkit.grade_finder.ATTEMPTS)."""
+    """Both checks; the loads run again while a busy machine leaves the p95 check undecided, as the
+    finders' graders time them again (grade_checks.until_decided)."""
     del folder  # the service runs in the repository, as the lab runs it
     ex = exercise.of(lab)
     cfg = ex.checks["p95"]
-    earlier: list[str] = []
-    for done in range(1, ATTEMPTS + 1):
-        try:
-            loads, state = measure(lab, root=root, work=work, quick=quick, say=say)
-        except (LabError, OSError, ValueError, KeyError, TypeError, http.client.HTTPException) as exc:
-            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            return [
-                not_measured(c, QUESTIONS[c], why, hint=str(ex.checks[c]["hint"]), rule="see the hint")
-                for c in CHECKS
-            ]
-        fast = check_p95(loads["slow"], loads["yours"], cfg=cfg)
-        if fast.verdict != "undecided" or done == ATTEMPTS:
-            break
-        earlier.append(fast.measured)
-        say(f"p95: undecided ({fast.measured}); measuring again ({done + 1} of {ATTEMPTS})")
-    if earlier:
-        note = f"measured {len(earlier) + 1} times: a busy machine left the earlier ones undecided"
-        fast = dataclasses.replace(fast, detail=f"{note} ({'; '.join(earlier)})")
+
+    def attempt() -> tuple[tuple[dict[str, JSONObject], dict[str, int]], Check]:
+        loads, state = measure(lab, root=root, work=work, quick=quick, say=say)
+        return (loads, state), check_p95(loads["slow"], loads["yours"], cfg=cfg)
+
+    try:
+        (loads, state), fast = until_decided(attempt, say=say)
+    except (LabError, OSError, ValueError, KeyError, TypeError, http.client.HTTPException) as exc:
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return [
+            not_measured(c, QUESTIONS[c], why, hint=str(ex.checks[c]["hint"]), rule="see the hint")
+            for c in CHECKS
+        ]
     return [check_lost(loads["yours"], state, hint=str(ex.checks["no_lost_updates"]["hint"])), fast]
 
 

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from labkit import claims, sandbox
 from labkit.claims import Measured
@@ -124,6 +124,30 @@ def capped(check: Check, note: str) -> Check:
         detail=joined(check.detail, f"{note}: a check whose output was cut does not pass"),
         hint=check.hint or "your code printed more than the grader keeps: remove its print calls.",
     )
+
+
+# A busy machine only adds time, and most to the learner's slowest call or request, which the conservative
+# end of a speed check uses: a check left undecided (its median passes, that end does not) is measured
+# again, up to this many times in all. A clear verdict is final: a fix whose median misses fails at once.
+ATTEMPTS = 3
+T = TypeVar("T")
+C = TypeVar("C", bound="Check | None")
+
+
+def until_decided(attempt: Callable[[], tuple[T, C]], *, say: Say, verb: str = "measured") -> tuple[T, C]:
+    """``attempt()`` (what it measured, its speed check or None if nothing could be judged), run again
+    while the check is undecided, up to ATTEMPTS times; the last check's detail names the earlier ones."""
+    earlier: list[str] = []
+    for done in range(1, ATTEMPTS + 1):
+        result, check = attempt()
+        if check is None or check.verdict != "undecided" or done == ATTEMPTS:
+            break
+        earlier.append(check.measured)
+        say(f"{check.id}: undecided ({check.measured}); {verb} again ({done + 1} of {ATTEMPTS})")
+    if earlier and check is not None:
+        note = f"{verb} {len(earlier) + 1} times: a busy machine left the earlier ones undecided"
+        check = dataclasses.replace(check, detail=joined(f"{note} ({'; '.join(earlier)})", check.detail))
+    return result, check
 
 
 def program_json(argv: list[str], *, name: str, work: Path) -> JSONObject:

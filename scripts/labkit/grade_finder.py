@@ -14,6 +14,7 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from labkit import benchmark, flamegraph, pyspy, runner, sandbox, stacks, stats
 from labkit.claims import Measured
@@ -27,6 +28,7 @@ from labkit.grade_checks import (
     limit,
     not_measured,
     setting,
+    until_decided,
 )
 from labkit.manifest import Lab
 from labkit.records import JSONObject
@@ -115,7 +117,6 @@ def check_speed_only(raw: JSONObject, *, fast: JSONObject, what: str = "the slow
     summary = benchmark.summarise(raw)
     spread = summary["speedup"]
     speedup = Measured(spread["median"], spread["min"], spread["max"])
-    earlier = [str(m) for m in raw.get(EARLIER, [])]
     return judged(
         "fast",
         f"fast: faster than {what} at n = {summary['n']:,}",
@@ -126,24 +127,19 @@ def check_speed_only(raw: JSONObject, *, fast: JSONObject, what: str = "the slow
         hint=str(fast["hint"]),
         rule=f"≥ {formats_of(float(fast['than']), 'speedup')} at the conservative end (your slowest call "
         f"against {what}'s fastest)",
-        detail=f"timed {len(earlier) + 1} times: a busy machine left the earlier ones undecided "
-        f"({'; '.join(earlier)})"
-        if earlier
-        else "",
     )
 
 
-def check_speed(raw: JSONObject, *, fast: JSONObject, scales: JSONObject) -> tuple[Check, Check]:
-    """fast (check_speed_only); scales: the exponent of the fastest timings of the learner's finder."""
+def check_scales(raw: JSONObject, *, scales: JSONObject) -> Check:
+    """scales: the exponent of the fastest timings of the learner's finder."""
     summary = benchmark.summarise(raw)
-    fast_check = check_speed_only(raw, fast=fast)
     scaling = summary["scaling"]
     if scaling is None:
         raise LabError("the grader's benchmark needs at least three sizes to fit an exponent")
     low, high = scaling["fast"]["exponent_ci"]
     sizes = ", ".join(f"{p['n']:,}" for p in summary["sizes"])
     exponent = fastest_exponent(raw)
-    scales_check = judged(
+    return judged(
         "scales",
         f"scales: time ∝ n^b over n = {sizes}",
         Measured(exponent),
@@ -156,14 +152,16 @@ def check_speed(raw: JSONObject, *, fast: JSONObject, scales: JSONObject) -> tup
         detail=f"the fit through the medians gives {scaling['fast']['exponent']:.2f} "
         f"(95% CI {low:.2f}–{high:.2f})",
     )
-    return fast_check, scales_check
 
 
-# A busy machine only adds time, and most to the learner's slowest call, which the conservative end
-# uses: a speed check left undecided (the median passes, that end does not) is timed again, up to this
-# many times in all; a fix whose median misses fails at once. Earlier attempts are named in the check.
-ATTEMPTS = 3
-EARLIER = "undecided_before"  # the key under which a benchmark's JSON carries the earlier attempts
+class Benched(NamedTuple):
+    """The grader's benchmark run: its JSON and its speed check (both None when it could not be judged:
+    ``why`` says why), and a note on cut output (the check then fails: see grade_checks.capped)."""
+
+    raw: JSONObject | None
+    fast: Check | None
+    why: str
+    note: str
 
 
 def bench(
@@ -180,30 +178,26 @@ def bench(
     flag: str = "--finder",
     what: str = "the slow finder",
     label: str = "fast, scales",
-) -> tuple[JSONObject | None, str, str]:
-    """The lab's benchmark with the learner's function as the fast one (``flag FILE.py:FUNCTION``):
-    (its JSON or None, why not, a note on cut output); run again while its speed check is undecided."""
+) -> Benched:
+    """The lab's benchmark with the learner's function as the fast one (``flag FILE.py:FUNCTION``), run
+    again while its speed check is undecided (grade_checks.until_decided)."""
     command = fast["quick_program"] if quick and "quick_program" in fast else fast["program"]
     argv = runner.python_argv([str(a).replace("{seed}", str(lab.seed)) for a in command], root)
     argv += [flag, f"{file}:{function}"]
     say(f"{label}: {' '.join(PathMap.here(root).command(argv)[1:])}")
-    earlier: list[str] = []
-    for done in range(1, ATTEMPTS + 1):
+
+    def attempt() -> tuple[Benched, Check | None]:
         raw, why, note = _bench_once(argv, folder=folder, work=work, quick=quick)
-        if raw is None or note:
-            return raw, why, note
-        raw.pop(EARLIER, None)  # only the grader writes it
+        if raw is None:
+            return Benched(None, None, why, note), None
         try:
-            check = check_speed_only(raw, fast=fast, what=what)
-        except LabError:
-            return raw, why, note  # the caller reports what is wrong with it
-        if earlier:
-            raw[EARLIER] = list(earlier)
-        if check.verdict != "undecided" or done == ATTEMPTS:
-            break
-        earlier.append(check.measured)
-        say(f"fast: undecided ({check.measured}); timing again ({done + 1} of {ATTEMPTS})")
-    return raw, why, note
+            check = capped(check_speed_only(raw, fast=fast, what=what), note)  # cut output: fails at once
+        except LabError as exc:
+            return Benched(None, None, str(exc).strip().splitlines()[-1], note), None
+        return Benched(raw, check, why, note), check
+
+    got, check = until_decided(attempt, say=say, verb="timed")
+    return got._replace(fast=check)
 
 
 def _bench_once(

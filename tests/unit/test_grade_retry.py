@@ -1,5 +1,5 @@
 """The grader's speed check on a busy machine: a conservative end left undecided is timed again, up to
-labkit.grade_finder.ATTEMPTS times in all, and the check names the attempts; a clear verdict is final."""
+labkit.grade_checks.ATTEMPTS times in all, and the check names the attempts; a clear verdict is final."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from labkit import grade_finder
-from labkit.grade_finder import ATTEMPTS, bench, check_speed_only
+from labkit.grade_checks import ATTEMPTS
+from labkit.grade_finder import bench, check_speed_only
 
 FAST = {"than": 100, "hint": "h", "program": ["labs/benchmark/bench.py"]}
 
@@ -35,18 +36,21 @@ BUSY = raw(1, 1, 20, 1, 1.2)  # median 1,000×, one call slowed 20×: 50× at th
 SLOW = raw(20, 20, 25, 22, 20)  # about 50× whichever way: fails
 
 
-def _graded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, runs: list[dict[str, Any]]) -> tuple[Any, int]:
-    """bench() over benchmark runs that report ``runs`` in turn: (the fast check, runs used)."""
+def _graded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, runs: list[dict[str, Any]], *, note: str = ""
+) -> tuple[Any, int]:
+    """bench() over benchmark runs that report ``runs`` in turn (output cut if ``note``): (the fast
+    check, runs used)."""
     queue = list(runs)
-    monkeypatch.setattr(grade_finder, "_bench_once", lambda *a, **k: (queue.pop(0), "", ""))
+    monkeypatch.setattr(grade_finder, "_bench_once", lambda *a, **k: (queue.pop(0), "", note))
     said: list[str] = []
-    got, _, _ = bench(
+    got = bench(
         SimpleNamespace(seed=1),  # type: ignore[arg-type]  # only the lab's seed is read
         root=tmp_path, file=tmp_path / "f.py", function="f", fast=FAST, quick=False,
         folder=tmp_path, work=tmp_path, say=said.append,
     )  # fmt: skip
-    assert got is not None
-    return check_speed_only(got, fast=FAST), len(runs) - len(queue)
+    assert got.raw is not None and got.fast is not None
+    return got.fast, len(runs) - len(queue)
 
 
 @pytest.fixture(autouse=True)
@@ -75,6 +79,14 @@ def test_undecided_every_time_stays_undecided_after_the_last_attempt(
     check, used = _graded(monkeypatch, tmp_path, [BUSY] * (ATTEMPTS + 1))
     assert (check.verdict, used) == ("undecided", ATTEMPTS)
     assert check.detail.startswith(f"timed {ATTEMPTS} times")
+
+
+def test_output_cut_fails_at_once_and_is_never_timed_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    check, used = _graded(monkeypatch, tmp_path, [BUSY, CLEAN], note="4 MiB of output cut")
+    assert (check.verdict, used) == ("fails", 1)
+    assert "output cut" in check.measured
 
 
 def test_lab_2s_p95_check_is_measured_again_while_undecided(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from labkit.grade_finder import check_speed
+from labkit.grade_finder import check_scales
 
 SIZES = (100, 400, 1600)
-FAST = {"than": 100, "hint": "h"}
 SCALES = {"than": 1.3, "hint": "h"}
 
 
@@ -33,12 +32,12 @@ LOADED = {1600: [1.0, 2.5, 3.0, 2.8, 1.05], 100: [1.0, 1.0, 1.1, 1.0, 1.0]}
 
 
 def test_a_linear_finder_passes_on_a_loaded_machine() -> None:
-    _, scales = check_speed(raw(1.0, busy=LOADED), fast=FAST, scales=SCALES)
+    scales = check_scales(raw(1.0, busy=LOADED), scales=SCALES)
     assert scales.verdict == "holds", scales
     assert "fastest timing" in scales.rule
 
 
 def test_a_quadratic_finder_fails_even_when_the_small_sizes_were_slowed() -> None:
     busy = {100: [1.0, 2.0, 3.0, 2.0, 2.5], 400: [1.0, 1.5, 2.0, 1.5, 1.8]}
-    _, scales = check_speed(raw(2.0, busy=busy), fast=FAST, scales=SCALES)
+    scales = check_scales(raw(2.0, busy=busy), scales=SCALES)
     assert scales.verdict == "fails", scales
