@@ -31,8 +31,13 @@ class Frame:
 
     @property
     def label(self) -> str:
-        """How py-spy labels a frame in its own flame graphs."""
-        return f"{self.name} ({self.file}:{self.line})"
+        """How py-spy labels a frame in its own flame graphs (src/flamegraph.rs): no line when it has
+        none, and a frame with no file (a process) by its name alone."""
+        if self.line:
+            return f"{self.name} ({self.file}:{self.line})"
+        if self.file:
+            return f"{self.name} ({self.file})"
+        return self.name or "?"  # an empty label would leave an empty stack, which no reader can read
 
     @property
     def function(self) -> tuple[str, str]:
@@ -130,14 +135,15 @@ def _process_labels(profiles: list[records.JSONObject]) -> dict[str, str]:
 
 
 def _process_frame(name: str, *, labels: Mapping[str, str], paths: PathMap) -> str:
-    """A process frame as it may be published: ``process <label>: <command line, paths sanitised>``;
-    an ancestor py-spy did not sample (a wrapper shell) keeps its command line alone."""
+    """A process frame as it may be published: py-spy's ``process <pid>:"<command line>"`` with the PID
+    replaced by a label and the command line's paths sanitised; an ancestor py-spy did not sample (a
+    wrapper shell) has no label: ``process:"<command line>"``."""
     found = _PROCESS_FRAME.match(name)
     if not found:
         return name
     command = " ".join(paths.command(found.group(2).split(" ")))
     label = labels.get(found.group(1))
-    return f"process {label}: {command}" if label else f"process: {command}"
+    return f'process {label}:"{command}"' if label else f'process:"{command}"'
 
 
 def parse(data: Mapping[str, Any]) -> Recording:
@@ -168,7 +174,8 @@ def collapsed(recording: Recording) -> dict[tuple[str, ...], int]:
 # frame, a line break ends a stack, and the last space before the count separates it. In a frame's label
 # (a name is whatever the program calls its function) these are percent-encoded as in a URL: `%` itself,
 # `;`, and every control or line-separating character (tab included), so each stack stays one line with
-# its own frames, and `unquote` gives the labels back. Labels end with `:line)`, never with a number.
+# its own frames, and `unquote` gives the labels back. A label ends with `)` (a process frame's with `"`),
+# never with a number that a reader could take for the count.
 def _encoded(c: str) -> bool:
     return c in "%;" or unicodedata.category(c) in ("Cc", "Zl", "Zp")
 

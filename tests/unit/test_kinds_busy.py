@@ -49,17 +49,17 @@ def test_process_frames_are_published_by_name_without_pids_or_local_paths() -> N
     published = json.dumps(clean(tree({"worker-0": 3, "worker-1": 1}, pid0=4100)))
     names = [f["name"] for f in clean(tree({"worker-0": 3}))["shared"]["frames"]]
     assert (
-        "process: <other>/sh labs/job_pool/serve.sh" in names
+        'process:"<other>/sh labs/job_pool/serve.sh"' in names
     )  # the wrapper: py-spy sampled no thread of it
-    assert "process dispatcher: python jobs.py" in names
-    assert "process worker-0: python jobs.py" in names
+    assert 'process dispatcher:"python jobs.py"' in names  # py-spy's form, the PID replaced
+    assert 'process worker-0:"python jobs.py"' in names
     assert "4101" not in published and str(ROOT) not in published
 
 
 def test_a_process_whose_main_thread_has_no_name_of_its_own_gets_its_rank() -> None:
     data = tree({"MainThread": 2})
     names = [f["name"] for f in clean(data)["shared"]["frames"]]
-    assert "process #2: python jobs.py" in names  # #1 is the dispatcher, the older PID
+    assert 'process #2:"python jobs.py"' in names  # #1 is the dispatcher, the older PID
 
 
 def write(folder: Path, before: dict[str, int], after: dict[str, int]) -> dict[str, Any]:

@@ -316,3 +316,16 @@ def test_function_share_invariants(data: st.DataObject, frames: list[tuple[str, 
         key = (r["name"], r["file"])
         assert r["total_samples"] == sum(any(frames[i][:2] == key for i in s) for s in samples)
     assert sum(stacks.collapsed(rec).values()) == n
+
+
+def test_frames_are_labelled_as_py_spy_labels_them() -> None:
+    """py-spy's flame graphs (src/flamegraph.rs) leave out a line it does not know and the brackets of a
+    frame with no file (a process frame): no ' (:0)' on a process, no ':0' on a native function."""
+    rec = synthetic(
+        [('process worker-0:"python jobs.py"', "", 0), ("dgemm_kernel", "libblas.so", 0), ("run", "a.py", 7)],
+        [[0, 1], [0, 2]],
+    )
+    assert stacks.collapsed(rec) == {
+        ('process worker-0:"python jobs.py"', "dgemm_kernel (libblas.so)"): 1,
+        ('process worker-0:"python jobs.py"', "run (a.py:7)"): 1,
+    }
