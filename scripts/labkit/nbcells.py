@@ -138,10 +138,7 @@ def cells(lab: Lab, step: Step, *, files: dict[str, str] | None = None) -> list[
     if step.stop:
         return [f"stop({', '.join(step.stop)})"]
     if step.threads and step.before and step.after and _recorded(lab, step.before):  # per worker (busy)
-        return [
-            _per_worker(step, files or {}),
-            f"# Which functions' shares changed\ncompare({step.before}, {step.after})",
-        ]
+        return [_per_worker(step, files or {})]
     if step.before and step.after and _recorded(lab, step.before):
         return [f"compare({step.before}, {step.after})"]
     if step.before and step.after:  # two load runs: their p95 latencies
