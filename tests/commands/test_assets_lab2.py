@@ -222,8 +222,9 @@ def test_ctrl_c_leaves_no_server_load_or_py_spy(tmp_path: Path, moment: str) -> 
                 wait_for(_exists(copy, "slow_latency.log"), timeout=120, what="the latency load", proc=proc)
             seen_services.update(_services(copy))
             loads = [cmd for _, cmd in processes_mentioning(str(copy / LOAD))]
-            if moment in ("dump_top_under_load", "profiling"):
-                seen_spies = _spies_on(seen_services)
+            if moment in ("dump_top_under_load", "profiling"):  # its log is opened before py-spy execs
+                what = f"py-spy on the service ({MOMENTS[moment]})"
+                seen_spies = wait_for(lambda: _spies_on(seen_services), timeout=10, what=what, proc=proc)
             os.kill(proc.pid, signal.SIGINT)  # the toolkit only: its children run in their own sessions
             output, _ = proc.communicate(timeout=60)
         finally:
