@@ -137,12 +137,13 @@ def functions(path, threads="", top=6, also=(), label=""):
     the threads whose names match `threads` (`label` says which in words); then those in `also`."""
     data = json.loads(Path(path).read_text())
     frames = data["shared"]["frames"]
-    samples, total, own = 0, Counter(), Counter()
+    samples, total, own, per_thread = 0, Counter(), Counter(), Counter()
     for profile in data["profiles"]:
         # py-spy names it Thread 12 "worker-3" (Process 12 Thread 12 "worker-3" with --subprocesses)
         thread = re.search(r'"(.*)"$', profile["name"])
         if threads and not re.search(threads, thread[1] if thread else profile["name"]):
             continue
+        per_thread[thread[1] if thread else profile["name"]] += len(profile["samples"])
         for stack in profile["samples"]:  # frame numbers, outermost first
             # with --subprocesses each stack starts with its processes, `process 12:"python jobs.py"`:
             # not functions, and named by PIDs that change with every run, so left out here
@@ -153,6 +154,8 @@ def functions(path, threads="", top=6, also=(), label=""):
             own.update(names[-1:])
     label = label or f"the threads matching {{threads!r}}"
     print(f"{{path}}: {{samples}} samples" + (f" of {{label}}" if threads else ""))
+    if threads:  # which thread (with --subprocesses: which process) holds the time
+        print("per thread: " + ", ".join(f"{{name}} {{n}}" for name, n in sorted(per_thread.items())))
     print(f"{{'self':>7}} {{'total':>7}}  function (file)")
     shown = [name for name, _ in own.most_common(top)]
     shown += [n for n in sorted(total) if n.split(" (")[0] in also and n not in shown]
