@@ -86,6 +86,18 @@ def _record(step: Step, output: str) -> str:
     return f"!py-spy record --pid $PID --duration $SECONDS{rate}{extra} --format speedscope -o {output}"
 
 
+def _tree_svg(step: Step, output: str) -> list[str]:
+    """A recording of a process tree also gets py-spy's own SVG, which merges each process's threads
+    under its process frame: one tower per worker, as the page shows it (none for other recordings)."""
+    if "--subprocesses" not in step.py_spy_args:
+        return []
+    svg = output.removesuffix(".json") + ".svg"
+    return [
+        "# py-spy's own flame graph of the same tree, one tower per process: open it in a browser\n"
+        f"!py-spy record --pid $PID --duration $SECONDS --subprocesses -o {svg}"
+    ]
+
+
 def _named(lab: Lab, step: Step) -> list[str]:
     """The functions of a recorded step whose numbers the manifest's values and claims read."""
     paths = [v["path"] for v in lab.values.values()]
@@ -159,7 +171,7 @@ def cells(lab: Lab, step: Step, *, files: dict[str, str] | None = None) -> list[
         output = (files or {}).get(step.id, f"{step.id}.json")
         show = f'{step.id} = functions("{output}"{threads}' + (f", also={named!r})" if named else ")")
         if step.target:
-            return [f"PID = {step.target}.pid\n{_record(step, output)}", show]
+            return [f"PID = {step.target}.pid\n{_record(step, output)}", show, *_tree_svg(step, output)]
         name = f"{step.id}_service"
         record = f"{_record(step, output)}\nstop({name})"
         return [f"{_start(lab, name, step)}\nPID = {name}.pid", record, show]
