@@ -9,7 +9,7 @@ job on one shared queue, so a free worker always takes the next job.
 ``--batches 0`` serves until it is stopped (for py-spy); ``--batches N --json`` runs N batches per
 repeat and prints the throughput and each worker's busy share as JSON (``--json PATH`` writes it
 there). ``--rounds N`` measures the slow and the fixed service in N interleaved rounds of ``--batches``
-each (both meet the same load from other work; prints the per-round gain, fixed ÷ slow).
+each (both meet about the same load from other work; prints the per-round gain, fixed ÷ slow).
 ``--route FILE.py:FUNCTION`` routes with another function (Lab 4's exercise, which
 ``make grade-4`` runs this way): ``FUNCTION(customer, job, workers)`` returns a worker's number.
 """
