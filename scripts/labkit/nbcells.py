@@ -80,10 +80,11 @@ def _start(lab: Lab, name: str, step: Step) -> str:
     return f'{name} = start({_string(shell(lab, step.command))}{ready}, log="{name}.log")'
 
 
-def _record(step: Step, output: str) -> str:
+def _record(step: Step, output: str, *, speedscope: bool = True) -> str:
     extra = "".join(f" {a}" for a in step.py_spy_args)
     rate = f" --rate {step.rate}" if step.rate != 100 else ""
-    return f"!py-spy record --pid $PID --duration $SECONDS{rate}{extra} --format speedscope -o {output}"
+    form = " --format speedscope" if speedscope else ""  # else py-spy's default, its SVG flame graph
+    return f"!py-spy record --pid $PID --duration $SECONDS{rate}{extra}{form} -o {output}"
 
 
 def _tree_svg(step: Step, output: str) -> list[str]:
@@ -91,11 +92,9 @@ def _tree_svg(step: Step, output: str) -> list[str]:
     under its process frame: one tower per worker, as the page shows it (none for other recordings)."""
     if "--subprocesses" not in step.py_spy_args:
         return []
-    svg = output.removesuffix(".json") + ".svg"
-    return [
-        "# py-spy's own flame graph of the same tree, one tower per process: open it in a browser\n"
-        f"!py-spy record --pid $PID --duration $SECONDS --subprocesses -o {svg}"
-    ]
+    svg = _record(step, output.removesuffix(".json") + ".svg", speedscope=False)  # the same options
+    note = "# py-spy's own flame graph of the same tree, one tower per process: open it in a browser"
+    return [f"{note}\n{svg}"]
 
 
 def _named(lab: Lab, step: Step) -> list[str]:
