@@ -9,6 +9,8 @@ and its workers are recorded by py-spy from outside.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from labkit.sanitize import PathMap
 CHECKS = {"correct": ("program",), "throughput": ("than", "program"), "even": ("than", "program", "duration")}
 QUESTIONS = {
     "correct": "every job done once, with the slow service's result",
-    "throughput": "faster: jobs per second, yours against the slow routing",
+    "throughput": "faster: the same batches, start-up included, yours against the slow routing",
     "even": "even: the least busy worker against the busiest, in py-spy's recording",
 }
 ROUNDS = 2  # interleaved rounds of the throughput check: the slow routing, then yours
@@ -138,11 +140,25 @@ def grade(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: S
         out.append(
             Check(**{**check.__dict__, "picture": picture.relative_to(root).as_posix() if picture else ""})
         )
+    except pyspy.AttachRefused as refused:  # no routing fixes this: say what does
+        out.append(
+            not_measured(
+                "even", QUESTIONS["even"], _line(refused), hint=_attach_hint(lab), rule="see the hint"
+            )
+        )
     except LabError as exc:
         out.append(
             not_measured("even", QUESTIONS["even"], _line(exc), hint=str(cfg["hint"]), rule="see the hint")
         )
     return out
+
+
+def _attach_hint(lab: Lab) -> str:
+    number = lab.id.split("-", 1)[1]
+    advice = pyspy.attach_advice(
+        scope=pyspy.ptrace_scope(), is_root=os.geteuid() == 0, platform=sys.platform, lab=lab.id, launch=False
+    )
+    return f"py-spy may not read your service here: `sudo make grade-{number}` is one remedy. {advice}"
 
 
 def _line(exc: Exception) -> str:

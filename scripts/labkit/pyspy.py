@@ -20,7 +20,8 @@ from labkit.errors import LabError
 INSTALL_HINT = "run `make venv` (it installs py-spy), or `python -m pip install 'py-spy>=0.4.2,<0.5'`"
 # Only a permission error counts as a refusal: "Failed to get process executable name" alone also
 # means the process is gone (its cause is then "No such file or directory"), which no privilege fixes.
-PERMISSION_MARKERS = ("Permission Denied", "Permission denied", "Operation not permitted")
+# "This program requires root on OSX." is py-spy's refusal on macOS (src/main.rs), before it reads anything.
+PERMISSION_MARKERS = ("Permission Denied", "Permission denied", "Operation not permitted", "requires root")
 
 
 def find() -> str:

@@ -240,9 +240,34 @@ def test_grade_passes_a_fix_and_fails_a_route_out_of_range(graded: Path) -> None
     assert code != 0 and verdicts["correct"] != "holds"
 
 
+def test_grade_explains_a_refused_py_spy_with_its_remedy(graded: Path, tmp_path: Path) -> None:
+    """py-spy refusing to read the service (here its macOS message, from a stand-in that prints it) is no
+    routing mistake: the grader names the refusal and the remedy, not the routing hint."""
+    refusing = tmp_path / "py-spy"
+    refusing.write_text(
+        '#!/bin/sh\n[ "$1" = --version ] && { echo "py-spy 0.4.3"; exit 0; }\n'
+        'echo "This program requires root on OSX." >&2\nexit 1\n',
+        encoding="utf-8",
+    )
+    refusing.chmod(0o755)
+    mine = graded / "exercises/lab-4/routing.py"
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    text = (graded / "labs/starter/lab-4/routing.py").read_text(encoding="utf-8")
+    mine.write_text(
+        text.replace("    return customer % workers\n", "    return job % workers\n"), encoding="utf-8"
+    )
+    run = labkit(graded, "grade", "lab-4", env={"LABKIT_PY_SPY": str(refusing)}, timeout=240)
+    record = json.loads((graded / "out/lab-4/grade.json").read_text(encoding="utf-8"))
+    even = next(c for c in record["checks"] if c["id"] == "even")
+    assert run.returncode != 0 and even["verdict"] == "fails", run.output
+    assert "requires root on OSX" in even["measured"], even
+    assert "sudo make grade-4" in even["hint"] and "routing" not in even["hint"], even
+
+
 def test_grade_counts_a_worker_busy_only_in_checksum() -> None:
-    """Where py-spy cannot tell idle threads (ARM Linux) each worker is sampled at every instant, blocked
-    or not: the grader's evenness must come from the samples in checksum, or every pool would pass."""
+    """Where py-spy cannot tell idle threads (FreeBSD; i686 or --nonblocking before Python 3.11) each worker
+    is sampled at every instant, blocked or not: the grader's evenness must come from the samples in
+    checksum, or every pool would pass."""
     grader = lab_module(FOLDER, "grader", prefix="lab4")
     frames = [
         {"name": "Queue.get", "file": "q.py", "line": 1},
