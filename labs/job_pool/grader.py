@@ -9,6 +9,7 @@ and its workers are recorded by py-spy from outside.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -33,6 +34,7 @@ QUESTIONS = {
 }
 ROUNDS = 2  # interleaved rounds of the throughput check: the slow routing, then yours
 WORKERS = ("worker-0", "worker-1", "worker-2", "worker-3")  # the service's fixed pool
+STOPPED = "your routing stopped the service before its end: the first check says why; fix that first"
 
 
 def _argv(root: Path, command: list[object], *more: str) -> list[str]:
@@ -76,13 +78,14 @@ def check_throughput(root: Path, cfg: JSONObject, spec: str, *, work: Path, say:
 def record_tree(root: Path, cfg: JSONObject, spec: str, *, work: Path, seconds: int) -> JSONObject:
     """The service with the learner's routing, recorded by py-spy --subprocesses (attached by PID)."""
     argv = _argv(root, cfg["program"], "--route", spec)
-    log, out = work / "even.log", work / "even.speedscope.json"
+    log, out, spy_log = work / "even.log", work / "even.speedscope.json", work / "even.py-spy.log"
     sandbox.remove(out)
+    spy_log.unlink(missing_ok=True)  # py-spy's log is appended to: keep only this run's
     service = processes.start(argv, log=log, cwd=work, memory=sandbox.memory_mb() << 20)
     try:
         processes.wait_ready(service, log=log, pattern="running as PID", timeout=30)
         pyspy.record(
-            exe=pyspy.find(), out=out, log=work / "even.py-spy.log", cwd=work, rate=100, duration=seconds,
+            exe=pyspy.find(), out=out, log=spy_log, cwd=work, rate=100, duration=seconds,
             pid=service.pid, extra=["--subprocesses"],
         )  # fmt: skip
     finally:
@@ -114,6 +117,8 @@ def grade(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: S
     spec = f"{file}:{function}"
     checks = ex.checks
     out: list[Check] = []
+    reference: JSONObject | None = None
+    stopped = False  # the learner's routing stopped the service: every check fails, one hint fits
     try:
         say(f"correct: one batch routed by your {function}, against the slow service's results")
         program = checks["correct"]["program"]
@@ -123,6 +128,7 @@ def grade(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: S
     except (LabError, KeyError, TypeError, ValueError) as exc:
         hint = str(checks["correct"]["hint"])
         out.append(not_measured("correct", QUESTIONS["correct"], _line(exc), hint=hint, rule="see the hint"))
+        stopped = reference is not None
     try:
         out.append(check_throughput(root, checks["throughput"], spec, work=work, say=say))
     except LabError as exc:
@@ -150,15 +156,20 @@ def grade(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: S
         out.append(
             not_measured("even", QUESTIONS["even"], _line(exc), hint=str(cfg["hint"]), rule="see the hint")
         )
+    if stopped:  # the later checks measured a service that stopped early: their routing hints would mislead
+        out = [c if c.id == "correct" or c.passed else dataclasses.replace(c, hint=STOPPED) for c in out]
     return out
 
 
 def _attach_hint(lab: Lab) -> str:
-    number = lab.id.split("-", 1)[1]
+    """Whatever the routing, py-spy was refused: what lets it read the service (as `make lab-N` says)."""
+    root = os.geteuid() == 0
     advice = pyspy.attach_advice(
-        scope=pyspy.ptrace_scope(), is_root=os.geteuid() == 0, platform=sys.platform, lab=lab.id, launch=False
+        scope=pyspy.ptrace_scope(), is_root=root, platform=sys.platform, lab=lab.id, launch=False
     )
-    return f"py-spy may not read your service here: `sudo make grade-{number}` is one remedy. {advice}"
+    sudo = "" if root else f"Run `sudo make grade-{lab.id.split('-', 1)[1]}`, or see what else works. "
+    lead = "py-spy may not read your service here, whatever your routing."
+    return f"{lead} {sudo}{advice[:1].upper()}{advice[1:]}"
 
 
 def _line(exc: Exception) -> str:

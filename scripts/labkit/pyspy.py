@@ -21,6 +21,9 @@ INSTALL_HINT = "run `make venv` (it installs py-spy), or `python -m pip install 
 # Only a permission error counts as a refusal: "Failed to get process executable name" alone also
 # means the process is gone (its cause is then "No such file or directory"), which no privilege fixes.
 # "This program requires root on OSX." is py-spy's refusal on macOS (src/main.rs), before it reads anything.
+# With --subprocesses py-spy drops each process it cannot open and, if none is left, says only this
+# (src/sampler.rs): for a Python service the toolkit started and saw ready, that is a refused attach.
+NONE_READ = "No python processes found in process"
 PERMISSION_MARKERS = ("Permission Denied", "Permission denied", "Operation not permitted", "requires root")
 
 
@@ -72,6 +75,22 @@ def check_platform() -> None:
     gil_disabled = getattr(sys, "_is_gil_enabled", lambda: True)() is False
     if gil_disabled:
         raise LabError("py-spy does not support free-threaded Python builds: use a regular CPython 3.10-3.14")
+
+
+def can_ptrace(exe: str) -> bool:
+    """Whether the file ``exe`` carries CAP_SYS_PTRACE, effective when it runs (`setcap cap_sys_ptrace=eip`).
+
+    Read from its `security.capability` attribute (struct vfs_cap_data: magic_etc, then the permitted
+    set's low 32 bits), so no `getcap` is needed. Such a py-spy may attach by PID without root.
+    """
+    try:
+        raw = os.getxattr(exe, "security.capability")
+    except (AttributeError, OSError):  # not Linux, no attribute, or a file system without them
+        return False
+    if len(raw) < 8:
+        return False
+    magic, permitted = int.from_bytes(raw[0:4], "little"), int.from_bytes(raw[4:8], "little")
+    return bool(magic & 1) and bool(permitted >> 19 & 1)  # VFS_CAP_FLAGS_EFFECTIVE; bit 19: CAP_SYS_PTRACE
 
 
 def ptrace_scope() -> int | None:
@@ -213,6 +232,11 @@ def record(
     match = re.search(r"Errors:\s*(\d+)", output)
     if proc.returncode != 0 and any(marker in output for marker in PERMISSION_MARKERS):
         raise AttachRefused(f"py-spy was not permitted to read the process: {_first_error(output)}")
+    if proc.returncode != 0 and "--subprocesses" in extra and pid is not None and NONE_READ in output:
+        raise AttachRefused(
+            f"py-spy could read none of the Python processes: {_first_error(output)} "
+            "(with --subprocesses py-spy gives no reason when it can open no process: here, a refusal)"
+        )
     return Recording(
         args=args,
         returncode=proc.returncode or 0,

@@ -136,6 +136,27 @@ def test_refused_attach_with_forced_pid_fails_with_remedies(spy_without_ptrace: 
     assert hash_tree(work_copy / "docs") == before
 
 
+def test_grade_4_names_a_refused_py_spy_and_its_remedies(spy_without_ptrace: str, work_copy: Path) -> None:
+    """`make grade-4` attaches to the learner's service by PID: a real refusal is no routing mistake, so the
+    evenness check says py-spy was refused and gives the remedies, not the routing hint."""
+    mine = work_copy / "exercises/lab-4/routing.py"
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    text = (work_copy / "labs/starter/lab-4/routing.py").read_text(encoding="utf-8")
+    mine.write_text(
+        text.replace("    return customer % workers\n", "    return job % workers\n"), encoding="utf-8"
+    )
+    run = labkit(work_copy, "grade", "lab-4", env={"LABKIT_PY_SPY": spy_without_ptrace}, timeout=240)
+    assert run.returncode != 0, str(run)
+    record = json.loads((work_copy / "out/lab-4/grade.json").read_text(encoding="utf-8"))
+    even = next(c for c in record["checks"] if c["id"] == "even")
+    # With --subprocesses py-spy reports a refusal without its reason: the grader says what it means.
+    assert "could read none of the Python processes" in even["measured"] and even["verdict"] == "fails", even
+    for remedy in ("sudo", "setcap cap_sys_ptrace=eip", "--cap-add SYS_PTRACE"):
+        assert remedy in even["hint"], f"remedy {remedy!r} missing: {even['hint']}"
+    assert "routing." not in even["hint"].replace("whatever your routing.", ""), even["hint"]
+    assert "Traceback" not in run.output, str(run)
+
+
 def test_refused_attach_falls_back_to_the_launch_form(spy_without_ptrace: str, work_copy: Path) -> None:
     run = labkit(
         work_copy, "assets", "--lab", LAB, "--quick", "--force", env={"LABKIT_PY_SPY": spy_without_ptrace}

@@ -264,3 +264,19 @@ def test_a_step_of_an_unregistered_kind_is_refused_with_its_line(tmp_path: Path)
     (tmp_path / "docs" / "labs" / "lab-5" / "index.md").write_text(PAGE)
     with pytest.raises(Exception, match=r"labs/lab-5.yml:8:\d+: steps/0/kind: 'toy' is not one of"):
         manifest.load(Path("labs/lab-5.yml"), root=tmp_path)
+
+
+def test_a_command_output_without_its_pattern_names_what_the_command_said() -> None:
+    """A refused py-spy prints no stacks: the error must show its refusal, not only the missing pattern."""
+    from labkit.errors import LabError
+    from labkit.kinds.command import read_command
+
+    entry: Any = {"extract": {"last_worker": r'"\(worker-3\)"'}, "json": False}
+    with pytest.raises(LabError) as raised:
+        read_command(
+            entry, "Process 12: python\n\n1: Permission denied (os error 13)\n\n", step_id="tree_dump"
+        )
+    assert str(raised.value) == (
+        "tree_dump: the output has nothing that matches last_worker: '\"\\\\(worker-3\\\\)\"'; "
+        "its last line: 1: Permission denied (os error 13)"
+    )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from labkit.errors import LabError
 from labkit.kinds import step_of
 from labkit.manifest import Lab, Step
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, need
 
 
 def lab_of(*steps: Step, claims: list[dict[str, Any]] | None = None, lab_id: str = "lab-9") -> Lab:
@@ -160,6 +162,26 @@ def test_privileged_means_cap_sys_ptrace(
         return real_read(self, *a, **k)
 
     monkeypatch.setattr(Path, "read_text", read)
+    assert preflight.privileged() is privileged
+
+
+@pytest.mark.parametrize(
+    ("caps", "privileged"),
+    [("cap_sys_ptrace=eip", True), ("cap_sys_ptrace=ip", False), ("cap_chown=eip", False), ("", False)],
+)
+def test_a_py_spy_given_cap_sys_ptrace_by_setcap_may_attach_without_root(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caps: str, privileged: bool
+) -> None:
+    """The remedy the toolkit offers (`setcap cap_sys_ptrace=eip` on py-spy) must satisfy its own preflight:
+    the capability is read from the file's real `security.capability` attribute, set here by setcap."""
+    setcap = shutil.which("setcap") or "/usr/sbin/setcap"
+    need(os.geteuid() == 0 and os.path.exists(setcap), "setting file capabilities needs root and setcap")
+    spy = tmp_path / "py-spy"
+    shutil.copy("/bin/true", spy)
+    if caps:
+        subprocess.run([setcap, caps, str(spy)], check=True)
+    monkeypatch.setenv("LABKIT_PY_SPY", str(spy))
+    monkeypatch.setattr(preflight, "is_root", lambda: False)
     assert preflight.privileged() is privileged
 
 

@@ -22,7 +22,11 @@ def read_command(entry: CommandRun, text: str, *, step_id: str) -> CommandOutput
     for name, pattern in sorted(entry["extract"].items()):
         match = re.search(pattern, text, re.MULTILINE)
         if not match:
-            raise LabError(f"{step_id}: the output has nothing that matches {name}: {pattern!r}")
+            said = next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "(nothing)")
+            raise LabError(
+                f"{step_id}: the output has nothing that matches {name}: {pattern!r}; "
+                f"its last line: {said[:300]}"
+            )  # a refused py-spy shows here (e.g. Permission Denied)
         value = match.group(1) if match.groups() else match.group(0)
         extracted[name] = int(value) if value.isdigit() else value.strip()
     result: object = None
