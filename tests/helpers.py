@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -164,8 +164,51 @@ class Run:
         return f"labkit {' '.join(self.args)} → exit {self.returncode}\n{self.output}"
 
 
+# Every grader guards the start-up hooks of this interpreter's site folders, which all the test workers
+# share: a grader running beside a test that plants a hook there would undo that hook as its own learner's.
+# Graders take this lock shared; a test that plants a hook takes it alone (site_hooks_alone).
+_SITE_LOCK = Path(os.environ.get("TMPDIR", "/tmp")) / (
+    "labkit-tests-site-" + hashlib.sha256(sys.prefix.encode()).hexdigest()[:12] + ".lock"
+)
+_alone = False
+
+
+@contextlib.contextmanager
+def _site_lock(mode: int) -> Iterator[None]:
+    import fcntl
+
+    with open(_SITE_LOCK, "a") as held:
+        fcntl.flock(held, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def site_hooks_alone() -> Iterator[None]:
+    """For a test whose learner code writes a start-up hook: no other worker's grader runs meanwhile."""
+    import fcntl
+
+    global _alone
+    with _site_lock(fcntl.LOCK_EX):
+        _alone = True
+        try:
+            yield
+        finally:
+            _alone = False
+
+
 def labkit(copy: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 300) -> Run:
     """Run the copy's toolkit on the copy; always returns (assert on the result)."""
+    import fcntl
+
+    shared = _site_lock(fcntl.LOCK_SH) if args[:1] == ("grade",) and not _alone else contextlib.nullcontext()
+    with shared:
+        return _labkit(copy, *args, env=env, timeout=timeout)
+
+
+def _labkit(copy: Path, *args: str, env: Mapping[str, str] | None, timeout: float) -> Run:
     done = subprocess.run(
         labkit_argv(copy, *args),
         cwd=copy,

@@ -34,6 +34,9 @@ QUESTIONS = {
 }
 ROUNDS = 2  # interleaved rounds of the throughput check: the slow routing, then yours
 WORKERS = ("worker-0", "worker-1", "worker-2", "worker-3")  # the service's fixed pool
+UNMEASURED = (
+    "py-spy measured nothing (the check's not-measured line says why): nothing yet about your routing"
+)
 STOPPED = "your routing stopped the service before its end: the first check says why; fix that first"
 
 
@@ -153,9 +156,7 @@ def grade(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: S
             )
         )
     except LabError as exc:
-        out.append(
-            not_measured("even", QUESTIONS["even"], _line(exc), hint=str(cfg["hint"]), rule="see the hint")
-        )
+        out.append(not_measured("even", QUESTIONS["even"], _line(exc), hint=UNMEASURED, rule="see the hint"))
     if stopped:  # the later checks measured a service that stopped early: their routing hints would mislead
         out = [c if c.id == "correct" or c.passed else dataclasses.replace(c, hint=STOPPED) for c in out]
     return out
@@ -163,13 +164,11 @@ def grade(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: S
 
 def _attach_hint(lab: Lab) -> str:
     """Whatever the routing, py-spy was refused: what lets it read the service (as `make lab-N` says)."""
-    root = os.geteuid() == 0
+    grade = f"grade-{lab.id.split('-', 1)[1]}"  # the remedies name the command to run again
     advice = pyspy.attach_advice(
-        scope=pyspy.ptrace_scope(), is_root=root, platform=sys.platform, lab=lab.id, launch=False
+        scope=pyspy.ptrace_scope(), is_root=os.geteuid() == 0, platform=sys.platform, lab=grade, launch=False
     )
-    sudo = "" if root else f"Run `sudo make grade-{lab.id.split('-', 1)[1]}`, or see what else works. "
-    lead = "py-spy may not read your service here, whatever your routing."
-    return f"{lead} {sudo}{advice[:1].upper()}{advice[1:]}"
+    return f"py-spy may not read your service here, whatever your routing. {advice[:1].upper()}{advice[1:]}"
 
 
 def _line(exc: Exception) -> str:

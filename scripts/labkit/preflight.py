@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import kinds, pyspy, pythons
+from labkit import kinds, macos, pyspy, pythons
 from labkit.errors import LabError, NeedError
 from labkit.manifest import Lab
 
@@ -360,10 +360,10 @@ def check(
     spy_steps = tuple(s.id for s in lab.steps if kinds.uses_spy(s))
     if spy_steps:
         problems += _spy_problems(lab, spy_steps)
-        if platform() == "darwin" and not is_root():
-            advice = pyspy.attach_advice(scope=None, is_root=False, platform="darwin", lab=lab.id)
-            problems.append(Problem(lab.id, spy_steps, f"runs py-spy, which needs root here. {advice}"))
-        else:
+        darwin = platform() == "darwin"
+        mac = macos.refusals(lab, spy_steps, root=is_root()) if darwin else []
+        problems += [Problem(lab.id, steps, why) for steps, why in mac]
+        if not darwin or is_root():
             problems += _attach_problems(lab, method=method, judged=judged)
     served = tuple(s.id for s in lab.steps if kinds.get(s.kind).loopback)
     if served:

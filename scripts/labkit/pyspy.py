@@ -90,7 +90,15 @@ def can_ptrace(exe: str) -> bool:
     if len(raw) < 8:
         return False
     magic, permitted = int.from_bytes(raw[0:4], "little"), int.from_bytes(raw[4:8], "little")
-    return bool(magic & 1) and bool(permitted >> 19 & 1)  # VFS_CAP_FLAGS_EFFECTIVE; bit 19: CAP_SYS_PTRACE
+    if not (magic & 1 and permitted >> 19 & 1):  # VFS_CAP_FLAGS_EFFECTIVE; bit 19: CAP_SYS_PTRACE
+        return False
+    # Outside this process's bounding set (a container without SYS_PTRACE) the kernel refuses to run it.
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return True
+    bounding = re.search(r"^CapBnd:\s*([0-9a-fA-F]+)", status, re.MULTILINE)
+    return bounding is None or bool(int(bounding.group(1), 16) >> 19 & 1)
 
 
 def ptrace_scope() -> int | None:
@@ -112,42 +120,52 @@ def attach_advice(
     """What to do when py-spy may not attach by PID, for this machine's settings.
 
     ``launch=False`` for a program that only attaching can reach (a running service): the launch form
-    is then no remedy, so it is not offered.
+    is then no remedy, so it is not offered. Root refused is root without CAP_SYS_PTRACE (a container):
+    sudo adds nothing, and setcap cannot grant a capability the container's bounding set lacks.
     """
     if platform == "darwin":
         return (
-            "On macOS py-spy always needs root, in both forms: `sudo py-spy record ...` "
-            "(the system Python is protected by SIP: use another interpreter, "
-            "e.g. from python.org or Homebrew)."
+            f"On macOS py-spy always needs root, in both forms: `sudo make {lab}` (then give the files back: "
+            '`sudo chown -R "$USER" .venv .labs exercises out`), or `sudo py-spy record ...` by hand '
+            "(SIP protects the system Python: use another interpreter, e.g. from python.org or Homebrew)."
         )
+    ancestors = "so the launch form works without privileges but --pid does not" if launch else (
+        "and py-spy is not the running service's ancestor"
+    )  # fmt: skip
     why = {
         None: "there is no Yama module here, so only ptrace capabilities or container limits can refuse",
         0: "Yama's ptrace_scope is 0: any process of yours may be attached",
-        1: "Yama's ptrace_scope is 1: only a process's ancestors may attach, so the launch form works "
-        "without privileges but --pid does not",
+        1: f"Yama's ptrace_scope is 1: only a process's ancestors may attach, {ancestors}",
         2: "Yama's ptrace_scope is 2: attaching needs CAP_SYS_PTRACE (root)",
         3: "Yama's ptrace_scope is 3: attaching is forbidden until reboot, even for root",
     }.get(scope, f"Yama's ptrace_scope is {scope}")
     fixes = [
-        *(
-            [
-                f"use the launch form, which profiles its own child: `make {lab} METHOD=launch` "
-                f"(or `py-spy record -o out.svg -- python {program}`)"
-            ]
-            if launch
-            else []
-        ),
-        'run py-spy with sudo: `sudo env "PATH=$PATH" py-spy record --pid PID ...`',
-        'give py-spy the capability once: `sudo setcap cap_sys_ptrace=eip "$(command -v py-spy)"`',
+        f"use the launch form, which profiles its own child: `make {lab} METHOD=launch` "
+        f"(or `py-spy record -o out.svg -- python {program}`)"
+    ] if launch else []  # fmt: skip
+    if not is_root:
+        fixes += [
+            f'run py-spy as root: `sudo make {lab}`, or `sudo env "PATH=$PATH" py-spy ... --pid PID`',
+            f"give py-spy the capability once: `sudo setcap cap_sys_ptrace=eip {_spy_shown()}`",
+        ]
+    fixes.append(
         "in Docker, start the container with `--cap-add SYS_PTRACE` (not --privileged); in Kubernetes, "
-        "add SYS_PTRACE to the pod's securityContext capabilities",
-    ]
+        "add SYS_PTRACE to the pod's securityContext capabilities"
+    )
     if scope in (0, 1):
-        fixes.append(
-            "or lower the scope until reboot: `echo 0 | sudo tee /proc/sys/kernel/yama/ptrace_scope`"
-        )
+        where = "on the host (a container cannot change it)" if is_root else "until reboot"
+        fixes.append(f"or lower the scope {where}: `echo 0 | sudo tee /proc/sys/kernel/yama/ptrace_scope`")
     who = "root without the CAP_SYS_PTRACE capability (e.g. a container)" if is_root else "not root"
     return f"{why}; you are {who}. Remedies:\n" + "\n".join(f"  - {fix}" for fix in fixes)
+
+
+def _spy_shown() -> str:
+    """The py-spy the toolkit runs, as a learner would type it: relative to here (`.venv/bin/py-spy`)."""
+    try:
+        shown = os.path.relpath(find())
+    except (LabError, ValueError):
+        shown = ".."
+    return '"$(command -v py-spy)"' if shown.startswith("..") else shown
 
 
 class AttachRefused(LabError):

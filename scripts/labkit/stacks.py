@@ -116,7 +116,7 @@ def sanitize(data: Mapping[str, Any], *, paths: PathMap) -> records.JSONObject:
 # With --subprocesses, py-spy names a thread 'Process <pid> Thread <tid> "<name>"' (src/speedscope.rs) and
 # puts a frame 'process <pid>:"<command line>"' for the process and each ancestor at the root of every
 # stack (src/stack_trace.rs, 0.4.3). PIDs change with every run and command lines may hold local paths.
-_PROCESS_THREAD = re.compile(r'^Process (\d+) Thread (\d+) "(.*)"$', re.DOTALL)
+_PROCESS_THREAD = re.compile(r'^Process (\d+) Thread (\S+) "(.*)"$', re.DOTALL)  # macOS: hex thread ids
 _PROCESS_FRAME = re.compile(r'^process (\d+):"(.*)"$', re.DOTALL)
 
 

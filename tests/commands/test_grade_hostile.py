@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.commands.test_grade import grade, repo, verdicts  # noqa: F401 (repo is a fixture)
-from tests.helpers import assert_no_process_left, labkit
+from tests.helpers import assert_no_process_left, labkit, site_hooks_alone
 
 QUADRATIC = """
 def find_duplicates(values):
@@ -260,7 +260,8 @@ def test_a_start_up_hook_or_a_write_anywhere_in_the_repository_is_undone_and_fai
     hook = Path(sysconfig.get_paths()["purelib"], "zzz_labkit_hostile_probe.pth")
     makefile = (repo / "Makefile").read_bytes()
     try:
-        code, output, record = grade(repo, "lab-1", HOOK, timeout=BOUND)
+        with site_hooks_alone():  # another worker's grader would undo the hook as its own learner's
+            code, output, record = grade(repo, "lab-1", HOOK, timeout=BOUND)
         assert code == 1, output
         assert "untouched" in failed_checks(record), output
         shown = measured(record, "untouched")

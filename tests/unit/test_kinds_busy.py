@@ -56,6 +56,18 @@ def test_process_frames_are_published_by_name_without_pids_or_local_paths() -> N
     assert "4101" not in published and str(ROOT) not in published
 
 
+def test_on_macos_hex_thread_ids_still_hide_the_pids() -> None:
+    """py-spy writes a pthread id in hex on macOS (`Thread 0x1A2B`, src/stack_trace.rs format_threadid): the
+    processes must still be found, and their PIDs replaced, though no thread id equals its PID there."""
+    data = tree({"worker-0": 3}, pid0=4100)
+    for profile in data["profiles"]:
+        profile["name"] = profile["name"].replace(" Thread 410", " Thread 0x7000A10")
+    published = json.dumps(clean(data))
+    assert "4101" not in published and "4102" not in published
+    names = [f["name"] for f in clean(data)["shared"]["frames"]]
+    assert 'process #1:"python jobs.py"' in names and 'process #2:"python jobs.py"' in names
+
+
 def test_a_process_whose_main_thread_has_no_name_of_its_own_gets_its_rank() -> None:
     data = tree({"MainThread": 2})
     names = [f["name"] for f in clean(data)["shared"]["frames"]]

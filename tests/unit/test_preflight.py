@@ -430,3 +430,25 @@ def test_will_measure_follows_the_cache(manifest_root: Path) -> None:
     assert not publish.will_measure(lab, root=manifest_root, force=False, quick=False)
     (manifest_root / "labs" / "prog" / "main.py").write_text("print('changed')\n")
     assert publish.will_measure(lab, root=manifest_root, force=False, quick=False)
+
+
+@pytest.mark.parametrize("root", [False, True])
+def test_on_macos_a_service_started_by_a_system_program_stops_the_lab(
+    machine: dict[str, Any], tmp_path: Path, root: bool
+) -> None:
+    """Lab 4 attaches to its `sh` wrapper: SIP keeps even root from reading it, so `sudo make lab-4` would
+    start the services and then fail; the preflight says so first, and what to do instead."""
+    need(shutil.which("sh") is not None, "no sh on PATH")
+    machine.update(platform="darwin", root=root, privileged=root)
+    wrapped = step_of(dict(id="tree", kind="service", command=["sh", "serve.sh"], ready="up"))
+    recorded = step_of(dict(id="slow_tree", kind="profile", target="tree"))
+    problems = [
+        p for p in fatal(lab_of(wrapped, recorded, lab_id="lab-4"), tmp_path) if "slow_tree" in p.steps
+    ]
+    said = " ".join(str(p) for p in problems)
+    assert "System Integrity Protection" in said and "cannot run on macOS" in said, said
+    assert "make reset-4" in said, said
+    assert ("needs root here" in said) is not root, said
+    # A service Python runs itself (not a system program) is not refused for SIP.
+    python = step_of(dict(id="tree", kind="service", command=["s.py"], ready="up"))
+    assert not [p for p in fatal(lab_of(python, recorded), tmp_path) if "Integrity" in str(p)]

@@ -32,16 +32,19 @@ LOWER = "echo 0 | sudo tee /proc/sys/kernel/yama/ptrace_scope"
 def test_attach_advice_on_linux(scope: int | None, why: str, lower: bool, is_root: bool) -> None:
     text = pyspy.attach_advice(scope=scope, is_root=is_root, platform="linux")
     assert why in text
-    for remedy in (LAUNCH, SUDO, SETCAP, DOCKER):
+    for remedy in (LAUNCH, DOCKER):
         assert remedy in text
+    # Root refused lacks CAP_SYS_PTRACE (a container): sudo adds nothing; setcap cannot pass the bounding set.
+    assert (SUDO in text) is (SETCAP in text) is (not is_root)
     assert (LOWER in text) is lower
+    assert ("on the host" in text) is (lower and is_root)
     assert ("CAP_SYS_PTRACE capability" in text) is is_root
     assert ("you are not root" in text) is (not is_root)
 
 
 def test_attach_advice_on_macos() -> None:
     text = pyspy.attach_advice(scope=None, is_root=False, platform="darwin")
-    assert "macOS" in text and "sudo py-spy record" in text and "SIP" in text
+    assert "macOS" in text and "sudo py-spy record" in text and "sudo make lab-N" in text and "SIP" in text
     assert "setcap" not in text and "SYS_PTRACE" not in text
 
 
@@ -92,3 +95,11 @@ def test_first_error_line() -> None:
     assert pyspy._first_error(out) == "Error: Permission Denied"
     assert pyspy._first_error("just text\nlast line\n") == "last line"
     assert pyspy._first_error("") == "(no output)"
+
+
+def test_attach_advice_for_a_running_service_offers_no_launch_form() -> None:
+    """A running service can only be attached to: at scope 1 the reason is that py-spy is not its parent."""
+    text = pyspy.attach_advice(scope=1, is_root=False, platform="linux", lab="lab-4", launch=False)
+    assert "py-spy is not the running service's ancestor" in text
+    assert "launch form" not in text and "METHOD=launch" not in text
+    assert "sudo make lab-4" in text and SETCAP in text

@@ -100,7 +100,9 @@ def run(ctx: Context, step: Step) -> Profile:
         try:
             take_looks(target.proc.pid, target.log)
         except pyspy.AttachRefused as refused:
-            advice = pyspy.attach_advice(scope=pyspy.ptrace_scope(), is_root=os.geteuid() == 0, lab=lab.id)
+            advice = pyspy.attach_advice(
+                scope=pyspy.ptrace_scope(), is_root=os.geteuid() == 0, lab=lab.id, launch=False
+            )  # a running service: only attaching reaches it
             raise LabError(f"{refused}\n{advice}") from refused
         services.alive(target)
         method = "pid"
