@@ -26,9 +26,6 @@ def protected(program: str) -> str | None:
 def refusals(lab: Lab, spy_steps: tuple[str, ...], *, root: bool) -> list[tuple[tuple[str, ...], str]]:
     """(steps, why) for each way py-spy will be refused on this Mac."""
     out: list[tuple[tuple[str, ...], str]] = []
-    if not root:
-        advice = pyspy.attach_advice(scope=None, is_root=False, platform="darwin", lab=lab.id)
-        out.append((spy_steps, f"runs py-spy, which needs root here. {advice}"))
     services = {step.id: step for step in lab.steps}
     number = lab.id.split("-", 1)[-1]
     for step in lab.steps:
@@ -40,4 +37,12 @@ def refusals(lab: Lab, spy_steps: tuple[str, ...], *, root: bool) -> list[tuple[
                 f"Protection keeps even root from reading: this lab cannot run on macOS. Follow its page "
                 f"with the Python PID; `make reset-{number}` makes your exercise copy"
             )))  # fmt: skip
+    if not root and not out:  # where SIP refuses, `sudo make` is no remedy: say only what works
+        advice = pyspy.attach_advice(scope=None, is_root=False, platform="darwin", lab=lab.id)
+        out.append((spy_steps, f"runs py-spy, which needs root here. {advice}"))
+    elif not root:
+        out.append((spy_steps, (
+            f"runs py-spy, which needs root on macOS: run the page's py-spy commands with `sudo`, and "
+            f"`sudo make grade-{number}` for the exercise"
+        )))  # fmt: skip
     return out

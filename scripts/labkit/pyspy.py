@@ -139,20 +139,23 @@ def attach_advice(
         2: "Yama's ptrace_scope is 2: attaching needs CAP_SYS_PTRACE (root)",
         3: "Yama's ptrace_scope is 3: attaching is forbidden until reboot, even for root",
     }.get(scope, f"Yama's ptrace_scope is {scope}")
+    if scope == 3:
+        return f"{why}: no remedy works until the machine restarts with a lower kernel.yama.ptrace_scope."
     fixes = [
         f"use the launch form, which profiles its own child: `make {lab} METHOD=launch` "
         f"(or `py-spy record -o out.svg -- python {program}`)"
     ] if launch else []  # fmt: skip
     if not is_root:
         fixes += [
-            f'run py-spy as root: `sudo make {lab}`, or `sudo env "PATH=$PATH" py-spy ... --pid PID`',
+            f"run py-spy as root: `sudo make {lab}`, then give the files back "
+            '(`sudo chown -R "$USER" .venv .labs exercises out`); by hand, `sudo env "PATH=$PATH" py-spy …`',
             f"give py-spy the capability once: `sudo setcap cap_sys_ptrace=eip {_spy_shown()}`",
         ]
     fixes.append(
         "in Docker, start the container with `--cap-add SYS_PTRACE` (not --privileged); in Kubernetes, "
         "add SYS_PTRACE to the pod's securityContext capabilities"
     )
-    if scope in (0, 1):
+    if scope in (1, 2):  # at 0 attaching is not what Yama refuses; 3 cannot be lowered
         where = "on the host (a container cannot change it)" if is_root else "until reboot"
         fixes.append(f"or lower the scope {where}: `echo 0 | sudo tee /proc/sys/kernel/yama/ptrace_scope`")
     who = "root without the CAP_SYS_PTRACE capability (e.g. a container)" if is_root else "not root"

@@ -21,10 +21,9 @@ LOWER = "echo 0 | sudo tee /proc/sys/kernel/yama/ptrace_scope"
     ("scope", "why", "lower"),
     [
         (None, "no Yama module", False),
-        (0, "ptrace_scope is 0", True),
+        (0, "ptrace_scope is 0", False),  # Yama is not what refused: lowering changes nothing
         (1, "ptrace_scope is 1: only a process's ancestors may attach", True),
-        (2, "ptrace_scope is 2: attaching needs CAP_SYS_PTRACE", False),
-        (3, "ptrace_scope is 3: attaching is forbidden until reboot", False),
+        (2, "ptrace_scope is 2: attaching needs CAP_SYS_PTRACE", True),
         (7, "ptrace_scope is 7", False),
     ],
 )
@@ -95,6 +94,15 @@ def test_first_error_line() -> None:
     assert pyspy._first_error(out) == "Error: Permission Denied"
     assert pyspy._first_error("just text\nlast line\n") == "last line"
     assert pyspy._first_error("") == "(no output)"
+
+
+@pytest.mark.parametrize("is_root", [False, True])
+def test_at_scope_3_no_remedy_is_offered(is_root: bool) -> None:
+    """Yama 3 refuses sudo, setcap and --cap-add alike, until the machine restarts."""
+    text = pyspy.attach_advice(scope=3, is_root=is_root, platform="linux")
+    assert "forbidden until reboot" in text and "no remedy works" in text
+    for remedy in (LAUNCH, SUDO, SETCAP, DOCKER, LOWER):
+        assert remedy not in text
 
 
 def test_attach_advice_for_a_running_service_offers_no_launch_form() -> None:
