@@ -13,9 +13,9 @@ from pathlib import Path
 
 from labkit import exercise
 from labkit.errors import LabError
-from labkit.grade_checks import Check, Say, capped, not_measured
+from labkit.grade_checks import Check, Say, not_measured
 from labkit.grade_correct import check_correct, function_from
-from labkit.grade_finder import bench, check_profile, check_scales
+from labkit.grade_finder import bench, check_profile
 from labkit.manifest import Lab
 
 # Each check, in the order it runs and is shown → the settings it needs in the manifest.
@@ -48,12 +48,13 @@ def speed(
         folder=folder,
         work=work,
         say=say,
+        scales=cfg["scales"],
     )
     note = got.note
     try:
-        if got.raw is None or got.fast is None:
+        if got.raw is None or got.fast is None or got.scales is None:
             raise LabError(got.why)
-        return [got.fast, capped(check_scales(got.raw, scales=cfg["scales"]), note)]
+        return [got.fast, got.scales]
     except LabError as exc:
         reason = str(exc).strip().splitlines()[-1]
         return [

@@ -122,8 +122,8 @@ def _per_worker(step: Step, files: dict[str, str]) -> str:
     before, after = (files.get(s, f"{s}.json") for s in (step.before, step.after))  # the page's names
     return (
         f"COMPUTING = {computing!r}  # only samples with it on the stack count ('': every sample)\n"
-        "# py-spy looks 100 times a second (its default rate) and stops after SECONDS x 100 - 1 looks:\n"
-        "# a worker's busy share is its samples over those looks, as the page counts it\n"
+        "# py-spy looks 100 times a second (its default rate) for SECONDS seconds and keeps the samples of\n"
+        "# all but its last look (SECONDS x 100 - 1): a worker's busy share is its samples over those looks\n"
         "INSTANTS = SECONDS * 100 - 1\n"
         f"for path in [{before!r}, {after!r}]:\n"
         "    data = json.loads(Path(path).read_text())\n"

@@ -114,3 +114,24 @@ def test_lab_2s_p95_check_is_measured_again_while_undecided(
     _, fast = grader.grade(lab, root=ROOT, work=tmp_path, folder=tmp_path, quick=True, say=lambda _: None)
     assert (fast.verdict, len(used)) == ("holds", 2)
     assert fast.detail.startswith("measured 2 times: a busy machine left the earlier ones undecided")
+
+
+def test_an_undecided_scales_check_is_timed_again_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """bench() given the scales check times again while it is undecided (one lucky timing at the smallest
+    size), and both checks then come from the same, decided run."""
+    from tests.unit.test_grade_scales import SCALES
+    from tests.unit.test_grade_scales import raw as sized
+
+    lucky, linear = sized(1.0, busy={100: [0.4, 1.0, 1.0, 1.0, 1.0]}), sized(1.0, busy={})
+    queue = [lucky, linear, linear]
+    monkeypatch.setattr(grade_finder, "_bench_once", lambda *a, **k: (queue.pop(0), "", ""))
+    got = bench(
+        SimpleNamespace(seed=1),  # type: ignore[arg-type]  # only the lab's seed is read
+        root=tmp_path, file=tmp_path / "f.py", function="f", fast={**FAST, "than": 2}, quick=False,
+        folder=tmp_path, work=tmp_path, say=lambda _: None, scales=SCALES,
+    )  # fmt: skip
+    assert got.scales is not None and got.fast is not None
+    assert (got.scales.verdict, got.fast.verdict, len(queue)) == ("holds", "holds", 1)
+    assert got.scales.detail.startswith("timed 2 times"), got.scales.detail
