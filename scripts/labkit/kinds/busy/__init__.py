@@ -155,7 +155,7 @@ def busy_chart(ctx: Context, arg: str | None) -> list[str]:
         *table(
             ["Worker", "Samples, before", "Busy, before", "Samples, after", "Busy, after"],
             rows,
-            caption=f"{title}: the chart's figures; busy is samples ÷ sampling instants (before "
+            caption=f"{title}: the chart's figures; busy is samples{inside} ÷ sampling instants (before "
             f"{formats.count(instants['before'])}, after {formats.count(instants['after'])})",
         ),
     ]
