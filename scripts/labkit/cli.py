@@ -205,7 +205,7 @@ def cmd_grade(args: argparse.Namespace, root: Path) -> int:
     console.rule(terminal.text(f"Grading {file.relative_to(root)} ({lab.id}: `{function}`)", style="bold"))
     with console.status("grading: real processes, real py-spy (Ctrl-C stops everything)"):
         result = grade.grade(lab, root=root, quick=args.quick, say=_say)
-    number = lab.id.split("-", 1)[1]
+    number = lab.number
     learner.print_table(
         console,
         f"make grade-{number}" + (" (QUICK)" if args.quick else ""),
@@ -247,7 +247,7 @@ def _next_step(lab: Lab, root: Path) -> str:
     after = learner.next_lab(lab, root=root)
     if after is None:
         return f"That was the last lab. Well done: {lab.title} is finished, and so are the labs."
-    number = after.id.split("-", 1)[1]
+    number = after.number
     return f"Next: {after.title} ({after.page}); start it with `make lab-{number}`."
 
 
@@ -260,7 +260,7 @@ def cmd_reset(args: argparse.Namespace, root: Path) -> int:
         if not sys.stdin.isatty():
             raise LabError(
                 f"resetting {folder.relative_to(root)}/ throws your changes away, and there is no "
-                f"terminal to ask you: run `make reset-{lab.id.split('-', 1)[1]} FORCE=1` to do it anyway"
+                f"terminal to ask you: run `make reset-{lab.number} FORCE=1` to do it anyway"
             )
         answer = input(f"Restore {folder.relative_to(root)}/ to the original? Your changes are lost. [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):

@@ -62,7 +62,7 @@ def restore(lab: Lab, *, root: Path) -> list[Path]:
 
 def refuse_links(lab: Lab, *, root: Path) -> None:
     """The grader judges regular files in a real folder: a symbolic link is refused with what to do."""
-    number = lab.id.split("-", 1)[1]
+    number = lab.number
     for _, copy in copies(lab, root=root):
         for path in (copy.parent, copy):
             if path.is_symlink() or (path is copy and copy.exists() and not copy.is_file()):
@@ -87,7 +87,7 @@ def target(lab: Lab, *, root: Path) -> tuple[Path, str]:
 def instructions(lab: Lab, *, root: Path, made: list[Path]) -> str:
     """What `make lab-N` says about the exercise: where it is, what to change, how to grade it."""
     exercise = of(lab)
-    number = lab.id.split("-", 1)[1]
+    number = lab.number
     file, function = target(lab, root=root)
     where = file.relative_to(root)
     state = "created" if made else "already there, kept as you left it"

@@ -29,7 +29,7 @@ from typing import IO, Any
 
 from labkit import processes
 from labkit.errors import LabError
-from labkit.pyspy import PERMISSION_MARKERS, AttachRefused
+from labkit.pyspy import AttachRefused, refusal
 from labkit.records import JSONObject
 from labkit.sanitize import Numbering, PathMap, ids_in, paths_in, pid_label
 
@@ -77,8 +77,9 @@ def sanitise_json(data: Any, paths: PathMap) -> Any:
 def _refused_or_failed(what: str, code: int | None, output: str) -> LabError:
     lines = output.split("Stack backtrace:")[0].strip().splitlines()  # RUST_BACKTRACE=1 adds one
     last = "\n".join(lines[-8:]) or "(no output)"
-    if any(marker in output for marker in PERMISSION_MARKERS):
-        return AttachRefused(f"py-spy was not permitted to read the process ({what}):\n{last}")
+    why = refusal(output)
+    if why:
+        return AttachRefused(f"{why} ({what}):\n{last}")
     return LabError(f"`py-spy {what}` failed (exit code {code}):\n{last}")
 
 

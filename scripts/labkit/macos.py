@@ -27,7 +27,7 @@ def refusals(lab: Lab, spy_steps: tuple[str, ...], *, root: bool) -> list[tuple[
     """(steps, why) for each way py-spy will be refused on this Mac."""
     out: list[tuple[tuple[str, ...], str]] = []
     services = {step.id: step for step in lab.steps}
-    number = lab.id.split("-", 1)[-1]
+    number = lab.number
     for step in lab.steps:
         started = services.get(step.target)
         real = protected(started.command[0]) if started is not None and started.command else None

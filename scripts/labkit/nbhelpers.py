@@ -84,8 +84,8 @@ def _environment():  # the programs' environment: the folder with sitecustomize.
 _scope = Path("/proc/sys/kernel/yama/ptrace_scope")
 _level = int(_scope.read_text()) if _scope.exists() else 0
 if _level == 2 and os.geteuid() != 0:
-    print("ptrace_scope is 2: py-spy --pid needs root here (Lab 1's troubleshooting, "
-          "'Permission denied on Linux', says what to do)")
+    print("ptrace_scope is 2: py-spy --pid needs root or the ptrace capability here (Lab 1's "
+          "troubleshooting, 'Permission denied on Linux', says what to do)")
 elif _level >= 3:  # Yama's highest level: no attaching at all until the machine restarts
     print("ptrace_scope is 3: no program may attach by PID until reboot, root included (Lab 1's "
           "troubleshooting, 'Permission denied on Linux')")

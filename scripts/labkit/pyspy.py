@@ -27,6 +27,21 @@ NONE_READ = "No python processes found in process"
 PERMISSION_MARKERS = ("Permission Denied", "Permission denied", "Operation not permitted", "requires root")
 
 
+def refusal(output: str, *, tree_by_pid: bool = False) -> str | None:
+    """Why a failed py-spy was refused, from what it printed; None if it was not refused.
+
+    ``tree_by_pid``: py-spy was given ``--pid`` and ``--subprocesses``, for a service seen running.
+    """
+    if any(marker in output for marker in PERMISSION_MARKERS):
+        return "py-spy was not permitted to read the process"
+    if tree_by_pid and NONE_READ in output:
+        return (
+            "py-spy could read none of the Python processes (with --subprocesses py-spy gives no reason "
+            "when it can open no process: here, a refusal)"
+        )
+    return None
+
+
 def find() -> str:
     """py-spy from $LABKIT_PY_SPY, beside this interpreter (the venv), or on PATH."""
     override = os.environ.get("LABKIT_PY_SPY")
@@ -116,17 +131,20 @@ def attach_advice(
     lab: str = "lab-N",
     program: str = "your_program.py",
     launch: bool = True,
+    by_hand: bool = True,
 ) -> str:
     """What to do when py-spy may not attach by PID, for this machine's settings.
 
     ``launch=False`` for a program that only attaching can reach (a running service): the launch form
     is then no remedy, so it is not offered. Root refused is root without CAP_SYS_PTRACE (a container):
     sudo adds nothing, and setcap cannot grant a capability the container's bounding set lacks.
+    ``by_hand=False`` where the learner runs no py-spy command (a grader): no by-hand form is offered.
     """
     if platform == "darwin":
+        hand = ", or `sudo py-spy record ...` by hand" if by_hand else ""
         return (
             f"On macOS py-spy always needs root, in both forms: `sudo make {lab}` (then give the files back: "
-            '`sudo chown -R "$USER" .venv .labs exercises out`), or `sudo py-spy record ...` by hand '
+            f'`sudo chown -R "$USER" .venv .labs exercises out`){hand} '
             "(SIP protects the system Python: use another interpreter, e.g. from python.org or Homebrew)."
         )
     ancestors = "so the launch form works without privileges but --pid does not" if launch else (
@@ -146,9 +164,10 @@ def attach_advice(
         f"(or `py-spy record -o out.svg -- python {program}`)"
     ] if launch else []  # fmt: skip
     if not is_root:
+        hand = '; by hand, `sudo env "PATH=$PATH" py-spy …`' if by_hand else ""
         fixes += [
             f"run py-spy as root: `sudo make {lab}`, then give the files back "
-            '(`sudo chown -R "$USER" .venv .labs exercises out`); by hand, `sudo env "PATH=$PATH" py-spy …`',
+            f'(`sudo chown -R "$USER" .venv .labs exercises out`){hand}',
             f"give py-spy the capability once: `sudo setcap cap_sys_ptrace=eip {_spy_shown()}`",
         ]
     fixes.append(
@@ -251,13 +270,9 @@ def record(
     output = "".join([*lines, *last])
     wall = ended - started
     match = re.search(r"Errors:\s*(\d+)", output)
-    if proc.returncode != 0 and any(marker in output for marker in PERMISSION_MARKERS):
-        raise AttachRefused(f"py-spy was not permitted to read the process: {_first_error(output)}")
-    if proc.returncode != 0 and "--subprocesses" in extra and pid is not None and NONE_READ in output:
-        raise AttachRefused(
-            f"py-spy could read none of the Python processes: {_first_error(output)} "
-            "(with --subprocesses py-spy gives no reason when it can open no process: here, a refusal)"
-        )
+    why = refusal(output, tree_by_pid="--subprocesses" in extra and pid is not None)
+    if proc.returncode != 0 and why:
+        raise AttachRefused(f"{why}: {_first_error(output)}")
     return Recording(
         args=args,
         returncode=proc.returncode or 0,

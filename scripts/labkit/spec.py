@@ -63,6 +63,11 @@ class Lab:
         return self.page.parent / "data"
 
     @property
+    def number(self) -> str:
+        """What the lab's make targets are named by: "N" for lab-N (`make lab-N`, `make grade-N`)."""
+        return self.id.split("-", 1)[-1]
+
+    @property
     def pages(self) -> list[Path]:
         """The lab's page and every other page that one of its claims is written on."""
         extra = sorted({Path(c["page"]) for c in self.claims if "page" in c} - {self.page})

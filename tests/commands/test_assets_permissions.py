@@ -158,6 +158,21 @@ def test_grade_4_names_a_refused_py_spy_and_its_remedies(spy_without_ptrace: str
     assert "Traceback" not in run.output, str(run)
 
 
+def test_a_refused_py_spy_command_step_gives_the_remedies(spy_without_ptrace: str, work_copy: Path) -> None:
+    """Lab 4's dumps are command steps: refused, they name the refusal and its remedies, not a pattern."""
+    before = hash_tree(work_copy / "docs")
+    run = labkit(
+        work_copy, "assets", "--lab", "lab-4", "--quick", "--force", env={"LABKIT_PY_SPY": spy_without_ptrace}
+    )
+    assert run.returncode != 0, str(run)
+    assert "tree_dump: the output has nothing that matches" in run.flat, str(run)
+    assert "py-spy was not permitted to read the process" in run.flat, str(run)
+    assert "--cap-add SYS_PTRACE" in run.flat and "sudo make lab-4" not in run.flat, str(run)  # root already
+    assert "METHOD=launch" not in run.flat, str(run)  # `dump --pid` reaches a running service only by PID
+    assert "Traceback" not in run.output, str(run)
+    assert hash_tree(work_copy / "docs") == before
+
+
 def test_refused_attach_falls_back_to_the_launch_form(spy_without_ptrace: str, work_copy: Path) -> None:
     run = labkit(
         work_copy, "assets", "--lab", LAB, "--quick", "--force", env={"LABKIT_PY_SPY": spy_without_ptrace}

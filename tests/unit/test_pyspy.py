@@ -111,3 +111,34 @@ def test_attach_advice_for_a_running_service_offers_no_launch_form() -> None:
     assert "py-spy is not the running service's ancestor" in text
     assert "launch form" not in text and "METHOD=launch" not in text
     assert "sudo make lab-4" in text and SETCAP in text
+
+
+@pytest.mark.parametrize("platform", ["linux", "darwin"])
+def test_attach_advice_for_a_grader_offers_no_by_hand_form(platform: str) -> None:
+    """A grader runs py-spy itself: only running the grader again with rights helps, not a py-spy command."""
+    text = pyspy.attach_advice(
+        scope=1, is_root=False, platform=platform, lab="grade-4", launch=False, by_hand=False
+    )
+    assert "sudo make grade-4" in text
+    assert "by hand" not in text and SUDO not in text and "sudo py-spy" not in text
+    assert "by hand" in pyspy.attach_advice(
+        scope=1, is_root=False, platform=platform, lab="lab-4", launch=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("output", "tree_by_pid", "refused"),
+    [
+        ("Error: Permission denied (os error 13)", False, "not permitted"),
+        ("Error: Operation not permitted (os error 1)", False, "not permitted"),
+        ("This program requires root on OSX.", False, "not permitted"),  # macOS (src/main.rs)
+        ("Error: No python processes found in process 41 or any of its subprocesses", True, "read none"),
+        # Without --subprocesses and a PID the toolkit saw running, that message is no proof of a refusal.
+        ("Error: No python processes found in process 41 or any of its subprocesses", False, None),
+        ("Error: Failed to find python version from target process", True, None),
+        ("Error: Failed to get process executable name. Check that the process is running.", False, None),
+    ],
+)
+def test_a_refusal_is_told_from_other_failures(output: str, tree_by_pid: bool, refused: str | None) -> None:
+    why = pyspy.refusal(output, tree_by_pid=tree_by_pid)
+    assert (why is None) if refused is None else (why is not None and refused in why)

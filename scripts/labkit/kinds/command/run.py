@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from labkit import privacy
+import os
+
+from labkit import privacy, pyspy, registry
 from labkit.errors import LabError
 from labkit.kinds.command import read_command
 from labkit.records import Command, CommandRun
@@ -36,4 +38,19 @@ def run(ctx: Context, step: Step) -> Command:
         "extract": step.extract,
         "json": step.json,
     }
-    return {**entry, **read_command(entry, text, step_id=step.id)}
+    try:
+        return {**entry, **read_command(entry, text, step_id=step.id)}
+    except LabError as exc:
+        raise _with_remedy(exc, ctx, step, code=code, text=text) from exc
+
+
+def _with_remedy(exc: LabError, ctx: Context, step: Step, *, code: int, text: str) -> LabError:
+    """A refused py-spy command: the remedies, as a refused profile step gives them, not only what it said."""
+    by_pid = "--pid" in step.command
+    why = pyspy.refusal(text, tree_by_pid=by_pid and "--subprocesses" in step.command)
+    if code == 0 or not why or not registry.uses_spy(step):
+        return exc
+    advice = pyspy.attach_advice(
+        scope=pyspy.ptrace_scope(), is_root=os.geteuid() == 0, lab=ctx.lab.id, launch=not by_pid
+    )  # a command that attaches (`dump --pid`) reaches a running service only that way
+    return LabError(f"{exc}\n{why}.\n{advice}")

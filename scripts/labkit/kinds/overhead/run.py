@@ -88,8 +88,9 @@ def _spy(*, exe: str, pid: int, mode: str, rate: int, window_s: int, cwd: Path, 
         raise LabError(f"py-spy did not finish within {window_s + 60} s") from exc
     finally:
         processes.stop(spy)
-    if code != 0 and any(marker in log.read_text(errors="replace") for marker in pyspy.PERMISSION_MARKERS):
-        raise pyspy.AttachRefused(f"py-spy was not permitted to read the target:\n{processes.tail(log)}")
+    why = pyspy.refusal(log.read_text(errors="replace"))
+    if code != 0 and why:
+        raise pyspy.AttachRefused(f"{why}:\n{processes.tail(log)}")
     if code != 0:
         raise LabError(f"py-spy ({mode}) failed with code {code}; its last output:\n{processes.tail(log)}")
     return raw_samples(work / "overhead.raw")
