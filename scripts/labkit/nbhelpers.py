@@ -221,8 +221,9 @@ def p95(path):
 HELPERS_NOTE = (  # the notebook's words above HELPERS
     "Helpers: start and stop programs in the background, and read py-spy's recordings. They also write "
     "`startup/sitecustomize.py`, which each Python program they start runs first, so that py-spy may read "
-    "that program and every process it forks where Linux's Yama setting would otherwise refuse it (a "
-    "`sitecustomize` of your own still runs, after this one)."
+    "that program and every process it forks, which Yama's `ptrace_scope` 1 (the usual setting) would "
+    "otherwise refuse (at 2 or 3 this cannot help: the cell prints what to do). A `sitecustomize` of your "
+    "own still runs, after this one."
 )
 
 

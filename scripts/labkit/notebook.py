@@ -5,11 +5,9 @@ The notebook needs Linux, Python and pip: its first cells install py-spy (the ve
 project uses), write the programs its steps run into a folder of its own, and define a few helpers
 in plain Python (``nbhelpers``). Then, under the heading of the page's section where a step
 first shows (its command, a generated block or a value), or later where a step it needs is placed,
-come the step's cells (``nbcells.cells``): the page's commands as the learner types them (`!py-spy
-record --pid $PID ...`) and a few lines that print the learner's own numbers from py-spy's output.
-Steps that another needs (a service, the traffic that keeps it busy, a stop) come first. The
-notebook carries no outputs, so its bytes depend only on its inputs, and `make check` compares the
-committed file with what this module makes.
+come the step's cells (``nbcells.cells``): the page's commands as the learner types them, and a few
+lines that print the learner's own numbers. Steps that another needs (a service, its traffic, a stop)
+come first. No outputs are kept, so `make check` can compare the file with what this module makes.
 """
 
 from __future__ import annotations
@@ -78,7 +76,8 @@ def _flags(words: list[str]) -> tuple[list[str], set[str]]:
 
 def _command_steps(lab: Lab, line: str) -> list[str]:
     """The steps whose command a page's code line shows: the same program, with every option the line
-    names and the fewest others (the page may leave out an option the measured run adds)."""
+    names and the fewest others. A py-spy line fitting several places none: its target (WRAPPER_PID or
+    PYTHON_PID) is a word the page chooses, so what else the page shows places those steps."""
     try:
         words = shlex.split(line)
     except ValueError:
@@ -90,7 +89,8 @@ def _command_steps(lab: Lab, line: str) -> list[str]:
         own_head, own = _flags(nbcells.words(lab, step.command)) if step.command else ([], set())
         if own_head == head and flags <= own:
             extra[step.id] = len(own - flags)
-    return [i for i, n in extra.items() if n == min(extra.values())]
+    best = [i for i, n in extra.items() if n == min(extra.values())]
+    return [] if len(best) > 1 and head[:1] == ["py-spy"] else best
 
 
 def _lines(text: str) -> Iterator[tuple[str | None, str, str]]:

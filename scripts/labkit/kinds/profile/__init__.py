@@ -243,8 +243,8 @@ def frame_table(ctx: Context, arg: str | None) -> list[str]:
     ]
     title = formats.html_text(profile.get("title") or arg or "")
     caption = (
-        f"{title}: the functions with the largest self shares, over {_over(profile)} (a function's lines "
-        "merged)"
+        f"{title}: the functions with the largest self shares, then the largest totals, over "
+        f"{_over(profile)} (a function's lines merged)"
     )
     return table(["Function", "File", "Self", "Total"], rows, caption=caption)
 
