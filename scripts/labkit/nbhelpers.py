@@ -221,7 +221,7 @@ def p95(path):
 HELPERS_NOTE = (  # the notebook's words above HELPERS
     "Helpers: start and stop programs in the background, and read py-spy's recordings. They also write "
     "`startup/sitecustomize.py`, which each Python program they start runs first, so that py-spy may read "
-    "that program and every process it forks, which Yama's `ptrace_scope` 1 (the usual setting) would "
+    "that program and every process it forks, which Yama's `ptrace_scope` 1 (usual on desktops) would "
     "otherwise refuse (at 2 or 3 this cannot help: the cell prints what to do). A `sitecustomize` of your "
     "own still runs, after this one."
 )
