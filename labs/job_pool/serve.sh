@@ -8,7 +8,8 @@ echo "wrapper running as PID $$"
 # $PYTHON, else the repository's environment, else the first `python` (or `python3`) on the PATH
 PYTHON="${PYTHON:-../../.venv/bin/python}"
 [ -x "$PYTHON" ] || PYTHON="$(command -v python || command -v python3)"
+# The trap comes first: a Ctrl+C that arrives just after Python starts must reach it ($! is set as soon
+# as the child exists; before that, there is nothing to stop).
+trap '[ -n "$!" ] && kill -TERM "$!" 2>/dev/null && wait "$!"; exit 143' INT TERM
 PYTHONUNBUFFERED=1 "$PYTHON" jobs.py "$@" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143' INT TERM
-wait "$child"
+wait "$!"

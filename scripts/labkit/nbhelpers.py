@@ -114,16 +114,48 @@ def start(command, ready="", log="program.log"):
     return proc
 
 
+def _stat(pid):
+    """Linux: a process's parent and start time (None if it is gone)."""
+    try:
+        fields = Path(f"/proc/{{pid}}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), fields[19]
+
+
+def _below(pid):
+    """Linux: the processes below `pid` now, each with its start time (to know it again later)."""
+    stats = {{int(e.name): _stat(e.name) for e in Path("/proc").glob("[0-9]*")}}
+    children = {{}}
+    for child, stat in stats.items():
+        if stat:
+            children.setdefault(stat[0], []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append((child, stats[child][1]))
+            todo.append(child)
+    return found
+
+
 def stop(*procs):
-    """Stop programs as Ctrl+C would (all that run in the background if none is named)."""
+    """Stop programs as Ctrl+C would (all that run in the background if none is named), then whatever
+    they started and left running (a wrapper stopped before it could pass Ctrl+C on)."""
     for proc in procs or list(RUNNING):
         if proc.poll() is None:
+            below = _below(proc.pid) if sys.platform.startswith("linux") else []
             proc.send_signal(signal.SIGINT)
             try:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            for pid, started in below:  # each one still there is killed, if it is the same process
+                if (_stat(pid) or (0, None))[1] == started:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
         if proc in RUNNING:
             RUNNING.remove(proc)
 

@@ -212,6 +212,15 @@ stop()
 """
 
 
+def _drive(folder: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a driver of notebook cells in ``folder``; it must succeed within a minute."""
+    run = subprocess.run(
+        argv, cwd=folder, env=_env(), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    return run
+
+
 def _tree_under_strace(tmp_path: Path, mode: str) -> tuple[list[int], set[int]]:
     """Lab 4's notebook cells (helpers, programs, the service's start) in a real Python under
     `strace -f`: the dispatcher's process tree, and the processes that asked for PR_SET_PTRACER."""
@@ -227,16 +236,7 @@ def _tree_under_strace(tmp_path: Path, mode: str) -> tuple[list[int], set[int]]:
     (tmp_path / "driver.py").write_text(_DRIVER)
     trace = tmp_path / f"prctl-{mode}.txt"
     argv = ["strace", "-f", "-qq", "-e", "trace=prctl", "-e", "signal=none", "-o", str(trace)]
-    run = subprocess.run(
-        [*argv, sys.executable, "driver.py", "cells.json", mode],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
+    run = _drive(tmp_path, [*argv, sys.executable, "driver.py", "cells.json", mode])
     asked = {
         int(m[1])
         for m in re.finditer(r"^(\d+) +prctl\((?:PR_SET_PTRACER|0x59616d61)\b", trace.read_text(), re.M)
@@ -256,3 +256,34 @@ def test_every_python_process_of_a_started_tree_lets_py_spy_attach(tmp_path: Pat
     tree, asked = _tree_under_strace(tmp_path, "without")  # the control: without it, none asks
     assert len(tree) >= 5 and not set(tree) & asked, (tree, asked)
     assert_no_process_left(tmp_path)
+
+
+_STOP_DRIVER = """
+import json, sys
+from pathlib import Path
+exec(json.loads(Path(sys.argv[1]).read_text()))
+# A wrapper that dies of Ctrl+C before it can pass it on: its `&` child ignores SIGINT (a non-interactive
+# shell starts it so) and would run on, as Lab 4's service could if stopped the instant it started.
+proc = start("sh -c 'sleep 600 & echo up; wait'", ready="up")
+below = []  # the wrapper's children, found here so that the test needs nothing of the helpers but stop()
+for entry in Path("/proc").glob("[0-9]*"):
+    try:
+        if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == proc.pid:
+            below.append(int(entry.name))
+    except OSError:
+        pass
+stop(proc)
+print(json.dumps(below))
+"""
+
+
+def test_stop_ends_what_a_wrapper_started_when_the_wrapper_dies_first(tmp_path: Path) -> None:
+    need(sys.platform.startswith("linux"), "the helpers find a program's children in /proc")
+    lab = manifest.load(Path("labs/lab-4.yml"), root=ROOT)
+    cells = [c.source for c in nbformat.read(ROOT / notebook.path_of(lab), as_version=4).cells]
+    (tmp_path / "helpers.json").write_text(json.dumps(next(c for c in cells if "def stop(" in c)))
+    (tmp_path / "driver.py").write_text(_STOP_DRIVER)
+    run = _drive(tmp_path, [sys.executable, "driver.py", "helpers.json"])
+    below = json.loads(run.stdout.strip().splitlines()[-1])
+    assert below, run.stdout  # the sleep the wrapper started
+    assert _gone([str(pid) for pid in below], within=1) == [], "the wrapper's child outlived stop()"
