@@ -93,7 +93,7 @@ def _tree_svg(step: Step, output: str) -> list[str]:
     if "--subprocesses" not in step.py_spy_args:
         return []
     svg = _record(step, output.removesuffix(".json") + ".svg", speedscope=False)  # the same options
-    note = "# py-spy's own flame graph of the same tree, one tower per process: open it in a browser"
+    note = "# py-spy's own flame graph of the same tree, one tower per worker process: open it in a browser"
     return [f"{note}\n{svg}"]
 
 

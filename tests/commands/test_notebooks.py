@@ -93,7 +93,7 @@ def test_notebook_runs_from_an_empty_folder_outside_the_repository(tmp_path: Pat
         assert "Failed to find python version from target process" in text
         assert '"worker-3"' in text and "tree.json: " in text
         # Step 4 already says which worker holds the time: each worker thread's samples
-        # py-spy's own SVG of each tree, one tower per process, as the page's Step 4 records it
+        # py-spy's own SVG of each tree, one tower per worker process, as the page's Step 4 records it
         for svg in ("tree.svg", "fixed-tree.svg"):
             assert "<svg" in (tmp_path / lab_id / svg).read_text(encoding="utf-8")[:2000], svg
         assert re.search(r"per thread: worker-0 \d+, worker-1 \d+, worker-2 \d+, worker-3 \d+\n", text), text
