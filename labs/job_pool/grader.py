@@ -10,8 +10,6 @@ and its workers are recorded by py-spy from outside.
 from __future__ import annotations
 
 import dataclasses
-import os
-import sys
 import time
 from pathlib import Path
 
@@ -165,14 +163,7 @@ def grade(lab: Lab, *, root: Path, work: Path, folder: Path, quick: bool, say: S
 def _attach_hint(lab: Lab) -> str:
     """Whatever the routing, py-spy was refused: what lets it read the service (as `make lab-N` says)."""
     grade = f"grade-{lab.number}"  # the remedies name the command to run again
-    advice = pyspy.attach_advice(
-        scope=pyspy.ptrace_scope(),
-        is_root=os.geteuid() == 0,
-        platform=sys.platform,
-        lab=grade,
-        launch=False,
-        by_hand=False,
-    )
+    advice = pyspy.advice_here(lab=grade, launch=False, by_hand=False)
     return f"py-spy may not read your service here, whatever your routing. {advice[:1].upper()}{advice[1:]}"
 
 

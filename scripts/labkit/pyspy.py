@@ -181,6 +181,21 @@ def attach_advice(
     return f"{why}; you are {who}. Remedies:\n" + "\n".join(f"  - {fix}" for fix in fixes)
 
 
+def advice_here(
+    *, lab: str, program: str = "your_program.py", launch: bool = True, by_hand: bool = True
+) -> str:
+    """attach_advice for this machine and this user: its ptrace scope, whether we are root, its platform."""
+    return attach_advice(
+        scope=ptrace_scope(),
+        is_root=os.geteuid() == 0,
+        platform=sys.platform,
+        lab=lab,
+        program=program,
+        launch=launch,
+        by_hand=by_hand,
+    )
+
+
 def _spy_shown() -> str:
     """The py-spy the toolkit runs, as a learner would type it: relative to here (`.venv/bin/py-spy`)."""
     try:
@@ -270,8 +285,8 @@ def record(
     output = "".join([*lines, *last])
     wall = ended - started
     match = re.search(r"Errors:\s*(\d+)", output)
-    why = refusal(output, tree_by_pid="--subprocesses" in extra and pid is not None)
-    if proc.returncode != 0 and why:
+    tree_by_pid = "--subprocesses" in extra and pid is not None
+    if proc.returncode != 0 and (why := refusal(output, tree_by_pid=tree_by_pid)):
         raise AttachRefused(f"{why}: {_first_error(output)}")
     return Recording(
         args=args,

@@ -116,6 +116,8 @@ class Capture:
                 with contextlib.suppress(BlockingIOError):
                     if chunk := os.read(fd, 65536):
                         self.sink.feed(chunk)
+                    elif self.stopping.wait(0.1):  # at its end (no writer): never a busy loop on it
+                        return
 
     def join(self, timeout: float = 5.0) -> None:
         self._thread.join(timeout)

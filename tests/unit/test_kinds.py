@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import subprocess
 import sys
@@ -78,12 +79,15 @@ def test_the_instructors_page_lists_every_kind_and_every_block() -> None:
         assert f"`{block} STEP`" in page or f"`{block}`" in page, block
 
 
-def _literals(path: Path) -> set[str]:
-    return {
-        n.value
-        for n in ast.walk(ast.parse(path.read_text()))
-        if isinstance(n, ast.Constant) and isinstance(n.value, str)
-    }
+@functools.cache  # each file parsed once, however many names are looked for in it
+def _literals(path: Path) -> frozenset[str]:
+    return frozenset(
+        {
+            n.value
+            for n in ast.walk(ast.parse(path.read_text()))
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        }
+    )
 
 
 # Words that are also the names of fields or of py-spy's subcommands, where they mean that, not the kind.

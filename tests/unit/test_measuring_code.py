@@ -3,6 +3,7 @@ of those modules changes `inputs_sha256`, a change to a module outside it does n
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -19,9 +20,13 @@ def toolkit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy
 
 
+@functools.cache  # loaded once: the key is computed again for every module changed
+def _lab() -> manifest.Lab:
+    return manifest.load(Path("labs/lab-1.yml"), root=ROOT)
+
+
 def key(toolkit: Path) -> str:
-    lab = manifest.load(Path("labs/lab-1.yml"), root=ROOT)
-    return store.inputs_sha256(lab, root=ROOT, quick=False, toolkit=toolkit)
+    return store.inputs_sha256(_lab(), root=ROOT, quick=False, toolkit=toolkit)
 
 
 def test_the_measuring_code_is_what_the_measuring_path_imports() -> None:

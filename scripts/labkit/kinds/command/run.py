@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from labkit import privacy, pyspy, registry
 from labkit.errors import LabError
 from labkit.kinds.command import read_command
@@ -41,16 +39,20 @@ def run(ctx: Context, step: Step) -> Command:
     try:
         return {**entry, **read_command(entry, text, step_id=step.id)}
     except LabError as exc:
-        raise _with_remedy(exc, ctx, step, code=code, text=text) from exc
+        raise _with_remedy(exc, ctx, step, argv=argv, code=code, text=text) from exc
 
 
-def _with_remedy(exc: LabError, ctx: Context, step: Step, *, code: int, text: str) -> LabError:
-    """A refused py-spy command: the remedies, as a refused profile step gives them, not only what it said."""
-    by_pid = "--pid" in step.command
-    why = pyspy.refusal(text, tree_by_pid=by_pid and "--subprocesses" in step.command)
+def _with_remedy(
+    exc: LabError, ctx: Context, step: Step, *, argv: list[str], code: int, text: str
+) -> LabError:
+    """A refused py-spy command: the remedies, as a refused profile step gives them, not only what it said.
+
+    ``argv`` is what ran (under QUICK, the step's quick command), so its flags decide the advice.
+    """
+    by_pid = "--pid" in argv
+    why = pyspy.refusal(text, tree_by_pid=by_pid and "--subprocesses" in argv)
     if code == 0 or not why or not registry.uses_spy(step):
         return exc
-    advice = pyspy.attach_advice(
-        scope=pyspy.ptrace_scope(), is_root=os.geteuid() == 0, lab=ctx.lab.id, launch=not by_pid
-    )  # a command that attaches (`dump --pid`) reaches a running service only that way
+    # a command that attaches (`dump --pid`) reaches a running service only that way
+    advice = pyspy.advice_here(lab=ctx.lab.id, launch=not by_pid)
     return LabError(f"{exc}\n{why}.\n{advice}")

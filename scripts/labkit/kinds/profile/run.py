@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -100,9 +99,8 @@ def run(ctx: Context, step: Step) -> Profile:
         try:
             take_looks(target.proc.pid, target.log)
         except pyspy.AttachRefused as refused:
-            advice = pyspy.attach_advice(
-                scope=pyspy.ptrace_scope(), is_root=os.geteuid() == 0, lab=lab.id, launch=False
-            )  # a running service: only attaching reaches it
+            # a running service: only attaching reaches it
+            advice = pyspy.advice_here(lab=lab.id, launch=False)
             raise LabError(f"{refused}\n{advice}") from refused
         services.alive(target)
         method = "pid"
@@ -113,12 +111,7 @@ def run(ctx: Context, step: Step) -> Profile:
             try:
                 take_looks(service.pid, log)
             except pyspy.AttachRefused as refused:
-                advice = pyspy.attach_advice(
-                    scope=pyspy.ptrace_scope(),
-                    is_root=os.geteuid() == 0,
-                    lab=lab.id,
-                    program=" ".join(paths.command(argv)[1:]),
-                )
+                advice = pyspy.advice_here(lab=lab.id, program=" ".join(paths.command(argv)[1:]))
                 if opts.method == "pid":
                     raise LabError(f"{refused}\n{advice}") from refused
                 opts.say(f"{step.id}: {refused}; using the launch form instead.\n{advice}")
