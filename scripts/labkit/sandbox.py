@@ -119,8 +119,10 @@ class Capture:
                     elif self.stopping.wait(0.1):  # at its end (no writer): never a busy loop on it
                         return
 
-    def join(self, timeout: float = 5.0) -> None:
+    def join(self, timeout: float = 5.0) -> bool:
+        """Wait for the reader to finish; whether it did (a reader left running would drain forever)."""
         self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     @property
     def cut(self) -> int:

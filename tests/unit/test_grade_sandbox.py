@@ -333,7 +333,7 @@ def test_a_full_disk_is_a_one_line_error_naming_the_file(tmp_path: Path) -> None
 
     capture = sandbox.Capture(fd=os.open(os.devnull, os.O_RDONLY), log=Path("/dev/full"))
     capture.stopping.set()
-    capture.join()
+    assert capture.join(), "the reader kept running at the end of its input, though told to stop"
     capture.sink.feed(b"the child's output")
     with pytest.raises(LabError, match=r"^no space left on the device: could not write /dev/full"):
         capture.write()
