@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 LABKIT := $(VPY) -m labkit
 
 # Values given on the command line reach a shell only once checked here, in make itself: LAB (or its
-# alias ID) is a lab id, METHOD pid or launch, RUNS a number; TITLE and SPEEDSCOPE are passed as one
+# alias ID) is a lab id, METHOD pid or launch, RUNS a number, EXCEPT Python versions; TITLE and SPEEDSCOPE are passed as one
 # single-quoted word. $(value X) is the text as typed, so that make never expands a `$(shell …)` in it.
 ID     ?=
 LAB    ?=
@@ -44,6 +44,14 @@ $(error JOBS='$(_JOBS)' is not a number of cells at once: expected e.g. JOBS=2; 
 endif
 endif
 override JOBS := $(_JOBS)
+# EXCEPT (test-pythons): Python versions X.Y to leave out. Only from the command line: a variable of that
+# common name in someone's environment is not meant for us.
+is_version = $(and $(filter 2,$(words $(subst ., ,$1))),$(call is_number,$(word 1,$(subst ., ,$1))),$(call is_number,$(word 2,$(subst ., ,$1))))
+_EXCEPT := $(if $(filter command line,$(origin EXCEPT)),$(value EXCEPT))
+ifneq ($(strip $(foreach v,$(_EXCEPT),$(if $(call is_version,$v),,x))),)
+$(error EXCEPT='$(_EXCEPT)' is not a list of Python versions: expected e.g. EXCEPT=3.11 or EXCEPT="3.10 3.11"; nothing was run)
+endif
+override EXCEPT := $(_EXCEPT)
 # FORCE, QUICK and LOAD are switches: any text turns them on, and none of it reaches a shell.
 override FORCE := $(if $(value FORCE),1)
 override QUICK := $(if $(value QUICK),1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -27,9 +28,28 @@ SUPPORTED = ["3.10", "3.11", "3.12", "3.13"]
 # published results are measured with (.github/workflows/assets.yml publishes 3.11's run).
 INTEGRATION = "3.11"
 ON_CI = os.environ.get("CI", "").lower() == "true"
-# Versions left out of `unit` (space-separated; `make test-pythons EXCEPT=3.11`): .ci/run leaves out the
-# .venv's own Python, whose unit tests `make test` runs anyway.
-EXCEPT = set(os.environ.get("LABKIT_NOX_EXCEPT", "").split())
+
+
+def _left_out() -> set[str]:
+    """Versions left out of `unit` (LABKIT_NOX_EXCEPT, space-separated; `make test-pythons EXCEPT=3.11`).
+
+    .ci/run leaves out the .venv's own Python, whose unit tests `make test` runs anyway. A word that is
+    no version is an error (a typo would quietly leave nothing out); a version we do not support is
+    named and ignored; leaving every version out is an error, not a run of nothing.
+    """
+    words = os.environ.get("LABKIT_NOX_EXCEPT", "").split()
+    if bad := [w for w in words if not re.fullmatch(r"\d+\.\d+", w)]:
+        sys.exit(f"noxfile: LABKIT_NOX_EXCEPT={' '.join(words)!r}: {bad[0]!r} is not a version X.Y")
+    if unknown := [w for w in words if w not in SUPPORTED]:
+        print(
+            f"noxfile: {', '.join(unknown)} is not a supported version, so it leaves nothing out", file=sys.stderr
+        )
+    if set(SUPPORTED) <= set(words):
+        sys.exit(f"noxfile: LABKIT_NOX_EXCEPT leaves out every supported version ({', '.join(SUPPORTED)})")
+    return set(words)
+
+
+EXCEPT = _left_out()
 
 nox.options.sessions = ["unit"]
 nox.options.error_on_missing_interpreters = ON_CI
@@ -58,7 +78,7 @@ def _put_found_pythons_on_path() -> None:
     for version in SUPPORTED:
         if version in found.pythons:
             (links / f"python{version}").symlink_to(found.pythons[version])
-        else:
+        elif version not in EXCEPT:
             print(
                 f"noxfile: no CPython {version} on this machine (looked in: {', '.join(found.looked)}); "
                 f"its sessions {'fail (CI=true)' if ON_CI else 'are skipped'}",

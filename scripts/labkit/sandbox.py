@@ -17,6 +17,7 @@ import stat
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 from labkit import caplog, processes
 from labkit.errors import LabError
 
+DRAIN = 1.0  # seconds a FIFO is still read after its program ended, for a writer that never stops
 CAP = 1_000_000  # bytes of a child's output kept per log: the first half and the last half
 SOCKET_PATH_MAX = 107  # bytes of a Unix socket's path (the kernel's 108 with its final NUL)
 READ_CAP = 256_000_000  # bytes of a report a child wrote (a py-spy recording of a long run is large)
@@ -105,12 +107,16 @@ class Capture:
                 self.sink.feed(chunk)
 
     def _poll(self, fd: int) -> None:
-        """A FIFO this process also holds open: read until told to stop and nothing is left."""
+        """A FIFO this process also holds open: read until told to stop and nothing is left. A writer that
+        never stops (a learner's process left behind) is read for at most ``DRAIN`` seconds more."""
+        until: float | None = None  # set once told to stop
         with contextlib.suppress(OSError, ValueError):
-            while True:
+            while until is None or time.monotonic() < until:
                 ready, _, _ = select.select([fd], [], [], 0.1)
+                if until is None and self.stopping.is_set():
+                    until = time.monotonic() + DRAIN
                 if not ready:
-                    if self.stopping.is_set():
+                    if until is not None:
                         return
                     continue
                 with contextlib.suppress(BlockingIOError):

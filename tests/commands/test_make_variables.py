@@ -1,6 +1,6 @@
-"""The Makefile's variables never reach a shell unchecked: a hostile LAB, METHOD, RUNS or target stem is
-refused by make itself with a clear message before anything runs, and TITLE reaches the scaffold as one
-argument, word for word.
+"""The Makefile's variables never reach a shell unchecked: a hostile LAB, METHOD, RUNS, EXCEPT or target
+stem is refused by make itself with a clear message before anything runs, and TITLE reaches the scaffold
+as one argument, word for word.
 
 The Makefile runs in a scratch folder with a stand-in virtual environment whose `python` only writes
 down its arguments, so the test sees exactly what each recipe would have run, and runs nothing else.
@@ -79,6 +79,9 @@ MARKER = "touched"
         (["new-lab", f"LAB=lab-3`touch {MARKER}`", "TITLE=x"], "is not a lab id"),
         (["assets", f"METHOD=pid;touch {MARKER}"], "expected METHOD=pid or METHOD=launch"),
         (["soak", "LAB=lab-1", f"RUNS=5;touch {MARKER}"], "is not a number of runs"),
+        (["test-pythons", f'EXCEPT=3.11"; touch {MARKER}; "'], "is not a list of Python versions"),
+        (["test-pythons", f"EXCEPT=$(shell touch {MARKER})"], "is not a list of Python versions"),
+        (["test-pythons", "EXCEPT=311"], "expected e.g. EXCEPT=3.11"),
         ([f"lab-1;touch${{IFS}}{MARKER}"], "is not a target: expected lab-N, grade-N or reset-N"),
         ([f"grade-1|touch${{IFS}}{MARKER}"], "is not a target"),
         ([f"reset-1&touch${{IFS}}{MARKER}"], "is not a target"),
@@ -122,3 +125,23 @@ def test_good_values_still_reach_the_toolkit(scratch: Path) -> None:
         ["-m", "labkit", "check", "--lab", "lab-1"],
         ["-m", "labkit", "learn", "lab-12"],
     ]
+
+
+def test_except_reaches_nox_as_typed_and_only_from_the_command_line(scratch: Path) -> None:
+    """`make test-pythons EXCEPT=...` hands nox the versions to leave out; an EXCEPT in the environment
+    (a common name, meant for something else) is not read."""
+    nox = scratch / "venv" / "bin" / "nox"
+    nox.write_text('#!/bin/sh\nprintf \'%s|\' "$LABKIT_NOX_EXCEPT" "$@" >> "$(dirname "$0")/../../nox.txt"\n')
+    nox.chmod(0o755)
+    assert make(scratch, "test-pythons", "EXCEPT=3.10 3.11").returncode == 0
+    env_run = subprocess.run(
+        ["make", "--no-print-directory", f"VENV={scratch / 'venv'}", "test-pythons"],
+        cwd=scratch,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={**os.environ, "EXCEPT": "not; a version"},
+    )
+    assert env_run.returncode == 0, env_run.stderr
+    assert (scratch / "nox.txt").read_text(encoding="utf-8") == "3.10 3.11|-s|unit|--|-n|2||-s|unit|--|-n|2|"

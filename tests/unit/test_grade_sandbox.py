@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -343,6 +345,33 @@ def test_a_full_disk_is_a_one_line_error_naming_the_file(tmp_path: Path) -> None
     result = grade.Grade("lab-1", "exercises/lab-1", False, True, [], 1.0)
     with pytest.raises(LabError, match=r"grade\.json: cannot write it \(No space left on device\)$"):
         grade.write(result, root=tmp_path)
+
+
+def test_a_writer_that_never_stops_is_read_only_a_little_longer(tmp_path: Path) -> None:
+    """A learner's process left writing to the FIFO: told to stop, the reader ends all the same, so the
+    descriptor it reads is never closed (and its number reused) under it."""
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    stop = threading.Event()
+
+    def flood() -> None:
+        with contextlib.suppress(OSError):
+            while not stop.is_set():
+                os.write(write, b"x" * 4096)
+
+    writer = threading.Thread(target=flood, daemon=True)
+    writer.start()
+    capture = sandbox.Capture(fd=read, log=tmp_path / "out.log")
+    try:
+        time.sleep(0.3)
+        capture.stopping.set()
+        assert capture.join(), "the reader kept reading a writer that never stops"
+        assert capture.cut > 0 or (tmp_path / "out.log").stat().st_size > 0
+    finally:
+        stop.set()
+        os.close(read)  # the writer gets EPIPE and ends
+        writer.join(5)
+        os.close(write)
 
 
 def test_the_private_folders_live_under_the_grade_folder_and_a_killed_grades_are_cleared(
