@@ -41,9 +41,8 @@ def _left_out() -> set[str]:
     if bad := [w for w in words if not re.fullmatch(r"\d+\.\d+", w)]:
         sys.exit(f"noxfile: LABKIT_NOX_EXCEPT={' '.join(words)!r}: {bad[0]!r} is not a version X.Y")
     if unknown := [w for w in words if w not in SUPPORTED]:
-        print(
-            f"noxfile: {', '.join(unknown)} is not a supported version, so it leaves nothing out", file=sys.stderr
-        )
+        left = ", ".join(unknown)
+        print(f"noxfile: {left} is not a supported version, so it leaves nothing out", file=sys.stderr)
     if set(SUPPORTED) <= set(words):
         sys.exit(f"noxfile: LABKIT_NOX_EXCEPT leaves out every supported version ({', '.join(SUPPORTED)})")
     return set(words)
