@@ -11,8 +11,9 @@ STAMP  := $(VENV)/.installed
 LABKIT := $(VPY) -m labkit
 
 # Values given on the command line reach a shell only once checked here, in make itself: LAB (or its
-# alias ID) is a lab id, METHOD pid or launch, RUNS a number, EXCEPT Python versions; TITLE and SPEEDSCOPE are passed as one
-# single-quoted word. $(value X) is the text as typed, so that make never expands a `$(shell …)` in it.
+# alias ID) is a lab id, METHOD pid or launch, RUNS a number, EXCEPT Python versions; TITLE and
+# SPEEDSCOPE are passed as one single-quoted word. $(value X) is the text as typed, so that make never
+# expands a `$(shell …)` in it.
 ID     ?=
 LAB    ?=
 RUNS   ?= 5
@@ -46,7 +47,8 @@ endif
 override JOBS := $(_JOBS)
 # EXCEPT (test-pythons): Python versions X.Y to leave out. Only from the command line: a variable of that
 # common name in someone's environment is not meant for us.
-is_version = $(and $(filter 2,$(words $(subst ., ,$1))),$(call is_number,$(word 1,$(subst ., ,$1))),$(call is_number,$(word 2,$(subst ., ,$1))))
+version_parts = $(subst ., ,$1)
+is_version = $(and $(filter 2,$(words $(call version_parts,$1))),$(call is_number,$(word 1,$(call version_parts,$1))),$(call is_number,$(word 2,$(call version_parts,$1))),$(filter $(word 1,$(call version_parts,$1)).$(word 2,$(call version_parts,$1)),$1))
 _EXCEPT := $(if $(filter command line,$(origin EXCEPT)),$(value EXCEPT))
 ifneq ($(strip $(foreach v,$(_EXCEPT),$(if $(call is_version,$v),,x))),)
 $(error EXCEPT='$(_EXCEPT)' is not a list of Python versions: expected e.g. EXCEPT=3.11 or EXCEPT="3.10 3.11"; nothing was run)

@@ -112,9 +112,10 @@ class Capture:
         until: float | None = None  # set once told to stop
         with contextlib.suppress(OSError, ValueError):
             while until is None or time.monotonic() < until:
-                ready, _, _ = select.select([fd], [], [], 0.1)
+                # told to stop before this select: an empty answer then means nothing more will come
                 if until is None and self.stopping.is_set():
                     until = time.monotonic() + DRAIN
+                ready, _, _ = select.select([fd], [], [], 0.1)
                 if not ready:
                     if until is not None:
                         return
@@ -191,8 +192,8 @@ def fifo_output(path: Path, *, log: Path) -> Iterator[tuple[list[str], Capture]]
         yield ["/bin/sh", "-c", f'{memory} && exec "$@" >"$0" 2>&1', str(path)], capture
     finally:
         capture.stopping.set()
-        capture.join()
-        os.close(fd)
+        if capture.join():  # a reader still running keeps its descriptor: its number is never reused under it
+            os.close(fd)
 
 
 @contextlib.contextmanager
