@@ -53,7 +53,6 @@ _EXCEPT := $(if $(filter command line,$(origin EXCEPT)),$(value EXCEPT))
 ifneq ($(strip $(foreach v,$(_EXCEPT),$(if $(call is_version,$v),,x))),)
 $(error EXCEPT='$(_EXCEPT)' is not a list of Python versions: expected e.g. EXCEPT=3.11 or EXCEPT="3.10 3.11"; nothing was run)
 endif
-override EXCEPT := $(_EXCEPT)
 # FORCE, QUICK and LOAD are switches: any text turns them on, and none of it reaches a shell.
 override FORCE := $(if $(value FORCE),1)
 override QUICK := $(if $(value QUICK),1)
@@ -138,7 +137,7 @@ test: $(STAMP) ## Run the test suite, in two processes (JOBS=N: another number; 
 	$(VPY) -m pytest -n $(or $(JOBS),2) --dist loadfile
 
 test-pythons: $(STAMP) ## Run the unit tests on every supported Python, 3.10 to 3.13 (nox; a missing one is skipped; EXCEPT=3.11: all but that one)
-	LABKIT_NOX_EXCEPT="$(EXCEPT)" $(VENV)/bin/nox -s unit -- -n $(or $(JOBS),2)
+	LABKIT_NOX_EXCEPT="$(_EXCEPT)" $(VENV)/bin/nox -s unit -- -n $(or $(JOBS),2)
 
 lint: $(STAMP) ## ruff, mypy, and actionlint on .github/workflows (shellcheck too, when installed)
 	$(VENV)/bin/ruff check scripts labs tests noxfile.py

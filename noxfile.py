@@ -38,13 +38,14 @@ def _left_out() -> set[str]:
     named and ignored; leaving every version out is an error, not a run of nothing.
     """
     words = os.environ.get("LABKIT_NOX_EXCEPT", "").split()
-    if bad := [w for w in words if not re.fullmatch(r"\d+\.\d+", w)]:
+    if bad := [w for w in words if not re.fullmatch(r"[0-9]+\.[0-9]+", w)]:
         sys.exit(f"noxfile: LABKIT_NOX_EXCEPT={' '.join(words)!r}: {bad[0]!r} is not a version X.Y")
     if unknown := [w for w in words if w not in SUPPORTED]:
         left = ", ".join(unknown)
         print(f"noxfile: {left} is not a supported version, so it leaves nothing out", file=sys.stderr)
     if set(SUPPORTED) <= set(words):
-        sys.exit(f"noxfile: LABKIT_NOX_EXCEPT leaves out every supported version ({', '.join(SUPPORTED)})")
+        every = ", ".join(SUPPORTED)
+        sys.exit(f"noxfile: LABKIT_NOX_EXCEPT leaves no unit session: it names every version ({every})")
     return set(words)
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from labkit import caplog, processes
 from labkit.errors import LabError
 
-DRAIN = 1.0  # seconds a FIFO is still read after its program ended, for a writer that never stops
+DRAIN = 1.0  # seconds a FIFO is still read once its reader is told to stop (a writer may never stop)
 CAP = 1_000_000  # bytes of a child's output kept per log: the first half and the last half
 SOCKET_PATH_MAX = 107  # bytes of a Unix socket's path (the kernel's 108 with its final NUL)
 READ_CAP = 256_000_000  # bytes of a report a child wrote (a py-spy recording of a long run is large)
@@ -126,8 +126,9 @@ class Capture:
                     elif self.stopping.wait(0.1):  # at its end (no writer): never a busy loop on it
                         return
 
-    def join(self, timeout: float = 5.0) -> bool:
-        """Wait for the reader to finish; whether it did (a reader left running would drain forever)."""
+    def join(self, timeout: float = DRAIN + 4) -> bool:
+        """Wait for the reader to finish; whether it did (a pipe's reader ends with its last writer, a
+        FIFO's within DRAIN seconds of being told to stop)."""
         self._thread.join(timeout)
         return not self._thread.is_alive()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,23 @@ def scratch(tmp_path: Path) -> Path:
 
 # What a surrounding make (`make test JOBS=0` hands its variables down in MAKEFLAGS) or the shell could
 # set for these variables is not what a test means to give.
-INHERITED = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "JOBS", "EXCEPT", "LAB", "ID", "METHOD", "RUNS")
+INHERITED = (
+    *("MAKEFLAGS", "GNUMAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEFILES"),
+    *(
+        "LAB",
+        "ID",
+        "METHOD",
+        "RUNS",
+        "JOBS",
+        "EXCEPT",
+        "FORCE",
+        "QUICK",
+        "LOAD",
+        "HERE",
+        "TITLE",
+        "SPEEDSCOPE",
+    ),
+)
 
 
 def make(scratch: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -144,3 +161,32 @@ def test_except_reaches_nox_as_typed_and_only_from_the_command_line(scratch: Pat
     env_run = make(scratch, "test-pythons", env={"EXCEPT": "not; a version"})
     assert env_run.returncode == 0, env_run.stderr
     assert (scratch / "nox.txt").read_text(encoding="utf-8") == "3.10 3.11|-s|unit|--|-n|2||-s|unit|--|-n|2|"
+
+
+NOX = Path(sys.executable).with_name("nox")
+
+
+@pytest.mark.skipif(not NOX.exists(), reason="nox is not installed beside this Python (make venv)")
+@pytest.mark.parametrize(
+    ("left_out", "code", "says"),
+    [
+        ("3.11", 0, "* unit-3.10"),
+        ("3,11", 1, "'3,11' is not a version X.Y"),
+        ("3.10 3.11 3.12 3.13", 1, "leaves no unit session"),
+        ("3.99", 0, "3.99 is not a supported version"),
+    ],
+)
+def test_the_noxfile_leaves_out_versions_or_says_why_not(left_out: str, code: int, says: str) -> None:
+    done = subprocess.run(
+        [str(NOX), "-f", str(ROOT / "noxfile.py"), "-l"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "LABKIT_NOX_EXCEPT": left_out},
+    )
+    assert done.returncode == code, done
+    assert says in done.stdout + done.stderr, done
+    assert "Traceback" not in done.stderr
+    if left_out == "3.11":
+        assert "unit-3.11" not in done.stdout and "* unit-3.13" in done.stdout

@@ -333,9 +333,11 @@ def test_a_full_disk_is_a_one_line_error_naming_the_file(tmp_path: Path) -> None
     """Probe 6: ENOSPC while the grader writes its logs or its verdict (/dev/full is a real full disk)."""
     from labkit import grade
 
-    capture = sandbox.Capture(fd=os.open(os.devnull, os.O_RDONLY), log=Path("/dev/full"))
+    end = os.open(os.devnull, os.O_RDONLY)
+    capture = sandbox.Capture(fd=end, log=Path("/dev/full"))
     capture.stopping.set()
     assert capture.join(), "the reader kept running at the end of its input, though told to stop"
+    os.close(end)
     capture.sink.feed(b"the child's output")
     with pytest.raises(LabError, match=r"^no space left on the device: could not write /dev/full"):
         capture.write()
