@@ -92,7 +92,7 @@ _put_found_pythons_on_path()
 
 @nox.session(python=[v for v in SUPPORTED if v not in EXCEPT])
 def unit(session: nox.Session) -> None:
-    """The unit tests (tests/unit) on every supported Python."""
+    """The unit tests (tests/unit) on every supported Python (but those LABKIT_NOX_EXCEPT names)."""
     session.install(".[test]")
     session.run("python", "-m", "pytest", "tests/unit", "-p", "no:cacheprovider", *session.posargs)
 
