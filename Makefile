@@ -49,10 +49,18 @@ override JOBS := $(_JOBS)
 # common name in someone's environment is not meant for us.
 version_parts = $(subst ., ,$1)
 is_version = $(and $(filter 2,$(words $(call version_parts,$1))),$(call is_number,$(word 1,$(call version_parts,$1))),$(call is_number,$(word 2,$(call version_parts,$1))),$(filter $(word 1,$(call version_parts,$1)).$(word 2,$(call version_parts,$1)),$1))
-_EXCEPT := $(if $(filter command line,$(origin EXCEPT)),$(value EXCEPT))
+# $(strip): one line, its newlines and tabs made spaces (a newline would split the recipe's line).
+_EXCEPT := $(strip $(if $(filter command line,$(origin EXCEPT)),$(value EXCEPT)))
 ifneq ($(strip $(foreach v,$(_EXCEPT),$(if $(call is_version,$v),,x))),)
 $(error EXCEPT='$(_EXCEPT)' is not a list of Python versions: expected e.g. EXCEPT=3.11 or EXCEPT="3.10 3.11"; nothing was run)
 endif
+# A newline would end a recipe's line in the middle of a quoted word: TITLE and SPEEDSCOPE may not hold one.
+define newline
+
+
+endef
+$(foreach v,TITLE SPEEDSCOPE,$(if $(findstring $(newline),$(value $v)),$(error $v holds a line break: \
+expected one line of text; nothing was run)))
 # FORCE, QUICK and LOAD are switches: any text turns them on, and none of it reaches a shell.
 override FORCE := $(if $(value FORCE),1)
 override QUICK := $(if $(value QUICK),1)

@@ -1,6 +1,6 @@
 """The Makefile's variables never reach a shell unchecked: a hostile LAB, METHOD, RUNS, EXCEPT or target
-stem is refused by make itself with a clear message before anything runs, and TITLE reaches the scaffold
-as one argument, word for word.
+stem, or a TITLE or SPEEDSCOPE with a line break, is refused by make itself with a clear message before
+anything runs, and TITLE reaches the scaffold as one argument, word for word.
 
 The Makefile runs in a scratch folder with a stand-in virtual environment whose `python` only writes
 down its arguments, so the test sees exactly what each recipe would have run, and runs nothing else.
@@ -107,6 +107,8 @@ MARKER = "touched"
         (["test-pythons", f'EXCEPT=3.11"; touch {MARKER}; "'], "is not a list of Python versions"),
         (["test-pythons", f"EXCEPT=$(shell touch {MARKER})"], "is not a list of Python versions"),
         (["test-pythons", "EXCEPT=311"], "expected e.g. EXCEPT=3.11"),
+        (["new-lab", "LAB=lab-9", f"TITLE=x\ntouch {MARKER}\n"], "TITLE holds a line break"),
+        (["speedscope", f"SPEEDSCOPE=1\ntouch {MARKER}"], "SPEEDSCOPE holds a line break"),
         ([f"lab-1;touch${{IFS}}{MARKER}"], "is not a target: expected lab-N, grade-N or reset-N"),
         ([f"grade-1|touch${{IFS}}{MARKER}"], "is not a target"),
         ([f"reset-1&touch${{IFS}}{MARKER}"], "is not a target"),
@@ -161,7 +163,11 @@ def test_except_reaches_nox_as_typed_and_only_from_the_command_line(scratch: Pat
     assert make(scratch, "test-pythons", "EXCEPT=3.10 3.11").returncode == 0
     env_run = make(scratch, "test-pythons", env={"EXCEPT": "not; a version"})
     assert env_run.returncode == 0, env_run.stderr
-    assert (scratch / "nox.txt").read_text(encoding="utf-8") == "3.10 3.11|-s|unit|--|-n|2||-s|unit|--|-n|2|"
+    # One version a line (say, from a file): one line for the recipe all the same.
+    assert make(scratch, "test-pythons", "EXCEPT=3.12\n3.13\n").returncode == 0
+    assert (scratch / "nox.txt").read_text(encoding="utf-8") == (
+        "3.10 3.11|-s|unit|--|-n|2||-s|unit|--|-n|2|3.12 3.13|-s|unit|--|-n|2|"
+    )
 
 
 NOX = Path(sys.executable).with_name("nox")
