@@ -54,13 +54,19 @@ _EXCEPT := $(strip $(if $(filter command line,$(origin EXCEPT)),$(value EXCEPT))
 ifneq ($(strip $(foreach v,$(_EXCEPT),$(if $(call is_version,$v),,x))),)
 $(error EXCEPT='$(_EXCEPT)' is not a list of Python versions: expected e.g. EXCEPT=3.11 or EXCEPT="3.10 3.11"; nothing was run)
 endif
-# A newline would end a recipe's line in the middle of a quoted word: TITLE and SPEEDSCOPE may not hold one.
+# A newline would end a recipe's line in the middle of a quoted word: TITLE and SPEEDSCOPE given on the
+# command line may not hold one.
 define newline
 
 
 endef
-$(foreach v,TITLE SPEEDSCOPE,$(if $(findstring $(newline),$(value $v)),$(error $v holds a line break: \
-expected one line of text; nothing was run)))
+$(foreach v,TITLE SPEEDSCOPE,$(if $(and $(filter command line,$(origin $v)),$(findstring $(newline),$(value $v))),\
+$(error $v holds a line break: expected one line of text; nothing was run)))
+# make hands command-line variables to every recipe's environment and expands them as it does: each one
+# is kept as the text typed (a simple variable is handed on as it is), so a `$(shell …)` in it never runs.
+override TITLE := $(value TITLE)
+override ID := $(value ID)
+override SPEEDSCOPE := $(or $(if $(filter command line,$(origin SPEEDSCOPE)),$(value SPEEDSCOPE)),1.25.0)
 # FORCE, QUICK and LOAD are switches: any text turns them on, and none of it reaches a shell.
 override FORCE := $(if $(value FORCE),1)
 override QUICK := $(if $(value QUICK),1)
@@ -160,7 +166,6 @@ lint: $(STAMP) ## ruff, mypy, and actionlint on .github/workflows (shellcheck to
 
 # speedscope's static build, vendored under docs/speedscope/ (MIT, its LICENSE beside it) so that the
 # site's "Open in speedscope" links work offline and under `make serve`; tests/site checks it is this version.
-SPEEDSCOPE := 1.25.0
 speedscope: ## Refresh docs/speedscope/ from the speedscope npm package (SPEEDSCOPE=version)
 	npm install --silent --no-audit --no-fund --prefix .labs/npm speedscope@$(call quote,SPEEDSCOPE)
 	rm -rf docs/speedscope && mkdir -p docs/speedscope
