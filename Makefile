@@ -62,11 +62,13 @@ define newline
 endef
 $(foreach v,TITLE SPEEDSCOPE,$(if $(and $(filter command line,$(origin $v)),$(findstring $(newline),$(value $v))),\
 $(error $v holds a line break: expected one line of text; nothing was run)))
-# make hands command-line variables to every recipe's environment and expands them as it does: each one
-# is kept as the text typed (a simple variable is handed on as it is), so a `$(shell …)` in it never runs.
+# make hands command-line variables to every recipe's environment, expanding them as it does. Overridden
+# here as the text typed, they are the Makefile's own: make hands them to no recipe's environment (recipes
+# get them quoted, as $(call quote,X)), so a `$(shell …)` in them never runs.
 override TITLE := $(value TITLE)
 override ID := $(value ID)
-override SPEEDSCOPE := $(or $(if $(filter command line,$(origin SPEEDSCOPE)),$(value SPEEDSCOPE)),1.25.0)
+SPEEDSCOPE_DEFAULT := 1.25.0# the version vendored under docs/speedscope/ (its release.txt)
+override SPEEDSCOPE := $(or $(if $(filter command line,$(origin SPEEDSCOPE)),$(value SPEEDSCOPE)),$(SPEEDSCOPE_DEFAULT))
 # FORCE, QUICK and LOAD are switches: any text turns them on, and none of it reaches a shell.
 override FORCE := $(if $(value FORCE),1)
 override QUICK := $(if $(value QUICK),1)
@@ -165,7 +167,8 @@ lint: $(STAMP) ## ruff, mypy, and actionlint on .github/workflows (shellcheck to
 	@if command -v shellcheck >/dev/null; then echo "shellcheck .ci/run"; shellcheck .ci/run; fi
 
 # speedscope's static build, vendored under docs/speedscope/ (MIT, its LICENSE beside it) so that the
-# site's "Open in speedscope" links work offline and under `make serve`; tests/site checks it is this version.
+# site's "Open in speedscope" links work offline and under `make serve`; SPEEDSCOPE_DEFAULT (above) is
+# the version vendored.
 speedscope: ## Refresh docs/speedscope/ from the speedscope npm package (SPEEDSCOPE=version)
 	npm install --silent --no-audit --no-fund --prefix .labs/npm speedscope@$(call quote,SPEEDSCOPE)
 	rm -rf docs/speedscope && mkdir -p docs/speedscope

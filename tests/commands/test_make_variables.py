@@ -155,8 +155,8 @@ def test_the_title_reaches_the_scaffold_word_for_word(scratch: Path, title: str)
 def test_a_variable_a_target_does_not_use_is_never_expanded_for_its_recipes(
     scratch: Path, args: list[str]
 ) -> None:
-    """make hands command-line variables to every recipe's environment, expanding them as it does: each
-    one this Makefile reads is kept as typed."""
+    """make hands command-line variables to every recipe's environment, expanding them as it does: TITLE,
+    ID and SPEEDSCOPE are the Makefile's own (overridden as typed), which make hands to no recipe."""
     done = make(scratch, *args)  # for real: a dry run runs no recipe, so it would show nothing
     assert not (scratch / MARKER).exists(), f"make {args} ran the command in a variable"
     assert done.returncode == 0, done
