@@ -19,7 +19,9 @@ LAB    ?=
 RUNS   ?= 5
 nondigits = $(subst 0,,$(subst 1,,$(subst 2,,$(subst 3,,$(subst 4,,$(subst 5,,$(subst 6,,$(subst 7,,$(subst 8,,$(subst 9,,$1))))))))))
 is_number = $(and $(filter 1,$(words $1)),$(if $(call nondigits,$1),,yes))
-is_lab_id = $(and $(filter lab-%,$1),$(call is_number,$(patsubst lab-%,%,$1)))
+# (filter and patsubst tidy whitespace away: the text must be its own strip, so no line break or tab
+# can split a recipe's line after the check)
+is_lab_id = $(and $(if $(subst $(strip $1),,$1),,yes),$(filter lab-%,$1),$(call is_number,$(patsubst lab-%,%,$1)))
 quote = '$(subst ','\'',$(value $1))'
 _LAB := $(if $(value LAB),$(value LAB),$(value ID))
 ifneq ($(_LAB),)

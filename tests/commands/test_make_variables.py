@@ -100,6 +100,8 @@ MARKER = "touched"
         (["assets", f"LAB=lab-7; touch {MARKER} #"], "is not a lab id: expected lab-N"),
         (["assets", f"LAB=lab-7 && touch {MARKER}"], "is not a lab id"),
         (["assets", f"LAB=$(shell touch {MARKER})"], "is not a lab id"),
+        (["assets", "LAB=lab-1\n", "QUICK=1"], "is not a lab id"),  # a full run into docs/, not QUICK
+        (["check", "ID=lab-1\t"], "is not a lab id"),
         (["check", f"ID=lab-1;touch {MARKER}"], "is not a lab id"),
         (["new-lab", f"LAB=lab-3`touch {MARKER}`", "TITLE=x"], "is not a lab id"),
         (["assets", f"METHOD=pid;touch {MARKER}"], "expected METHOD=pid or METHOD=launch"),
