@@ -26,11 +26,13 @@ quote = '$(subst ','\'',$(value $1))'
 _LAB := $(if $(value LAB),$(value LAB),$(value ID))
 ifneq ($(_LAB),)
 ifeq ($(call is_lab_id,$(_LAB)),)
+$(if $(subst $(strip $(_LAB)),,$(_LAB)),$(error LAB='$(strip $(_LAB))' (with a space, tab, carriage return or \
+line break after it) is not a lab id: expected lab-N, N a number (e.g. LAB=lab-1); nothing was run))
 $(error LAB='$(_LAB)' is not a lab id: expected lab-N, N a number (e.g. LAB=lab-1); nothing was run)
 endif
 endif
 override LAB := $(_LAB)
-_METHOD := $(value METHOD)
+_METHOD := $(strip $(value METHOD))
 ifneq ($(filter-out pid launch,$(_METHOD))$(word 2,$(_METHOD)),)
 $(error METHOD='$(_METHOD)' is not an attach method: expected METHOD=pid or METHOD=launch; nothing was run)
 endif

@@ -102,6 +102,7 @@ MARKER = "touched"
         (["assets", f"LAB=$(shell touch {MARKER})"], "is not a lab id"),
         (["assets", "LAB=lab-1\n", "QUICK=1"], "is not a lab id"),  # a full run into docs/, not QUICK
         (["check", "ID=lab-1\t"], "is not a lab id"),
+        (["check", "LAB=lab-1\r"], "LAB='lab-1' (with a space, tab, carriage return or line break after it)"),
         (["check", f"ID=lab-1;touch {MARKER}"], "is not a lab id"),
         (["new-lab", f"LAB=lab-3`touch {MARKER}`", "TITLE=x"], "is not a lab id"),
         (["assets", f"METHOD=pid;touch {MARKER}"], "expected METHOD=pid or METHOD=launch"),
@@ -228,3 +229,9 @@ def test_the_noxfile_leaves_out_versions_or_says_why_not(
     assert "Traceback" not in done.stderr
     if left_out == "3.11":
         assert "unit-3.11" not in done.stdout and "* unit-3.13" in done.stdout
+
+
+def test_a_method_with_a_line_break_after_it_reaches_the_toolkit_as_one_word(scratch: Path) -> None:
+    done = make(scratch, "assets", "LAB=lab-1", "METHOD=pid\r\n", "QUICK=1")
+    assert done.returncode == 0, done
+    assert ran(scratch) == [["-m", "labkit", "assets", "--lab", "lab-1", "--quick", "--method", "pid"]]
